@@ -384,19 +384,19 @@ class Analysis:
         ]
         for row in self.rows:
             notes = "; ".join(([f"IMPOSSIBLE: {row.error}"] if row.error else []) + list(row.flags))
-            params = f"{row.params.formula}" if row.params.formula else f"{row.params.value:,}"
-            macs = f"{row.macs.formula}" if row.macs.formula else f"{row.macs.value:,}"
+            params = _md_code(row.params.formula) if row.params.value else "0"
+            macs = _md_code(row.macs.formula) if row.macs.value else "0"
             cells = [
                 str(row.index),
-                row.name,
+                _md_text(row.name),
                 "—" if row.error else str(row.output),
-                row.size_formula,
+                _md_code(row.size_formula),
                 f"{row.neurons:,}" + ("" if row.counted or row.index == 0 else " (not counted)"),
                 params,
                 macs,
                 row.rf_text,
                 "" if row.jump is None else str(row.jump),
-                notes,
+                _md_text(notes),
             ]
             lines.append("| " + " | ".join(_md(cell) for cell in cells) + " |")
         lines.append(
@@ -408,6 +408,16 @@ class Analysis:
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _md_text(text: str) -> str:
+    """Plain text in Markdown: ``*`` and ``_`` are characters, not emphasis."""
+    return text.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_")
+
+
+def _md_code(text: str) -> str:
+    """A formula as a code span, so that ``*`` is not read as emphasis."""
+    return f"`{text}`" if text else ""
 
 
 def _csv_cell(value):

@@ -302,10 +302,12 @@ def test_markdown_export():
     lines = md.splitlines()
     assert lines[0] == "Input 32x32x3: 7 layers."
     assert lines[2].startswith("| # | Layer | Output |")
-    assert "| 1 | CONV1 | 28x28x6 | (32 + 2*0 - 5) / 1 + 1 = 28 | 4,704 |" in md
-    assert "(400 + 1) * 120 = 48,120" in md
+    assert "| 1 | CONV1 | 28x28x6 | `(32 + 2*0 - 5) / 1 + 1 = 28` | 4,704 |" in md
+    assert "| `(400 + 1) * 120 = 48,120` |" in md  # code spans: * is not emphasis
     assert lines[-1] == "| | **Total** | | | **8,094** | **62,006** | **651,720** | | | |"
     assert all(line.count("|") == lines[2].count("|") for line in lines[2:-1])
+    odd = analyze(Network((4, 4, 1), (conv(3, 1, name="my_*conv*"),))).to_markdown()
+    assert "| my\\_\\*conv\\* |" in odd
 
 
 # --- the editor's rows ------------------------------------------------------------------------

@@ -1,4 +1,195 @@
+"""CNN arithmetic: a network's shapes, neurons, parameters, multiply-adds and receptive fields.
+
+Pick a preset (LeNet-5, AlexNet, VGG-16, the lecture notes' exercises) or edit the layers; every
+number is shown with its formula. ``?preset=<key>`` in the URL restores a preset.
+"""
+
+import logging
+
 import streamlit as st
 
-st.title("arithmetic")
-st.info("This page is being built.")
+from conv.network import (
+    BOTTLENECK_EXAMPLE,
+    PRESETS,
+    SEPARABLE_EXAMPLE,
+    SEPARABLE_SEED_NOTES,
+    Network,
+    analyze,
+    bottleneck_cost,
+    dense_vs_conv,
+    layers_from_rows,
+    separable_cost,
+)
+from ui import arithmetic_view as view
+from viz.network import comparison_figure, network_figure
+
+log = logging.getLogger(__name__)
+ss = st.session_state
+
+st.html(view.PAGE_CSS)
+st.title("CNN arithmetic")
+st.markdown(
+    "Output size `floor((n + 2p - f) / s) + 1`, parameters `((f*f*c_in) + 1) * c_out`, "
+    "neurons `H*W*C`, multiply-adds and receptive field, layer by layer, with the actual numbers."
+)
+
+view.sync_with_url()
+if ss.get("arith_notice"):
+    st.warning(ss["arith_notice"])
+
+st.pills(
+    "Preset: one click loads it (the link in the address bar restores it)",
+    options=list(PRESETS),
+    format_func=view.preset_label,
+    key="arith_pick",
+    on_change=view.on_pick,
+    required=True,
+)
+preset = PRESETS[ss["arith_preset"]]
+st.info(view.esc(preset.description))
+view.show_seed_notes(preset.seed_notes)
+
+
+def network_body() -> None:
+    st.subheader("Input and layers")
+    if "arith_h" not in ss:  # widget state is dropped on a page switch; the input is not
+        ss["arith_h"], ss["arith_w"], ss["arith_c"] = ss["arith_input"]
+    c1, c2, c3, _ = st.columns([1, 1, 1, 3])
+    h = c1.number_input("Input height H", min_value=1, max_value=100_000, step=1, key="arith_h")
+    w = c2.number_input("Input width W", min_value=1, max_value=100_000, step=1, key="arith_w")
+    c = c3.number_input("Input channels C", min_value=1, max_value=100_000, step=1, key="arith_c")
+
+    st.caption(
+        "Edit any cell, add rows at the bottom, delete rows with the checkbox column. Blank "
+        "cells: fw = f, p = 0, s = 1 (conv) or f (pooling), d = 1, bias on. A softmax without "
+        "units is the function alone (0 parameters)."
+    )
+    key = view.editor_key()  # first: it may restore the rows edited before a page switch
+    edited = st.data_editor(
+        view.editor_frame(ss["arith_rows"]),
+        num_rows="dynamic",
+        column_config=view.editor_column_config(),
+        hide_index=True,
+        placeholder="",
+        key=key,
+    )
+    rows = view.plain_rows(edited.to_dict("records"))
+    ss["arith_edited"] = rows
+    edited_from_preset = view.is_edited(preset, rows, (h, w, c))
+    if edited_from_preset:
+        st.caption(f"Edited from the preset {preset.title}; the link restores the unedited preset.")
+
+    layers, errors = layers_from_rows(rows)
+    for message in errors:
+        st.error(f"{message}. This row is left out until it is fixed.")
+    try:
+        network = Network((h, w, c), tuple(layers))
+    except ValueError as exc:
+        st.error(f"The input size is not valid: {exc}")
+        return
+    ss["arith_input"] = network.input
+    analysis = analyze(network)
+
+    st.subheader("Totals")
+    view.show_totals(analysis)
+    for row in analysis.impossible:
+        st.error(
+            f"Layer {row.index} ({row.name}) cannot exist: {row.error}. It is left out: the next "
+            "layer receives its input, and it counts nothing in the totals."
+        )
+    if analysis.flagged:
+        lines = "\n".join(
+            f"- **{view.esc(r.name)}**: {view.esc('; '.join(r.flags))}" for r in analysis.flagged
+        )
+        st.markdown("**Notices**\n" + lines)
+
+    st.subheader("Layer by layer")
+    st.table(view.results_frame(analysis), hide_index=True)
+    name = ss["arith_preset"] + ("-edited" if edited_from_preset else "")
+    downloads = st.container(horizontal=True)
+    downloads.download_button("Download CSV", analysis.to_csv(), file_name=f"{name}.csv",
+                       mime="text/csv", on_click="ignore")  # fmt: skip
+    downloads.download_button("Download Markdown", analysis.to_markdown(), file_name=f"{name}.md",
+                       mime="text/markdown", on_click="ignore")  # fmt: skip
+
+    st.subheader("Through the network")
+    st.plotly_chart(network_figure(analysis), config={"displayModeBar": False}, theme=None)
+
+
+def comparison_body() -> None:
+    st.header("What does it cost?")
+
+    st.subheader("Fully connected vs convolution")
+    st.markdown(
+        "A fully connected layer joins every input value to every output value; a convolution "
+        "shares one small filter per output channel across all positions."
+    )
+    ex = PRESETS["ex_fc_vs_conv"].dense_example
+    cols = st.columns(5)
+    dh = cols[0].number_input("H", 1, 10_000, ex[0], key="arith_fc_h")
+    dw = cols[1].number_input("W", 1, 10_000, ex[1], key="arith_fc_w")
+    dc_in = cols[2].number_input("input channels", 1, 100_000, ex[2], key="arith_fc_cin")
+    dc_out = cols[3].number_input("output channels", 1, 100_000, ex[3], key="arith_fc_cout")
+    df = cols[4].number_input("filter f", 1, 99, ex[4], key="arith_fc_f")
+    dense = dense_vs_conv(dh, dw, dc_in, dc_out, f=df)
+    is_seed = (dh, dw, dc_in, dc_out, df) == ex
+    view.show_comparison(dense, PRESETS["ex_fc_vs_conv"].seed_notes if is_seed else ())
+    st.plotly_chart(comparison_figure(dense), config={"displayModeBar": False}, theme=None)
+
+    st.subheader("Standard vs depthwise-separable convolution (MobileNet)")
+    st.markdown(
+        "Depthwise: one `f x f` filter per input channel. Pointwise: `1 x 1` filters mix the "
+        "channels. Cost ratio `1/c_out + 1/f^2`."
+    )
+    ex = SEPARABLE_EXAMPLE
+    cols = st.columns(5)
+    h_out = cols[0].number_input("output H", 1, 10_000, ex["h_out"], key="arith_sep_h")
+    w_out = cols[1].number_input("output W", 1, 10_000, ex["w_out"], key="arith_sep_w")
+    f = cols[2].number_input("filter f", 1, 99, ex["f"], key="arith_sep_f")
+    c_in = cols[3].number_input("input channels", 1, 100_000, ex["c_in"], key="arith_sep_cin")
+    c_out = cols[4].number_input("output channels", 1, 100_000, ex["c_out"], key="arith_sep_cout")
+    sep = separable_cost(h_out, w_out, f, c_in, c_out)
+    is_seed = dict(h_out=h_out, w_out=w_out, f=f, c_in=c_in, c_out=c_out) == ex
+    view.show_comparison(sep, SEPARABLE_SEED_NOTES if is_seed else ())
+    st.plotly_chart(comparison_figure(sep), config={"displayModeBar": False}, theme=None)
+
+    st.subheader("1x1 convolution as a bottleneck (Inception)")
+    st.markdown(
+        "A `1 x 1` convolution mixes channels at every pixel: a fully connected layer across the "
+        "channels. Squeezing to a few channels before a big filter cuts the cost."
+    )
+    ex = BOTTLENECK_EXAMPLE
+    cols = st.columns(6)
+    bh = cols[0].number_input("H", 1, 10_000, ex["h"], key="arith_bn_h")
+    bw = cols[1].number_input("W", 1, 10_000, ex["w"], key="arith_bn_w")
+    b_in = cols[2].number_input("input channels", 1, 100_000, ex["c_in"], key="arith_bn_cin")
+    b_mid = cols[3].number_input("bottleneck", 1, 100_000, ex["c_mid"], key="arith_bn_cmid")
+    b_out = cols[4].number_input("output channels", 1, 100_000, ex["c_out"], key="arith_bn_cout")
+    bf = cols[5].number_input("filter f", 1, 99, ex["f"], key="arith_bn_f")
+    bottleneck = bottleneck_cost(bh, bw, b_in, b_mid, b_out, bf)
+    view.show_comparison(bottleneck)
+    st.plotly_chart(comparison_figure(bottleneck), config={"displayModeBar": False}, theme=None)
+
+
+def guarded(body) -> None:
+    """Run a section; an unexpected error becomes a message in the page, never a traceback."""
+    try:
+        body()
+    except Exception as exc:  # noqa: BLE001 - the page must survive anything
+        log.exception("arithmetic page section failed")
+        st.error(f"Something went wrong while computing this section: {exc}")
+
+
+# Fragments: editing the layers reruns only the network section, and the cost inputs only theirs.
+@st.fragment
+def network_section() -> None:
+    guarded(network_body)
+
+
+@st.fragment
+def comparison_section() -> None:
+    guarded(comparison_body)
+
+
+network_section()
+comparison_section()

@@ -1,0 +1,316 @@
+"""Widgets and display helpers of the "CNN arithmetic" page (``ui/pages/arithmetic.py``).
+
+The page script reads as a description of the UI; the state handling (presets <-> URL, the data
+editor's rows surviving reruns and page switches) and the tables live here. All numbers come from
+:mod:`conv.network`; all figures from :mod:`viz.network`.
+
+Session state keys (all prefixed ``arith_``)
+--------------------------------------------
+arith_preset     key of the preset last loaded
+arith_url_preset the ``?preset=`` value last seen or written
+arith_notice     a message about the link (unknown preset), shown until the next pick
+arith_pick       the preset pills widget
+arith_input      (H, W, C) of the network input; arith_h / arith_w / arith_c are its widgets
+arith_rows       the editor's starting rows (plain dicts, see ``conv.network.EDITOR_COLUMNS``)
+arith_edited     the rows as last edited (survive a page switch)
+arith_version    suffix of the editor's key; bumped to restart the editor on new rows
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+import streamlit as st
+
+from conv.network import (
+    DEFAULT_PRESET,
+    EDITOR_COLUMNS,
+    KINDS,
+    PRESETS,
+    Analysis,
+    Comparison,
+    Preset,
+    layer_to_row,
+)
+
+QUERY_KEY = "preset"
+_NUMBER_COLUMNS = ("f", "fw", "p", "s", "d", "units")
+
+PAGE_CSS = """
+<style>
+/* Lecture-hall sizes for this page only: big totals, readable tables. */
+[data-testid="stMetricValue"] { font-size: 2.6rem; font-weight: 700; }
+[data-testid="stMetricLabel"] p { font-size: 1.15rem; }
+[data-testid="stTable"] td, [data-testid="stTable"] th { font-size: 1.05rem; }
+[data-testid="stMarkdownContainer"] code { font-size: 0.95em; }
+.st-key-arith_pick button p { font-size: 1.05rem; }
+</style>
+"""
+
+
+# --------------------------------------------------------------------------------------------
+# Presets and the URL
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_preset(raw) -> tuple[str, str]:
+    """``?preset=`` value -> (a known preset key, ``""`` or a notice for the user)."""
+    if isinstance(raw, list):  # repeated parameter: take the last, as browsers' forms do
+        raw = raw[-1] if raw else None
+    if raw is None:
+        return DEFAULT_PRESET, ""
+    key = str(raw).strip().lower()
+    if key in PRESETS:
+        return key, ""
+    shown = str(raw)[:40]
+    return DEFAULT_PRESET, (
+        f"The link asks for the preset {shown!r}, which does not exist; showing "
+        f"{PRESETS[DEFAULT_PRESET].title} instead. Known presets: {', '.join(PRESETS)}."
+    )
+
+
+def plain_rows(rows: Sequence[Mapping]) -> list[dict]:
+    """Editor rows with plain Python cells: ``None`` for blanks, ints for whole numbers.
+
+    Cells that are not numbers (text typed into a number column) stay as strings so that the
+    validation can name them.
+    """
+    out = []
+    for row in rows:
+        plain = {}
+        for key in EDITOR_COLUMNS:
+            value = row.get(key)
+            if value is None or value is pd.NA or value is pd.NaT:
+                plain[key] = None
+            elif isinstance(value, bool):
+                plain[key] = value
+            elif isinstance(value, int | float) or hasattr(value, "item"):
+                try:
+                    value = value.item() if hasattr(value, "item") else value
+                except (ValueError, TypeError):
+                    plain[key] = str(value)
+                    continue
+                if isinstance(value, bool):
+                    plain[key] = value
+                elif isinstance(value, float) and math.isnan(value):
+                    plain[key] = None
+                elif isinstance(value, float) and value.is_integer():
+                    plain[key] = int(value)
+                else:
+                    plain[key] = value
+            else:
+                plain[key] = str(value)
+        out.append(plain)
+    return out
+
+
+def load_preset(key: str) -> None:
+    """Put preset ``key`` into session state and the URL; restart the editor on its rows."""
+    ss = st.session_state
+    preset = PRESETS[key]
+    h, w, c = preset.network.input
+    rows = [layer_to_row(layer) for layer in preset.network.layers]
+    ss["arith_preset"] = key
+    ss["arith_pick"] = key
+    ss["arith_input"] = (h, w, c)
+    ss["arith_h"], ss["arith_w"], ss["arith_c"] = h, w, c
+    ss["arith_rows"] = rows
+    ss["arith_edited"] = rows
+    ss["arith_version"] = ss.get("arith_version", 0) + 1
+    ss["arith_url_preset"] = key
+    st.query_params[QUERY_KEY] = key
+
+
+def sync_with_url() -> None:
+    """Load the preset named in the URL when it is new; fall back with a notice on garbage.
+
+    Runs at the top of every full run: a first visit, a shared link, or a test that sets the
+    query parameter. Without a parameter (arriving from another page) the current state stays
+    and the URL gets its ``?preset=`` back.
+    """
+    ss = st.session_state
+    raw = st.query_params.get_all(QUERY_KEY)
+    raw = raw[-1] if raw else None
+    if "arith_preset" not in ss:
+        key, notice = resolve_preset(raw)
+        load_preset(key)
+        ss["arith_notice"] = notice
+        return
+    if raw is None:
+        st.query_params[QUERY_KEY] = ss["arith_preset"]
+        ss["arith_url_preset"] = ss["arith_preset"]
+        return
+    if raw != ss.get("arith_url_preset"):
+        key, notice = resolve_preset(raw)
+        load_preset(key)
+        ss["arith_notice"] = notice
+
+
+def on_pick() -> None:
+    """Callback of the preset pills: one click loads the preset."""
+    ss = st.session_state
+    key = ss.get("arith_pick")
+    if key not in PRESETS:  # deselected or garbage: keep the current preset
+        ss["arith_pick"] = ss.get("arith_preset", DEFAULT_PRESET)
+        return
+    ss["arith_notice"] = ""
+    load_preset(key)
+
+
+def preset_label(key: str) -> str:
+    return PRESETS[key].title
+
+
+def is_edited(preset: Preset, rows: Sequence[Mapping], input_shape: tuple[int, int, int]) -> bool:
+    """Whether the editor's rows or the input differ from the preset's."""
+    original = plain_rows([layer_to_row(layer) for layer in preset.network.layers])
+    return plain_rows(rows) != original or tuple(input_shape) != preset.network.input
+
+
+# --------------------------------------------------------------------------------------------
+# The layer editor
+# --------------------------------------------------------------------------------------------
+
+
+def editor_key() -> str:
+    """The data editor's key; restores edits made before a page switch (widget state is dropped
+    when its page is left, the plain rows in ``arith_edited`` are not)."""
+    ss = st.session_state
+    key = f"arith_editor_{ss['arith_version']}"
+    if key not in ss and ss.get("arith_edited") != ss.get("arith_rows"):
+        ss["arith_rows"] = ss["arith_edited"]
+        ss["arith_version"] += 1
+        key = f"arith_editor_{ss['arith_version']}"
+    return key
+
+
+def editor_frame(rows: Sequence[Mapping]) -> pd.DataFrame:
+    """The rows as a DataFrame with nullable integer and boolean columns for the editor."""
+    rows = plain_rows(rows)
+
+    def whole(v):
+        return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+    data = {
+        "type": pd.array([r["type"] for r in rows], dtype="object"),
+        "name": pd.array([r["name"] or "" for r in rows], dtype="object"),
+    }
+    for column in _NUMBER_COLUMNS:
+        data[column] = pd.array([whole(r[column]) for r in rows], dtype="Int64")
+    data["bias"] = pd.array([r["bias"] if isinstance(r["bias"], bool) else None for r in rows],
+                            dtype="boolean")  # fmt: skip
+    return pd.DataFrame(data, columns=list(EDITOR_COLUMNS))
+
+
+def editor_column_config() -> dict:
+    cc = st.column_config
+    return {
+        "type": cc.SelectboxColumn("type", options=list(KINDS), width="small",
+                                   help="conv, maxpool, avgpool, flatten, fc or softmax"),
+        "name": cc.TextColumn("name", width="small", help="blank: CONV1, POOL1, FC1, ..."),
+        "f": cc.NumberColumn("f", min_value=1, step=1, format="%d",
+                             help="kernel / window size (height)"),
+        "fw": cc.NumberColumn("fw", min_value=1, step=1, format="%d",
+                              help="kernel width; blank = f"),
+        "p": cc.NumberColumn("p", min_value=0, step=1, format="%d", help="zero padding"),
+        "s": cc.NumberColumn("s", min_value=1, step=1, format="%d",
+                             help="stride; blank = 1 for conv, = f for pooling"),
+        "d": cc.NumberColumn("d", min_value=1, step=1, format="%d", help="dilation; blank = 1"),
+        "units": cc.NumberColumn("filters / units", min_value=1, step=1, format="%d",
+                                 help="conv: filters; fc, softmax: units"),
+        "bias": cc.CheckboxColumn("bias", help="one bias per filter / unit"),
+    }  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------------------------
+
+RESULT_COLUMNS = ("Layer", "Output", "Output size", "Neurons", "Parameters", "Multiply-adds",
+                  "RF", "Jump", "Notes")  # fmt: skip
+
+
+def esc(text: str) -> str:
+    """Plain text for Streamlit Markdown: ``*`` and ``_`` stay characters, not emphasis."""
+    return text.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_")
+
+
+def code(text: str) -> str:
+    """A formula as a Markdown code span (shown literally, in a monospace font)."""
+    return f"`{text}`" if text else ""
+
+
+def shape_text(shape) -> str:
+    return str(shape).replace("x", " × ")
+
+
+def results_frame(analysis: Analysis) -> pd.DataFrame:
+    """The computed table for ``st.table``: Markdown cells, formulas as code, a totals row."""
+    records = []
+    for row in analysis.rows:
+        notes = ([f"✗ **IMPOSSIBLE**: {esc(row.error)}"] if row.error else [])
+        notes += [esc(flag) for flag in row.flags]
+        if row.index == 0:
+            neurons = f"{row.neurons:,} (input)"
+        elif row.error:
+            neurons = "—"
+        else:
+            neurons = f"{row.neurons:,}" + ("" if row.counted else " (not counted)")
+        kind = "" if row.layer is None else f" ({row.layer.kind})"
+        records.append({
+            "Layer": f"{row.index}. {esc(row.name)}{kind}" if row.index else "Input",
+            "Output": "—" if row.error else shape_text(row.output),
+            "Output size": code(row.size_formula),
+            "Neurons": neurons,
+            "Parameters": "—" if row.error else (code(row.params.formula)
+                                                 if row.params.value else "0"),
+            "Multiply-adds": "—" if row.error else (code(row.macs.formula)
+                                                    if row.macs.value else "0"),
+            "RF": "—" if row.error else row.rf_text,
+            "Jump": "" if row.jump is None else str(row.jump),
+            "Notes": "; ".join(notes),
+        })  # fmt: skip
+    impossible = len(analysis.impossible)
+    records.append({
+        "Layer": "**Total**", "Output": f"**{shape_text(analysis.output)}**", "Output size": "",
+        "Neurons": f"**{analysis.neurons:,}**", "Parameters": f"**{analysis.params:,}**",
+        "Multiply-adds": f"**{analysis.macs:,}**", "RF": "", "Jump": "",
+        "Notes": f"{impossible} impossible layer(s) left out" if impossible else "",
+    })  # fmt: skip
+    return pd.DataFrame(records, columns=list(RESULT_COLUMNS))
+
+
+def show_seed_notes(notes: Sequence[str]) -> None:
+    """The lecture notes' wrong numbers and the right ones, in one box."""
+    if notes:
+        lines = "\n".join(f"- {esc(note)}" for note in notes)
+        st.warning(f"**Corrections to the lecture notes**\n{lines}")
+
+
+def show_totals(analysis: Analysis) -> None:
+    """Four large numbers: parameters, neurons, multiply-adds, output shape."""
+    cols = st.columns(4)
+    cols[0].metric("Parameters", f"{analysis.params:,}")
+    cols[1].metric("Neurons", f"{analysis.neurons:,}")
+    cols[2].metric("Multiply-adds", f"{analysis.macs:,}")
+    cols[3].metric("Output", shape_text(analysis.output))
+
+
+def show_comparison(comparison: Comparison, seed_notes: Sequence[str] = ()) -> None:
+    """Both ways with their formulas, the ratio, and the notes' slips (the figure is separate)."""
+    left, right = st.columns(2)
+    for col, label, parts, total in (
+        (left, comparison.a_label, comparison.a_parts, comparison.a_total),
+        (right, comparison.b_label, comparison.b_parts, comparison.b_total),
+    ):
+        with col:
+            lines = [f"**{esc(label.capitalize())}**", ""]
+            lines += [f"- {esc(part)}: {code(worked.formula)}" for part, worked in parts]
+            lines += ["", f"Total {comparison.unit}: **{total.value:,}**"]
+            st.markdown("\n".join(lines))
+    st.markdown(f"Ratio (cheap / expensive): {code(comparison.ratio_formula)}")
+    for note in comparison.notes:
+        st.warning(esc(note))
+    show_seed_notes(seed_notes)
