@@ -326,8 +326,12 @@ def _parse_entry(token: str, steps: list[tuple[str, float, float]], row: int, co
         if b == 0:
             raise _error(f"'{token}' divides by zero", row, col)
         value = a / b
+    typed = value
     for _, num, den in steps:
         value = (num * value) / den
+    if value == 0:
+        # "-1 * [1 0 -1]" should not show a "-0": a zero keeps the sign it was typed with.
+        value = math.copysign(0.0, typed)
     if not math.isfinite(value) or not math.isfinite(a):
         raise _error(f"'{token}' is too large for a float (about ±1.8e308)", row, col)
     return value
