@@ -6,8 +6,8 @@ Sample photos are returned as file bytes, so they take exactly the path of an up
 
 Synthetic images are small, exact patterns whose filter responses can be predicted by hand
 (an edge detector lights up on the step, a blur turns the impulse into the kernel's shape).
-They are uint8 RGB ``(H, W, 3)`` with R = G = B, bright (255) patterns on black (0), ready
-for :func:`conv.image.to_array`. Where the photos came from and under which licence:
+They are uint8 RGB ``(H, W, 3)`` with R = G = B and values 0 and 255 (plus the ramp and the
+antialiased text), ready for :func:`conv.image.to_array`. Where the photos came from and under which licence:
 ``assets/CREDITS.md``.
 """
 
@@ -118,8 +118,8 @@ def load_sample(name: str) -> bytes:
 
 
 SYNTHETIC: Mapping[str, str] = MappingProxyType({
-    "vertical_edge": "Vertical step edge: black left half, white right half.",
-    "horizontal_edge": "Horizontal step edge: black top half, white bottom half.",
+    "vertical_edge": "Vertical step edge: white left half, black right half.",
+    "horizontal_edge": "Horizontal step edge: white top half, black bottom half.",
     "checkerboard": "Checkerboard of 8 x 8 squares, white in the top-left corner.",
     "disc": "White disc on black, centred, radius 0.3 of the shorter side.",
     "text": 'White text ("CNN" unless given) on black, centred.',
@@ -130,7 +130,7 @@ SYNTHETIC: Mapping[str, str] = MappingProxyType({
 
 SYNTHETIC_NAMES: tuple[str, ...] = tuple(SYNTHETIC)
 
-_MIN_SIZE, _MAX_SIZE = 8, 4096
+_MIN_SIZE, _MAX_SIZE = 2, 4096
 _MAX_TEXT = 32
 
 
@@ -144,13 +144,15 @@ def synthetic(
     name : str
         One of :data:`SYNTHETIC_NAMES`:
 
-        - "vertical_edge": columns ``< W // 2`` are 0, the rest 255; the correlation kernel
-          ``[-1, 0, 1]`` (d/dx) answers +255 along the edge and 0 elsewhere;
-        - "horizontal_edge": rows ``< H // 2`` are 0, the rest 255;
+        - "vertical_edge": columns ``< W // 2`` are 255, the rest 0 (light left, dark
+          right, as in the lecture notes' 6 x 6 example with 10 and 0): the correlation
+          kernel ``[[1, 0, -1]] * 3`` answers 3 * 255 = 765 on the edge, 0 elsewhere;
+        - "horizontal_edge": rows ``< H // 2`` are 255, the rest 0 (light on top);
         - "checkerboard": squares of ``max(1, min(H, W) // 8)`` pixels, pixel (r, c) is 255
           where ``r // cell + c // cell`` is even (so the top-left square is white);
-        - "disc": 255 where the pixel centre lies within ``0.3 * min(H, W)`` of the image
-          centre ``((H - 1) / 2, (W - 1) / 2)``, else 0 (no antialiasing);
+        - "disc": 255 where the pixel centre lies within ``max(0.3 * min(H, W), 0.75)`` of
+          the image centre ``((H - 1) / 2, (W - 1) / 2)``, else 0 (no antialiasing; the
+          0.75 keeps the central pixels white in the smallest images);
         - "text": `text` in Pillow's built-in font, white on black, antialiased, centred and
           scaled to fill about 80 % of the width or 60 % of the height;
         - "gradient": column c is ``round(255 * c / (W - 1))`` on every row;
@@ -158,7 +160,7 @@ def synthetic(
           with a kernel (what CNN layers compute) draws the kernel rotated by 180 degrees
           around the dot; true convolution draws it as it is.
     size : int or (int, int), optional
-        Side of a square image, or (height, width); each between 8 and 4096. Default 256.
+        Side of a square image, or (height, width); each between 2 and 4096. Default 256.
     text : str, optional
         What "text" writes: 1 to 32 printable characters. Ignored by the other images.
 
@@ -174,9 +176,9 @@ def synthetic(
 
     Examples
     --------
-    >>> img = synthetic("vertical_edge", size=8)
+    >>> img = synthetic("vertical_edge", size=6)
     >>> img.shape, img[0, :, 0].tolist()
-    ((8, 8, 3), [0, 0, 0, 0, 255, 255, 255, 255])
+    ((6, 6, 3), [255, 255, 255, 0, 0, 0])
     """
     if name not in SYNTHETIC:
         raise ValueError(
@@ -225,13 +227,13 @@ def _check_text(text: str) -> str:
 
 def _vertical_edge(height: int, width: int) -> np.ndarray:
     gray = np.zeros((height, width), np.uint8)
-    gray[:, width // 2:] = 255
+    gray[:, : width // 2] = 255
     return gray
 
 
 def _horizontal_edge(height: int, width: int) -> np.ndarray:
     gray = np.zeros((height, width), np.uint8)
-    gray[height // 2:, :] = 255
+    gray[: height // 2, :] = 255
     return gray
 
 
@@ -243,7 +245,7 @@ def _checkerboard(height: int, width: int) -> np.ndarray:
 
 
 def _disc(height: int, width: int) -> np.ndarray:
-    radius = 0.3 * min(height, width)
+    radius = max(0.3 * min(height, width), 0.75)
     r = np.arange(height)[:, None] - (height - 1) / 2
     c = np.arange(width)[None, :] - (width - 1) / 2
     return np.where(r * r + c * c <= radius * radius, 255, 0).astype(np.uint8)
