@@ -99,7 +99,7 @@ def _outer(column: np.ndarray, row: np.ndarray) -> np.ndarray:
     return _frozen(np.outer(column, row))
 
 
-# --- 1-D factors -------------------------------------------------------------------------------
+# --- 1-D factors ----------------------------------------------------------------------------------
 # Each separable kernel below is np.outer(column_factor, row_factor). All these factors are small
 # integers or powers of two, so the outer products are exact in float64.
 
@@ -120,7 +120,7 @@ BINOMIAL_3 = _frozen(np.array([1, 2, 1]) / 4)
 #: Binomial 5-tap blur, [1, 4, 6, 4, 1] / 16.
 BINOMIAL_5 = _frozen(np.array([1, 4, 6, 4, 1]) / 16)
 
-# --- 2-D constants -----------------------------------------------------------------------------
+# --- 2-D constants --------------------------------------------------------------------------------
 
 #: d/dx, finds vertical edges: [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]].
 SOBEL_X = _outer(SOBEL_SMOOTH, CENTRAL_DIFF)
@@ -140,7 +140,7 @@ LAPLACIAN_4 = _frozen([[0, 1, 0], [1, -4, 1], [0, 1, 0]])
 LAPLACIAN_8 = _frozen([[1, 1, 1], [1, -8, 1], [1, 1, 1]])
 
 
-# --- the Kernel record -------------------------------------------------------------------------
+# --- the Kernel record ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, eq=False)
@@ -308,7 +308,7 @@ class ParamSpec:
         return None if self.sigma_rule is None else self.sigma_rule(size)
 
 
-# --- validation --------------------------------------------------------------------------------
+# --- validation -----------------------------------------------------------------------------------
 
 
 def _check_size(size, *, allowed: tuple[int, ...], what: str) -> int:
@@ -367,7 +367,7 @@ def _unit(size: int) -> np.ndarray:
     return e
 
 
-# --- parametric kernels ------------------------------------------------------------------------
+# --- parametric kernels ---------------------------------------------------------------------------
 
 
 def opencv_sigma(size: int) -> float:
@@ -379,7 +379,7 @@ def opencv_sigma(size: int) -> float:
 
 
 def log_sigma(size: int) -> float:
-    """Default sigma for the Laplacian of Gaussian: ``(size - 1) / 6``, so the window spans +-3 sigma."""
+    """Default sigma for the Laplacian of Gaussian: ``(size - 1) / 6``, a window of +-3 sigma."""
     return (size - 1) / 6
 
 
@@ -670,7 +670,7 @@ _BUILDERS: dict[str, Callable[[int, float | None], Kernel]] = {
     "motion_blur": lambda size, sigma: motion_blur(size),
 }
 
-# --- registry ----------------------------------------------------------------------------------
+# --- registry -------------------------------------------------------------------------------------
 
 _FIXED: dict[str, Kernel] = {}
 _ORDER: list[str] = []  # registration order = display order within a group
@@ -787,7 +787,7 @@ def by_group() -> dict[str, list[Kernel]]:
     return out
 
 
-# --- the listing -------------------------------------------------------------------------------
+# --- the listing ----------------------------------------------------------------------------------
 
 _NG = "Ng, Convolutional Neural Networks (deeplearning.ai), C4W1 'Edge detection'"
 _KARN = "Karn 2016, An intuitive explanation of convolutional neural networks (ujjwalkarn.me)"

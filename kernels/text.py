@@ -101,7 +101,7 @@ def _error(reason: str, row: int | None = None, col: int | None = None) -> Kerne
     return KernelTextError(f"{', '.join(where)}: {reason}" if where else reason, row, col)
 
 
-# --- parsing -----------------------------------------------------------------------------------
+# --- parsing --------------------------------------------------------------------------------------
 
 
 def parse_kernel(text: str, *, max_size: int = 15) -> np.ndarray:
@@ -254,7 +254,9 @@ def _split_rows(body: str) -> tuple[list[str], bool]:
         gap = body[pos:] if start < 0 else body[pos:start]
         stray = gap.strip(" \t\f\v\r\n,;")
         if stray:
-            raise _error(f"'{stray}' is outside the brackets: with brackets, write every row as [...]")
+            raise _error(
+                f"'{stray}' is outside the brackets: with brackets, write every row as [...]"
+            )
         if start < 0:
             break
         end = _matching(body, start)
@@ -337,7 +339,7 @@ def _parse_entry(token: str, steps: list[tuple[str, float, float]], row: int, co
     return value
 
 
-# --- formatting --------------------------------------------------------------------------------
+# --- formatting -----------------------------------------------------------------------------------
 
 
 def format_kernel(k: np.ndarray) -> str:

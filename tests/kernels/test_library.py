@@ -100,7 +100,7 @@ def _rng_image(shape=(17, 19), seed=0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, size=shape).astype(np.float64)
 
 
-# --- every kernel -------------------------------------------------------------------------------
+# --- every kernel ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kernel", L.presets(), ids=lambda k: k.key)
@@ -158,7 +158,7 @@ def test_module_constants_are_the_kernels():
     assert not L.SOBEL_X.flags.writeable and not L.SOBEL_SMOOTH.flags.writeable
 
 
-# --- derivatives --------------------------------------------------------------------------------
+# --- derivatives ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("key", sorted(X_DERIVATIVES))
@@ -250,7 +250,7 @@ def test_diagonal_sign_on_ramps(key, ramp, expected):
     np.testing.assert_array_equal(out[2:-2, 2:-2], np.full((8, 8), expected))
 
 
-# --- Laplacians ---------------------------------------------------------------------------------
+# --- Laplacians -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("key", LAPLACIANS)
@@ -303,7 +303,7 @@ def test_sharpening_and_emboss_keep_flat_areas(key):
     assert L.get(key).weights.sum() == 1.0
 
 
-# --- blurs ---------------------------------------------------------------------------------------
+# --- blurs ----------------------------------------------------------------------------------------
 
 
 def _check_blur(w: np.ndarray, *, symmetric: bool = True) -> None:
@@ -385,7 +385,7 @@ def test_motion_blur_every_size(size):
     assert np.count_nonzero(w) == size
 
 
-# --- separability ----------------------------------------------------------------------------------
+# --- separability ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -424,7 +424,7 @@ def test_sobel_is_built_from_named_factors():
     np.testing.assert_array_equal(row, [-1, 0, 1])
 
 
-# --- identity ------------------------------------------------------------------------------------
+# --- identity -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("size", range(1, 16))
@@ -444,7 +444,7 @@ def test_even_identity_puts_the_one_upper_left_of_centre():
     assert "row 2, column 2" in L.identity(4).description
 
 
-# --- parameters ------------------------------------------------------------------------------------
+# --- parameters -----------------------------------------------------------------------------------
 
 
 def test_parametric_sizes_reach_1_to_15_odd_and_even():
@@ -501,7 +501,7 @@ def test_unknown_key_names_it_and_lists_allowed(key):
     assert "sobel_x" in message and "gaussian" in message and "identity" in message
 
 
-# --- order and registry ----------------------------------------------------------------------------
+# --- order and registry ---------------------------------------------------------------------------
 
 
 def test_presets_are_ordered_by_group_and_by_group_matches():
@@ -567,7 +567,7 @@ def test_by_group_leaves_out_empty_groups():
     assert all(kernels for kernels in L.by_group().values())
 
 
-# --- the Kernel record -------------------------------------------------------------------------------
+# --- the Kernel record ----------------------------------------------------------------------------
 
 
 def test_kernel_copies_and_freezes_its_arrays():
@@ -624,3 +624,14 @@ def test_kernel_accepts_exact_factors_and_integer_weights():
     k = Kernel(**{**_kernel_fields(_learned_kernel()), "weights": np.array([[1, -1]]),
                   "factors": (np.array([1]), np.array([1, -1]))})  # fmt: skip
     assert k.weights.dtype == np.float64 and k.factors[1].dtype == np.float64
+
+
+def test_docstring_examples_run():
+    # The docstrings draw the exact arrays; running their examples keeps them honest.
+    import doctest
+
+    from kernels import text
+
+    for module in (L, text):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0 and result.attempted > 0

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.filterwarnings(
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-# --- accepted ----------------------------------------------------------------------------------
+# --- accepted -------------------------------------------------------------------------------------
 
 ACCEPTED = [
     # plain: whitespace between numbers, newlines between rows
@@ -146,7 +146,7 @@ def test_bad_max_size_is_a_plain_value_error(max_size):
     assert not isinstance(info.value, KernelTextError)  # a programming error, not the user's
 
 
-# --- rejected ------------------------------------------------------------------------------------
+# --- rejected -------------------------------------------------------------------------------------
 
 SIXTEEN = " ".join(["1"] * 16)
 
@@ -190,7 +190,9 @@ REJECTED = [
 ]
 
 
-@pytest.mark.parametrize("text, row, col, message", REJECTED, ids=[repr(r[0])[:40] for r in REJECTED])
+@pytest.mark.parametrize(
+    "text, row, col, message", REJECTED, ids=[repr(r[0])[:40] for r in REJECTED]
+)
 def test_rejections_point_at_the_problem(text, row, col, message):
     with pytest.raises(KernelTextError) as info:
         parse_kernel(text)
@@ -249,7 +251,7 @@ def test_any_bad_token_is_located_exactly(case):
     assert str(info.value).startswith(f"row {row}, column {col}: ")
 
 
-# --- formatting ------------------------------------------------------------------------------------
+# --- formatting -----------------------------------------------------------------------------------
 
 
 def test_format_gaussian_3x3_as_sixteenths():
@@ -317,7 +319,7 @@ def test_every_preset_round_trips_exactly(kernel):
     assert parse_kernel(format_kernel(kernel.weights)).tobytes() == kernel.weights.tobytes()
 
 
-# --- round trips with Hypothesis ---------------------------------------------------------------
+# --- round trips with Hypothesis ------------------------------------------------------------------
 
 shapes = hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=15)
 any_float = st.floats(allow_nan=False, allow_infinity=False)  # subnormals, -0.0, 1e308 included
