@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -80,6 +81,8 @@ _NOT_AN_IMAGE = "not an image Pillow can read (PNG, JPEG, WebP, BMP, GIF, TIFF)"
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 
 _PRETTY = {"WEBP": "WebP"}
+
+_WARNINGS_LOCK = threading.Lock()
 
 _PILLOW_BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
 
@@ -166,7 +169,8 @@ def decode(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Decoded:
     (alpha 128) becomes 127.
 
     Pillow's warnings (decompression bomb, damaged EXIF, ...) are caught while decoding;
-    Pillow's decompression-bomb error becomes an ImageError naming the pixel count.
+    Pillow's decompression-bomb error becomes an ImageError naming the pixel count. Decodes
+    run one at a time (a lock guards the process-wide warning filters).
 
     Examples
     --------
@@ -193,7 +197,9 @@ def decode(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Decoded:
     # Pillow reports through warnings as well as exceptions (DecompressionBombWarning,
     # "Corrupt EXIF data", ...). None of them may reach the page, and under pytest's
     # filterwarnings=error they would become exceptions, so record them here.
-    with warnings.catch_warnings(record=True):
+    # catch_warnings swaps process-wide state and is not thread-safe (Streamlit runs each
+    # session in a thread): the lock keeps two decodes from restoring each other's filters.
+    with _WARNINGS_LOCK, warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
         return _decode(data, max_pixels)
 

@@ -735,3 +735,31 @@ def test_conv_image_imports_no_ui_libraries():
     source = Path(image.__file__).read_text(encoding="utf-8")
     for name in ("streamlit", "plotly"):
         assert f"import {name}" not in source and f"from {name}" not in source
+
+
+def test_concurrent_decodes_leave_warning_filters_alone():
+    import threading
+    import warnings
+
+    before = list(warnings.filters)
+    data = png_claiming(10_000, 10_000)  # makes Pillow warn inside decode
+    good = encode(Image.fromarray(random_rgb(50, 50)), "PNG")
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        for _ in range(60):
+            try:
+                decode(data)
+            except ImageError:
+                pass
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+            decode(good)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert list(warnings.filters) == before
