@@ -277,6 +277,15 @@ class Kernel:
     def __repr__(self) -> str:
         return f"Kernel(key={self.key!r}, name={self.name!r}, shape={self.shape})"
 
+    def __reduce__(self):
+        # Rebuild through __init__ so that unpickled arrays (st.cache_data pickles return values)
+        # are validated and read-only again; pickle alone restores them writeable.
+        return (
+            Kernel,
+            (self.key, self.name, self.group, self.weights, self.description, self.detects,
+             self.reference, self.factors, self.size, self.sigma),
+        )  # fmt: skip
+
 
 @dataclass(frozen=True)
 class ParamSpec:

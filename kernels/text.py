@@ -16,9 +16,10 @@ Accepted input (one grammar, many spellings)::
 
 Parentheses and braces work as brackets. A single row is a ``1 x n`` kernel.
 
-Decimal commas are recognised only when the text cannot mean anything else: no brackets and no
+Decimal commas are a guess, made only when it is by far the likelier reading: no brackets and no
 '.', every comma sits between two digits, numbers are separated by whitespace and at least one row
-has two of them (``0,5 0,25``). ``1,0,-1`` and ``1, 0`` keep commas as separators.
+has two of them (``0,5 0,25`` is two numbers). ``1,0,-1``, ``1, 0`` and ``[1,5 2,5]`` keep commas
+as separators.
 
 Rejected input raises :class:`KernelTextError` (a ``ValueError``) whose ``row`` and ``col``
 (1-based, counted in kernel rows and numbers, not in characters) point at the problem, e.g.

@@ -635,3 +635,14 @@ def test_docstring_examples_run():
     for module in (L, text):
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.failed == 0 and result.attempted > 0
+
+
+@pytest.mark.parametrize("key", ["sobel_x", "gaussian", "log"])
+def test_kernel_pickles_back_equal_and_read_only(key):
+    import pickle
+
+    k = L.get(key)
+    again = pickle.loads(pickle.dumps(k))
+    assert again == k
+    assert not again.weights.flags.writeable
+    assert again.factors is None or not again.factors[0].flags.writeable
