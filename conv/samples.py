@@ -7,8 +7,9 @@ Sample photos are returned as file bytes, so they take exactly the path of an up
 Synthetic images are small, exact patterns whose filter responses can be predicted by hand
 (an edge detector lights up on the step, a blur turns the impulse into the kernel's shape).
 They are uint8 RGB ``(H, W, 3)`` with R = G = B and values 0 and 255 (plus the ramp and the
-antialiased text), ready for :func:`conv.image.to_array`. Where the photos came from and under which licence:
-``assets/CREDITS.md``.
+antialiased text), ready for :func:`conv.image.to_array`.
+
+Where the photos came from and under which licence: ``assets/CREDITS.md``.
 """
 
 from __future__ import annotations
