@@ -583,7 +583,9 @@ def _layer_row(index, name, layer, cur, prev_ok, chain_h, chain_w, rf, jump) -> 
     follows_fc = prev_ok is not None and prev_ok.kind == "fc" and prev_ok.units == layer.units
     if layer.kind == "softmax" and (layer.units is None or (follows_fc and cur.flat)):
         out = Shape(1, 1, n_in, flat=True)
-        what = f"the outputs of the previous FC layer ({n_in:,})" if follows_fc else f"{n_in:,} values"
+        what = (
+            f"the outputs of the previous FC layer ({n_in:,})" if follows_fc else f"{n_in:,} values"
+        )
         flags.append(
             f"softmax function only, over {what}: no parameters; the same values are not counted "
             "again in the neuron total"
@@ -676,7 +678,7 @@ def layer_to_row(layer: Layer) -> dict:
         "type": layer.kind,
         "name": layer.name,
         "f": layer.f if spatial else None,
-        "fw": layer.fw if spatial else None,
+        "fw": layer.fw if spatial and layer.fw != layer.f else None,  # blank: square
         "p": layer.p if spatial else None,
         "s": layer.s if spatial else None,
         "d": layer.d if spatial else None,
@@ -713,7 +715,9 @@ def _cell_int(row: Mapping, key: str, *, minimum: int, default: int | None) -> i
         try:
             number = float(value.strip())
         except ValueError:
-            raise _CellError(f"`{key}` must be a whole number >= {minimum}, got {value!r}") from None
+            raise _CellError(
+                f"`{key}` must be a whole number >= {minimum}, got {value!r}"
+            ) from None
     if isinstance(number, bool) or not isinstance(number, Real):
         raise _CellError(f"`{key}` must be a whole number >= {minimum}, got {value!r}")
     if not math.isfinite(number) or number != int(number):
@@ -833,9 +837,15 @@ def _sum(parts: tuple[tuple[str, Worked], ...]) -> Worked:
 
 
 def _ratio(b: int, a: int) -> tuple[Fraction, str]:
+    """``b / a`` exactly, and in words a class reads: ``0.311``, or ``1/112,384`` when tiny."""
     r = Fraction(b, a)
-    shown = f"{float(r):.3g}" if r >= Fraction(1, 1000) else f"{float(r):.2e}"
-    return r, f"{b:,} / {a:,} = {shown}"
+    if r >= Fraction(1, 1000):
+        shown = f"= {float(r):.3g}"
+    elif r.numerator == 1:
+        shown = f"= 1/{r.denominator:,}"
+    else:
+        shown = f"≈ 1/{round(1 / r):,}"
+    return r, f"{b:,} / {a:,} {shown}"
 
 
 def dense_vs_conv(h, w, c_in, c_out, *, f=3, p=None) -> Comparison:
@@ -873,7 +883,7 @@ def dense_vs_conv(h, w, c_in, c_out, *, f=3, p=None) -> Comparison:
 
 
 def separable_cost(h_out, w_out, f, c_in, c_out) -> Comparison:
-    """Multiplications of a standard ``f x f`` conv vs depthwise (f x f per channel) + pointwise 1x1.
+    """Multiplications of a standard ``f x f`` conv vs depthwise ``f x f`` + pointwise ``1 x 1``.
 
     The ratio is ``1/c_out + 1/f^2`` exactly (MobileNet, Howard et al. 2017, eq. 5).
 
@@ -887,11 +897,13 @@ def separable_cost(h_out, w_out, f, c_in, c_out) -> Comparison:
     depthwise = conv_macs(h_out, w_out, f, f, c_in, c_in, groups=c_in)
     pointwise = conv_macs(h_out, w_out, 1, 1, c_in, c_out)
     a_parts = ((f"standard {f}x{f}x{c_in} x {c_out}", standard),)
-    b_parts = ((f"depthwise {f}x{f} x {c_in}", depthwise), (f"pointwise 1x1x{c_in} x {c_out}", pointwise))
+    b_parts = (
+        (f"depthwise {f}x{f} x {c_in}", depthwise),
+        (f"pointwise 1x1x{c_in} x {c_out}", pointwise),
+    )
     b_total = _sum(b_parts)
     ratio, ratio_formula = _ratio(b_total.value, standard.value)
     ratio_formula += f" = {ratio} = 1/{c_out} + 1/{f}^2"
-    assert ratio == Fraction(1, c_out) + Fraction(1, f * f)  # the identity, exactly
     return Comparison(
         title=f"{h_out}x{w_out}x{c_out} output: standard vs depthwise-separable convolution",
         unit="multiplications",
@@ -902,7 +914,7 @@ def separable_cost(h_out, w_out, f, c_in, c_out) -> Comparison:
 
 
 def bottleneck_cost(h, w, c_in, c_mid, c_out, f) -> Comparison:
-    """Multiplications of an ``f x f`` conv ``c_in -> c_out`` vs a 1x1 bottleneck to ``c_mid`` first.
+    """Multiplications of an ``f x f`` conv ``c_in -> c_out`` vs a 1x1 squeeze to ``c_mid`` first.
 
     Both keep the ``h x w`` size ("same" padding). Inception's example: 28x28x192 -> 28x28x32 with
     5x5 costs 120,422,400; through 16 channels 2,408,448 + 10,035,200 = 12,443,648.
@@ -911,7 +923,10 @@ def bottleneck_cost(h, w, c_in, c_mid, c_out, f) -> Comparison:
     reduce = conv_macs(h, w, 1, 1, c_in, c_mid)
     expand = conv_macs(h, w, f, f, c_mid, c_out)
     a_parts = ((f"{f}x{f} conv {c_in} -> {c_out}", direct),)
-    b_parts = ((f"1x1 conv {c_in} -> {c_mid}", reduce), (f"{f}x{f} conv {c_mid} -> {c_out}", expand))
+    b_parts = (
+        (f"1x1 conv {c_in} -> {c_mid}", reduce),
+        (f"{f}x{f} conv {c_mid} -> {c_out}", expand),
+    )
     b_total = _sum(b_parts)
     ratio, ratio_formula = _ratio(b_total.value, direct.value)
     return Comparison(

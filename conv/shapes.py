@@ -127,7 +127,8 @@ def _padding_pair(padding) -> tuple[int, int]:
     if isinstance(padding, tuple | list):
         if len(padding) != 2:
             raise ValueError(
-                f"The parameter `padding` must be an int or a (before, after) pair, got {padding!r}."
+                "The parameter `padding` must be an int or a (before, after) pair, "
+                f"got {padding!r}."
             )
         return check_int("padding", padding[0]), check_int("padding", padding[1])
     p = check_int("padding", padding)
@@ -234,11 +235,12 @@ def output_size(n, k, *, padding=0, stride=1, dilation=1, axis: str = "row") -> 
     sign, quotient = _fraction(span, stride)
     formula = f"floor({inner} / {stride}) + 1 = floor({quotient}) + 1 = {value}{where}"
     lost = _plural(remainder, axis)
+    verb = "are" if remainder > 1 or " and " in axis else "is"
     only_padding = remainder <= after
     tail = " (padding only, no image data is lost)" if only_padding else ""
     note = (
         f"not exact: {span}/{stride} {sign} {quotient}, floor keeps {span // stride}; "
-        f"the last {lost} of the padded input {'are' if remainder > 1 or ' and ' in axis else 'is'} "
+        f"the last {lost} of the padded input {verb} "
         f"never covered{tail}"
     )
     return Worked(value, formula, exact=False, dropped=remainder, note=note)

@@ -204,6 +204,12 @@ def editor_frame(rows: Sequence[Mapping]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=list(EDITOR_COLUMNS))
 
 
+def editor_height(n_rows: int) -> int:
+    """Pixels to show every row, the header and the empty "add" row without scrolling (VGG-16's
+    21 layers included); 35 px is the editor's default row height."""
+    return 35 * (min(n_rows, 24) + 2) + 3
+
+
 def editor_column_config() -> dict:
     cc = st.column_config
     return {
@@ -229,7 +235,7 @@ def editor_column_config() -> dict:
 # --------------------------------------------------------------------------------------------
 
 RESULT_COLUMNS = ("Layer", "Output", "Output size", "Neurons", "Parameters", "Multiply-adds",
-                  "RF", "Jump", "Notes")  # fmt: skip
+                  "RF / jump", "Notes")  # fmt: skip
 
 
 def esc(text: str) -> str:
@@ -243,7 +249,8 @@ def code(text: str) -> str:
 
 
 def shape_text(shape) -> str:
-    return str(shape).replace("x", " × ")
+    """``28x28x6`` as ``28 × 28 × 6`` with no-break spaces (a table cell never splits it)."""
+    return str(shape).replace("x", "\u202f×\u202f")
 
 
 def results_frame(analysis: Analysis) -> pd.DataFrame:
@@ -259,24 +266,25 @@ def results_frame(analysis: Analysis) -> pd.DataFrame:
         else:
             neurons = f"{row.neurons:,}" + ("" if row.counted else " (not counted)")
         kind = "" if row.layer is None else f" ({row.layer.kind})"
+        params = row.params.formula if row.params.value else "0"
+        macs = row.macs.formula if row.macs.value else "0"
         records.append({
-            "Layer": f"{row.index}. {esc(row.name)}{kind}" if row.index else "Input",
+            # "1\\." so that Markdown does not start a numbered list
+            "Layer": f"{row.index}\\. {esc(row.name)}{kind}" if row.index else "Input",
             "Output": "—" if row.error else shape_text(row.output),
-            "Output size": code(row.size_formula),
+            "Output size": esc(row.size_formula),
             "Neurons": neurons,
-            "Parameters": "—" if row.error else (code(row.params.formula)
-                                                 if row.params.value else "0"),
-            "Multiply-adds": "—" if row.error else (code(row.macs.formula)
-                                                    if row.macs.value else "0"),
-            "RF": "—" if row.error else row.rf_text,
-            "Jump": "" if row.jump is None else str(row.jump),
+            "Parameters": "—" if row.error else esc(params),
+            "Multiply-adds": "—" if row.error else esc(macs),
+            "RF / jump": "—" if row.error else (
+                row.rf_text if row.jump is None else f"{row.rf_text} / {row.jump}"),
             "Notes": "; ".join(notes),
         })  # fmt: skip
     impossible = len(analysis.impossible)
     records.append({
         "Layer": "**Total**", "Output": f"**{shape_text(analysis.output)}**", "Output size": "",
         "Neurons": f"**{analysis.neurons:,}**", "Parameters": f"**{analysis.params:,}**",
-        "Multiply-adds": f"**{analysis.macs:,}**", "RF": "", "Jump": "",
+        "Multiply-adds": f"**{analysis.macs:,}**", "RF / jump": "",
         "Notes": f"{impossible} impossible layer(s) left out" if impossible else "",
     })  # fmt: skip
     return pd.DataFrame(records, columns=list(RESULT_COLUMNS))

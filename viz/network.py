@@ -12,6 +12,9 @@ comparison_figure(comparison, *, font_size=18) -> go.Figure
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -29,12 +32,13 @@ IMPOSSIBLE_COLOR = "#d62728"
 
 
 def compact(value: int) -> str:
-    """``62378344`` -> ``"62.4M"``; small numbers exactly (``"850"``)."""
+    """``62378344`` -> ``"62.4M"`` (3 significant digits); under 10,000 exactly (``"4,704"``)."""
+    if abs(value) < 10_000:
+        return f"{value:,}"
     for size, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k")):
-        if abs(value) >= 10 * size or (abs(value) >= size and value % (size // 10) == 0):
-            text = f"{value / size:.1f}".rstrip("0").rstrip(".")
-            return f"{text}{suffix}"
-    return f"{value:,}"
+        if abs(value) >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:,}"  # pragma: no cover - unreachable
 
 
 def _labels(analysis: Analysis) -> list[str]:
@@ -45,50 +49,69 @@ def _labels(analysis: Analysis) -> list[str]:
     return labels
 
 
+def _log_dtick(top: int) -> int:
+    return 1 if top < 10**6 else 2
+
+
+def _bar(x, y, text, name, color, font_size) -> go.Bar:
+    return go.Bar(
+        x=x, y=y, text=text, name=name, marker_color=color,
+        textposition="outside", textfont=dict(size=font_size), constraintext="none",
+        cliponaxis=False,
+    )  # fmt: skip
+
+
 def network_figure(analysis: Analysis, *, font_size: int = 18) -> go.Figure:
-    """Three stacked panels sharing the layer axis, input first.
+    """Four stacked panels sharing the layer axis, input first, every value written on it.
 
     1. Spatial size (height, and width when it differs) of each layer's output; flat layers
        (flatten, FC, softmax) have none.
     2. Channels (filters; units for flat layers), log scale.
-    3. Parameters and neurons per layer, log scale; a layer with no parameters shows "0".
+    3. Parameters per layer, log scale; a layer without parameters shows "0".
+    4. Neurons (activations) per layer, log scale.
 
-    Impossible layers are marked with "✗" on the axis and carry no bars.
+    Impossible layers are marked with "✗" on the axis and have no bars.
 
     Parameters
     ----------
     analysis : Analysis
         From :func:`conv.network.analyze`.
     font_size : int
-        Base font size; titles and labels scale from it.
+        Base font size; the value labels are a little smaller on long networks.
     """
     labels = _labels(analysis)
     rows = analysis.rows
+    label_size = font_size - 2 if len(labels) <= 12 else font_size - 5
     fig = make_subplots(
-        rows=3,
+        rows=4,
         cols=1,
         shared_xaxes=True,
-        vertical_spacing=0.09,
+        vertical_spacing=0.07,
         subplot_titles=(
-            "Spatial size (output height x width)",
+            "Spatial size of the output (height)",
             "Channels / units (log scale)",
-            "Parameters and neurons per layer (log scale)",
+            "Parameters (log scale)",
+            "Neurons = activations H*W*C (log scale)",
         ),
     )
-    ok_spatial = [(lab, r) for lab, r in zip(labels, rows, strict=True)
-                  if r.ok and not r.output.flat]  # fmt: skip
-    square = all(r.output.h == r.output.w for _, r in ok_spatial)
+    pairs = list(zip(labels, rows, strict=True))
+    spatial = [(lab, r) for lab, r in pairs if r.ok and not r.output.flat]
+    square = all(r.output.h == r.output.w for _, r in spatial)
+    if not square:
+        fig.layout.annotations[0].text = "Spatial size of the output (height; width dashed)"
     fig.add_trace(
         go.Scatter(
-            x=[lab for lab, _ in ok_spatial],
-            y=[r.output.h for _, r in ok_spatial],
+            x=[lab for lab, _ in spatial],
+            y=[r.output.h for _, r in spatial],
             mode="lines+markers+text",
-            text=[str(r.output.h) if square else f"{r.output.h}x{r.output.w}" for _, r in ok_spatial],
+            text=[str(r.output.h) if square else f"{r.output.h}x{r.output.w}" for _, r in spatial],
             textposition="top center",
+            textfont=dict(size=label_size),
             name="height = width" if square else "height",
             line=dict(color=SPATIAL_COLOR, width=3),
             marker=dict(size=12),
             cliponaxis=False,
+            showlegend=False,
         ),
         row=1,
         col=1,
@@ -96,104 +119,66 @@ def network_figure(analysis: Analysis, *, font_size: int = 18) -> go.Figure:
     if not square:
         fig.add_trace(
             go.Scatter(
-                x=[lab for lab, _ in ok_spatial],
-                y=[r.output.w for _, r in ok_spatial],
+                x=[lab for lab, _ in spatial],
+                y=[r.output.w for _, r in spatial],
                 mode="lines+markers",
                 name="width",
                 line=dict(color=WIDTH_COLOR, width=3, dash="dash"),
                 marker=dict(size=10),
+                showlegend=False,
             ),
             row=1,
             col=1,
         )
 
-    ok = [(lab, r) for lab, r in zip(labels, rows, strict=True) if r.ok]
-    fig.add_trace(
-        go.Bar(
-            x=[lab for lab, _ in ok],
-            y=[r.output.c for _, r in ok],
-            text=[f"{r.output.c:,}" for _, r in ok],
-            textposition="outside",
-            name="channels / units",
-            marker_color=CHANNEL_COLOR,
-            cliponaxis=False,
-        ),
-        row=2,
-        col=1,
-    )
-
+    ok = [(lab, r) for lab, r in pairs if r.ok]
+    fig.add_trace(_bar([lab for lab, _ in ok], [r.output.c for _, r in ok],
+                       [f"{r.output.c:,}" for _, r in ok], "channels / units", CHANNEL_COLOR,
+                       label_size), row=2, col=1)  # fmt: skip
     with_params = [(lab, r) for lab, r in ok if r.params.value > 0]
-    fig.add_trace(
-        go.Bar(
-            x=[lab for lab, _ in with_params],
-            y=[r.params.value for _, r in with_params],
-            text=[compact(r.params.value) for _, r in with_params],
-            textposition="outside",
-            name="parameters",
-            marker_color=PARAM_COLOR,
-            cliponaxis=False,
-        ),
-        row=3,
-        col=1,
-    )
-    fig.add_trace(
-        go.Bar(
-            x=[lab for lab, _ in ok],
-            y=[r.neurons for _, r in ok],
-            text=[compact(r.neurons) for _, r in ok],
-            textposition="outside",
-            name="neurons (activations)",
-            marker_color=NEURON_COLOR,
-            cliponaxis=False,
-        ),
-        row=3,
-        col=1,
-    )
-    zero = [lab for lab, r in ok if r.params.value == 0 and r.index > 0]
+    fig.add_trace(_bar([lab for lab, _ in with_params], [r.params.value for _, r in with_params],
+                       [compact(r.params.value) for _, r in with_params], "parameters",
+                       PARAM_COLOR, label_size), row=3, col=1)  # fmt: skip
+    layers_ok = [(lab, r) for lab, r in ok if r.index > 0]
+    fig.add_trace(_bar([lab for lab, _ in ok], [r.neurons for _, r in ok],
+                       [compact(r.neurons) for _, r in ok], "neurons", NEURON_COLOR,
+                       label_size), row=4, col=1)  # fmt: skip
+    zero = [lab for lab, r in layers_ok if r.params.value == 0]
     if zero:
         fig.add_trace(
-            go.Scatter(
-                x=zero,
-                y=[1] * len(zero),
-                mode="text",
-                text=["0 params"] * len(zero),
-                textposition="top center",
-                name="no parameters",
-                showlegend=False,
-                textfont=dict(color=PARAM_COLOR),
-            ),
-            row=3,
-            col=1,
-        )
-    bad = [lab for lab, r in zip(labels, rows, strict=True) if r.error]
-    if bad:
-        fig.add_trace(
-            go.Scatter(
-                x=bad,
-                y=[1] * len(bad),
-                mode="text",
-                text=["impossible"] * len(bad),
-                textposition="top center",
-                name="impossible layer",
-                showlegend=False,
-                textfont=dict(color=IMPOSSIBLE_COLOR),
-            ),
-            row=2,
-            col=1,
-        )
+            go.Scatter(x=zero, y=[1] * len(zero), mode="text", text=["0"] * len(zero),
+                       textposition="top center", textfont=dict(size=label_size, color=PARAM_COLOR),
+                       name="no parameters"),
+            row=3, col=1,
+        )  # fmt: skip
+    bad = [lab for lab, r in pairs if r.error]
+    for row_number in (2, 3, 4):
+        if bad:
+            fig.add_trace(
+                go.Scatter(x=bad, y=[1] * len(bad), mode="text", text=["✗"] * len(bad),
+                           textposition="top center",
+                           textfont=dict(size=font_size, color=IMPOSSIBLE_COLOR),
+                           name="impossible layer"),
+                row=row_number, col=1,
+            )  # fmt: skip
 
-    fig.update_yaxes(type="log", row=2, col=1)
-    fig.update_yaxes(type="log", row=3, col=1)
+    tallest = (
+        max((r.output.c for _, r in ok), default=1),
+        max((r.params.value for _, r in ok), default=1),
+        max((r.neurons for _, r in ok), default=1),
+    )
+    for row_number, top in zip((2, 3, 4), tallest, strict=True):
+        # powers of ten only (Plotly's default "10, 2, 5, 100" confuses a class), every other
+        # one when there are many, so that the labels never overlap
+        fig.update_yaxes(type="log", dtick=_log_dtick(top), row=row_number, col=1)
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
     fig.update_xaxes(categoryorder="array", categoryarray=labels, type="category")
-    fig.update_xaxes(tickangle=-35 if len(labels) > 8 else 0, row=3, col=1)
+    fig.update_xaxes(tickangle=-35 if len(labels) > 8 else 0, row=4, col=1)
     fig.update_layout(
-        barmode="group",
-        height=880,
+        height=1000,
         font=dict(size=font_size),
-        margin=dict(l=70, r=30, t=70, b=40),
-        legend=dict(orientation="h", yanchor="bottom", y=1.04, x=0),
-        uniformtext=dict(minsize=max(10, font_size - 6), mode="show"),
+        margin=dict(l=70, r=30, t=50, b=40),
+        showlegend=False,
         template="plotly_white",
     )
     for annotation in fig.layout.annotations:
@@ -205,9 +190,9 @@ def comparison_figure(comparison: Comparison, *, font_size: int = 18) -> go.Figu
     """Two horizontal bars, the expensive way and the cheap way, each split into its parts.
 
     When the cheap way is under 1/100 of the expensive one the axis is logarithmic and each way is
-    one bar (stacking on a log axis would misstate the parts); the parts stay in the labels.
+    one bar (stacking on a log axis would misstate the parts); the parts stay in the page's text.
     """
-    log = comparison.ratio < 0.01
+    log = comparison.ratio < Fraction(1, 100)
     fig = go.Figure()
     ways = (
         (comparison.a_label, comparison.a_parts, comparison.a_total),
@@ -222,12 +207,16 @@ def comparison_figure(comparison: Comparison, *, font_size: int = 18) -> go.Figu
                 orientation="h",
                 text=[f"{total.value:,}" for _, _, total in ways],
                 textposition="outside",
+                textfont=dict(size=font_size + 2),
+                constraintext="none",
                 marker_color=[colors[0], colors[1]],
                 cliponaxis=False,
                 showlegend=False,
             )
         )
-        fig.update_xaxes(type="log")
+        top = math.log10(comparison.a_total.value)
+        fig.update_xaxes(type="log", dtick=_log_dtick(comparison.a_total.value),
+                         range=[0, top * 1.15], title_text=f"{comparison.unit} (log scale)")
     else:
         for way_index, (label, parts, _total) in enumerate(ways):
             for part_index, (part_label, worked) in enumerate(parts):
@@ -237,9 +226,10 @@ def comparison_figure(comparison: Comparison, *, font_size: int = 18) -> go.Figu
                         x=[worked.value],
                         orientation="h",
                         name=part_label,
-                        text=[f"{part_label}: {worked.value:,}"],
+                        text=[f"{worked.value:,}"],
                         textposition="inside",
                         insidetextanchor="middle",
+                        textfont=dict(size=font_size),
                         marker_color=colors[(2 * way_index + part_index) % len(colors)],
                     )
                 )
@@ -248,15 +238,17 @@ def comparison_figure(comparison: Comparison, *, font_size: int = 18) -> go.Figu
                 y=label, x=total.value, text=f"<b>{total.value:,}</b>", showarrow=False,
                 xanchor="left", xshift=8, font=dict(size=font_size + 2),
             )  # fmt: skip
-        fig.update_xaxes(range=[0, comparison.a_total.value * 1.3])
+        fig.update_xaxes(range=[0, comparison.a_total.value * 1.3],
+                         title_text=comparison.unit)  # fmt: skip
     fig.update_layout(
         barmode="stack",
         title=dict(text=f"{comparison.unit.capitalize()}: ratio {comparison.ratio_formula}",
                    font=dict(size=font_size + 2)),  # fmt: skip
-        height=320,
+        height=380,
         font=dict(size=font_size),
         margin=dict(l=40, r=40, t=70, b=40),
-        showlegend=False,
+        showlegend=not log,
+        legend=dict(orientation="h", yanchor="top", y=-0.3, x=0, traceorder="normal"),
         uniformtext=dict(minsize=max(10, font_size - 6), mode="hide"),
         template="plotly_white",
     )

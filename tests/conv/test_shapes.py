@@ -35,7 +35,8 @@ from conv.shapes import (
         # asymmetric padding
         (6, 3, dict(padding=(0, 1), stride=2), 3, "(6 + 0 + 1 - 3) / 2 + 1 = 3"),
         # dilation shows the effective size
-        (7, 3, dict(dilation=2), 3, "(7 + 2*0 - 5) / 1 + 1 = 3  [dilated kernel 2*(3 - 1) + 1 = 5]"),
+        (7, 3, dict(dilation=2), 3,
+         "(7 + 2*0 - 5) / 1 + 1 = 3  [dilated kernel 2*(3 - 1) + 1 = 5]"),  # fmt: skip
         # inexact: the floor is written out
         (8, 3, dict(stride=2), 3, "floor((8 + 2*0 - 3) / 2) + 1 = floor(2.5) + 1 = 3"),
         (224, 11, dict(stride=4), 54, "floor((224 + 2*0 - 11) / 4) + 1 = floor(53.25) + 1 = 54"),

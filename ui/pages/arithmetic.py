@@ -71,6 +71,7 @@ def network_body() -> None:
         column_config=view.editor_column_config(),
         hide_index=True,
         placeholder="",
+        height=view.editor_height(len(ss["arith_rows"])),
         key=key,
     )
     rows = view.plain_rows(edited.to_dict("records"))
