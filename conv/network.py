@@ -299,15 +299,54 @@ class Row:
 
 
 RECORD_COLUMNS = (
-    "index", "name", "kind", "f", "fw", "p", "s", "d", "units", "bias",
-    "input", "output", "out_h", "out_w", "out_c", "size_formula",
-    "neurons", "counted", "params", "params_formula", "macs", "macs_formula",
-    "rf_h", "rf_w", "jump", "flags", "error",
-)  # fmt: skip
+    "index",
+    "name",
+    "kind",
+    "f",
+    "fw",
+    "p",
+    "s",
+    "d",
+    "units",
+    "bias",
+    "input",
+    "output",
+    "out_h",
+    "out_w",
+    "out_c",
+    "size_formula",
+    "neurons",
+    "counted",
+    "params",
+    "params_formula",
+    "macs",
+    "macs_formula",
+    "rf_h",
+    "rf_w",
+    "jump",
+    "flags",
+    "error",
+)
 _INT_COLUMNS = frozenset(
-    ("index", "f", "fw", "p", "s", "d", "units", "out_h", "out_w", "out_c",
-     "neurons", "params", "macs", "rf_h", "rf_w", "jump")
-)  # fmt: skip
+    (
+        "index",
+        "f",
+        "fw",
+        "p",
+        "s",
+        "d",
+        "units",
+        "out_h",
+        "out_w",
+        "out_c",
+        "neurons",
+        "params",
+        "macs",
+        "rf_h",
+        "rf_w",
+        "jump",
+    )
+)
 _BOOL_COLUMNS = frozenset(("bias", "counted"))
 TOTAL_NAME = "Total"
 
@@ -372,15 +411,24 @@ class Analysis:
 
     def to_markdown(self) -> str:
         """A Markdown table (GitHub style) with the formulas and the totals."""
-        header = ["#", "Layer", "Output", "Output size", "Neurons", "Parameters",
-                  "Multiply-adds", "RF", "Jump", "Notes"]  # fmt: skip
+        header = [
+            "#",
+            "Layer",
+            "Output",
+            "Output size",
+            "Neurons",
+            "Parameters",
+            "Multiply-adds",
+            "RF",
+            "Jump",
+            "Notes",
+        ]
         h, w, c = self.network.input
         lines = [
             f"Input {h}x{w}x{c}: {len(self.network.layers)} layers.",
             "",
             "| " + " | ".join(header) + " |",
-            "|" + "|".join(["---:", ":---", "---:", ":---", "---:", "---:", "---:", "---:",
-                            "---:", ":---"]) + "|",  # fmt: skip
+            "|---:|:---|---:|:---|---:|---:|---:|---:|---:|:---|",
         ]
         for row in self.rows:
             notes = "; ".join(([f"IMPOSSIBLE: {row.error}"] if row.error else []) + list(row.flags))
@@ -521,11 +569,23 @@ def analyze(network: Network) -> Analysis:
     cur = Shape(h, w, c)
     rows = [
         Row(
-            index=0, name="Input", layer=None, input=None, output=cur, size_h=None, size_w=None,
-            size_formula="", neurons=cur.size, counted=False, params=_NONE, macs=_NONE,
-            rf=(1, 1), jump=1, rf_formula="r = 1, j = 1",
+            index=0,
+            name="Input",
+            layer=None,
+            input=None,
+            output=cur,
+            size_h=None,
+            size_w=None,
+            size_formula="",
+            neurons=cur.size,
+            counted=False,
+            params=_NONE,
+            macs=_NONE,
+            rf=(1, 1),
+            jump=1,
+            rf_formula="r = 1, j = 1",
         )
-    ]  # fmt: skip
+    ]
     chain_h: list[tuple[int, int, int]] = []
     chain_w: list[tuple[int, int, int]] = []
     rf: tuple[int, int] | None = (1, 1)
@@ -554,10 +614,24 @@ def analyze(network: Network) -> Analysis:
 
 def _impossible(index, name, layer, cur, reason, size_h=None, size_w=None, formula="") -> Row:
     return Row(
-        index=index, name=name, layer=layer, input=cur, output=cur, size_h=size_h, size_w=size_w,
-        size_formula=formula, neurons=0, counted=False, params=_NONE, macs=_NONE,
-        rf=None, jump=None, rf_formula="", flags=(), error=reason,
-    )  # fmt: skip
+        index=index,
+        name=name,
+        layer=layer,
+        input=cur,
+        output=cur,
+        size_h=size_h,
+        size_w=size_w,
+        size_formula=formula,
+        neurons=0,
+        counted=False,
+        params=_NONE,
+        macs=_NONE,
+        rf=None,
+        jump=None,
+        rf_formula="",
+        flags=(),
+        error=reason,
+    )
 
 
 def _layer_row(index, name, layer, cur, prev_ok, chain_h, chain_w, rf, jump) -> Row:
@@ -568,12 +642,23 @@ def _layer_row(index, name, layer, cur, prev_ok, chain_h, chain_w, rf, jump) -> 
         out = Shape(1, 1, cur.size, flat=True)
         formula = "" if cur.flat else f"{cur.h}*{cur.w}*{cur.c} = {cur.size:,}"
         return Row(
-            index=index, name=name, layer=layer, input=cur, output=out, size_h=None, size_w=None,
-            size_formula=formula, neurons=out.size, counted=False,
-            params=Worked(0, "no parameters"), macs=Worked(0, "no multiply-adds"),
-            rf=rf, jump=jump, rf_formula="unchanged (a reshape)" if rf else "",
+            index=index,
+            name=name,
+            layer=layer,
+            input=cur,
+            output=out,
+            size_h=None,
+            size_w=None,
+            size_formula=formula,
+            neurons=out.size,
+            counted=False,
+            params=Worked(0, "no parameters"),
+            macs=Worked(0, "no multiply-adds"),
+            rf=rf,
+            jump=jump,
+            rf_formula="unchanged (a reshape)" if rf else "",
             flags=flags + ("the same values reshaped: not counted again in the total",),
-        )  # fmt: skip
+        )
 
     # fc and softmax: flat outputs
     flags: list[str] = []
@@ -591,42 +676,82 @@ def _layer_row(index, name, layer, cur, prev_ok, chain_h, chain_w, rf, jump) -> 
             "again in the neuron total"
         )
         return Row(
-            index=index, name=name, layer=layer, input=cur, output=out, size_h=None, size_w=None,
-            size_formula=f"{n_in:,}", neurons=n_in, counted=False,
-            params=Worked(0, "no parameters"), macs=Worked(0, "no multiply-adds"),
-            rf=None, jump=None, rf_formula="whole input", flags=tuple(flags),
-        )  # fmt: skip
+            index=index,
+            name=name,
+            layer=layer,
+            input=cur,
+            output=out,
+            size_h=None,
+            size_w=None,
+            size_formula=f"{n_in:,}",
+            neurons=n_in,
+            counted=False,
+            params=Worked(0, "no parameters"),
+            macs=Worked(0, "no multiply-adds"),
+            rf=None,
+            jump=None,
+            rf_formula="whole input",
+            flags=tuple(flags),
+        )
     units = layer.units
     if layer.kind == "softmax":
         flags.append("a fully connected layer followed by the softmax function")
     out = Shape(1, 1, units, flat=True)
     return Row(
-        index=index, name=name, layer=layer, input=cur, output=out, size_h=None, size_w=None,
-        size_formula=f"{units:,} units", neurons=units, counted=True,
-        params=fc_params(n_in, units, bias=layer.bias), macs=fc_macs(n_in, units),
-        rf=None, jump=None, rf_formula="whole input (every unit sees every input)",
+        index=index,
+        name=name,
+        layer=layer,
+        input=cur,
+        output=out,
+        size_h=None,
+        size_w=None,
+        size_formula=f"{units:,} units",
+        neurons=units,
+        counted=True,
+        params=fc_params(n_in, units, bias=layer.bias),
+        macs=fc_macs(n_in, units),
+        rf=None,
+        jump=None,
+        rf_formula="whole input (every unit sees every input)",
         flags=tuple(flags),
-    )  # fmt: skip
+    )
 
 
 def _spatial_row(index, name, layer, cur, chain_h, chain_w) -> Row:
     what = "a convolution" if layer.kind == "conv" else "pooling"
     if cur.flat:
         return _impossible(
-            index, name, layer, cur,
+            index,
+            name,
+            layer,
+            cur,
             f"{what} needs an H x W x C input, but its input is flat ({cur.c:,} values after "
             "flatten or a fully connected layer)",
-        )  # fmt: skip
+        )
     square = cur.h == cur.w and layer.f == layer.fw
-    sh = output_size(cur.h, layer.f, padding=layer.p, stride=layer.s, dilation=layer.d,
-                     axis="row and column" if square else "row")  # fmt: skip
-    sw = output_size(cur.w, layer.fw, padding=layer.p, stride=layer.s, dilation=layer.d,
-                     axis="row and column" if square else "column")  # fmt: skip
+    sh = output_size(
+        cur.h,
+        layer.f,
+        padding=layer.p,
+        stride=layer.s,
+        dilation=layer.d,
+        axis="row and column" if square else "row",
+    )
+    sw = output_size(
+        cur.w,
+        layer.fw,
+        padding=layer.p,
+        stride=layer.s,
+        dilation=layer.d,
+        axis="row and column" if square else "column",
+    )
     formula = sh.formula if square else f"H: {sh.formula}; W: {sw.formula}"
     if not (sh.ok and sw.ok):
-        reasons = [sh.error] if square else [
-            f"{axis}: {s.error}" for axis, s in (("height", sh), ("width", sw)) if s.error
-        ]  # fmt: skip
+        reasons = (
+            [sh.error]
+            if square
+            else [f"{axis}: {s.error}" for axis, s in (("height", sh), ("width", sw)) if s.error]
+        )
         return _impossible(index, name, layer, cur, "; ".join(reasons), sh, sw, formula)
 
     flags = []
@@ -657,10 +782,23 @@ def _spatial_row(index, name, layer, cur, chain_h, chain_w) -> Row:
     rf_formula = fh.formula if fh == fw else f"H: {fh.formula}; W: {fw.formula}"
     out = Shape(sh.value, sw.value, c_out)
     return Row(
-        index=index, name=name, layer=layer, input=cur, output=out, size_h=sh, size_w=sw,
-        size_formula=formula, neurons=out.size, counted=True, params=params, macs=macs,
-        rf=(fh.r, fw.r), jump=fh.j, rf_formula=rf_formula, flags=tuple(flags),
-    )  # fmt: skip
+        index=index,
+        name=name,
+        layer=layer,
+        input=cur,
+        output=out,
+        size_h=sh,
+        size_w=sw,
+        size_formula=formula,
+        neurons=out.size,
+        counted=True,
+        params=params,
+        macs=macs,
+        rf=(fh.r, fw.r),
+        jump=fh.j,
+        rf_formula=rf_formula,
+        flags=tuple(flags),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -698,8 +836,8 @@ def _blank(value) -> bool:
         return value.strip() == ""
     if isinstance(value, Real) and not isinstance(value, Integral):
         return math.isnan(value)
-    try:  # pandas.NA, NaT and friends: their truth value is ambiguous
-        return bool(value != value)
+    try:  # NaN-like values (pandas.NA, NaT) differ from themselves; NA's truth value raises
+        return bool(value != value)  # noqa: PLR0124
     except TypeError:
         return True
 
@@ -876,10 +1014,16 @@ def dense_vs_conv(h, w, c_in, c_out, *, f=3, p=None) -> Comparison:
     return Comparison(
         title=f"{h}x{w}x{c_in} -> {h}x{w}x{c_out}: fully connected vs convolution",
         unit="parameters",
-        a_label="fully connected", a_parts=a_parts, a_total=_sum(a_parts),
-        b_label=f"{f}x{f} convolution", b_parts=b_parts, b_total=_sum(b_parts),
-        ratio=ratio, ratio_formula=ratio_formula, notes=tuple(notes),
-    )  # fmt: skip
+        a_label="fully connected",
+        a_parts=a_parts,
+        a_total=_sum(a_parts),
+        b_label=f"{f}x{f} convolution",
+        b_parts=b_parts,
+        b_total=_sum(b_parts),
+        ratio=ratio,
+        ratio_formula=ratio_formula,
+        notes=tuple(notes),
+    )
 
 
 def separable_cost(h_out, w_out, f, c_in, c_out) -> Comparison:
@@ -907,10 +1051,15 @@ def separable_cost(h_out, w_out, f, c_in, c_out) -> Comparison:
     return Comparison(
         title=f"{h_out}x{w_out}x{c_out} output: standard vs depthwise-separable convolution",
         unit="multiplications",
-        a_label="standard", a_parts=a_parts, a_total=_sum(a_parts),
-        b_label="depthwise-separable", b_parts=b_parts, b_total=b_total,
-        ratio=ratio, ratio_formula=ratio_formula,
-    )  # fmt: skip
+        a_label="standard",
+        a_parts=a_parts,
+        a_total=_sum(a_parts),
+        b_label="depthwise-separable",
+        b_parts=b_parts,
+        b_total=b_total,
+        ratio=ratio,
+        ratio_formula=ratio_formula,
+    )
 
 
 def bottleneck_cost(h, w, c_in, c_mid, c_out, f) -> Comparison:
@@ -932,10 +1081,15 @@ def bottleneck_cost(h, w, c_in, c_mid, c_out, f) -> Comparison:
     return Comparison(
         title=f"{h}x{w}x{c_in} -> {h}x{w}x{c_out}: direct {f}x{f} vs 1x1 bottleneck to {c_mid}",
         unit="multiplications",
-        a_label="direct", a_parts=a_parts, a_total=_sum(a_parts),
-        b_label="bottleneck", b_parts=b_parts, b_total=b_total,
-        ratio=ratio, ratio_formula=ratio_formula,
-    )  # fmt: skip
+        a_label="direct",
+        a_parts=a_parts,
+        a_total=_sum(a_parts),
+        b_label="bottleneck",
+        b_parts=b_parts,
+        b_total=b_total,
+        ratio=ratio,
+        ratio_formula=ratio_formula,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -986,17 +1140,26 @@ _PRESET_LIST = (
     Preset(
         "lenet5",
         "LeNet-5",
-        Network((32, 32, 3), (
-            conv(5, 6, name="CONV1"), avgpool(2, 2, name="POOL1"),
-            conv(5, 16, name="CONV2"), avgpool(2, 2, name="POOL2"),
-            fc(120, name="FC3"), fc(84, name="FC4"), softmax(10, name="Softmax"),
-        )),  # fmt: skip
+        Network(
+            (32, 32, 3),
+            (
+                conv(5, 6, name="CONV1"),
+                avgpool(2, 2, name="POOL1"),
+                conv(5, 16, name="CONV2"),
+                avgpool(2, 2, name="POOL2"),
+                fc(120, name="FC3"),
+                fc(84, name="FC4"),
+                softmax(10, name="Softmax"),
+            ),
+        ),
         "LeNet-5 as in the notes' analysis table (Andrew Ng's version, 32x32x3 input): "
         "CONV f=5 s=1 x6, POOL 2/2, CONV f=5 s=1 x16, POOL 2/2, FC 120, FC 84, softmax 10 "
         "(a 10-unit layer with its own weights, 850 parameters, as the table counts it).",
         (
-            "The note prints CONV1's shape as (8, 20, 6) with 4707 activations: it is "
-            "(32 + 2*0 - 5) / 1 + 1 = 28, so 28x28x6 = 4,704.",
+            (
+                "The note prints CONV1's shape as (8, 20, 6) with 4707 activations: it is "
+                "(32 + 2*0 - 5) / 1 + 1 = 28, so 28x28x6 = 4,704."
+            ),
             "The note prints 48210 parameters for FC3: it is (400 + 1) * 120 = 48,120.",
             "The note prints the softmax's activation size as 16: it has 10 units.",
         ),
@@ -1004,27 +1167,42 @@ _PRESET_LIST = (
     Preset(
         "mnist",
         "MNIST CNN (notes' table)",
-        Network((28, 28, 1), (
-            conv(5, 10, name="Conv1"), maxpool(2, name="Pool1"),
-            conv(5, 20, name="Conv2"), maxpool(2, name="Pool2"),
-            fc(100, name="FC1"), softmax(10, name="Softmax"),
-        )),  # fmt: skip
+        Network(
+            (28, 28, 1),
+            (
+                conv(5, 10, name="Conv1"),
+                maxpool(2, name="Pool1"),
+                conv(5, 20, name="Conv2"),
+                maxpool(2, name="Pool2"),
+                fc(100, name="FC1"),
+                softmax(10, name="Softmax"),
+            ),
+        ),
         "The notes' MNIST summary table: 28x28x1, conv 5x5 x10, pool 2, conv 5x5 x20, pool 2, "
         "FC 100, softmax 10 (with weights): 8,910 neurons and 38,390 parameters.",
     ),
     Preset(
         "harley",
         "Harley's network (notes' table, corrected)",
-        Network((32, 32, 1), (
-            conv(5, 6, name="Conv1"), maxpool(2, name="MaxPool1"),
-            conv(5, 16, name="Conv2"), maxpool(2, name="MaxPool2"),
-            fc(120, name="FC1"), fc(100, name="FC2"), softmax(10, name="Softmax"),
-        )),  # fmt: skip
+        Network(
+            (32, 32, 1),
+            (
+                conv(5, 6, name="Conv1"),
+                maxpool(2, name="MaxPool1"),
+                conv(5, 16, name="Conv2"),
+                maxpool(2, name="MaxPool2"),
+                fc(120, name="FC1"),
+                fc(100, name="FC2"),
+                softmax(10, name="Softmax"),
+            ),
+        ),
         "The network of A. Harley's interactive node-link visualization as tabulated in the notes: "
         "32x32x1, conv 5x5 x6, max pool 2, conv 5x5 x16, max pool 2, FC 120, FC 100, softmax 10.",
         (
-            "The note gives the second MaxPool 128 channels and 3200 neurons: pooling keeps the "
-            "16 channels, so 5x5x16 = 400.",
+            (
+                "The note gives the second MaxPool 128 channels and 3200 neurons: pooling keeps the "
+                "16 channels, so 5x5x16 = 400."
+            ),
             "Hence FC1 has (400 + 1) * 120 = 48,120 parameters, not 384,120 (= (3200 + 1) * 120).",
             "The note's totals 10,910 neurons and 399,802 parameters become 8,110 and 63,802.",
         ),
@@ -1032,28 +1210,46 @@ _PRESET_LIST = (
     Preset(
         "alexnet",
         "AlexNet",
-        Network((227, 227, 3), (
-            conv(11, 96, s=4, name="CONV1"), maxpool(3, 2, name="POOL1"),
-            conv(5, 256, p=2, name="CONV2"), maxpool(3, 2, name="POOL2"),
-            conv(3, 384, p=1, name="CONV3"), conv(3, 384, p=1, name="CONV4"),
-            conv(3, 256, p=1, name="CONV5"), maxpool(3, 2, name="POOL5"),
-            fc(4096, name="FC6"), fc(4096, name="FC7"), softmax(1000, name="FC8+Softmax"),
-        )),  # fmt: skip
+        Network(
+            (227, 227, 3),
+            (
+                conv(11, 96, s=4, name="CONV1"),
+                maxpool(3, 2, name="POOL1"),
+                conv(5, 256, p=2, name="CONV2"),
+                maxpool(3, 2, name="POOL2"),
+                conv(3, 384, p=1, name="CONV3"),
+                conv(3, 384, p=1, name="CONV4"),
+                conv(3, 256, p=1, name="CONV5"),
+                maxpool(3, 2, name="POOL5"),
+                fc(4096, name="FC6"),
+                fc(4096, name="FC7"),
+                softmax(1000, name="FC8+Softmax"),
+            ),
+        ),
         "AlexNet as usually taught (one tower, 227x227x3 input so that (227 - 11)/4 + 1 = 55 is "
-        "exact): 62,378,344 parameters, \"about 60 million\" in the notes. The paper's two GPU "
+        'exact): 62,378,344 parameters, "about 60 million" in the notes. The paper\'s two GPU '
         "towers and its grouped conv2/conv4/conv5 are not modelled (grouping would give "
         "60,965,224).",
     ),
     Preset(
         "alexnet_half",
         "AlexNet, one GPU's half (coursework)",
-        Network((227, 227, 3), (
-            conv(11, 48, s=4, name="Conv1"), maxpool(3, 2, name="MaxPool1"),
-            conv(5, 128, p=2, name="Conv2"), maxpool(3, 2, name="MaxPool2"),
-            conv(3, 192, p=1, name="Conv3"), conv(3, 192, p=1, name="Conv4"),
-            conv(3, 128, p=1, name="Conv5"), maxpool(3, 2, name="MaxPool3"),
-            fc(2048, name="FC1"), fc(2048, name="FC2"), softmax(1000, name="Softmax"),
-        )),  # fmt: skip
+        Network(
+            (227, 227, 3),
+            (
+                conv(11, 48, s=4, name="Conv1"),
+                maxpool(3, 2, name="MaxPool1"),
+                conv(5, 128, p=2, name="Conv2"),
+                maxpool(3, 2, name="MaxPool2"),
+                conv(3, 192, p=1, name="Conv3"),
+                conv(3, 192, p=1, name="Conv4"),
+                conv(3, 128, p=1, name="Conv5"),
+                maxpool(3, 2, name="MaxPool3"),
+                fc(2048, name="FC1"),
+                fc(2048, name="FC2"),
+                softmax(1000, name="Softmax"),
+            ),
+        ),
         "The notes' coursework table filled in: one GPU's half of AlexNet (Krizhevsky et al. "
         "2012, fig. 2) as a chain of its own. The OCR shifted the f/p/s columns; they are "
         "reconstructed from the paper: conv1 11x11 stride 4 (48 filters), overlapping max pools "
@@ -1062,8 +1258,10 @@ _PRESET_LIST = (
         "coursework slide; the table's printed '1600' does not match either and is not used. "
         "Simplification: in the paper conv3 and the FC layers also read the other GPU's maps.",
         (
-            "The coursework table's f/p/s cells are shifted by the OCR (e.g. conv2 '6 2 1', "
-            "last pool '4 0 3'); the layers here follow the AlexNet paper.",
+            (
+                "The coursework table's f/p/s cells are shifted by the OCR (e.g. conv2 '6 2 1', "
+                "last pool '4 0 3'); the layers here follow the AlexNet paper."
+            ),
             "The table prints 1600 units for FC1 and FC2; one GPU's half of AlexNet has 2048.",
         ),
     ),
@@ -1078,9 +1276,16 @@ _PRESET_LIST = (
     Preset(
         "ng_simple",
         "Simple CNN (39x39x3 -> 1960)",
-        Network((39, 39, 3), (
-            conv(3, 10), conv(5, 20, s=2), conv(5, 40, s=2), flatten(), softmax(1),
-        )),  # fmt: skip
+        Network(
+            (39, 39, 3),
+            (
+                conv(3, 10),
+                conv(5, 20, s=2),
+                conv(5, 40, s=2),
+                flatten(),
+                softmax(1),
+            ),
+        ),
         "The notes' 'CNN for image classification' example: 39x39x3, conv f=3 s=1 x10 -> "
         "37x37x10, conv f=5 s=2 x20 -> 17x17x20, conv f=5 s=2 x40 -> 7x7x40, flattened to "
         "1,960 values feeding one logistic/softmax unit.",
@@ -1109,9 +1314,7 @@ _PRESET_LIST = (
         "From (3, 32, 32) to (100, 32, 32): a 3x3 convolution with padding 1 and stride 1 needs "
         "((3*3*3) + 1) * 100 = 2,800 parameters; a fully connected layer needs "
         "3072 * 102400 = 314,572,800 weights plus 102,400 biases (see the comparison below).",
-        (
-            "The note computes ((3 x 3 x 3) + 1) x 100 = 1000: it is 28 x 100 = 2,800.",
-        ),
+        ("The note computes ((3 x 3 x 3) + 1) x 100 = 1000: it is 28 x 100 = 2,800.",),
         kind="example",
         dense_example=(32, 32, 3, 100, 3),
     ),
@@ -1138,9 +1341,13 @@ DEFAULT_PRESET = "lenet5"
 # The notes' cost examples, shown by the page's comparison section.
 SEPARABLE_EXAMPLE = dict(h_out=4, w_out=4, f=3, c_in=3, c_out=5)
 SEPARABLE_SEED_NOTES = (
-    "The note prints the depthwise cost as '43^2' and the pointwise cost as '290': they are "
-    "4*4*3 * 3*3 = 432 and 4*4*5 * 3 = 240 (432 + 240 = 672, as the note's total says).",
-    "The note gives the ratio as 1/n_c + 1/f^3: it is 1/n_c + 1/f^2 = 1/5 + 1/9 = 14/45 "
-    "(672 / 2,160).",
+    (
+        "The note prints the depthwise cost as '43^2' and the pointwise cost as '290': they are "
+        "4*4*3 * 3*3 = 432 and 4*4*5 * 3 = 240 (432 + 240 = 672, as the note's total says)."
+    ),
+    (
+        "The note gives the ratio as 1/n_c + 1/f^3: it is 1/n_c + 1/f^2 = 1/5 + 1/9 = 14/45 "
+        "(672 / 2,160)."
+    ),
 )
 BOTTLENECK_EXAMPLE = dict(h=28, w=28, c_in=192, c_mid=16, c_out=32, f=5)

@@ -114,9 +114,7 @@ def check_int(name: str, value, *, minimum: int = 0) -> int:
     Booleans are refused (``True`` is not a kernel size); numpy integers are accepted.
     """
     if isinstance(value, bool) or not isinstance(value, Integral):
-        raise ValueError(
-            f"The parameter `{name}` must be an integer >= {minimum}, got {value!r}."
-        )
+        raise ValueError(f"The parameter `{name}` must be an integer >= {minimum}, got {value!r}.")
     value = int(value)
     if value < minimum:
         raise ValueError(f"The parameter `{name}` must be an integer >= {minimum}, got {value}.")
@@ -204,9 +202,7 @@ def output_size(n, k, *, padding=0, stride=1, dilation=1, axis: str = "row") -> 
     dilation = check_int("dilation", dilation, minimum=1)
     before, after = _padding_pair(padding)
     if axis not in _PLURALS:
-        raise ValueError(
-            f"The parameter `axis` must be one of {sorted(_PLURALS)}, got {axis!r}."
-        )
+        raise ValueError(f"The parameter `axis` must be one of {sorted(_PLURALS)}, got {axis!r}.")
 
     k_eff = effective_kernel(k, dilation)
     padded = n + before + after

@@ -199,8 +199,9 @@ def editor_frame(rows: Sequence[Mapping]) -> pd.DataFrame:
     }
     for column in _NUMBER_COLUMNS:
         data[column] = pd.array([whole(r[column]) for r in rows], dtype="Int64")
-    data["bias"] = pd.array([r["bias"] if isinstance(r["bias"], bool) else None for r in rows],
-                            dtype="boolean")  # fmt: skip
+    data["bias"] = pd.array(
+        [r["bias"] if isinstance(r["bias"], bool) else None for r in rows], dtype="boolean"
+    )
     return pd.DataFrame(data, columns=list(EDITOR_COLUMNS))
 
 
@@ -213,29 +214,53 @@ def editor_height(n_rows: int) -> int:
 def editor_column_config() -> dict:
     cc = st.column_config
     return {
-        "type": cc.SelectboxColumn("type", options=list(KINDS), width="small",
-                                   help="conv, maxpool, avgpool, flatten, fc or softmax"),
+        "type": cc.SelectboxColumn(
+            "type",
+            options=list(KINDS),
+            width="small",
+            help="conv, maxpool, avgpool, flatten, fc or softmax",
+        ),
         "name": cc.TextColumn("name", width="small", help="blank: CONV1, POOL1, FC1, ..."),
-        "f": cc.NumberColumn("f", min_value=1, step=1, format="%d",
-                             help="kernel / window size (height)"),
-        "fw": cc.NumberColumn("fw", min_value=1, step=1, format="%d",
-                              help="kernel width; blank = f"),
+        "f": cc.NumberColumn(
+            "f", min_value=1, step=1, format="%d", help="kernel / window size (height)"
+        ),
+        "fw": cc.NumberColumn(
+            "fw", min_value=1, step=1, format="%d", help="kernel width; blank = f"
+        ),
         "p": cc.NumberColumn("p", min_value=0, step=1, format="%d", help="zero padding"),
-        "s": cc.NumberColumn("s", min_value=1, step=1, format="%d",
-                             help="stride; blank = 1 for conv, = f for pooling"),
+        "s": cc.NumberColumn(
+            "s",
+            min_value=1,
+            step=1,
+            format="%d",
+            help="stride; blank = 1 for conv, = f for pooling",
+        ),
         "d": cc.NumberColumn("d", min_value=1, step=1, format="%d", help="dilation; blank = 1"),
-        "units": cc.NumberColumn("filters / units", min_value=1, step=1, format="%d",
-                                 help="conv: filters; fc, softmax: units"),
+        "units": cc.NumberColumn(
+            "filters / units",
+            min_value=1,
+            step=1,
+            format="%d",
+            help="conv: filters; fc, softmax: units",
+        ),
         "bias": cc.CheckboxColumn("bias", help="one bias per filter / unit"),
-    }  # fmt: skip
+    }
 
 
 # --------------------------------------------------------------------------------------------
 # Tables
 # --------------------------------------------------------------------------------------------
 
-RESULT_COLUMNS = ("Layer", "Output", "Output size", "Neurons", "Parameters", "Multiply-adds",
-                  "RF / jump", "Notes")  # fmt: skip
+RESULT_COLUMNS = (
+    "Layer",
+    "Output",
+    "Output size",
+    "Neurons",
+    "Parameters",
+    "Multiply-adds",
+    "RF / jump",
+    "Notes",
+)
 
 
 def esc(text: str) -> str:
@@ -257,7 +282,7 @@ def results_frame(analysis: Analysis) -> pd.DataFrame:
     """The computed table for ``st.table``: Markdown cells, formulas as code, a totals row."""
     records = []
     for row in analysis.rows:
-        notes = ([f"✗ **IMPOSSIBLE**: {esc(row.error)}"] if row.error else [])
+        notes = [f"✗ **IMPOSSIBLE**: {esc(row.error)}"] if row.error else []
         notes += [esc(flag) for flag in row.flags]
         if row.index == 0:
             neurons = f"{row.neurons:,} (input)"
@@ -268,25 +293,34 @@ def results_frame(analysis: Analysis) -> pd.DataFrame:
         kind = "" if row.layer is None else f" ({row.layer.kind})"
         params = row.params.formula if row.params.value else "0"
         macs = row.macs.formula if row.macs.value else "0"
-        records.append({
-            # "1\\." so that Markdown does not start a numbered list
-            "Layer": f"{row.index}\\. {esc(row.name)}{kind}" if row.index else "Input",
-            "Output": "—" if row.error else shape_text(row.output),
-            "Output size": esc(row.size_formula),
-            "Neurons": neurons,
-            "Parameters": "—" if row.error else esc(params),
-            "Multiply-adds": "—" if row.error else esc(macs),
-            "RF / jump": "—" if row.error else (
-                row.rf_text if row.jump is None else f"{row.rf_text} / {row.jump}"),
-            "Notes": "; ".join(notes),
-        })  # fmt: skip
+        records.append(
+            {
+                # "1\\." so that Markdown does not start a numbered list
+                "Layer": f"{row.index}\\. {esc(row.name)}{kind}" if row.index else "Input",
+                "Output": "—" if row.error else shape_text(row.output),
+                "Output size": esc(row.size_formula),
+                "Neurons": neurons,
+                "Parameters": "—" if row.error else esc(params),
+                "Multiply-adds": "—" if row.error else esc(macs),
+                "RF / jump": "—"
+                if row.error
+                else (row.rf_text if row.jump is None else f"{row.rf_text} / {row.jump}"),
+                "Notes": "; ".join(notes),
+            }
+        )
     impossible = len(analysis.impossible)
-    records.append({
-        "Layer": "**Total**", "Output": f"**{shape_text(analysis.output)}**", "Output size": "",
-        "Neurons": f"**{analysis.neurons:,}**", "Parameters": f"**{analysis.params:,}**",
-        "Multiply-adds": f"**{analysis.macs:,}**", "RF / jump": "",
-        "Notes": f"{impossible} impossible layer(s) left out" if impossible else "",
-    })  # fmt: skip
+    records.append(
+        {
+            "Layer": "**Total**",
+            "Output": f"**{shape_text(analysis.output)}**",
+            "Output size": "",
+            "Neurons": f"**{analysis.neurons:,}**",
+            "Parameters": f"**{analysis.params:,}**",
+            "Multiply-adds": f"**{analysis.macs:,}**",
+            "RF / jump": "",
+            "Notes": f"{impossible} impossible layer(s) left out" if impossible else "",
+        }
+    )
     return pd.DataFrame(records, columns=list(RESULT_COLUMNS))
 
 

@@ -55,10 +55,16 @@ def _log_dtick(top: int) -> int:
 
 def _bar(x, y, text, name, color, font_size) -> go.Bar:
     return go.Bar(
-        x=x, y=y, text=text, name=name, marker_color=color,
-        textposition="outside", textfont=dict(size=font_size), constraintext="none",
+        x=x,
+        y=y,
+        text=text,
+        name=name,
+        marker_color=color,
+        textposition="outside",
+        textfont=dict(size=font_size),
+        constraintext="none",
         cliponaxis=False,
-    )  # fmt: skip
+    )
 
 
 def network_figure(analysis: Analysis, *, font_size: int = 18) -> go.Figure:
@@ -132,35 +138,75 @@ def network_figure(analysis: Analysis, *, font_size: int = 18) -> go.Figure:
         )
 
     ok = [(lab, r) for lab, r in pairs if r.ok]
-    fig.add_trace(_bar([lab for lab, _ in ok], [r.output.c for _, r in ok],
-                       [f"{r.output.c:,}" for _, r in ok], "channels / units", CHANNEL_COLOR,
-                       label_size), row=2, col=1)  # fmt: skip
+    fig.add_trace(
+        _bar(
+            [lab for lab, _ in ok],
+            [r.output.c for _, r in ok],
+            [f"{r.output.c:,}" for _, r in ok],
+            "channels / units",
+            CHANNEL_COLOR,
+            label_size,
+        ),
+        row=2,
+        col=1,
+    )
     with_params = [(lab, r) for lab, r in ok if r.params.value > 0]
-    fig.add_trace(_bar([lab for lab, _ in with_params], [r.params.value for _, r in with_params],
-                       [compact(r.params.value) for _, r in with_params], "parameters",
-                       PARAM_COLOR, label_size), row=3, col=1)  # fmt: skip
+    fig.add_trace(
+        _bar(
+            [lab for lab, _ in with_params],
+            [r.params.value for _, r in with_params],
+            [compact(r.params.value) for _, r in with_params],
+            "parameters",
+            PARAM_COLOR,
+            label_size,
+        ),
+        row=3,
+        col=1,
+    )
     layers_ok = [(lab, r) for lab, r in ok if r.index > 0]
-    fig.add_trace(_bar([lab for lab, _ in ok], [r.neurons for _, r in ok],
-                       [compact(r.neurons) for _, r in ok], "neurons", NEURON_COLOR,
-                       label_size), row=4, col=1)  # fmt: skip
+    fig.add_trace(
+        _bar(
+            [lab for lab, _ in ok],
+            [r.neurons for _, r in ok],
+            [compact(r.neurons) for _, r in ok],
+            "neurons",
+            NEURON_COLOR,
+            label_size,
+        ),
+        row=4,
+        col=1,
+    )
     zero = [lab for lab, r in layers_ok if r.params.value == 0]
     if zero:
         fig.add_trace(
-            go.Scatter(x=zero, y=[1] * len(zero), mode="text", text=["0"] * len(zero),
-                       textposition="top center", textfont=dict(size=label_size, color=PARAM_COLOR),
-                       name="no parameters"),
-            row=3, col=1,
-        )  # fmt: skip
+            go.Scatter(
+                x=zero,
+                y=[1] * len(zero),
+                mode="text",
+                text=["0"] * len(zero),
+                textposition="top center",
+                textfont=dict(size=label_size, color=PARAM_COLOR),
+                name="no parameters",
+            ),
+            row=3,
+            col=1,
+        )
     bad = [lab for lab, r in pairs if r.error]
     for row_number in (2, 3, 4):
         if bad:
             fig.add_trace(
-                go.Scatter(x=bad, y=[1] * len(bad), mode="text", text=["✗"] * len(bad),
-                           textposition="top center",
-                           textfont=dict(size=font_size, color=IMPOSSIBLE_COLOR),
-                           name="impossible layer"),
-                row=row_number, col=1,
-            )  # fmt: skip
+                go.Scatter(
+                    x=bad,
+                    y=[1] * len(bad),
+                    mode="text",
+                    text=["✗"] * len(bad),
+                    textposition="top center",
+                    textfont=dict(size=font_size, color=IMPOSSIBLE_COLOR),
+                    name="impossible layer",
+                ),
+                row=row_number,
+                col=1,
+            )
 
     tallest = (
         max((r.output.c for _, r in ok), default=1),
@@ -215,8 +261,12 @@ def comparison_figure(comparison: Comparison, *, font_size: int = 18) -> go.Figu
             )
         )
         top = math.log10(comparison.a_total.value)
-        fig.update_xaxes(type="log", dtick=_log_dtick(comparison.a_total.value),
-                         range=[0, top * 1.15], title_text=f"{comparison.unit} (log scale)")
+        fig.update_xaxes(
+            type="log",
+            dtick=_log_dtick(comparison.a_total.value),
+            range=[0, top * 1.15],
+            title_text=f"{comparison.unit} (log scale)",
+        )
     else:
         for way_index, (label, parts, _total) in enumerate(ways):
             for part_index, (part_label, worked) in enumerate(parts):
@@ -235,15 +285,21 @@ def comparison_figure(comparison: Comparison, *, font_size: int = 18) -> go.Figu
                 )
         for label, _parts, total in ways:
             fig.add_annotation(
-                y=label, x=total.value, text=f"<b>{total.value:,}</b>", showarrow=False,
-                xanchor="left", xshift=8, font=dict(size=font_size + 2),
-            )  # fmt: skip
-        fig.update_xaxes(range=[0, comparison.a_total.value * 1.3],
-                         title_text=comparison.unit)  # fmt: skip
+                y=label,
+                x=total.value,
+                text=f"<b>{total.value:,}</b>",
+                showarrow=False,
+                xanchor="left",
+                xshift=8,
+                font=dict(size=font_size + 2),
+            )
+        fig.update_xaxes(range=[0, comparison.a_total.value * 1.3], title_text=comparison.unit)
     fig.update_layout(
         barmode="stack",
-        title=dict(text=f"{comparison.unit.capitalize()}: ratio {comparison.ratio_formula}",
-                   font=dict(size=font_size + 2)),  # fmt: skip
+        title=dict(
+            text=f"{comparison.unit.capitalize()}: ratio {comparison.ratio_formula}",
+            font=dict(size=font_size + 2),
+        ),
         height=380,
         font=dict(size=font_size),
         margin=dict(l=40, r=40, t=70, b=40),

@@ -40,8 +40,14 @@ def _layers(key):
 def test_lenet5_matches_the_notes_table_corrected():
     rows = _layers("lenet5")
     assert [str(r.output) for r in rows] == [
-        "28x28x6", "14x14x6", "10x10x16", "5x5x16", "120", "84", "10",
-    ]  # fmt: skip
+        "28x28x6",
+        "14x14x6",
+        "10x10x16",
+        "5x5x16",
+        "120",
+        "84",
+        "10",
+    ]
     # the OCR'd note prints 4707 (CONV1) and 48210 (FC3): both wrong
     assert [r.neurons for r in rows] == [4704, 1176, 1600, 400, 120, 84, 10]
     assert [r.params.value for r in rows] == [456, 0, 2416, 0, 48120, 10164, 850]
@@ -71,12 +77,31 @@ def test_harleys_network_corrected():
 def test_alexnet():
     a = analyze(PRESETS["alexnet"].network)
     assert [str(r.output) for r in a.rows[1:]] == [
-        "55x55x96", "27x27x96", "27x27x256", "13x13x256", "13x13x384", "13x13x384",
-        "13x13x256", "6x6x256", "4096", "4096", "1000",
-    ]  # fmt: skip
+        "55x55x96",
+        "27x27x96",
+        "27x27x256",
+        "13x13x256",
+        "13x13x384",
+        "13x13x384",
+        "13x13x256",
+        "6x6x256",
+        "4096",
+        "4096",
+        "1000",
+    ]
     assert [r.params.value for r in a.rows[1:]] == [
-        34944, 0, 614656, 0, 885120, 1327488, 884992, 0, 37752832, 16781312, 4097000,
-    ]  # fmt: skip
+        34944,
+        0,
+        614656,
+        0,
+        885120,
+        1327488,
+        884992,
+        0,
+        37752832,
+        16781312,
+        4097000,
+    ]
     assert a.params == 62_378_344
     assert a.rows[-1].rf is None and a.rows[8].rf == (195, 195) and a.rows[8].jump == 32
     assert a.impossible == ()
@@ -87,15 +112,44 @@ def test_alexnet_half_coursework_table():
     a = analyze(PRESETS["alexnet_half"].network)
     rows = a.rows[1:]
     assert [str(r.output) for r in rows] == [
-        "55x55x48", "27x27x48", "27x27x128", "13x13x128", "13x13x192", "13x13x192",
-        "13x13x128", "6x6x128", "2048", "2048", "1000",
-    ]  # fmt: skip
+        "55x55x48",
+        "27x27x48",
+        "27x27x128",
+        "13x13x128",
+        "13x13x192",
+        "13x13x192",
+        "13x13x128",
+        "6x6x128",
+        "2048",
+        "2048",
+        "1000",
+    ]
     assert [r.neurons for r in rows] == [
-        145200, 34992, 93312, 21632, 32448, 32448, 21632, 4608, 2048, 2048, 1000,
-    ]  # fmt: skip
+        145200,
+        34992,
+        93312,
+        21632,
+        32448,
+        32448,
+        21632,
+        4608,
+        2048,
+        2048,
+        1000,
+    ]
     assert [r.params.value for r in rows] == [
-        17472, 0, 153728, 0, 221376, 331968, 221312, 0, 9439232, 4196352, 2049000,
-    ]  # fmt: skip
+        17472,
+        0,
+        153728,
+        0,
+        221376,
+        331968,
+        221312,
+        0,
+        9439232,
+        4196352,
+        2049000,
+    ]
     assert (a.neurons, a.params) == (391_368, 16_630_440)
     assert "1600" in PRESETS["alexnet_half"].description  # the decision is documented
 
@@ -133,8 +187,9 @@ def test_exercises(key, output, params):
 def test_the_notes_fc_vs_conv_slip_is_shown():
     notes = " ".join(PRESETS["ex_fc_vs_conv"].seed_notes)
     assert "1000" in notes and "2,800" in notes
-    c = dense_vs_conv(*PRESETS["ex_fc_vs_conv"].dense_example[:4],
-                      f=PRESETS["ex_fc_vs_conv"].dense_example[4])  # fmt: skip
+    c = dense_vs_conv(
+        *PRESETS["ex_fc_vs_conv"].dense_example[:4], f=PRESETS["ex_fc_vs_conv"].dense_example[4]
+    )
     parts = dict(c.a_parts)
     assert parts["weights"].value == 314_572_800
     assert parts["weights"].formula == "3072 * 102400 = 314,572,800"
@@ -215,8 +270,10 @@ def test_non_square_layer_names_height_and_width():
         "H: (9 + 2*0 - 3) / 2 + 1 = 4; W: floor((8 + 2*0 - 1) / 2) + 1 = floor(3.5) + 1 = 4"
     )
     assert row.flags == (
-        "width: not exact: 7/2 = 3.5, floor keeps 3; the last 1 column of the padded input is "
-        "never covered",
+        (
+            "width: not exact: 7/2 = 3.5, floor keeps 3; the last 1 column of the padded input is "
+            "never covered"
+        ),
     )
     assert row.params.value == (3 * 1 * 2 + 1) * 4
     assert row.rf == (3, 1)
@@ -225,12 +282,16 @@ def test_non_square_layer_names_height_and_width():
 def test_inexact_division_flag_in_the_table():
     a = analyze(Network((8, 8, 1), (conv(3, 1, s=2), maxpool(2))))
     assert a.rows[1].flags == (
-        "not exact: 5/2 = 2.5, floor keeps 2; the last 1 row and column of the padded input are "
-        "never covered",
+        (
+            "not exact: 5/2 = 2.5, floor keeps 2; the last 1 row and column of the padded input are "
+            "never covered"
+        ),
     )
     assert a.rows[2].flags == (
-        "not exact: 1/2 = 0.5, floor keeps 0; the last 1 row and column of the padded input are "
-        "never covered",
+        (
+            "not exact: 1/2 = 0.5, floor keeps 0; the last 1 row and column of the padded input are "
+            "never covered"
+        ),
     )
     assert a.rows[1].size_h.dropped == 1
     assert analyze(Network((7, 7, 1), (conv(3, 1, s=2),))).rows[1].flags == ()

@@ -35,8 +35,13 @@ from conv.shapes import (
         # asymmetric padding
         (6, 3, dict(padding=(0, 1), stride=2), 3, "(6 + 0 + 1 - 3) / 2 + 1 = 3"),
         # dilation shows the effective size
-        (7, 3, dict(dilation=2), 3,
-         "(7 + 2*0 - 5) / 1 + 1 = 3  [dilated kernel 2*(3 - 1) + 1 = 5]"),  # fmt: skip
+        (
+            7,
+            3,
+            dict(dilation=2),
+            3,
+            "(7 + 2*0 - 5) / 1 + 1 = 3  [dilated kernel 2*(3 - 1) + 1 = 5]",
+        ),
         # inexact: the floor is written out
         (8, 3, dict(stride=2), 3, "floor((8 + 2*0 - 3) / 2) + 1 = floor(2.5) + 1 = 3"),
         (224, 11, dict(stride=4), 54, "floor((224 + 2*0 - 11) / 4) + 1 = floor(53.25) + 1 = 54"),
@@ -136,14 +141,22 @@ def test_output_size_counts_the_windows_that_fit(n, k, before, after, s, d):
         assert w.exact == (w.dropped == 0)
 
 
-@given(n=st.integers(1, 80), k=st.integers(1, 8), p=st.integers(0, 5), s=st.integers(1, 5),
-       d=st.integers(1, 5))  # fmt: skip
+@given(
+    n=st.integers(1, 80),
+    k=st.integers(1, 8),
+    p=st.integers(0, 5),
+    s=st.integers(1, 5),
+    d=st.integers(1, 5),
+)
 def test_dilation_is_a_bigger_kernel(n, k, p, s, d):
     dilated = output_size(n, k, padding=p, stride=s, dilation=d)
     plain = output_size(n, d * (k - 1) + 1, padding=p, stride=s)
     assert (dilated.value, dilated.exact, dilated.dropped, dilated.ok) == (
-        plain.value, plain.exact, plain.dropped, plain.ok,
-    )  # fmt: skip
+        plain.value,
+        plain.exact,
+        plain.dropped,
+        plain.ok,
+    )
 
 
 @given(n=st.integers(1, 80), k=st.integers(1, 9), s=st.integers(1, 5), d=st.integers(1, 3))

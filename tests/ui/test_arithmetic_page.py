@@ -180,8 +180,10 @@ def test_impossible_layers_are_flagged_and_the_page_continues():
     _edit(at, {0: {"f": 40}})  # a 40x40 kernel on a 32x32 input (fw blank = f)
     _no_failure(at)
     messages = [e.value for e in at.error]
-    assert any("Layer 1 (CONV1) cannot exist: kernel larger than padded input: 40 > 32" in m
-               for m in messages)  # fmt: skip
+    assert any(
+        "Layer 1 (CONV1) cannot exist: kernel larger than padded input: 40 > 32" in m
+        for m in messages
+    )
     # bypassed: POOL1 now pools the 32x32x3 input
     table = at.table[0].value
     assert list(table["Output"])[1] == "—"

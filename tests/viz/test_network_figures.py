@@ -16,7 +16,7 @@ from conv.network import (
     maxpool,
     separable_cost,
 )
-from viz.network import comparison_figure, compact, network_figure
+from viz.network import compact, comparison_figure, network_figure
 
 
 def _trace(fig, name):
@@ -27,8 +27,16 @@ def _trace(fig, name):
 
 def test_network_figure_lenet5_values_are_written_on_the_figure():
     fig = network_figure(analyze(PRESETS["lenet5"].network))
-    labels = ["Input", "1. CONV1", "2. POOL1", "3. CONV2", "4. POOL2", "5. FC3", "6. FC4",
-              "7. Softmax"]  # fmt: skip
+    labels = [
+        "Input",
+        "1. CONV1",
+        "2. POOL1",
+        "3. CONV2",
+        "4. POOL2",
+        "5. FC3",
+        "6. FC4",
+        "7. Softmax",
+    ]
     assert list(fig.layout.xaxis.categoryarray) == labels
     spatial = _trace(fig, "height = width")
     assert list(spatial.x) == labels[:5] and list(spatial.y) == [32, 28, 14, 10, 5]
@@ -68,8 +76,7 @@ def test_network_figure_long_network_thins_the_log_ticks():
 def test_comparison_figure_separable_is_stacked_by_part():
     fig = comparison_figure(separable_cost(**SEPARABLE_EXAMPLE))
     assert [t.x[0] for t in fig.data] == [2160, 432, 240]
-    assert [t.y[0] for t in fig.data] == ["standard", "depthwise-separable",
-                                          "depthwise-separable"]  # fmt: skip
+    assert [t.y[0] for t in fig.data] == ["standard", "depthwise-separable", "depthwise-separable"]
     assert fig.layout.barmode == "stack"
     assert [a.text for a in fig.layout.annotations] == ["<b>2,160</b>", "<b>672</b>"]
     assert "672 / 2,160 = 0.311 = 14/45" in fig.layout.title.text
@@ -92,10 +99,18 @@ def test_comparison_figure_dense_vs_conv_is_logarithmic():
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(0, "0"), (850, "850"), (4704, "4,704"), (9999, "9,999"), (48120, "48.1k"),
-     (3_211_264, "3.21M"), (62_378_344, "62.4M"), (138_357_544, "138M"),
-     (15_470_264_320, "15.5G")],
-)  # fmt: skip
+    [
+        (0, "0"),
+        (850, "850"),
+        (4704, "4,704"),
+        (9999, "9,999"),
+        (48120, "48.1k"),
+        (3_211_264, "3.21M"),
+        (62_378_344, "62.4M"),
+        (138_357_544, "138M"),
+        (15_470_264_320, "15.5G"),
+    ],
+)
 def test_compact(value, text):
     assert compact(value) == text
 

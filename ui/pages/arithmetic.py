@@ -108,10 +108,20 @@ def network_body() -> None:
     st.table(view.results_frame(analysis), hide_index=True)
     name = ss["arith_preset"] + ("-edited" if edited_from_preset else "")
     downloads = st.container(horizontal=True)
-    downloads.download_button("Download CSV", analysis.to_csv(), file_name=f"{name}.csv",
-                       mime="text/csv", on_click="ignore")  # fmt: skip
-    downloads.download_button("Download Markdown", analysis.to_markdown(), file_name=f"{name}.md",
-                       mime="text/markdown", on_click="ignore")  # fmt: skip
+    downloads.download_button(
+        "Download CSV",
+        analysis.to_csv(),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        on_click="ignore",
+    )
+    downloads.download_button(
+        "Download Markdown",
+        analysis.to_markdown(),
+        file_name=f"{name}.md",
+        mime="text/markdown",
+        on_click="ignore",
+    )
 
     st.subheader("Through the network")
     st.plotly_chart(network_figure(analysis), config={"displayModeBar": False}, theme=None)
@@ -176,7 +186,7 @@ def guarded(body) -> None:
     """Run a section; an unexpected error becomes a message in the page, never a traceback."""
     try:
         body()
-    except Exception as exc:  # noqa: BLE001 - the page must survive anything
+    except Exception as exc:  # the page must survive anything: no traceback reaches it
         log.exception("arithmetic page section failed")
         st.error(f"Something went wrong while computing this section: {exc}")
 
