@@ -243,7 +243,8 @@ def editor_column_config() -> dict:
             format="%d",
             help="conv: filters; fc, softmax: units",
         ),
-        "bias": cc.CheckboxColumn("bias", help="one bias per filter / unit"),
+        # a new row's bias shows ticked: blank means on
+        "bias": cc.CheckboxColumn("bias", help="one bias per filter / unit", default=True),
     }
 
 
@@ -322,6 +323,18 @@ def results_frame(analysis: Analysis) -> pd.DataFrame:
         }
     )
     return pd.DataFrame(records, columns=list(RESULT_COLUMNS))
+
+
+def rf_steps(analysis: Analysis) -> str:
+    """The receptive-field formula of every layer, one Markdown list item each."""
+    lines = []
+    for row in analysis.rows[1:]:
+        if row.error:
+            formula = "cannot exist, left out"
+        else:
+            formula = code(row.rf_formula) if row.rf is not None else "sees the whole input"
+        lines.append(f"- **{esc(row.name)}**: {formula}")
+    return "\n".join(lines) or "No layers."
 
 
 def show_seed_notes(notes: Sequence[str]) -> None:

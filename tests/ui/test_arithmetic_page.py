@@ -82,6 +82,9 @@ def test_opens_on_lenet5_with_its_totals(page):
     labels = [b.label for b in page.get("download_button")]
     assert labels == ["Download CSV", "Download Markdown"]
     assert len(page.get("plotly_chart")) == 4
+    rf = page.expander[0]
+    assert rf.label.startswith("How the receptive field grows")
+    assert "**CONV2**: `r = 6 + (5 - 1)*2 = 14, j = 2*1 = 2`" in rf.markdown[0].value
 
 
 def test_one_click_per_preset_shows_its_totals(page):

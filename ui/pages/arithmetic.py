@@ -123,6 +123,9 @@ def network_body() -> None:
         on_click="ignore",
     )
 
+    with st.expander("How the receptive field grows (r = r_in + (k - 1) * j_in, j = j_in * s)"):
+        st.markdown(view.rf_steps(analysis))
+
     st.subheader("Through the network")
     st.plotly_chart(network_figure(analysis), config={"displayModeBar": False}, theme=None)
 
