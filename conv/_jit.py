@@ -1,0 +1,117 @@
+"""The compiled inner loop of the convolution (numba).
+
+Why numba: on this kind of machine (2 cores) numpy's shifted-slice and im2col methods stay 2-4x
+behind PyTorch and OpenCV for 3x3 to 7x7 kernels (two passes over memory per tap); this loop
+keeps each output row's accumulator in L1 and fuses up to four taps per pass, and reaches or
+beats them (bench/bench_engine.py prints the figures). Compiled once, cached on disk.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(inline="always", fastmath=True, boundscheck=False)
+def _taps(a, wv, src, offs, nt, lo, hi, sw):
+    """``a[j] += sum_t wv[t] * src[j*sw + offs[t]]`` for ``lo <= j < hi``, taps fused by four.
+
+    Indexing slices by the bare loop variable (never ``a[lo + j]``) lets numba drop its
+    negative-index check, which would stop LLVM from vectorising the loop.
+    """
+    t = 0
+    while t < nt:
+        m = min(4, nt - t)
+        if sw == 1:
+            a2 = a[lo:hi]
+            s0 = src[lo + offs[t]: hi + offs[t]]
+            w0 = wv[t]
+            if m == 4:
+                s1 = src[lo + offs[t + 1]: hi + offs[t + 1]]
+                s2 = src[lo + offs[t + 2]: hi + offs[t + 2]]
+                s3 = src[lo + offs[t + 3]: hi + offs[t + 3]]
+                w1, w2, w3 = wv[t + 1], wv[t + 2], wv[t + 3]
+                for j in range(hi - lo):
+                    a2[j] += w0 * s0[j] + w1 * s1[j] + w2 * s2[j] + w3 * s3[j]
+            elif m == 3:
+                s1 = src[lo + offs[t + 1]: hi + offs[t + 1]]
+                s2 = src[lo + offs[t + 2]: hi + offs[t + 2]]
+                w1, w2 = wv[t + 1], wv[t + 2]
+                for j in range(hi - lo):
+                    a2[j] += w0 * s0[j] + w1 * s1[j] + w2 * s2[j]
+            elif m == 2:
+                s1 = src[lo + offs[t + 1]: hi + offs[t + 1]]
+                w1 = wv[t + 1]
+                for j in range(hi - lo):
+                    a2[j] += w0 * s0[j] + w1 * s1[j]
+            else:
+                for j in range(hi - lo):
+                    a2[j] += w0 * s0[j]
+        else:
+            for j in range(lo, hi):
+                acc = np.float32(0.0)
+                for u in range(t, t + m):
+                    acc += wv[u] * src[j * sw + offs[u]]
+                a[j] += acc
+        t += m
+
+
+@njit(parallel=True, fastmath=True, cache=True, boundscheck=False)
+def conv_rows(x, w, out, row_map, col_map, sh, sw, dh, dw, left, groups, chunk):
+    """Cross-correlate ``x`` (C_in, H, W) with ``w`` (C_out, C_in/groups, kH, kW) into ``out``.
+
+    ``row_map[p]`` / ``col_map[p]`` give the input row / column that padded row / column ``p``
+    reads (-1: a zero), so no padded copy of the image is made. Tasks are (output row, chunk of
+    ``chunk`` columns); each sums into a small accumulator that stays in the L1 cache.
+    Only the outputs that the stride keeps are computed.
+    """
+    c_out, h_out, w_out = out.shape
+    cpg, kh, kw = w.shape[1], w.shape[2], w.shape[3]
+    width = x.shape[2]
+    opg = c_out // groups
+    n_chunks = (w_out + chunk - 1) // chunk
+    # Output columns whose every tap lies inside the image: j*sw - left >= 0 and
+    # j*sw + (kw-1)*dw - left <= width - 1. The others read the padding through col_map.
+    lo_all = (left + sw - 1) // sw
+    last = width - 1 - ((kw - 1) * dw - left)
+    hi_all = last // sw + 1 if last >= 0 else 0
+    for task in prange(h_out * n_chunks):
+        r = task // n_chunks
+        j0 = (task % n_chunks) * chunk
+        j1 = min(j0 + chunk, w_out)
+        n = j1 - j0
+        lo = min(max(lo_all, j0), j1) - j0
+        hi = max(min(hi_all, j1) - j0, lo)
+        acc = np.zeros((c_out, n), np.float32)
+        wv = np.empty(kw, np.float32)
+        offs = np.empty(kw, np.int64)
+        for g in range(groups):
+            for ci in range(cpg):
+                c = g * cpg + ci
+                for ky in range(kh):
+                    ri = row_map[r * sh + ky * dh]
+                    if ri < 0:
+                        continue
+                    src = x[c, ri]
+                    for o in range(g * opg, (g + 1) * opg):
+                        a = acc[o]
+                        nt = 0
+                        for kx in range(kw):
+                            v = w[o, ci, ky, kx]
+                            if v != 0.0:
+                                wv[nt] = v
+                                offs[nt] = kx * dw - left + j0 * sw
+                                nt += 1
+                                for j in range(lo):
+                                    cc = col_map[(j0 + j) * sw + kx * dw]
+                                    if cc >= 0:
+                                        a[j] += v * src[cc]
+                                for j in range(hi, n):
+                                    cc = col_map[(j0 + j) * sw + kx * dw]
+                                    if cc >= 0:
+                                        a[j] += v * src[cc]
+                        if nt > 0 and hi > lo:
+                            _taps(a, wv, src, offs, nt, lo, hi, sw)
+        for o in range(c_out):
+            dst = out[o, r, j0:j1]
+            src_acc = acc[o]
+            for j in range(n):
+                dst[j] = src_acc[j]

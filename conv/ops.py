@@ -1,0 +1,805 @@
+"""Convolution, pooling and activations with the semantics of ``torch.nn.functional``.
+
+Arrays are channels-first without a batch axis: an input is ``(C_in, H, W)``, weights are
+``(C_out, C_in // groups, kH, kW)``, a bias is ``(C_out,)``, an output ``(C_out, H_out, W_out)``.
+Everything is computed in float32, as PyTorch does; integer inputs (uint8 photos) are converted
+first, so nothing ever wraps around.
+
+The convolution is a cross-correlation (no kernel flip), as in every deep-learning library;
+``flip=True`` rotates the kernel by 180 degrees and gives the mathematical convolution.
+
+How it is fast (figures printed by ``bench/bench_engine.py``): one of three methods is chosen
+per case from a cost estimate.
+
+- ``direct``: a compiled loop (numba, ``conv/_jit.py``) over output rows on every core; each
+  row's sum stays in the L1 cache, up to four taps are fused per pass, zero taps are skipped,
+  padding is read through index maps (no padded copy of the photo) and a stride computes only
+  the outputs it keeps.
+- ``separable``: rank-1 kernels (Sobel, Gaussian, box) as a row pass then a column pass, both
+  through the same loop: ``kH + kW`` taps instead of ``kH * kW``.
+- ``fft``: large kernels, by bands of rows (with their halo) through scipy's real FFT, times
+  each kernel's spectrum; memory stays a few bands, never a whole-image spectrum per kernel.
+
+Pooling and activations are numpy passes over bands of rows on a thread pool (numpy releases
+the GIL), never a whole-image ``reshape(...).max()``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import scipy.fft
+from scipy import special
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+PADDING_WORDS = ("valid", "same", "full")
+POOL_MODES = ("max", "avg")
+ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "abs")
+METHODS = ("direct", "separable", "fft")
+
+Pair = tuple[int, int]
+Padding = tuple[Pair, Pair]  # ((top, bottom), (left, right))
+
+# numpy.pad's names for PyTorch's padding modes (scipy.ndimage calls them 'constant', 'mirror',
+# 'nearest' and 'wrap'): the one place where the names are translated.
+NUMPY_PAD_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+# A band's working set (its input rows, output rows and scratch) should stay in the L2 cache.
+BAND_BYTES = 1 << 20
+# Below this many multiply-adds a call runs on the calling thread: a pool costs ~50 us a task.
+_INLINE_WORK = 1 << 20
+_THREADS = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+_pool: ThreadPoolExecutor | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Arguments
+# --------------------------------------------------------------------------------------------
+
+def _as_int(value, name: str, minimum: int) -> int:
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
+        value = int(value)
+    if not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {int(value)}")
+    return int(value)
+
+
+def as_pair(value, name: str, *, minimum: int = 1) -> Pair:
+    """An int or an (h, w) pair as a validated ``(h, w)`` tuple of ints.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter, the value and what is allowed.
+    """
+    if isinstance(value, (tuple, list, np.ndarray)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or an (h, w) pair, got {value!r}")
+        return (_as_int(value[0], f"{name}[0] (height)", minimum),
+                _as_int(value[1], f"{name}[1] (width)", minimum))
+    try:
+        v = _as_int(value, name, minimum)
+    except ValueError:
+        raise ValueError(
+            f"{name} must be an integer >= {minimum} or an (h, w) pair of them, got {value!r}"
+        ) from None
+    return (v, v)
+
+
+def effective_size(k: int, d: int) -> int:
+    """The span of a kernel of ``k`` taps spaced ``d`` apart: ``d*(k-1) + 1``."""
+    return d * (k - 1) + 1
+
+
+def out_size(n: int, k: int, before: int, after: int, s: int, d: int) -> int:
+    """PyTorch's output length ``floor((n + before + after - d*(k-1) - 1) / s) + 1``."""
+    return (n + before + after - effective_size(k, d)) // s + 1
+
+
+def same_padding(n: int, k: int, s: int = 1, d: int = 1) -> Pair:
+    """Padding (before, after) for ``padding="same"`` along one axis.
+
+    At stride 1 the total is ``d*(k-1)`` with the odd pixel after (bottom/right), as PyTorch.
+    At stride > 1, where PyTorch refuses "same", TensorFlow's SAME: output ``ceil(n / s)``,
+    the extra pixel after.
+    """
+    if s == 1:
+        total = effective_size(k, d) - 1
+    else:
+        total = max((-(-n // s) - 1) * s + effective_size(k, d) - n, 0)
+    return (total // 2, total - total // 2)
+
+
+def resolve_padding(padding, in_hw: Pair, kernel_hw: Pair, *, stride=1, dilation=1) -> Padding:
+    """Turn a ``padding`` argument into explicit ``((top, bottom), (left, right))``.
+
+    ``padding`` is an int, an (h, w) pair, ``((top, bottom), (left, right))``, or one of
+    ``"valid"`` (none), ``"same"`` (see :func:`same_padding`) and ``"full"`` (``d*(k-1)`` on
+    every side: every partial overlap of kernel and input).
+    """
+    sh, sw = as_pair(stride, "stride")
+    dh, dw = as_pair(dilation, "dilation")
+    kh, kw = kernel_hw
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0), (0, 0))
+        if padding == "full":
+            ph, pw = effective_size(kh, dh) - 1, effective_size(kw, dw) - 1
+            return ((ph, ph), (pw, pw))
+        if padding == "same":
+            return (same_padding(in_hw[0], kh, sh, dh), same_padding(in_hw[1], kw, sw, dw))
+        raise ValueError(
+            f"padding must be an int, an (h, w) pair or one of {', '.join(map(repr, PADDING_WORDS))}, "
+            f"got {padding!r}"
+        )
+    if (isinstance(padding, (tuple, list)) and len(padding) == 2
+            and all(isinstance(p, (tuple, list)) for p in padding)):
+        (t, b), (l, r) = (as_pair(padding[0], "padding (top, bottom)", minimum=0),
+                          as_pair(padding[1], "padding (left, right)", minimum=0))
+        return ((t, b), (l, r))
+    ph, pw = as_pair(padding, "padding", minimum=0)
+    return ((ph, ph), (pw, pw))
+
+
+def _check_pad_mode(mode: str, padding: Padding, in_hw: Pair) -> None:
+    if mode not in PADDING_MODES:
+        raise ValueError(
+            f"padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}, got {mode!r}"
+        )
+    for (before, after), n, axis in zip(padding, in_hw, ("height", "width")):
+        p = max(before, after)
+        # The limits are PyTorch's: a single reflection or wrap-around must suffice.
+        if mode == "reflect" and p >= n:
+            raise ValueError(
+                f"padding_mode='reflect' needs padding smaller than the input: padding {p} "
+                f">= input {axis} {n}; use 'replicate' or 'zeros', or less padding"
+            )
+        if mode == "circular" and p > n:
+            raise ValueError(
+                f"padding_mode='circular' needs padding at most the input size: padding {p} "
+                f"> input {axis} {n}"
+            )
+
+
+def _as_image(x, name: str = "x") -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim != 3:
+        raise ValueError(
+            f"{name} must be a (C, H, W) array, got shape {x.shape}"
+            + (" (add a channel axis: x[None])" if x.ndim == 2 else "")
+        )
+    if x.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold real numbers, got dtype {x.dtype}")
+    if min(x.shape) < 1:
+        raise ValueError(f"{name} must not be empty, got shape {x.shape}")
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def _check_finite(a: np.ndarray, name: str) -> None:
+    # A float32 sum is a fast test (one pass, SIMD); only if it is not finite (NaN, inf, or an
+    # overflow of huge but finite values) is the element-wise test needed.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = a.sum(dtype=np.float32)
+    if not np.isfinite(total):
+        bad = ~np.isfinite(a)
+        if bad.any():
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"{name} must be finite, got {a[idx]} at index {idx}")
+
+
+# --------------------------------------------------------------------------------------------
+# Window positions: one source for the computation and for the animation
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Windows:
+    """Where the kernel sits in the padded input for each output cell.
+
+    Output cell ``(i, j)`` reads padded-input rows ``i*sh + ky*dh`` for ``ky < kh`` and columns
+    ``j*sw + kx*dw`` for ``kx < kw``. The engine's slices (:meth:`tap_slice`, :meth:`band_rows`)
+    and the sliding-window animation (:meth:`rows`, :meth:`cols`) both come from here.
+    """
+
+    padded_hw: Pair
+    kernel_hw: Pair
+    stride: Pair = (1, 1)
+    dilation: Pair = (1, 1)
+
+    @property
+    def out_hw(self) -> Pair:
+        return tuple(  # type: ignore[return-value]
+            out_size(n, k, 0, 0, s, d)
+            for n, k, s, d in zip(self.padded_hw, self.kernel_hw, self.stride, self.dilation)
+        )
+
+    def rows(self, i: int) -> np.ndarray:
+        """Padded-input rows read by output row ``i`` (one per kernel row)."""
+        return i * self.stride[0] + np.arange(self.kernel_hw[0]) * self.dilation[0]
+
+    def cols(self, j: int) -> np.ndarray:
+        """Padded-input columns read by output column ``j`` (one per kernel column)."""
+        return j * self.stride[1] + np.arange(self.kernel_hw[1]) * self.dilation[1]
+
+    def band_rows(self, r0: int, r1: int) -> Pair:
+        """Padded-input rows ``[start, stop)`` needed for output rows ``[r0, r1)``."""
+        return r0 * self.stride[0], (r1 - 1) * self.stride[0] + self.rows(0)[-1] + 1
+
+    def tap_slice(self, ky: int, kx: int, n_rows: int) -> tuple[slice, slice]:
+        """Slices of a band buffer (starting at :meth:`band_rows`) read by tap ``(ky, kx)``."""
+        (sh, sw), (dh, dw), w_out = self.stride, self.dilation, self.out_hw[1]
+        return (slice(ky * dh, ky * dh + (n_rows - 1) * sh + 1, sh),
+                slice(kx * dw, kx * dw + (w_out - 1) * sw + 1, sw))
+
+
+# --------------------------------------------------------------------------------------------
+# Padding
+# --------------------------------------------------------------------------------------------
+
+def source_index(idx: np.ndarray, n: int, mode: str) -> np.ndarray:
+    """Map coordinates relative to an axis of length ``n`` (possibly outside it) to the index
+    that padding mode ``mode`` reads there; -1 means a zero."""
+    idx = np.asarray(idx)
+    if mode == "zeros":
+        return np.where((idx >= 0) & (idx < n), idx, -1)
+    if mode == "replicate":
+        return np.clip(idx, 0, n - 1)
+    if mode == "circular":
+        return np.mod(idx, n)
+    if n == 1:  # reflect with n == 1 is only valid with no padding
+        return np.zeros_like(idx)
+    m = np.mod(idx, 2 * (n - 1))  # reflect without repeating the edge pixel
+    return np.where(m < n, m, 2 * (n - 1) - m)
+
+
+def pad(x, padding, mode: str = "zeros") -> np.ndarray:
+    """The padded input that the convolution reads, as float32 ``(C, H + t + b, W + l + r)``.
+
+    ``padding`` is anything :func:`resolve_padding` accepts except the words (which depend on the
+    kernel); ``mode`` is one of ``"zeros"``, ``"reflect"``, ``"replicate"``, ``"circular"``.
+    """
+    x = _as_image(x)
+    if isinstance(padding, str):
+        raise ValueError(f"pad() needs explicit padding, got {padding!r}; see resolve_padding()")
+    padding = resolve_padding(padding, x.shape[1:], (1, 1))
+    _check_pad_mode(mode, padding, x.shape[1:])
+    (t, b), (l, r) = padding
+    out = np.empty((x.shape[0], x.shape[1] + t + b, x.shape[2] + l + r), np.float32)
+    rows = source_index(np.arange(-t, x.shape[1] + b), x.shape[1], mode)
+    cols = source_index(np.arange(-l, x.shape[2] + r), x.shape[2], mode)
+    _gather(x, rows, cols, l, out)
+    return out
+
+
+def _gather(x: np.ndarray, rows: np.ndarray, cols: np.ndarray, left: int, out: np.ndarray) -> None:
+    """``out[:, a, b] = x[:, rows[a], cols[b]]``, zero where an index is -1.
+
+    ``cols[left:left + W]`` must be ``0..W-1`` (the image's own columns): they are copied as one
+    block, and the border columns are then copied from the buffer itself.
+    """
+    w = x.shape[2]
+    inner = out[:, :, left:left + w]
+    valid = rows >= 0
+    if valid.all() and rows[-1] - rows[0] == len(rows) - 1 and np.all(np.diff(rows) == 1):
+        inner[...] = x[:, rows[0]:rows[-1] + 1, :]
+    else:
+        inner[:, valid, :] = x[:, rows[valid], :]
+        inner[:, ~valid, :] = 0
+    for dest, src in ((slice(0, left), cols[:left]), (slice(left + w, None), cols[left + w:])):
+        if len(src):
+            if (src < 0).any():
+                out[:, :, dest] = 0
+            else:
+                out[:, :, dest] = inner[:, :, src]
+
+
+# --------------------------------------------------------------------------------------------
+# The band driver
+# --------------------------------------------------------------------------------------------
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="conv")
+    return _pool
+
+
+def rows_per_band(row_bytes: int) -> int:
+    """How many rows of ``row_bytes`` bytes of working set fit one cache-sized band."""
+    return max(1, BAND_BYTES // max(row_bytes, 1))
+
+
+def _run_bands(n_rows: int, per_band: int, work: int, fn: Callable[[int, int], None]) -> None:
+    """Call ``fn(r0, r1)`` over bands of ``per_band`` rows covering ``[0, n_rows)``, on the
+    thread pool when there is enough ``work`` (multiply-adds) to pay for it."""
+    bands = [(r0, min(r0 + per_band, n_rows)) for r0 in range(0, n_rows, per_band)]
+    if work < _INLINE_WORK or _THREADS == 1 or len(bands) == 1:
+        for r0, r1 in bands:
+            fn(r0, r1)
+        return
+    for future in [_executor().submit(fn, r0, r1) for r0, r1 in bands]:
+        future.result()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything a band function needs: the input, geometry and how padding is read."""
+
+    x: np.ndarray          # (C_in, H, W) float32, C-contiguous
+    padding: Padding
+    mode: str
+    win: Windows
+    cols: np.ndarray       # source column for each padded column
+
+    @property
+    def padded_w(self) -> int:
+        return self.win.padded_hw[1]
+
+    def band(self, r0: int, r1: int, channels: slice | None = None) -> np.ndarray:
+        """The padded input rows needed for output rows [r0, r1), as a (C, rows, Wp) array."""
+        p0, p1 = self.win.band_rows(r0, r1)
+        x = self.x if channels is None else self.x[channels]
+        (top, _), (left, right) = self.padding
+        h = x.shape[1]
+        if left == 0 and right == 0 and p0 - top >= 0 and p1 - top <= h:
+            return x[:, p0 - top:p1 - top, :]  # inside the image, no padding: a view, no copy
+        buf = np.empty((x.shape[0], p1 - p0, self.padded_w), np.float32)
+        _gather(x, source_index(np.arange(p0 - top, p1 - top), h, self.mode), self.cols, left, buf)
+        return buf
+
+
+def _plan(x: np.ndarray, padding: Padding, mode: str, kernel_hw: Pair, stride: Pair,
+          dilation: Pair) -> _Plan:
+    (t, b), (l, r) = padding
+    h, w = x.shape[1:]
+    win = Windows((h + t + b, w + l + r), kernel_hw, stride, dilation)
+    cols = source_index(np.arange(-l, w + r), w, mode)
+    return _Plan(x, padding, mode, win, cols)
+
+
+# --------------------------------------------------------------------------------------------
+# The four methods. Each fills out[:, r0:r1, :] for every output channel.
+# --------------------------------------------------------------------------------------------
+
+_JIT_LOCK = threading.Lock()  # numba's default thread pool must not be entered twice at once
+_CHUNK = 1024  # output columns per task: a row chunk of 8 filters' sums fits the L1 cache
+
+
+def _direct(x: np.ndarray, weight: np.ndarray, pads: Padding, mode: str, stride: Pair,
+            dilation: Pair, groups: int, out: np.ndarray) -> None:
+    """The compiled direct loop (``conv/_jit.py``), reading the padding through index maps."""
+    from conv import _jit  # imported late: numba takes ~0.5 s to import
+
+    (t, b), (l, r) = pads
+    h, w = x.shape[1:]
+    rows = source_index(np.arange(-t, h + b), h, mode).astype(np.int64)
+    cols = source_index(np.arange(-l, w + r), w, mode).astype(np.int64)
+    with _JIT_LOCK:
+        _jit.conv_rows(x, weight, out, rows, cols, stride[0], stride[1], dilation[0],
+                       dilation[1], l, groups, _CHUNK)
+
+
+def rank1_factors(kernel2d: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(col, row)`` with ``np.outer(col, row) == kernel2d`` (to rounding), or None if the kernel
+    is not separable. The pivot is the largest entry, so integer kernels such as Sobel factor
+    exactly (``[1, 2, 1] / 2`` times ``[2, 0, -2]``)."""
+    k = np.asarray(kernel2d, np.float64)
+    peak = np.abs(k).max()
+    if peak == 0:
+        return None
+    i, j = np.unravel_index(np.argmax(np.abs(k)), k.shape)
+    row = k[i, :].copy()
+    col = k[:, j] / k[i, j]
+    if np.abs(np.outer(col, row) - k).max() > 1e-6 * peak:
+        return None
+    return col, row
+
+
+def _separable(x: np.ndarray, factors, pads: Padding, mode: str, stride: Pair, dilation: Pair,
+               groups: int, out: np.ndarray) -> None:
+    """Every (output, input) kernel slice is ``outer(col, row)`` (None for an all-zero slice).
+
+    Pass 1 filters each input channel's rows with ``row`` (padding left/right, stride along the
+    width) into one intermediate plane per (output, input) pair; pass 2 filters those planes'
+    columns with ``col`` (padding top/bottom, stride along the height) and sums over the inputs.
+    Row filtering commutes with padding rows, so this equals the 2-D correlation of the padded
+    input, for every padding mode.
+    """
+    c_out, cpg = len(factors), len(factors[0])
+    kh = max(len(f[0]) for r in factors for f in r if f is not None)
+    kw = max(len(f[1]) for r in factors for f in r if f is not None)
+    row_w = np.zeros((c_out * cpg, cpg, 1, kw), np.float32)
+    col_w = np.zeros((c_out, cpg, kh, 1), np.float32)
+    for o in range(c_out):
+        for ci in range(cpg):
+            if factors[o][ci] is not None:
+                col, row = factors[o][ci]
+                row_w[o * cpg + ci, ci, 0, :] = row
+                col_w[o, ci, :, 0] = col
+    (t, b), (l, r) = pads
+    h = x.shape[1]
+    mid = np.empty((c_out * cpg, h, out.shape[2]), np.float32)
+    # pass 1 reads input channel (group of o) * cpg + ci: a grouped convolution with `groups`
+    _direct(x, row_w, ((0, 0), (l, r)), mode, (1, stride[1]), (1, dilation[1]), groups, mid)
+    _direct(mid, col_w, ((t, b), (0, 0)), mode, (stride[0], 1), (dilation[0], 1), c_out, out)
+
+
+def _fft(plan: _Plan, weight: np.ndarray, groups: int, out: np.ndarray) -> None:
+    """Each band (with its halo of ``kh_eff - 1`` rows) through one real 2-D FFT per input
+    channel; the correlation is the convolution with the flipped kernel, and the outputs that
+    a circular convolution of the FFT's size does not wrap around are kept.
+
+    Transforms are float32 (complex64): twice as fast as float64, and the error stays below
+    1e-6 of the kernel's total weight times the input's range (tests/conv/test_ops.py).
+    """
+    c_out, cpg, kh, kw = weight.shape
+    opg = c_out // groups
+    (sh, sw), (dh, dw) = plan.win.stride, plan.win.dilation
+    eh, ew = effective_size(kh, dh), effective_size(kw, dw)
+    wp = plan.padded_w
+    w_out = out.shape[2]
+    # 128-row bands measured fastest at 12 MP (the halo is redone per band: keep bands >= 4x it)
+    rows_target = max(4 * eh, _FFT_BAND_ROWS)
+    n_per_band = max(1, (rows_target - eh) // sh + 1)
+    kernels = np.zeros((c_out, cpg, eh, ew), np.float32)
+    kernels[:, :, ::dh, ::dw] = weight[:, :, ::-1, ::-1]  # flipped and dilated
+    spectra: dict[Pair, np.ndarray] = {}
+    lock = threading.Lock()
+
+    def spectrum(shape: Pair) -> np.ndarray:
+        with lock:  # two shapes at most: full bands and the last one
+            if shape not in spectra:
+                spectra[shape] = scipy.fft.rfft2(kernels, s=shape, axes=(-2, -1))
+            return spectra[shape]
+
+    def band(r0: int, r1: int) -> None:
+        buf = plan.band(r0, r1)
+        shape = (scipy.fft.next_fast_len(buf.shape[1], real=True),
+                 scipy.fft.next_fast_len(wp, real=True))
+        k = spectrum(shape)
+        xs = scipy.fft.rfft2(buf, s=shape, axes=(-2, -1))
+        n = r1 - r0
+        acc = np.empty(xs.shape[1:], xs.dtype)
+        for o in range(c_out):
+            g = o // opg
+            np.multiply(xs[g * cpg], k[o, 0], out=acc)
+            for ci in range(1, cpg):
+                acc += xs[g * cpg + ci] * k[o, ci]
+            full = scipy.fft.irfft2(acc, s=shape)
+            out[o, r0:r1] = full[eh - 1: eh - 1 + (n - 1) * sh + 1: sh,
+                                 ew - 1: ew - 1 + (w_out - 1) * sw + 1: sw]
+
+    _run_bands(out.shape[1], n_per_band, _INLINE_WORK * c_out * cpg, band)
+
+
+# --------------------------------------------------------------------------------------------
+# Choosing a method
+# --------------------------------------------------------------------------------------------
+
+# Costs in "tap passes": one tap of the compiled direct loop over one output plane = 1.
+# Measured on this kind of machine with bench/bench_engine.py (12 MP, medians; see the note on
+# issue 2): a real 2-D FFT of an input plane (bands with their halo) costs about as much as
+# _FFT_PASSES taps, its inverse the same, each complex product over a spectrum ~ 4 taps.
+_FFT_PASSES = 90.0
+_FFT_BAND_ROWS = 128
+_PLANE = 2.0  # writing and re-reading an intermediate or output plane
+
+
+def _factorise(weight: np.ndarray):
+    out = []
+    for o in range(weight.shape[0]):
+        row = []
+        for ci in range(weight.shape[1]):
+            k = weight[o, ci]
+            if not k.any():
+                row.append(None)
+                continue
+            f = rank1_factors(k)
+            if f is None:
+                return None
+            row.append((f[0].astype(np.float32), f[1].astype(np.float32)))
+        out.append(row)
+    return out
+
+
+def _costs(weight: np.ndarray, stride: Pair, dilation: Pair, factors, groups: int) -> dict[str, float]:
+    c_out, cpg, kh, kw = weight.shape
+    sh, sw = stride
+    costs = {"direct": float(np.count_nonzero(weight)) + _PLANE * c_out}
+    if factors is not None:
+        passes = _PLANE * c_out
+        for row in factors:
+            for f in row:
+                if f is not None:
+                    col, r = f
+                    # the row pass runs on every input row: sh times the output rows
+                    passes += sh * (np.count_nonzero(r) + _PLANE) + np.count_nonzero(col)
+        costs["separable"] = passes
+    eh = effective_size(kh, dilation[0])
+    # The FFT transforms every input pixel (sh*sw of them per kept output), and bands of
+    # `rows` rows overlap by their halo of eh - 1 rows.
+    rows = max(4 * eh, _FFT_BAND_ROWS)
+    halo = rows / (rows - eh + 1)
+    c_in = cpg * groups
+    costs["fft"] = sh * sw * halo * (_FFT_PASSES * (c_in + c_out) + 4.0 * c_out * cpg)
+    return costs
+
+
+def choose_method(weight, *, stride=1, dilation=1, groups=1) -> str:
+    """The method :func:`conv2d` uses for these weights, stride, dilation and groups."""
+    w = np.asarray(weight, np.float32)
+    s, d = as_pair(stride, "stride"), as_pair(dilation, "dilation")
+    costs = _costs(w, s, d, _factorise(w), _as_int(groups, "groups", 1))
+    return min(costs, key=costs.get)
+
+
+# --------------------------------------------------------------------------------------------
+# Public operations
+# --------------------------------------------------------------------------------------------
+
+def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
+           padding_mode="zeros", flip=False) -> np.ndarray:
+    """2-D cross-correlation of a ``(C_in, H, W)`` input, as ``torch.nn.functional.conv2d``.
+
+    Parameters
+    ----------
+    x : array_like, shape (C_in, H, W)
+        The input; converted to float32 (uint8 photos stay 0..255 and never wrap).
+    weight : array_like, shape (C_out, C_in // groups, kH, kW)
+        One kernel per output channel and input channel of its group.
+    bias : array_like, shape (C_out,), optional
+        Added to each output channel.
+    stride, dilation : int or (int, int)
+        Step between windows, and spacing between a kernel's taps; >= 1.
+    padding : int, (int, int), ((int, int), (int, int)) or {"valid", "same", "full"}
+        Rows/columns added on each side (see :func:`resolve_padding`).
+    groups : int
+        Channels are split into ``groups`` independent groups (``groups == C_in`` is depthwise).
+    padding_mode : {"zeros", "reflect", "replicate", "circular"}
+        What the padding holds (PyTorch's names).
+    flip : bool
+        Rotate each kernel by 180 degrees first: the mathematical convolution.
+
+    Returns
+    -------
+    numpy.ndarray, float32, shape (C_out, H_out, W_out)
+        ``H_out = floor((H + top + bottom - dH*(kH-1) - 1) / sH) + 1``, likewise ``W_out``.
+
+    Raises
+    ------
+    ValueError
+        For every invalid argument, naming the parameter, the value and what is allowed.
+    """
+    return _conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation,
+                   groups=groups, padding_mode=padding_mode, flip=flip, method=None)
+
+
+def conv2d_using(method: str, x, weight, bias=None, **kwargs) -> np.ndarray:
+    """:func:`conv2d` forced to use ``method`` (one of :data:`METHODS`): for tests and benchmarks."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
+    return _conv2d(x, weight, bias, method=method, **kwargs)
+
+
+def check_conv_args(x_shape, weight_shape, *, bias_shape=None, stride=1, padding=0, dilation=1,
+                    groups=1, padding_mode="zeros"):
+    """Validate a convolution's arguments from shapes alone; return (padding, stride, dilation,
+    output shape). Raises the same ``ValueError`` as :func:`conv2d` would."""
+    if len(x_shape) != 3:
+        raise ValueError(f"x must be a (C, H, W) array, got shape {tuple(x_shape)}")
+    if len(weight_shape) != 4:
+        raise ValueError(
+            f"weight must be a (C_out, C_in // groups, kH, kW) array, got shape {tuple(weight_shape)}"
+        )
+    c_in, h, w = x_shape
+    c_out, cpg, kh, kw = weight_shape
+    if min(weight_shape) < 1:
+        raise ValueError(f"weight must not be empty, got shape {tuple(weight_shape)}")
+    groups = _as_int(groups, "groups", 1)
+    if c_in % groups or c_out % groups:
+        raise ValueError(
+            f"groups={groups} must divide both the input channels ({c_in}) and the output "
+            f"channels ({c_out})"
+        )
+    if cpg != c_in // groups:
+        raise ValueError(
+            f"weight has {cpg} input channels per filter but x has {c_in} channels"
+            + (f" in {groups} groups (expected {c_in // groups})" if groups > 1 else
+               f" (expected weight.shape[1] == {c_in})")
+        )
+    if bias_shape is not None and tuple(bias_shape) != (c_out,):
+        raise ValueError(f"bias must have shape ({c_out},) (one per filter), got {tuple(bias_shape)}")
+    stride = as_pair(stride, "stride")
+    dilation = as_pair(dilation, "dilation")
+    pads = resolve_padding(padding, (h, w), (kh, kw), stride=stride, dilation=dilation)
+    _check_pad_mode(padding_mode, pads, (h, w))
+    out_hw = []
+    for (before, after), n, k, s, d, axis in zip(pads, (h, w), (kh, kw), stride, dilation,
+                                                 ("height", "width")):
+        eff, padded = effective_size(k, d), n + before + after
+        if eff > padded:
+            span = f"{eff}" if d == 1 else f"{d}*({k}-1)+1 = {eff}"
+            raise ValueError(
+                f"the kernel ({span} {axis}) is larger than the padded input "
+                f"({n} + {before} + {after} = {padded}): output {axis} would be "
+                f"floor(({padded} - {eff}) / {s}) + 1 = {out_size(n, k, before, after, s, d)}; "
+                f"use a smaller kernel or dilation, or more padding"
+            )
+        out_hw.append(out_size(n, k, before, after, s, d))
+    return pads, stride, dilation, (c_out, out_hw[0], out_hw[1])
+
+
+def _conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
+            padding_mode="zeros", flip=False, method=None) -> np.ndarray:
+    x = _as_image(x)
+    weight = np.asarray(weight)
+    if weight.ndim != 4:
+        raise ValueError(
+            f"weight must be a (C_out, C_in // groups, kH, kW) array, got shape {weight.shape}"
+        )
+    if weight.dtype.kind not in "biuf":
+        raise ValueError(f"weight must hold real numbers, got dtype {weight.dtype}")
+    if bias is not None:
+        bias = np.asarray(bias)
+        if bias.dtype.kind not in "biuf":
+            raise ValueError(f"bias must hold real numbers, got dtype {bias.dtype}")
+    pads, stride, dilation, out_shape = check_conv_args(
+        x.shape, weight.shape, bias_shape=None if bias is None else bias.shape, stride=stride,
+        padding=padding, dilation=dilation, groups=groups, padding_mode=padding_mode)
+    weight = np.ascontiguousarray(weight, dtype=np.float32)
+    _check_finite(weight, "weight")
+    if bias is not None:
+        bias = bias.astype(np.float32)
+        _check_finite(bias, "bias")
+    _check_finite(x, "x")
+    if flip:
+        weight = np.ascontiguousarray(weight[:, :, ::-1, ::-1])
+
+    factors = _factorise(weight) if method in (None, "separable") else None
+    if method is None:
+        costs = _costs(weight, stride, dilation, factors, groups)
+        method = min(costs, key=costs.get)
+    elif method == "separable" and factors is None:
+        raise ValueError("method 'separable' needs every kernel slice to be of rank 1")
+
+    out = np.empty(out_shape, np.float32)
+    if method == "direct":
+        _direct(x, weight, pads, padding_mode, stride, dilation, groups, out)
+    elif method == "separable":
+        _separable(x, factors, pads, padding_mode, stride, dilation, groups, out)
+    else:
+        _fft(_plan(x, pads, padding_mode, weight.shape[2:], stride, dilation), weight, groups, out)
+    if bias is not None:
+        out += bias[:, None, None]
+    return out
+
+
+def pool2d(x, kernel_size, stride=None, padding=0, *, mode="max") -> np.ndarray:
+    """Max or average pooling of a ``(C, H, W)`` map, as ``max_pool2d`` / ``avg_pool2d``.
+
+    ``stride`` defaults to the window (``kernel_size``); floor mode; ``padding`` is at most half
+    the window and counts as -inf for max and as zeros for the average
+    (``count_include_pad=True``: every window divides by ``kH*kW``).
+    """
+    x = _as_image(x)
+    if mode not in POOL_MODES:
+        raise ValueError(f"mode must be one of {', '.join(map(repr, POOL_MODES))}, got {mode!r}")
+    kh, kw = as_pair(kernel_size, "kernel_size")
+    sh, sw = (kh, kw) if stride is None else as_pair(stride, "stride")
+    ph, pw = as_pair(padding, "padding", minimum=0)
+    if ph > kh // 2 or pw > kw // 2:
+        raise ValueError(
+            f"padding must be at most half the pooling window: padding ({ph}, {pw}) with window "
+            f"({kh}, {kw}) allows at most ({kh // 2}, {kw // 2})"
+        )
+    h, w = x.shape[1:]
+    if kh > h + 2 * ph or kw > w + 2 * pw:
+        raise ValueError(
+            f"the pooling window ({kh} x {kw}) is larger than the map ({h} x {w}"
+            + (f" padded to {h + 2 * ph} x {w + 2 * pw}" if ph or pw else "")
+            + "): use a smaller window or pool an earlier, larger map"
+        )
+    _check_finite(x, "x")
+    pads = ((ph, ph), (pw, pw))
+    plan = _plan(x, pads, "zeros", (kh, kw), (sh, sw), (1, 1))
+    c = x.shape[0]
+    h_out, w_out = plan.win.out_hw
+    out = np.empty((c, h_out, w_out), np.float32)
+    fill = -np.inf if mode == "max" else 0.0
+    reduce = np.maximum if mode == "max" else np.add
+
+    def band(r0: int, r1: int) -> None:
+        n = r1 - r0
+        buf = plan.band(r0, r1)
+        if (ph or pw) and mode == "max":
+            buf = _fill_padding(buf, plan, r0, r1, fill)
+        acc = out[:, r0:r1]
+        for ky in range(kh):
+            for kx in range(kw):
+                rs, cs = plan.win.tap_slice(ky, kx, n)
+                src = buf[:, rs, cs]
+                if ky == 0 and kx == 0:
+                    acc[...] = src
+                else:
+                    reduce(acc, src, out=acc)
+        if mode == "avg":
+            acc *= np.float32(1.0 / (kh * kw))
+
+    row_bytes = 4 * c * (w + 2 * pw) * sh + 4 * c * w_out
+    _run_bands(h_out, rows_per_band(row_bytes), c * h_out * w_out * kh * kw, band)
+    return out
+
+
+def _fill_padding(buf: np.ndarray, plan: _Plan, r0: int, r1: int, value: float) -> np.ndarray:
+    """Set a band buffer's padding cells (zeros from :meth:`_Plan.band`) to ``value``."""
+    buf = np.array(buf, copy=True) if not buf.flags.writeable or buf.base is plan.x else buf
+    (top, _), (left, right) = plan.padding
+    h, w = plan.x.shape[1:]
+    p0, p1 = plan.win.band_rows(r0, r1)
+    rows = np.arange(p0, p1) - top
+    outside = (rows < 0) | (rows >= h)
+    buf[:, outside, :] = value
+    if left:
+        buf[:, :, :left] = value
+    if right:
+        buf[:, :, left + w:] = value
+    return buf
+
+
+def activate(x, name: str, **params) -> np.ndarray:
+    """Apply an activation function element-wise; float32 out.
+
+    ``name`` is one of ``"identity"``, ``"relu"``, ``"leaky_relu"`` (``negative_slope``,
+    default 0.01 as PyTorch), ``"sigmoid"``, ``"tanh"``, ``"abs"``.
+    """
+    if name not in ACTIVATIONS:
+        raise ValueError(f"name must be one of {', '.join(map(repr, ACTIVATIONS))}, got {name!r}")
+    allowed = {"negative_slope"} if name == "leaky_relu" else set()
+    unknown = set(params) - allowed
+    if unknown:
+        raise ValueError(
+            f"activation {name!r} takes "
+            + (f"only {', '.join(sorted(allowed))}" if allowed else "no parameters")
+            + f", got {', '.join(sorted(unknown))}"
+        )
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        raise ValueError(f"x must hold real numbers, got dtype {x.dtype}")
+    x = x.astype(np.float32, copy=False)
+    slope = params.get("negative_slope", 0.01)
+    if name == "leaky_relu":
+        if isinstance(slope, bool) or not isinstance(slope, (int, float, np.number)) or not math.isfinite(slope):
+            raise ValueError(f"negative_slope must be a finite number, got {slope!r}")
+    out = np.empty_like(x)
+    flat_in, flat_out = x.reshape(-1), out.reshape(-1)
+    slope32 = np.float32(slope)
+
+    def chunk(a: int, b: int) -> None:
+        src, dst = flat_in[a:b], flat_out[a:b]
+        if name == "identity":
+            dst[...] = src
+        elif name == "relu":
+            np.maximum(src, 0, out=dst)
+        elif name == "leaky_relu":
+            np.multiply(src, slope32, out=dst)
+            np.maximum(src, dst, out=dst) if slope <= 1 else np.minimum(src, dst, out=dst)
+        elif name == "sigmoid":
+            special.expit(src, out=dst)
+        elif name == "tanh":
+            np.tanh(src, out=dst)
+        else:
+            np.abs(src, out=dst)
+
+    step = BAND_BYTES // 4
+    n = flat_in.size
+    _run_bands(-(-n // step), 1, n, lambda a, b: chunk(a * step, min(b * step, n)))
+    return out
