@@ -1,0 +1,282 @@
+"""One convolutional layer, stage by stage: input -> padded -> conv -> + bias -> activation -> pool.
+
+A :class:`ConvSpec` (with an optional :class:`PoolSpec`) is a frozen, hashable description of a
+layer; :func:`run` applies it to a ``(C, H, W)`` image with :mod:`conv.ops` and keeps every
+intermediate map, so a page can show each stage with its shape and value range.
+
+>>> import numpy as np
+>>> x = np.array([[[10, 10, 10, 0, 0, 0]] * 6], np.float32)
+>>> spec = ConvSpec.from_kernel([[1, 0, -1]] * 3)
+>>> run(x, spec).conv.array[0, 0].tolist()
+[0.0, 30.0, 30.0, 0.0]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from conv import ops
+
+Nested = tuple  # nested tuples of floats, hashable
+
+
+def _nested(a: np.ndarray):
+    return tuple(_nested(v) for v in a) if a.ndim else float(a)
+
+
+def _pair_or_none(value, name: str, minimum: int):
+    return None if value is None else ops.as_pair(value, name, minimum=minimum)
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """Max or average pooling after the activation (``torch.nn.functional`` semantics)."""
+
+    kernel_size: tuple[int, int] = (2, 2)
+    stride: tuple[int, int] | None = None  # None: the window size, as PyTorch
+    padding: tuple[int, int] = (0, 0)
+    mode: str = "max"
+
+    def __post_init__(self):
+        object.__setattr__(self, "kernel_size", ops.as_pair(self.kernel_size, "pool kernel_size"))
+        object.__setattr__(self, "stride", _pair_or_none(self.stride, "pool stride", 1))
+        object.__setattr__(self, "padding", ops.as_pair(self.padding, "pool padding", minimum=0))
+        if self.mode not in ops.POOL_MODES:
+            raise ValueError(
+                f"pool mode must be one of {', '.join(map(repr, ops.POOL_MODES))}, got {self.mode!r}"
+            )
+        kh, kw = self.kernel_size
+        if self.padding[0] > kh // 2 or self.padding[1] > kw // 2:
+            raise ValueError(
+                f"pool padding must be at most half the window: padding {self.padding} with "
+                f"window {self.kernel_size} allows at most ({kh // 2}, {kw // 2})"
+            )
+
+    @property
+    def effective_stride(self) -> tuple[int, int]:
+        return self.stride or self.kernel_size
+
+    @property
+    def title(self) -> str:
+        (kh, kw), (sh, sw) = self.kernel_size, self.effective_stride
+        window = f"{kh}x{kw}" if kh != kw else f"{kh}x{kh}"
+        step = f"{sh}" if sh == sw else f"({sh}, {sw})"
+        return f"{'Max' if self.mode == 'max' else 'Average'} pool {window}, stride {step}"
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """A convolutional layer: weights, bias, geometry, activation and optional pooling.
+
+    ``weight`` is stored as nested tuples (hashable, so a spec can key a cache) of shape
+    ``(C_out, C_in // groups, kH, kW)``; :attr:`weight_array` gives it back as float32.
+    """
+
+    weight: Nested
+    bias: tuple[float, ...] | None = None
+    stride: tuple[int, int] = (1, 1)
+    padding: object = 0  # int, (h, w), ((top, bottom), (left, right)) or "valid"/"same"/"full"
+    dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
+    padding_mode: str = "zeros"
+    flip: bool = False
+    activation: str = "identity"
+    negative_slope: float = 0.01
+    pool: PoolSpec | None = None
+    _shape: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        w = np.asarray(self.weight, dtype=np.float64)
+        if w.ndim == 2:  # a single 2-D kernel: one filter on one channel
+            w = w[None, None]
+        if w.ndim != 4:
+            raise ValueError(
+                f"weight must be (C_out, C_in // groups, kH, kW) or one 2-D kernel, got shape {w.shape}"
+            )
+        if w.size == 0:
+            raise ValueError(f"weight must not be empty, got shape {w.shape}")
+        if not np.isfinite(w).all():
+            raise ValueError("weight must be finite (no NaN or infinity)")
+        object.__setattr__(self, "weight", _nested(w))
+        object.__setattr__(self, "_shape", w.shape)
+        if self.bias is not None:
+            b = np.asarray(self.bias, dtype=np.float64).reshape(-1)
+            if b.shape != (w.shape[0],):
+                raise ValueError(f"bias must have {w.shape[0]} values (one per filter), got {b.size}")
+            if not np.isfinite(b).all():
+                raise ValueError("bias must be finite (no NaN or infinity)")
+            object.__setattr__(self, "bias", tuple(float(v) for v in b))
+        object.__setattr__(self, "stride", ops.as_pair(self.stride, "stride"))
+        object.__setattr__(self, "dilation", ops.as_pair(self.dilation, "dilation"))
+        object.__setattr__(self, "groups", ops._as_int(self.groups, "groups", 1))
+        if w.shape[0] % self.groups:
+            raise ValueError(f"groups={self.groups} must divide the number of filters ({w.shape[0]})")
+        padding = self.padding
+        if isinstance(padding, list):
+            padding = tuple(tuple(p) if isinstance(p, list) else p for p in padding)
+            object.__setattr__(self, "padding", padding)
+        # validate the padding's form now (its size against the image is checked by run())
+        ops.resolve_padding(padding, (10**6, 10**6), self._shape[2:], stride=self.stride,
+                            dilation=self.dilation)
+        if self.padding_mode not in ops.PADDING_MODES:
+            raise ValueError(
+                f"padding_mode must be one of {', '.join(map(repr, ops.PADDING_MODES))}, "
+                f"got {self.padding_mode!r}"
+            )
+        if self.activation not in ops.ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {', '.join(map(repr, ops.ACTIVATIONS))}, "
+                f"got {self.activation!r}"
+            )
+        if not math.isfinite(self.negative_slope):
+            raise ValueError(f"negative_slope must be finite, got {self.negative_slope}")
+        if self.pool is not None and not isinstance(self.pool, PoolSpec):
+            raise ValueError(f"pool must be a PoolSpec or None, got {type(self.pool).__name__}")
+
+    @classmethod
+    def from_kernel(cls, kernel, **kwargs) -> "ConvSpec":
+        """A one-filter, one-channel layer from a 2-D kernel."""
+        k = np.asarray(kernel, dtype=np.float64)
+        if k.ndim != 2:
+            raise ValueError(f"kernel must be 2-D, got shape {k.shape}")
+        return cls(weight=k[None, None], **kwargs)
+
+    @property
+    def weight_array(self) -> np.ndarray:
+        """The weights exactly as applied: float32 ``(C_out, C_in // groups, kH, kW)``."""
+        return np.asarray(self.weight, dtype=np.float32).reshape(self._shape)
+
+    @property
+    def weight_shape(self) -> tuple[int, int, int, int]:
+        return self._shape  # type: ignore[return-value]
+
+    @property
+    def bias_array(self) -> np.ndarray | None:
+        return None if self.bias is None else np.asarray(self.bias, np.float32)
+
+    @property
+    def has_bias(self) -> bool:
+        return self.bias is not None and any(b != 0 for b in self.bias)
+
+    def resolved_padding(self, in_hw: tuple[int, int]) -> ops.Padding:
+        return ops.resolve_padding(self.padding, in_hw, self._shape[2:], stride=self.stride,
+                                   dilation=self.dilation)
+
+    @property
+    def activation_title(self) -> str:
+        return {
+            "identity": "No activation",
+            "relu": "ReLU",
+            "leaky_relu": f"Leaky ReLU (slope {self.negative_slope:g})",
+            "sigmoid": "Sigmoid",
+            "tanh": "tanh",
+            "abs": "|x|",
+        }[self.activation]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage's map, ``(C, H, W)`` float32, with a title for display."""
+
+    key: str
+    title: str
+    array: np.ndarray
+
+    @property
+    def shape_text(self) -> str:
+        """The shape as the lecture notes write it: ``H x W x C``."""
+        c, h, w = self.array.shape
+        return f"{h} x {w} x {c}"
+
+    @property
+    def value_range(self) -> tuple[float, float]:
+        return float(self.array.min()), float(self.array.max())
+
+
+@dataclass(frozen=True)
+class Stages:
+    """Every stage of one layer; a skipped stage (no bias, no activation, no pool) is None."""
+
+    input: Stage
+    padded: Stage
+    conv: Stage
+    biased: Stage | None
+    activated: Stage | None
+    pooled: Stage | None
+    padding: ops.Padding  # ((top, bottom), (left, right)) as applied
+    method: str           # the conv2d method chosen ("direct", "separable" or "fft")
+
+    @property
+    def output(self) -> Stage:
+        """The layer's final map."""
+        return self.pooled or self.activated or self.biased or self.conv
+
+    def strip(self) -> list[Stage]:
+        """The stages that apply, in order."""
+        return [s for s in (self.input, self.padded, self.conv, self.biased, self.activated,
+                            self.pooled) if s is not None]
+
+
+def check(in_shape: tuple[int, int, int], spec: ConvSpec) -> tuple[int, int, int]:
+    """The output shape of ``spec`` on an input of ``in_shape`` (C, H, W), or ``ValueError``
+    explaining why the layer cannot be applied (without computing anything)."""
+    _, _, _, out = ops.check_conv_args(
+        in_shape, spec.weight_shape, stride=spec.stride, padding=spec.padding,
+        dilation=spec.dilation, groups=spec.groups, padding_mode=spec.padding_mode)
+    if spec.pool is None:
+        return out
+    c, h, w = out
+    (kh, kw), (sh, sw), (ph, pw) = spec.pool.kernel_size, spec.pool.effective_stride, spec.pool.padding
+    if kh > h + 2 * ph or kw > w + 2 * pw:
+        raise ValueError(
+            f"the pooling window ({kh} x {kw}) is larger than the map it pools ({h} x {w}, the "
+            f"output of the convolution): use a smaller window, less stride or more padding"
+        )
+    return c, (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+
+
+def run(x, spec: ConvSpec) -> Stages:
+    """Apply ``spec`` to ``x`` (C, H, W) and keep every stage.
+
+    Raises
+    ------
+    ValueError
+        When the layer cannot be applied to this input (kernel larger than the padded input,
+        channel mismatch, pool window larger than the map, ...), with the reason.
+    """
+    x = np.asarray(x)
+    check(x.shape, spec)
+    x = x.astype(np.float32, copy=False)
+    pads = spec.resolved_padding(x.shape[1:])
+    weight = spec.weight_array
+    kwargs = dict(stride=spec.stride, padding=pads, dilation=spec.dilation, groups=spec.groups,
+                  padding_mode=spec.padding_mode, flip=spec.flip)
+    method = ops.choose_method(weight[:, :, ::-1, ::-1] if spec.flip else weight,
+                               stride=spec.stride, dilation=spec.dilation, groups=spec.groups)
+    conv = ops.conv2d(x, weight, None, **kwargs)
+    padded = x if pads == ((0, 0), (0, 0)) else ops.pad(x, pads, spec.padding_mode)
+    stages = {
+        "input": Stage("input", "Input", x),
+        "padded": Stage("padded", "Padded input", padded),
+        "conv": Stage("conv", "Convolution", conv),
+    }
+    current = conv
+    biased = None
+    if spec.has_bias:
+        current = conv + spec.bias_array[:, None, None]
+        biased = Stage("biased", "+ bias", current)
+    activated = None
+    if spec.activation != "identity":
+        params = {"negative_slope": spec.negative_slope} if spec.activation == "leaky_relu" else {}
+        current = ops.activate(current, spec.activation, **params)
+        activated = Stage("activated", spec.activation_title, current)
+    pooled = None
+    if spec.pool is not None:
+        p = spec.pool
+        pooled = Stage("pooled", p.title,
+                       ops.pool2d(current, p.kernel_size, p.effective_stride, p.padding, mode=p.mode))
+    return Stages(input=stages["input"], padded=stages["padded"], conv=stages["conv"],
+                  biased=biased, activated=activated, pooled=pooled, padding=pads, method=method)
