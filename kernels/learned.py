@@ -323,6 +323,10 @@ def snapshot_steps(steps: int, frames: int = 40) -> list[int]:
 # --------------------------------------------------------------------------------------------
 
 
+def _steps(n: int) -> str:
+    return f"{n} step" if n == 1 else f"{n} steps"
+
+
 @dataclass(eq=False)
 class Run:
     """A training run: settings, the kernel so far, the loss at every step, and snapshots.
@@ -358,7 +362,7 @@ class Run:
 
     @property
     def label(self) -> str:
-        return f"{OPTIMIZERS[self.optimizer]}, lr {self.lr:g}, {self.step} steps, {self.init} start"
+        return f"{OPTIMIZERS[self.optimizer]}, lr {self.lr:g}, {_steps(self.step)}, {self.init} start"
 
     def advance(self, n: int) -> "Run":
         """Take up to ``n`` more steps (fewer if the run ends); return self."""
@@ -420,14 +424,14 @@ class Run:
             return
         factor = self.losses[-1] / max(self.losses[0], 1e-30)
         self.message = (
-            f"The loss grew {factor:,.0f}-fold in {self.step} steps (from {self.losses[0]:.3g} "
+            f"The loss grew {factor:,.0f}-fold in {_steps(self.step)} (from {self.losses[0]:.3g} "
             f"to {self.losses[-1]:.3g}): the steps overshoot the minimum and grow. Training "
             f"stopped. {self._lower()}"
         )
 
     def _done_message(self) -> str:
         first, last = self.losses[0], self.losses[-1]
-        text = f"Finished {self.steps} steps: loss {last:.3g} (from {first:.3g})."
+        text = f"Finished {_steps(self.steps)}: loss {last:.3g} (from {first:.3g})."
         if last > first:
             return text + (
                 " The loss ended higher than it started: the learning rate is too large for "
