@@ -34,7 +34,9 @@ def test_data_file_is_the_shipped_one(digits):
 
 def test_a_changed_data_file_is_refused(tmp_path):
     bad = tmp_path / "digits.csv.gz"
-    bad.write_bytes(cnn.DATA_PATH.read_bytes()[:-1] + b"\0")
+    data = bytearray(cnn.DATA_PATH.read_bytes())
+    data[1000] ^= 0xFF
+    bad.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="SHA-256"):
         cnn.load_digits(bad)
 
