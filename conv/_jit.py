@@ -11,46 +11,42 @@ from numba import njit, prange
 
 
 @njit(inline="always", fastmath=True, boundscheck=False)
-def _taps(a, wv, src, offs, nt, lo, hi, sw):
-    """``a[j] += sum_t wv[t] * src[j*sw + offs[t]]`` for ``lo <= j < hi``, taps fused by four.
+def _taps(a, wv, srcs, sel, offs, nt, lo, hi):
+    """``a[j] += sum_t wv[t] * srcs[sel[t], j + offs[t]]`` for ``lo <= j < hi``, fused by four.
 
-    Indexing slices by the bare loop variable (never ``a[lo + j]``) lets numba drop its
-    negative-index check, which would stop LLVM from vectorising the loop.
+    Every tap reads a contiguous run of one row of ``srcs``: at stride 1 the input plane's row,
+    otherwise one of the row's ``stride`` deinterleaved phases. Four taps (from any kernel rows)
+    share one load and store of the accumulator. Slices are indexed by the bare loop variable
+    (never ``a[lo + j]``): numba then drops its negative-index check, which would stop LLVM from
+    vectorising the loop.
     """
     t = 0
+    a2 = a[lo:hi]
     while t < nt:
         m = min(4, nt - t)
-        if sw == 1:
-            a2 = a[lo:hi]
-            s0 = src[lo + offs[t]: hi + offs[t]]
-            w0 = wv[t]
-            if m == 4:
-                s1 = src[lo + offs[t + 1]: hi + offs[t + 1]]
-                s2 = src[lo + offs[t + 2]: hi + offs[t + 2]]
-                s3 = src[lo + offs[t + 3]: hi + offs[t + 3]]
-                w1, w2, w3 = wv[t + 1], wv[t + 2], wv[t + 3]
-                for j in range(hi - lo):
-                    a2[j] += w0 * s0[j] + w1 * s1[j] + w2 * s2[j] + w3 * s3[j]
-            elif m == 3:
-                s1 = src[lo + offs[t + 1]: hi + offs[t + 1]]
-                s2 = src[lo + offs[t + 2]: hi + offs[t + 2]]
-                w1, w2 = wv[t + 1], wv[t + 2]
-                for j in range(hi - lo):
-                    a2[j] += w0 * s0[j] + w1 * s1[j] + w2 * s2[j]
-            elif m == 2:
-                s1 = src[lo + offs[t + 1]: hi + offs[t + 1]]
-                w1 = wv[t + 1]
-                for j in range(hi - lo):
-                    a2[j] += w0 * s0[j] + w1 * s1[j]
-            else:
-                for j in range(hi - lo):
-                    a2[j] += w0 * s0[j]
+        s0 = srcs[sel[t], lo + offs[t]: hi + offs[t]]
+        w0 = wv[t]
+        if m == 4:
+            s1 = srcs[sel[t + 1], lo + offs[t + 1]: hi + offs[t + 1]]
+            s2 = srcs[sel[t + 2], lo + offs[t + 2]: hi + offs[t + 2]]
+            s3 = srcs[sel[t + 3], lo + offs[t + 3]: hi + offs[t + 3]]
+            w1, w2, w3 = wv[t + 1], wv[t + 2], wv[t + 3]
+            for j in range(hi - lo):
+                a2[j] += w0 * s0[j] + w1 * s1[j] + w2 * s2[j] + w3 * s3[j]
+        elif m == 3:
+            s1 = srcs[sel[t + 1], lo + offs[t + 1]: hi + offs[t + 1]]
+            s2 = srcs[sel[t + 2], lo + offs[t + 2]: hi + offs[t + 2]]
+            w1, w2 = wv[t + 1], wv[t + 2]
+            for j in range(hi - lo):
+                a2[j] += w0 * s0[j] + w1 * s1[j] + w2 * s2[j]
+        elif m == 2:
+            s1 = srcs[sel[t + 1], lo + offs[t + 1]: hi + offs[t + 1]]
+            w1 = wv[t + 1]
+            for j in range(hi - lo):
+                a2[j] += w0 * s0[j] + w1 * s1[j]
         else:
-            for j in range(lo, hi):
-                acc = np.float32(0.0)
-                for u in range(t, t + m):
-                    acc += wv[u] * src[j * sw + offs[u]]
-                a[j] += acc
+            for j in range(hi - lo):
+                a2[j] += w0 * s0[j]
         t += m
 
 
@@ -60,14 +56,17 @@ def conv_rows(x, w, out, row_map, col_map, sh, sw, dh, dw, left, groups, chunk):
 
     ``row_map[p]`` / ``col_map[p]`` give the input row / column that padded row / column ``p``
     reads (-1: a zero), so no padded copy of the image is made. Tasks are (output row, chunk of
-    ``chunk`` columns); each sums into a small accumulator that stays in the L1 cache.
-    Only the outputs that the stride keeps are computed.
+    ``chunk`` columns); each sums into a small accumulator that stays in the L1 cache. Only the
+    outputs that the stride keeps are computed.
     """
     c_out, h_out, w_out = out.shape
     cpg, kh, kw = w.shape[1], w.shape[2], w.shape[3]
     width = x.shape[2]
     opg = c_out // groups
+    if sw > 1:
+        chunk = w_out  # one task per row: each input row is deinterleaved once per task
     n_chunks = (w_out + chunk - 1) // chunk
+    n_phase = (width + sw - 1) // sw
     # Output columns whose every tap lies inside the image: j*sw - left >= 0 and
     # j*sw + (kw-1)*dw - left <= width - 1. The others read the padding through col_map.
     lo_all = (left + sw - 1) // sw
@@ -81,35 +80,59 @@ def conv_rows(x, w, out, row_map, col_map, sh, sw, dh, dw, left, groups, chunk):
         lo = min(max(lo_all, j0), j1) - j0
         hi = max(min(hi_all, j1) - j0, lo)
         acc = np.zeros((c_out, n), np.float32)
-        wv = np.empty(kw, np.float32)
-        offs = np.empty(kw, np.int64)
+        wv = np.empty(kh * kw, np.float32)
+        offs = np.empty(kh * kw, np.int64)
+        sel = np.empty(kh * kw, np.int64)
+        phases = np.zeros((kh * sw if sw > 1 else 1, n_phase if sw > 1 else 1), np.float32)
         for g in range(groups):
             for ci in range(cpg):
                 c = g * cpg + ci
-                for ky in range(kh):
-                    ri = row_map[r * sh + ky * dh]
-                    if ri < 0:
-                        continue
-                    src = x[c, ri]
-                    for o in range(g * opg, (g + 1) * opg):
-                        a = acc[o]
-                        nt = 0
+                plane = x[c]
+                if sw > 1:
+                    # phases[ky*sw + p, m] = row[p + m*sw]: column j*sw + off of that row is
+                    # phases[ky*sw + off % sw, j + off // sw], a contiguous run in j
+                    for ky in range(kh):
+                        ri = row_map[r * sh + ky * dh]
+                        if ri >= 0:
+                            src = plane[ri]
+                            for p in range(sw):
+                                ph = phases[ky * sw + p]
+                                for m in range((width - p + sw - 1) // sw):
+                                    ph[m] = src[p + m * sw]
+                    srcs = phases
+                else:
+                    srcs = plane
+                for o in range(g * opg, (g + 1) * opg):
+                    a = acc[o]
+                    nt = 0
+                    for ky in range(kh):
+                        ri = row_map[r * sh + ky * dh]
+                        if ri < 0:
+                            continue
+                        src = plane[ri]
                         for kx in range(kw):
                             v = w[o, ci, ky, kx]
-                            if v != 0.0:
-                                wv[nt] = v
-                                offs[nt] = kx * dw - left + j0 * sw
-                                nt += 1
-                                for j in range(lo):
-                                    cc = col_map[(j0 + j) * sw + kx * dw]
-                                    if cc >= 0:
-                                        a[j] += v * src[cc]
-                                for j in range(hi, n):
-                                    cc = col_map[(j0 + j) * sw + kx * dw]
-                                    if cc >= 0:
-                                        a[j] += v * src[cc]
-                        if nt > 0 and hi > lo:
-                            _taps(a, wv, src, offs, nt, lo, hi, sw)
+                            if v == 0.0:
+                                continue
+                            off = kx * dw - left + j0 * sw  # column = j*sw + off, j local
+                            wv[nt] = v
+                            if sw > 1:
+                                sel[nt] = ky * sw + off % sw
+                                offs[nt] = off // sw
+                            else:
+                                sel[nt] = ri
+                                offs[nt] = off
+                            nt += 1
+                            for j in range(lo):
+                                cc = col_map[(j0 + j) * sw + kx * dw]
+                                if cc >= 0:
+                                    a[j] += v * src[cc]
+                            for j in range(hi, n):
+                                cc = col_map[(j0 + j) * sw + kx * dw]
+                                if cc >= 0:
+                                    a[j] += v * src[cc]
+                    if nt > 0 and hi > lo:
+                        _taps(a, wv, srcs, sel, offs, nt, lo, hi)
         for o in range(c_out):
             dst = out[o, r, j0:j1]
             src_acc = acc[o]
