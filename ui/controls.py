@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+import kernels.learned  # noqa: F401  (registers the learned kernels)
 from kernels import library
 from kernels.text import KernelTextError, format_kernel, parse_kernel
 from ui import shared
