@@ -51,13 +51,13 @@ def _taps(a, wv, srcs, sel, offs, nt, lo, hi):
 
 
 @njit(parallel=True, fastmath=True, cache=True, boundscheck=False)
-def conv_rows(x, w, out, row_map, col_map, sh, sw, dh, dw, left, groups, chunk):
+def conv_rows(x, w, out, row_map, col_map, sh, sw, dh, dw, left, groups, chunk, r_begin, r_end):
     """Cross-correlate ``x`` (C_in, H, W) with ``w`` (C_out, C_in/groups, kH, kW) into ``out``.
 
     ``row_map[p]`` / ``col_map[p]`` give the input row / column that padded row / column ``p``
     reads (-1: a zero), so no padded copy of the image is made. Tasks are (output row, chunk of
     ``chunk`` columns); each sums into a small accumulator that stays in the L1 cache. Only the
-    outputs that the stride keeps are computed.
+    outputs that the stride keeps are computed, and only output rows ``[r_begin, r_end)``.
     """
     c_out, h_out, w_out = out.shape
     cpg, kh, kw = w.shape[1], w.shape[2], w.shape[3]
@@ -72,8 +72,8 @@ def conv_rows(x, w, out, row_map, col_map, sh, sw, dh, dw, left, groups, chunk):
     lo_all = (left + sw - 1) // sw
     last = width - 1 - ((kw - 1) * dw - left)
     hi_all = last // sw + 1 if last >= 0 else 0
-    for task in prange(h_out * n_chunks):
-        r = task // n_chunks
+    for task in prange((r_end - r_begin) * n_chunks):
+        r = r_begin + task // n_chunks
         j0 = (task % n_chunks) * chunk
         j1 = min(j0 + chunk, w_out)
         n = j1 - j0

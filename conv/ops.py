@@ -377,15 +377,19 @@ _CHUNK = 1024  # output columns per task: a row chunk of 8 filters' sums fits th
 def _direct(x: np.ndarray, weight: np.ndarray, pads: Padding, mode: str, stride: Pair,
             dilation: Pair, groups: int, out: np.ndarray) -> None:
     """The compiled direct loop (``conv/_jit.py``), reading the padding through index maps."""
-    from conv import _jit  # imported late: numba takes ~0.5 s to import
-
     (t, b), (l, r) = pads
     h, w = x.shape[1:]
     rows = source_index(np.arange(-t, h + b), h, mode).astype(np.int64)
     cols = source_index(np.arange(-l, w + r), w, mode).astype(np.int64)
+    _conv_rows(x, weight, out, rows, cols, stride, dilation, l, groups, 0, out.shape[1])
+
+
+def _conv_rows(x, weight, out, rows, cols, stride, dilation, left, groups, r0, r1) -> None:
+    from conv import _jit  # imported late: numba takes ~0.5 s to import
+
     with _JIT_LOCK:
         _jit.conv_rows(x, weight, out, rows, cols, stride[0], stride[1], dilation[0],
-                       dilation[1], l, groups, _CHUNK)
+                       dilation[1], left, groups, _CHUNK, r0, r1)
 
 
 def rank1_factors(kernel2d: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -408,11 +412,12 @@ def _separable(x: np.ndarray, factors, pads: Padding, mode: str, stride: Pair, d
                groups: int, out: np.ndarray) -> None:
     """Every (output, input) kernel slice is ``outer(col, row)`` (None for an all-zero slice).
 
-    Pass 1 filters each input channel's rows with ``row`` (padding left/right, stride along the
-    width) into one intermediate plane per (output, input) pair; pass 2 filters those planes'
-    columns with ``col`` (padding top/bottom, stride along the height) and sums over the inputs.
-    Row filtering commutes with padding rows, so this equals the 2-D correlation of the padded
-    input, for every padding mode.
+    By bands of output rows: pass 1 filters the rows of the padded input that the band needs
+    (``row`` factors, padding read through index maps, stride along the width) into one
+    intermediate plane per (output, input) pair; pass 2 filters that band's columns (``col``
+    factors, stride along the height) and sums over the inputs. Row filtering commutes with
+    padding rows, so this equals the 2-D correlation for every padding mode; the intermediate
+    is a band (about 10 halos tall), not a whole image.
     """
     c_out, cpg = len(factors), len(factors[0])
     kh = max(len(f[0]) for r in factors for f in r if f is not None)
@@ -426,11 +431,26 @@ def _separable(x: np.ndarray, factors, pads: Padding, mode: str, stride: Pair, d
                 row_w[o * cpg + ci, ci, 0, :] = row
                 col_w[o, ci, :, 0] = col
     (t, b), (l, r) = pads
-    h = x.shape[1]
-    mid = np.empty((c_out * cpg, h, out.shape[2]), np.float32)
-    # pass 1 reads input channel (group of o) * cpg + ci: a grouped convolution with `groups`
-    _direct(x, row_w, ((0, 0), (l, r)), mode, (1, stride[1]), (1, dilation[1]), groups, mid)
-    _direct(mid, col_w, ((t, b), (0, 0)), mode, (stride[0], 1), (dilation[0], 1), c_out, out)
+    h, w = x.shape[1:]
+    h_out, w_out = out.shape[1:]
+    rows = source_index(np.arange(-t, h + b), h, mode).astype(np.int64)
+    cols = source_index(np.arange(-l, w + r), w, mode).astype(np.int64)
+    win = Windows((h + t + b, w + l + r), (kh, kw), stride, dilation)
+    eh = effective_size(kh, dilation[0])
+    per_band = max(64, 10 * eh // stride[0])
+    mid_cols = np.arange(w_out, dtype=np.int64)
+    for r0 in range(0, h_out, per_band):
+        r1 = min(r0 + per_band, h_out)
+        p0, p1 = win.band_rows(r0, r1)
+        mid = np.empty((c_out * cpg, p1 - p0, w_out), np.float32)
+        # pass 1: mid row i = padded row p0 + i, filtered along the width
+        _conv_rows(x, row_w, mid, rows[p0:p1], cols, (1, stride[1]), (1, dilation[1]), l,
+                   groups, 0, p1 - p0)
+        # pass 2: padded row p is mid row p - p0 (only the band's rows are read)
+        mid_rows = np.full(len(rows), -1, np.int64)
+        mid_rows[p0:p1] = np.arange(p1 - p0)
+        _conv_rows(mid, col_w, out, mid_rows, mid_cols, (stride[0], 1), (dilation[0], 1), 0,
+                   c_out, r0, r1)
 
 
 def _fft(plan: _Plan, weight: np.ndarray, groups: int, out: np.ndarray) -> None:
