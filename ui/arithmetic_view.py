@@ -346,11 +346,12 @@ def show_seed_notes(notes: Sequence[str]) -> None:
 
 def show_totals(analysis: Analysis) -> None:
     """Four large numbers: parameters, neurons, multiply-adds, output shape."""
-    cols = st.columns(4)
-    cols[0].metric("Parameters", f"{analysis.params:,}")
-    cols[1].metric("Neurons", f"{analysis.neurons:,}")
-    cols[2].metric("Multiply-adds", f"{analysis.macs:,}")
-    cols[3].metric("Output", shape_text(analysis.output))
+    # A wrapping row sized to the numbers: fixed columns clip "1,135,256,096" on a laptop screen.
+    row = st.container(horizontal=True, gap="large")
+    row.metric("Parameters", f"{analysis.params:,}", width="content")
+    row.metric("Neurons", f"{analysis.neurons:,}", width="content")
+    row.metric("Multiply-adds", f"{analysis.macs:,}", width="content")
+    row.metric("Output", shape_text(analysis.output), width="content")
 
 
 def show_comparison(comparison: Comparison, seed_notes: Sequence[str] = ()) -> None:
