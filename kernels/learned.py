@@ -147,12 +147,17 @@ class Problem:
         kh, kw = self.size
         h, w = self.target.shape[1:]
         x = self.padded[0].astype(np.float64)
-        cols = np.empty((h * w, kh * kw))
-        for i in range(kh):
-            for j in range(kw):
-                cols[:, i * kw + j] = x[i:i + h, j:j + w].ravel()
-        y = self.target[0].astype(np.float64).ravel()
-        return cols.T @ cols * (2.0 / self.n), cols.T @ y * (2.0 / self.n)
+        hess, b = np.zeros((kh * kw, kh * kw)), np.zeros(kh * kw)
+        band = max(1, (1 << 16) // w)  # rows of patches per chunk: a few MB at most
+        for r0 in range(0, h, band):
+            r1 = min(h, r0 + band)
+            cols = np.empty(((r1 - r0) * w, kh * kw))
+            for i in range(kh):
+                for j in range(kw):
+                    cols[:, i * kw + j] = x[r0 + i:r1 + i, j:j + w].ravel()
+            hess += cols.T @ cols
+            b += cols.T @ self.target[0, r0:r1].astype(np.float64).ravel()
+        return hess * (2.0 / self.n), b * (2.0 / self.n)
 
     @cached_property
     def curvature(self) -> np.ndarray:

@@ -134,6 +134,9 @@ def test_shipped_weights_reproduce_the_stated_accuracy(digits, weights):
     accuracy = float(np.mean(predicted == digits.labels[test_idx]))
     assert accuracy == weights.accuracy
     assert accuracy >= 0.95
+    # the batched (training) forward makes the same decisions on every held-out digit
+    probs, _ = cnn.forward_batch(weights.params(), digits.images[test_idx])
+    np.testing.assert_array_equal(probs.argmax(axis=1), predicted)
     assert f"seed={cnn.SEED} epochs={cnn.EPOCHS}" in weights.info
 
 

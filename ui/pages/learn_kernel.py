@@ -1,4 +1,141 @@
+"""Learn a kernel: can gradient descent rediscover Sobel from an image and Sobel's output?
+
+Choose an image and a hidden target kernel; a kernel of the chosen size starts from zeros (or
+random numbers) and is trained by SGD, momentum, RMSProp or Adam on the squared error between its
+output and the target's. The loss curve, the kernel evolving, and the final kernel next to the
+target; "Use this kernel" sends it to the other pages.
+"""
+
+import logging
+
+import numpy as np
 import streamlit as st
 
-st.title("learn_kernel")
-st.info("This page is being built.")
+from kernels import learned
+from ui import learn_view as view
+from ui.controls import kernel_picker
+from viz import training as figs
+
+log = logging.getLogger(__name__)
+ss = st.session_state
+
+st.html(view.PAGE_CSS)
+st.title("Learn a kernel")
+st.markdown(
+    "A CNN does not hand-pick its filters: it **parametrises them and learns them** with a loss "
+    "function and gradient descent. Here one kernel learns to reproduce the output of a hidden "
+    "target kernel. The loss is the mean squared error between the two outputs; its gradient "
+    "with respect to the kernel is the cross-correlation of the input with the residual."
+)
+
+
+def body() -> None:
+    left, right = st.columns([1, 1], gap="large")
+    with left:
+        st.subheader("1. Image")
+        img = view.image_source()
+        if img is not None:
+            for note in img.notes:
+                st.caption(note)
+            st.image(figs.gray_rgb(img.gray), caption=f"{img.name}, {img.gray.shape[1]} x "
+                     f"{img.gray.shape[0]} px, gray: what the kernel sees", width=320)
+    with right:
+        st.subheader("2. Target: the hidden kernel")
+        target = kernel_picker("learn.target", default="sobel_x",
+                               label="Kernel whose output the learner must reproduce")
+        st.subheader("3. Training")
+        settings = view.settings(default_size=max(target.weights.shape))
+    if img is None:
+        return
+    try:
+        problem = view.problem_for(img.gray, target.weights, settings.size)
+    except ValueError as exc:
+        st.error(f"Cannot learn from this: {exc}")
+        return
+    st.info(view.curvature_note(problem))
+
+    buttons = st.container(horizontal=True)
+    train = buttons.button("▶ Train", type="primary", key="learn_train")
+    buttons.button("⏹ Stop", key="learn_stop")
+    run: learned.Run | None = ss.get("learn.run")
+    if run is not None and not run.finished and not train:
+        run.stop()  # interrupted: by Stop, or by any other widget during training
+    resume = (run is not None and run.status == "stopped"
+              and buttons.button("⏵ Continue training", key="learn_continue"))
+    if train:
+        run = learned.start(problem, optimizer=settings.optimizer, lr=settings.lr,
+                            steps=settings.steps, init=settings.init, seed=settings.seed)
+        ss["learn.run"] = run
+        ss["learn.run_info"] = {"image": img.name, "target": target.name,
+                                "target_weights": target.weights}
+        ss.pop("learn.sent", None)
+    elif resume:
+        run.status = "running"
+    if run is not None and not run.finished:
+        view.train_live(run)
+    if run is None:
+        st.caption("Press Train: the default run (Adam, 300 steps) takes a few seconds.")
+        return
+    results(run)
+
+
+def results(run: learned.Run) -> None:
+    info = ss.get("learn.run_info", {})
+    st.subheader(f"Result: {run.label}")
+    st.caption(f"Trained on {info.get('image', '?')} to reproduce {info.get('target', '?')}.")
+    view.outcome(run)
+    target = learned.compare_to_target(run.kernel, run.problem.target_kernel)
+    reference = target if target is not None else run.problem.optimum
+    m = st.columns(4)
+    m[0].metric("Steps", f"{run.step}")
+    m[1].metric("Loss", f"{run.losses[-1]:.3g}", help="Mean squared error of the output")
+    if np.isfinite(run.losses[-1]) and run.losses[0] > 0:
+        m[2].metric("Output error", f"{np.sqrt(run.losses[-1] / run.losses[0]):.2%}",
+                    help="sqrt(loss / loss at the start): the output's error, relative")
+    m[3].metric("Kernel error" if target is not None else "Error vs best possible",
+                f"{learned.relative_error(run.kernel, reference):.2%}",
+                help="||learned - target|| / ||target||")
+
+    st.plotly_chart(figs.loss_figure(run.losses, floor=run.problem.optimum_loss), theme=None,
+                    config={"displayModeBar": False})
+    c1, c2 = st.columns([2, 3])
+    with c1:
+        st.markdown("**The kernel evolving** (press Play, or drag the slider)")
+        st.plotly_chart(figs.kernel_evolution_figure(run.snapshots), theme=None,
+                        config={"displayModeBar": False})
+    with c2:
+        if target is not None:
+            st.markdown("**Learned kernel next to the target**")
+            title = "Target"
+        else:
+            st.markdown("**Learned kernel next to the best possible kernel of this size** (the "
+                        "target has another size: no kernel of this size reproduces it exactly)")
+            title = "Best possible (least squares)"
+        st.plotly_chart(figs.kernel_comparison_figure(run.kernel, reference,
+                                                      reference_title=title),
+                        theme=None, config={"displayModeBar": False})
+
+    p = run.problem
+    out = p.predict(run.kernel)[0] if np.isfinite(run.kernel).all() else None
+    cols = st.columns(3)
+    vmax = float(np.abs(p.target).max()) or 1.0
+    cols[0].image(figs.signed_rgb(p.target[0], vmax=vmax), caption="Target output (blue < 0 < red)")
+    if out is not None:
+        cols[1].image(figs.signed_rgb(out, vmax=vmax), caption="Output of the learned kernel")
+        cols[2].image(figs.signed_rgb(out - p.target[0], vmax=vmax),
+                      caption="Difference (same colour scale)")
+
+    name = f"learned ({info.get('target', 'target')}; {run.label})"
+    st.button("✔ Use this kernel in the filter lab and the sliding window", key="learn_use",
+              type="primary", on_click=view.use_kernel, args=(run, name),
+              disabled=run.status == "diverged")
+    if ss.get("learn.sent"):
+        st.success(f"Sent: {ss['learn.sent']}. The kernel pickers of the filter lab and the "
+                   "sliding window offer it (rounded to 4 decimals).")
+
+
+try:
+    body()
+except Exception as exc:  # the page must survive anything: no traceback reaches it
+    log.exception("learn-a-kernel page failed")
+    st.error(f"Something went wrong on this page: {exc}")

@@ -1,0 +1,124 @@
+"""Figures for learning kernels and for the digits CNN, asserted as objects (never as pixels)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from kernels.library import SOBEL_X
+from viz import training as T
+
+
+def test_loss_figure_is_logarithmic_and_skips_what_a_log_axis_cannot_show():
+    losses = [1.0, 0.1, 0.01, 0.0, float("nan")]
+    fig = T.loss_figure(losses, floor=1e-3)
+    assert fig.layout.yaxis.type == "log"
+    line = fig.data[0]
+    assert list(line.x) == [0, 1, 2, 3]  # the NaN is left out
+    assert line.y[3] == pytest.approx(1e-30)  # zero drawn at the bottom of the axis
+    assert fig.layout.shapes[0].y0 == 1e-3  # the least-squares floor, dashed
+    assert "best possible" in fig.layout.annotations[0].text
+    # the axis spans the positive losses and the floor, not the 1e-30 stand-in for 0
+    lo, hi = fig.layout.yaxis.range
+    assert lo < -3 < 0 < hi and lo > -5
+
+
+def test_loss_figure_labels_the_last_step():
+    fig = T.loss_figure([4.0, 2.0, 1.0])
+    assert fig.layout.annotations[-1].text == "step 2: 1"
+    assert fig.layout.yaxis.title.text == "loss"
+
+
+def test_kernel_evolution_has_one_frame_per_snapshot_and_a_fixed_scale():
+    snaps = [(0, np.zeros((3, 3))), (1, SOBEL_X * 0.5), (10, SOBEL_X)]
+    fig = T.kernel_evolution_figure(snaps)
+    assert [f.name for f in fig.frames] == ["0", "1", "10"]
+    assert [s.label for s in fig.layout.sliders[0].steps] == ["0", "1", "10"]
+    assert fig.layout.sliders[0].active == 2
+    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["▶ Play", "⏸ Pause"]
+    for frame in fig.frames:
+        assert frame.data[0].zmin == -2 and frame.data[0].zmax == 2  # same scale throughout
+    np.testing.assert_array_equal(fig.frames[2].data[0].z, SOBEL_X)
+    assert list(fig.frames[2].data[0].text[1]) == ["-2", "0", "2"]
+    assert fig.data[0].zmid == 0
+    with pytest.raises(ValueError, match="empty"):
+        T.kernel_evolution_figure([])
+
+
+def test_comparison_shows_learned_target_and_difference():
+    learned = SOBEL_X + 0.01
+    fig = T.kernel_comparison_figure(learned, SOBEL_X)
+    assert len(fig.data) == 3
+    np.testing.assert_allclose(fig.data[2].z, np.full((3, 3), 0.01))
+    assert fig.data[0].zmax == fig.data[1].zmax  # learned and target share a scale
+    assert fig.data[2].zmax == pytest.approx(0.01)  # the difference has its own
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == ["Learned", "Target", "Difference (largest 0.01)"]
+    assert fig.layout.yaxis.autorange == "reversed"  # row 0 at the top, as in the matrix
+    with pytest.raises(ValueError, match="same shape"):
+        T.kernel_comparison_figure(np.zeros((3, 3)), np.zeros((5, 5)))
+
+
+def test_maps_grid_shares_one_scale_and_writes_small_maps_values():
+    maps = np.arange(2 * 4 * 4, dtype=float).reshape(2, 4, 4) - 10
+    fig = T.maps_figure(maps)
+    assert len(fig.data) == 2 and all(isinstance(d, go.Heatmap) for d in fig.data)
+    assert {d.zmax for d in fig.data} == {21.0} and {d.zmin for d in fig.data} == {-21.0}
+    assert fig.data[0].text[0][0] == "-10"
+    assert fig.data[0].showscale and not fig.data[1].showscale
+    relu = T.maps_figure(np.abs(maps), titles=["a", "b"])
+    assert relu.data[0].colorscale == T.maps_figure(np.ones((1, 2, 2))).data[0].colorscale
+    assert relu.data[0].zmin == 0
+    assert [a.text for a in relu.layout.annotations] == ["a", "b"]
+    big = T.maps_figure(np.ones((1, 16, 16)))
+    assert big.data[0].text is None  # 256 values would be unreadable
+    with pytest.raises(ValueError, match="C, H, W"):
+        T.maps_figure(np.ones((4, 4)))
+
+
+def test_sixteen_maps_wrap_onto_two_rows():
+    fig = T.maps_figure(np.ones((16, 4, 4)))
+    assert fig.data[8].xaxis == "x9" and fig.layout.yaxis9.domain[1] < fig.layout.yaxis.domain[0]
+
+
+def test_probabilities_highlight_the_prediction_and_name_the_truth():
+    p = np.full(10, 0.01)
+    p[7] = 0.91
+    fig = T.probabilities_figure(p, label=7)
+    bar = fig.data[0]
+    assert list(bar.x) == [str(i) for i in range(10)]
+    assert bar.text[7] == "91.0%" and bar.text[0] == "1.0%"
+    assert bar.marker.color[7] == T.PREDICTED_COLOR and bar.marker.color[0] == T.OTHER_COLOR
+    assert fig.layout.title.text == "Prediction: 7 (91.0%), true digit: 7 ✓"
+    assert "✗" in T.probabilities_figure(p, label=1).layout.title.text
+
+
+def test_digit_figure_writes_every_pixel():
+    img = np.arange(64).reshape(8, 8) % 17
+    fig = T.digit_figure(img, title="a digit")
+    assert fig.data[0].zmin == 0 and fig.data[0].zmax == 16
+    assert fig.data[0].text[0][3] == "3"
+    assert fig.layout.title.text == "a digit"
+
+
+def test_image_mappings():
+    a = np.array([[-2.0, 0.0, 2.0, 1.0]])
+    rgb = T.signed_rgb(a)
+    assert rgb.dtype == np.uint8 and rgb.shape == (1, 4, 3)
+    assert rgb[0, 1].tolist() == [255, 255, 255]  # zero is white
+    assert rgb[0, 0].tolist() == [5, 48, 97] and rgb[0, 2].tolist() == [103, 0, 31]
+    assert rgb[0, 3, 0] > rgb[0, 3, 2]  # positive is reddish
+    g = T.gray_rgb(np.array([[1.0, 3.0]]))
+    assert g[0, 0].tolist() == [0, 0, 0] and g[0, 1].tolist() == [255, 255, 255]
+    assert not T.gray_rgb(np.ones((2, 2))).any()  # flat: black, no division by zero
+    assert T.signed_rgb(np.zeros((2, 2)))[0, 0].tolist() == [255, 255, 255]
+
+
+def test_cell_text_is_short():
+    assert T._fmt(0.0) == "0" and T._fmt(-0.0) == "0"
+    assert T._fmt(1.23456) == "1.23" and T._fmt(-2.0) == "-2"
+    assert T._fmt(0.0001234) == "1.2e-04"
+    assert not math.isnan(float(T._fmt(123456.0)))

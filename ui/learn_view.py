@@ -1,0 +1,256 @@
+"""Widgets and state of the "Learn a kernel" page (``ui/pages/learn_kernel.py``).
+
+The page script reads as a description of the UI; choosing the image, the settings, the cached
+problem and the training loop with its live progress live here. The learning itself is
+:mod:`kernels.learned`; the figures are :mod:`viz.training`.
+
+Session state keys (all prefixed ``learn.``)
+-------------------------------------------
+learn.source, learn.sample, learn.synthetic, learn.upload   the image source widgets
+learn.resolution                                             training resolution (longest side)
+learn.target.*                                               the target kernel picker
+learn.size, learn.init, learn.seed, learn.optimizer, learn.lr, learn.steps   the settings
+learn.run        the last :class:`kernels.learned.Run` (kept while it trains: Stop keeps it)
+learn.run_info   what that run was trained on (image name, target name, settings)
+learn.sent       the name of the kernel last sent with "Use this kernel"
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from conv import image as cimage
+from conv import samples
+from kernels import learned
+from ui import shared
+from viz import training as figs
+
+SOURCES = {"lab": "Filter lab's photo", "sample": "Sample photo", "synthetic": "Synthetic",
+           "upload": "Upload"}
+RESOLUTIONS = (32, 64, 128, 256, 512)
+SIZES = tuple(range(1, learned.MAX_SIZE + 1))
+LEARNING_RATES = (0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5,
+                  1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+STEPS = (10, 20, 50, 100, 200, 300, 500, 1000, 2000)
+DEFAULT_SAMPLE = "chelsea"
+SOURCE_NAME = "Learn a kernel"
+#: Redraw the live figures at most this often (seconds): a redraw costs more than many steps.
+REDRAW_EVERY = 0.25
+
+PAGE_CSS = """
+<style>
+/* Lecture-hall sizes for this page: big numbers, readable captions and buttons. */
+[data-testid="stMetricValue"] { font-size: 2.4rem; font-weight: 700; }
+[data-testid="stMetricLabel"] p { font-size: 1.1rem; }
+.st-key-learn_train button p, .st-key-learn_stop button p, .st-key-learn_continue button p,
+.st-key-learn_use button p { font-size: 1.25rem; font-weight: 600; }
+</style>
+"""
+
+
+@dataclass(frozen=True)
+class TrainingImage:
+    gray: np.ndarray  # float32 (H, W) 0..255 at the training resolution
+    name: str
+    notes: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------------------------
+# The image
+# --------------------------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _decode(data: bytes) -> tuple[np.ndarray, tuple[str, ...]]:
+    decoded = cimage.decode(data)
+    return decoded.rgb, decoded.notes
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _gray_at(rgb_key: str, rgb: np.ndarray, longest: int) -> np.ndarray:
+    # rgb_key (a content hash or a sample's name) is the cache key that matters: the array
+    # itself is hashed by Streamlit too, but only from a sample when it is large.
+    del rgb_key
+    small = cimage.working_resolution(np.ascontiguousarray(rgb), longest)
+    return cimage.to_gray(small)[0]
+
+
+def _sample_rgb(name: str) -> np.ndarray:
+    return _decode(samples.load_sample(name))[0]
+
+
+def image_source() -> TrainingImage | None:
+    """The image source widgets; the chosen image as gray at the training resolution, or None
+    (with a message in the page) when there is none yet or it cannot be read."""
+    s = st.session_state
+    lab = shared.lab_image()
+    options = [k for k in SOURCES if k != "lab" or lab is not None]
+    if s.get("learn.source") not in options:
+        s["learn.source"] = "lab" if lab is not None else "sample"
+    source = st.segmented_control("Image", options, format_func=SOURCES.get, key="learn.source",
+                                  required=True)
+    resolution = st.select_slider(
+        "Training resolution (longest side, px)", RESOLUTIONS, value=256, key="learn.resolution",
+        help="The photo is scaled down (area averaging) and turned to gray before training.")
+    if source == "lab":
+        rgb, name, key = lab.rgb, f"{lab.name} (from the filter lab)", _digest(lab.rgb)
+        notes: tuple[str, ...] = ()
+    elif source == "sample":
+        name = st.selectbox("Sample photo", list(samples.SAMPLES), key="learn.sample",
+                            index=list(samples.SAMPLES).index(DEFAULT_SAMPLE),
+                            format_func=lambda n: samples.SAMPLES[n].title)
+        rgb, notes, key = _sample_rgb(name), (), f"sample:{name}"
+        name = samples.SAMPLES[name].title
+    elif source == "synthetic":
+        name = st.selectbox("Synthetic image", samples.SYNTHETIC_NAMES, key="learn.synthetic",
+                            format_func=lambda n: samples.SYNTHETIC[n])
+        rgb, notes, key = samples.synthetic(name, size=256), (), f"synthetic:{name}"
+    else:
+        upload = st.file_uploader("Your photo", type=[e.lstrip(".") for e in cimage.EXTENSIONS],
+                                  key="learn.upload")
+        if upload is None:
+            st.info("Upload a photo to train on it (it stays in this browser session).")
+            return None
+        data = upload.getvalue()
+        try:
+            rgb, notes = _decode(data)
+        except cimage.ImageError as exc:
+            st.error(f"This file cannot be used: {exc}")
+            return None
+        name, key = upload.name, "upload:" + hashlib.sha256(data).hexdigest()
+    gray = _gray_at(key, rgb, resolution)
+    return TrainingImage(gray, name, tuple(notes))
+
+
+def _digest(a: np.ndarray) -> str:
+    return "array:" + hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Settings
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    size: int
+    init: str
+    seed: int
+    optimizer: str
+    lr: float
+    steps: int
+
+
+def _on_optimizer() -> None:
+    """A new optimiser starts from its own default learning rate."""
+    s = st.session_state
+    s["learn.lr"] = learned.DEFAULT_LR[s["learn.optimizer"]]
+
+
+def settings(default_size: int) -> Settings:
+    """Kernel size, initialisation, optimiser, learning rate and steps (click-only controls)."""
+    s = st.session_state
+    s.setdefault("learn.optimizer", "adam")
+    s.setdefault("learn.lr", learned.DEFAULT_LR[s["learn.optimizer"]])
+    s.setdefault("learn.size", min(default_size, learned.MAX_SIZE))
+    size = st.select_slider("Kernel size to learn", SIZES, key="learn.size",
+                            format_func=lambda n: f"{n} x {n}")
+    c1, c2 = st.columns([2, 1])
+    init = c1.segmented_control("Start from", learned.INITS, key="learn.init", default="zeros",
+                                required=True,
+                                format_func={"zeros": "zeros", "random": "random numbers"}.get)
+    seed = int(c2.number_input("Seed", 0, 2**31 - 1, 0, step=1, key="learn.seed",
+                               disabled=init != "random",
+                               help="The random start is numpy's default_rng(seed)"))
+    optimizer = st.segmented_control("Optimiser", list(learned.OPTIMIZERS), key="learn.optimizer",
+                                     format_func=learned.OPTIMIZERS.get, required=True,
+                                     on_change=_on_optimizer)
+    lr = st.select_slider("Learning rate", LEARNING_RATES, key="learn.lr",
+                          format_func=lambda v: f"{v:g}")
+    steps = st.select_slider("Steps", STEPS, value=300, key="learn.steps")
+    return Settings(int(size), init, seed, optimizer, float(lr), int(steps))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def problem_for(gray: np.ndarray, target: np.ndarray, size: int) -> learned.Problem:
+    """The (immutable) problem for an image, a target kernel and a size; cached per session
+    and shared, since making it costs a few convolutions."""
+    return learned.make_problem(gray, target, size=size)
+
+
+def curvature_note(problem: learned.Problem) -> str:
+    """What the image does to gradient descent: the valley's shape, in numbers."""
+    ev = problem.curvature
+    cond = ev[0] / ev[-1] if ev[-1] > 0 else float("inf")
+    n = ev.size
+    text = (
+        f"On this image, plain gradient descent (SGD) is stable for learning rates below "
+        f"**{problem.max_stable_sgd_lr:.3g}** (2 / the largest curvature, {ev[0]:.3g}). "
+    )
+    if not np.isfinite(cond) or cond > 1e8:
+        text += (f"Some of the {n} weights are not pinned down by this image at all (curvature "
+                 "0): many kernels give the same output, and the learned one may differ from "
+                 "the target without any error in the output.")
+    elif cond > 100:
+        text += (f"The loss is a long, narrow valley (condition number {cond:,.0f}): neighbouring "
+                 f"pixels are alike, so some combinations of the {n} weights barely change the "
+                 f"output and gradient descent creeps along them; Adam copes better.")
+    else:
+        text += f"The valley is nearly round (condition number {cond:,.1f}): every optimiser is quick."
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# The training loop with live progress
+# --------------------------------------------------------------------------------------------
+
+
+def train_live(run: learned.Run) -> None:
+    """Advance ``run`` to its end, redrawing a progress bar, the loss curve and the kernel.
+
+    The run lives in ``st.session_state`` and is changed in place: when Stop (or any widget)
+    interrupts this script, everything learned so far is kept.
+    """
+    progress = st.progress(0.0, text="Starting...")
+    c1, c2 = st.columns([3, 2])
+    loss_slot, kernel_slot = c1.empty(), c2.empty()
+    last = 0.0
+    chunk = max(1, run.steps // 200)
+    while not run.finished:
+        run.advance(chunk)
+        now = time.monotonic()
+        if now - last >= REDRAW_EVERY or run.finished:
+            last = now
+            progress.progress(run.step / run.steps,
+                              text=f"Step {run.step} of {run.steps}: loss {run.losses[-1]:.3g}")
+            loss_slot.plotly_chart(figs.loss_figure(run.losses, font_size=16), theme=None,
+                                   config={"displayModeBar": False})
+            kernel_slot.plotly_chart(
+                figs.kernel_evolution_figure([(run.step, run.kernel)], font_size=16),
+                theme=None, config={"displayModeBar": False})
+    progress.empty()
+    loss_slot.empty()
+    kernel_slot.empty()
+
+
+def use_kernel(run: learned.Run, name: str) -> None:
+    """"Use this kernel": offer the learned kernel to the filter lab and the sliding window."""
+    sent = shared.send_kernel(np.round(run.kernel, 4), name, SOURCE_NAME)
+    st.session_state["learn.sent"] = sent.name
+
+
+def outcome(run: learned.Run) -> None:
+    """The run's message, in the colour of its outcome."""
+    if run.status == "diverged":
+        st.error(run.message, icon="💥")
+    elif run.status == "stopped":
+        st.warning(run.message, icon="⏹️")
+    elif "too large" in run.message or "less than half" in run.message:
+        st.warning(run.message)
+    else:
+        st.success(run.message)

@@ -1,0 +1,331 @@
+"""Figures for learning kernels and for looking inside the digits CNN.
+
+Small grids (kernels, 8x8 feature maps) are heatmaps with their values written in the cells, so
+nothing depends on hovering (the pages are projected in lecture halls). Signed values use a
+diverging colour scale centred on 0 (blue negative, white 0, red positive); non-negative ones (after
+ReLU and pooling, pixels) a sequential one. Builders return ``go.Figure`` and never import
+streamlit.
+
+Public API
+----------
+loss_figure(losses, *, floor=None, note=None, font_size=18) -> go.Figure
+kernel_evolution_figure(snapshots, *, zmax=None, font_size=18) -> go.Figure
+kernel_comparison_figure(learned, reference, *, reference_title="Target", font_size=18)
+maps_figure(maps, *, titles=None, signed=None, values=None, columns=None, font_size=16)
+digit_figure(image, *, title="", font_size=16) -> go.Figure
+probabilities_figure(probs, *, label=None, font_size=18) -> go.Figure
+signed_rgb(a, *, vmax=None) -> uint8 (H, W, 3);  gray_rgb(a) -> uint8 (H, W, 3)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+__all__ = [
+    "DIVERGING",
+    "SEQUENTIAL",
+    "loss_figure",
+    "kernel_evolution_figure",
+    "kernel_comparison_figure",
+    "maps_figure",
+    "digit_figure",
+    "probabilities_figure",
+    "signed_rgb",
+    "gray_rgb",
+]
+
+DIVERGING = "RdBu_r"  # blue negative, white zero, red positive
+SEQUENTIAL = "Viridis"
+LOSS_COLOR = "#636efa"
+FLOOR_COLOR = "#00a36c"
+PREDICTED_COLOR = "#ef553b"
+OTHER_COLOR = "#9aa5b1"
+_TINY = 1e-30  # a log axis cannot show 0
+
+
+def _fmt(x: float) -> str:
+    """Short cell text: 3 significant digits, no "-0"."""
+    if x == 0:
+        return "0"
+    return f"{x:.3g}" if abs(x) >= 1e-3 else f"{x:.1e}"
+
+
+def _text(a: np.ndarray) -> list[list[str]]:
+    return [[_fmt(float(v)) for v in row] for row in a]
+
+
+def _symmetric(*arrays: np.ndarray) -> float:
+    finite = [np.abs(a[np.isfinite(a)]).max() for a in arrays if np.isfinite(a).any()]
+    m = max(finite, default=0.0)
+    return float(m) if m > 0 else 1.0
+
+
+def _heatmap(a: np.ndarray, *, zmax: float | None = None, signed: bool = True,
+             values: bool = True, font_size: int = 16, colorbar: dict | None = None,
+             showscale: bool = False, name: str = "") -> go.Heatmap:
+    a = np.asarray(a, dtype=np.float64)
+    if signed:
+        zmax = _symmetric(a) if zmax is None else zmax
+        zmin, scale, mid = -zmax, DIVERGING, 0.0
+    else:
+        zmin = 0.0
+        zmax = float(a.max()) if zmax is None else zmax
+        zmax = zmax if zmax > 0 else 1.0
+        scale, mid = SEQUENTIAL, None
+    return go.Heatmap(
+        z=a, zmin=zmin, zmax=zmax, zmid=mid, colorscale=scale, showscale=showscale,
+        colorbar=colorbar, name=name,
+        text=_text(a) if values else None,
+        texttemplate="%{text}" if values else None,
+        textfont={"size": font_size},
+        hovertemplate="row %{y}, column %{x}: %{z:.4g}<extra></extra>",
+        xgap=1, ygap=1,
+    )
+
+
+def _square_axes(fig: go.Figure, rows: int, cols: int) -> None:
+    """Row 0 at the top, square cells, no tick labels."""
+    for i in range(1, rows * cols + 1):
+        suffix = "" if i == 1 else str(i)
+        fig.layout[f"yaxis{suffix}"].update(autorange="reversed", scaleanchor=f"x{suffix}",
+                                            showticklabels=False, showgrid=False, zeroline=False)
+        fig.layout[f"xaxis{suffix}"].update(showticklabels=False, showgrid=False, zeroline=False,
+                                            constrain="domain")
+
+
+# --------------------------------------------------------------------------------------------
+# Learning one kernel
+# --------------------------------------------------------------------------------------------
+
+
+def loss_figure(losses: Sequence[float], *, floor: float | None = None, note: str | None = None,
+                font_size: int = 18) -> go.Figure:
+    """The loss after each step on a log scale; ``floor`` (the least-squares minimum) dashed.
+
+    Non-finite losses (a diverged run) are left out; zeros are drawn at the axis' bottom.
+    """
+    y = np.asarray(losses, dtype=np.float64)
+    steps = np.arange(len(y))
+    keep = np.isfinite(y)
+    shown = np.maximum(y[keep], _TINY)
+    fig = go.Figure(go.Scatter(
+        x=steps[keep], y=shown, mode="lines+markers" if len(y) <= 30 else "lines",
+        line={"color": LOSS_COLOR, "width": 3}, name="loss",
+        hovertemplate="step %{x}: loss %{y:.4g}<extra></extra>",
+    ))
+    positive = shown[shown > _TINY]
+    if floor is not None and floor > 0 and math.isfinite(floor):
+        fig.add_hline(y=floor, line={"color": FLOOR_COLOR, "dash": "dash", "width": 2},
+                      annotation_text=f"best possible for this size: {floor:.3g}",
+                      annotation_position="top right", annotation_font_size=font_size - 2)
+        positive = np.append(positive, floor)
+    if len(positive):
+        lo, hi = math.log10(positive.min()), math.log10(positive.max())
+        pad = max((hi - lo) * 0.05, 0.3)
+        fig.update_yaxes(range=[lo - pad, hi + pad])
+    if len(y):
+        last = int(steps[keep][-1]) if keep.any() else 0
+        fig.add_annotation(x=last, y=math.log10(shown[-1]) if len(shown) else 0,
+                           text=f"step {last}: {_fmt(float(y[keep][-1])) if keep.any() else '?'}",
+                           showarrow=True, arrowhead=2, ax=-60, ay=-40,
+                           font={"size": font_size})
+    fig.update_layout(
+        template="plotly_white", height=380, margin={"l": 70, "r": 20, "t": 50, "b": 50},
+        font={"size": font_size}, showlegend=False,
+        title={"text": note or "Loss (mean squared error), log scale", "font": {"size": font_size}},
+    )
+    fig.update_yaxes(type="log", title_text="loss", exponentformat="power")
+    fig.update_xaxes(title_text="step", rangemode="tozero")
+    return fig
+
+
+def kernel_evolution_figure(snapshots: Sequence[tuple[int, np.ndarray]], *,
+                            zmax: float | None = None, font_size: int = 18) -> go.Figure:
+    """The kernel at each snapshot as an animation: play/pause and a slider with the step.
+
+    One frame per snapshot; every frame replaces the heatmap's values (``redraw=True``). The
+    colour scale is the same for all frames (centred on 0, ``zmax`` or the largest magnitude).
+    """
+    if not snapshots:
+        raise ValueError("snapshots must not be empty")
+    kernels = [np.asarray(k, dtype=np.float64) for _, k in snapshots]
+    steps = [int(s) for s, _ in snapshots]
+    zmax = _symmetric(*kernels) if zmax is None else zmax
+    values_size = max(font_size - 2 * max(kernels[0].shape[0] - 3, 0), 10)
+
+    def trace(k):
+        return _heatmap(k, zmax=zmax, font_size=values_size, showscale=True,
+                        colorbar={"thickness": 18})
+
+    fig = go.Figure(trace(kernels[-1]))
+    fig.frames = [go.Frame(data=[trace(k)], name=str(s),
+                           layout={"title": {"text": f"The kernel at step {s}"}})
+                  for s, k in zip(steps, kernels)]
+    duration = 250
+    fig.update_layout(
+        template="plotly_white", height=460, font={"size": font_size},
+        margin={"l": 20, "r": 20, "t": 60, "b": 100},
+        title={"text": f"The kernel at step {steps[-1]}"},
+        updatemenus=[{
+            "type": "buttons", "direction": "left", "x": 0.0, "y": -0.08, "xanchor": "left",
+            "yanchor": "top", "pad": {"r": 10, "t": 10}, "showactive": False,
+            "font": {"size": font_size},
+            "buttons": [
+                {"label": "▶ Play", "method": "animate",
+                 "args": [None, {"frame": {"duration": duration, "redraw": True},
+                                 "transition": {"duration": 0}, "fromcurrent": True,
+                                 "mode": "immediate"}]},
+                {"label": "⏸ Pause", "method": "animate",
+                 "args": [[None], {"frame": {"duration": 0, "redraw": False},
+                                   "transition": {"duration": 0}, "mode": "immediate"}]},
+            ],
+        }],
+        sliders=[{
+            "active": len(steps) - 1, "x": 0.22, "len": 0.78, "y": -0.02, "yanchor": "top",
+            "currentvalue": {"prefix": "step ", "font": {"size": font_size}},
+            "font": {"size": max(font_size - 6, 10)},
+            "steps": [{"label": str(s), "method": "animate",
+                       "args": [[str(s)], {"frame": {"duration": 0, "redraw": True},
+                                           "transition": {"duration": 0},
+                                           "mode": "immediate"}]} for s in steps],
+        }],
+    )
+    _square_axes(fig, 1, 1)
+    return fig
+
+
+def kernel_comparison_figure(learned: np.ndarray, reference: np.ndarray, *,
+                             reference_title: str = "Target", font_size: int = 18) -> go.Figure:
+    """Learned, reference and their difference side by side, every value written in its cell.
+
+    Learned and reference share one colour scale; the difference has its own (centred on 0), so
+    that small errors still show.
+    """
+    learned = np.asarray(learned, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    if learned.shape != reference.shape:
+        raise ValueError(f"learned {learned.shape} and reference {reference.shape} must have the "
+                         "same shape")
+    diff = learned - reference
+    zmax = _symmetric(learned, reference)
+    dmax = _symmetric(diff)
+    size = max(font_size - 2 * max(learned.shape[0] - 3, 0), 9)
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.06, subplot_titles=(
+        "Learned", reference_title, f"Difference (largest {_fmt(float(np.abs(diff).max()))})"))
+    fig.add_trace(_heatmap(learned, zmax=zmax, font_size=size, name="learned"), 1, 1)
+    fig.add_trace(_heatmap(reference, zmax=zmax, font_size=size, name="reference"), 1, 2)
+    fig.add_trace(_heatmap(diff, zmax=dmax, font_size=size, name="difference"), 1, 3)
+    fig.update_layout(template="plotly_white", height=360, font={"size": font_size},
+                      margin={"l": 10, "r": 10, "t": 60, "b": 10})
+    fig.update_annotations(font_size=font_size)
+    _square_axes(fig, 1, 3)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Inside the CNN
+# --------------------------------------------------------------------------------------------
+
+
+def maps_figure(maps: np.ndarray, *, titles: Sequence[str] | None = None,
+                signed: bool | None = None, values: bool | None = None,
+                columns: int | None = None, font_size: int = 16) -> go.Figure:
+    """A grid of ``(C, H, W)`` maps with one shared colour scale (so channels compare).
+
+    ``signed`` (default: any negative value) picks the diverging scale centred on 0; ``values``
+    (default: maps of at most 8x8) writes each value in its cell.
+    """
+    maps = np.asarray(maps, dtype=np.float64)
+    if maps.ndim != 3:
+        raise ValueError(f"maps must be (C, H, W), got shape {maps.shape}")
+    c, h, w = maps.shape
+    signed = bool((maps < 0).any()) if signed is None else signed
+    values = (h * w <= 64) if values is None else values
+    columns = min(c, 8) if columns is None else columns
+    rows = math.ceil(c / columns)
+    titles = [f"{i + 1}" for i in range(c)] if titles is None else list(titles)
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles,
+                        horizontal_spacing=0.012, vertical_spacing=0.06 / max(rows, 1) + 0.02)
+    zmax = _symmetric(maps) if signed else (float(maps.max()) if maps.max() > 0 else 1.0)
+    cell_font = max(int(font_size * (3.2 / max(h, w)) if max(h, w) > 3 else font_size), 9)
+    for i in range(c):
+        fig.add_trace(_heatmap(maps[i], zmax=zmax, signed=signed, values=values,
+                               font_size=min(cell_font, font_size), showscale=(i == 0),
+                               colorbar={"thickness": 14, "len": 0.9} if i == 0 else None),
+                      i // columns + 1, i % columns + 1)
+    fig.update_layout(template="plotly_white", font={"size": font_size},
+                      height=max(170 * rows + 40, 220) if max(h, w) > 2 else 140 * rows + 60,
+                      margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    fig.update_annotations(font_size=font_size)
+    _square_axes(fig, rows, columns)
+    return fig
+
+
+def digit_figure(image: np.ndarray, *, title: str = "", font_size: int = 16) -> go.Figure:
+    """An 8x8 digit (pixels 0..16) in gray with each pixel's value written on it."""
+    a = np.asarray(image, dtype=np.float64)
+    fig = go.Figure(go.Heatmap(
+        z=a, zmin=0, zmax=16, colorscale="Greys", showscale=False,
+        text=_text(a), texttemplate="%{text}", textfont={"size": font_size},
+        hovertemplate="row %{y}, column %{x}: %{z}<extra></extra>", xgap=1, ygap=1,
+    ))
+    fig.update_layout(template="plotly_white", height=380, font={"size": font_size},
+                      margin={"l": 10, "r": 10, "t": 50 if title else 10, "b": 10},
+                      title={"text": title} if title else None)
+    _square_axes(fig, 1, 1)
+    return fig
+
+
+def probabilities_figure(probs: Sequence[float], *, label: int | None = None,
+                         font_size: int = 18) -> go.Figure:
+    """The softmax output as bars for the digits 0..9, percentages written on them; the predicted
+    digit in colour, the true one (``label``) named in the title."""
+    p = np.asarray(probs, dtype=np.float64)
+    best = int(np.argmax(p))
+    colors = [PREDICTED_COLOR if i == best else OTHER_COLOR for i in range(len(p))]
+    text = [f"{v:.1%}" if v >= 0.001 else "<0.1%" for v in p]
+    title = f"Prediction: {best} ({p[best]:.1%})"
+    if label is not None:
+        title += f", true digit: {label}" + (" ✓" if label == best else " ✗")
+    fig = go.Figure(go.Bar(x=[str(i) for i in range(len(p))], y=p, marker_color=colors, text=text,
+                           textposition="outside", textfont={"size": font_size},
+                           hovertemplate="digit %{x}: %{y:.2%}<extra></extra>"))
+    fig.update_layout(template="plotly_white", height=380, font={"size": font_size},
+                      margin={"l": 60, "r": 20, "t": 60, "b": 50}, title={"text": title},
+                      showlegend=False)
+    fig.update_yaxes(range=[0, 1.15], tickformat=".0%", title_text="probability")
+    fig.update_xaxes(title_text="digit", type="category")
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Images for st.image
+# --------------------------------------------------------------------------------------------
+
+# RdBu_r end points and white, for a simple piecewise-linear diverging map.
+_BLUE = np.array([5, 48, 97], np.float64)
+_RED = np.array([103, 0, 31], np.float64)
+_WHITE = np.array([255, 255, 255], np.float64)
+
+
+def signed_rgb(a: np.ndarray, *, vmax: float | None = None) -> np.ndarray:
+    """A signed map as uint8 RGB: blue negative, white 0, red positive, ``+-vmax`` at the ends
+    (default: the largest magnitude)."""
+    a = np.asarray(a, dtype=np.float64)
+    vmax = _symmetric(a) if vmax is None else float(vmax)
+    t = np.clip(np.nan_to_num(a / vmax), -1, 1)[..., None]
+    rgb = np.where(t < 0, _WHITE + (_BLUE - _WHITE) * (-t), _WHITE + (_RED - _WHITE) * t)
+    return np.round(rgb).astype(np.uint8)
+
+
+def gray_rgb(a: np.ndarray) -> np.ndarray:
+    """A map stretched from its min (black) to its max (white) as uint8 RGB."""
+    a = np.asarray(a, dtype=np.float64)
+    lo, hi = float(a.min()), float(a.max())
+    g = np.zeros_like(a) if hi <= lo else (a - lo) / (hi - lo)
+    return np.repeat(np.round(g * 255).astype(np.uint8)[..., None], 3, axis=2)
