@@ -1,6 +1,17 @@
 """Widgets shared by the pages. Each draws its controls and returns plain values.
 
-Session-state keys are ``f"{key}.<name>"`` so that ``ui/state.py`` can mirror them in the URL.
+Session-state keys are ``f"{key}.<name>"`` so that ``ui/state.py`` can mirror them in the URL:
+
+- kernel picker ``key``: ``.preset``, ``.size``, ``.sigma``, ``.text`` (the kernel applied, as
+  text), ``.grid<n>`` (the data editor), ``.seed`` (random kernels), ``.bank`` (filter bank);
+- RGB slices: ``f"{key}.slice.R"`` (``G``, ``B``): a slice's text, absent while it equals the
+  kernel;
+- layer controls: ``f"{key}.pad"``, ``.ph``, ``.pw``, ``.pm``, ``.stride``, ``.dil``, ``.bias``,
+  ``.act``, ``.slope``, ``.pool``, ``.pk``, ``.ps``.
+
+The one rule of the kernel editor: the kernel applied is exactly the kernel shown. The text box
+holds it; the grid shows the same numbers; every action (normalise, flip, transpose, random,
+reset) rewrites the text, so nothing is applied that is not on the screen.
 """
 
 from __future__ import annotations
@@ -8,8 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
+from conv import ops
 import kernels.learned  # noqa: F401  (registers the learned kernels)
 from kernels import library
 from kernels.text import KernelTextError, format_kernel, parse_kernel
@@ -23,6 +36,9 @@ GROUP_TITLES = {
     "learned": "Learned",
 }
 SENT_PREFIX = "sent:"  # picker options for kernels sent from another page: "sent:<serial>"
+# Largest magnitude of a kernel entry: beyond it a float32 map of a photo can overflow.
+MAX_WEIGHT = 1e6
+RANDOM_RANGE = (-4, 4)  # random kernels: integers in this range, easy to read and check
 
 
 @dataclass(frozen=True)
@@ -33,16 +49,58 @@ class PickedKernel:
     edited: bool          # the text differs from the preset
 
 
+# --------------------------------------------------------------------------------------------
+# Kernels as compact text (for URLs) and checks
+# --------------------------------------------------------------------------------------------
+
+def compact_kernel(w) -> str:
+    """One-line text of a kernel that :func:`kernels.text.parse_kernel` reads back exactly:
+    ``[-1,0,1;-2,0,2;-1,0,1]`` or ``1/16*[1,2,1;2,4,2;1,2,1]``."""
+    lines = format_kernel(np.asarray(w, np.float64)).split("\n")
+    scale = ""
+    if lines[0].endswith("*"):
+        scale, lines = lines[0].replace(" ", ""), lines[1:]
+    return scale + "[" + ";".join(",".join(line.split()) for line in lines) + "]"
+
+
+def parse_compact(text: str) -> str:
+    """URL text of a kernel -> the kernel's display text (``ValueError`` with the reason)."""
+    return format_kernel(check_weights(parse_kernel(text)))
+
+
+def check_weights(w: np.ndarray) -> np.ndarray:
+    """Refuse entries so large that a photo's map would overflow float32."""
+    big = np.abs(w) > MAX_WEIGHT
+    if big.any():
+        r, c = (int(i) + 1 for i in np.argwhere(big)[0])
+        raise KernelTextError(
+            f"row {r}, column {c}: {w[r - 1, c - 1]:g} is too large; entries must lie between "
+            f"-{MAX_WEIGHT:g} and {MAX_WEIGHT:g}", r, c)
+    return w
+
+
+# --------------------------------------------------------------------------------------------
+# The kernel picker
+# --------------------------------------------------------------------------------------------
+
 def _options() -> list[str]:
     return [k.key for k in library.presets()] + [
         f"{SENT_PREFIX}{s.serial}" for s in shared.sent_kernels()
     ]
 
 
+def preset_keys() -> list[str]:
+    """Keys of the presets (what a URL may name)."""
+    return [k.key for k in library.presets()]
+
+
 def _sent(option: str) -> shared.SentKernel | None:
     if not option.startswith(SENT_PREFIX):
         return None
-    serial = int(option[len(SENT_PREFIX):])
+    try:
+        serial = int(option[len(SENT_PREFIX):])
+    except ValueError:
+        return None
     return next((s for s in shared.sent_kernels() if s.serial == serial), None)
 
 
@@ -67,15 +125,26 @@ def preset_kernel(option: str, size: int | None, sigma: float | None) -> np.ndar
     return library.get(option, size=size, sigma=sigma if spec.takes_sigma else None).weights
 
 
+def _base(key: str) -> np.ndarray | None:
+    s = st.session_state
+    try:
+        return preset_kernel(s[f"{key}.preset"], s.get(f"{key}.size"), s.get(f"{key}.sigma"))
+    except (ValueError, KeyError):
+        return None
+
+
+def _set_text(key: str, w: np.ndarray, note: str = "") -> None:
+    s = st.session_state
+    s[f"{key}.text"] = format_kernel(w)
+    s[f"{key}.note"] = note
+
+
 def _reset_text(key: str) -> None:
     """Show the chosen preset's weights in the editor (on a change of preset or parameters)."""
-    s = st.session_state
-    option = s[f"{key}.preset"]
-    try:
-        w = preset_kernel(option, s.get(f"{key}.size"), s.get(f"{key}.sigma"))
-    except ValueError:
-        return
-    s[f"{key}.text"] = format_kernel(w)
+    w = _base(key)
+    if w is not None:
+        _set_text(key, w)
+        st.session_state[f"{key}.origin"] = ""
 
 
 def _on_size(key: str) -> None:
@@ -87,10 +156,97 @@ def _on_size(key: str) -> None:
     _reset_text(key)
 
 
+def _current(key: str) -> np.ndarray | None:
+    s = st.session_state
+    try:
+        return check_weights(parse_kernel(s.get(f"{key}.text", "")))
+    except KernelTextError:
+        return s.get(f"{key}.last_good")
+
+
+def _act(key: str, action: str) -> None:
+    """The kernel actions; each rewrites the text, so what is applied is what is shown."""
+    s = st.session_state
+    w = _current(key)
+    if w is None:
+        return
+    if action == "normalise":
+        total = float(w.sum())
+        if total == 0 or not np.isfinite(total):
+            s[f"{key}.note"] = ("The weights sum to 0 (an edge or derivative kernel): there is "
+                                "nothing to divide by, so the kernel is unchanged.")
+            return
+        _set_text(key, w / total, f"Divided every weight by their sum, {total:g}: the weights "
+                                  f"now sum to 1, so flat areas keep their brightness.")
+    elif action == "flip":
+        _set_text(key, w[::-1, ::-1].copy(),
+                  "Rotated by 180°: cross-correlation with this kernel is the true (mathematical) "
+                  "convolution with the previous one.")
+    elif action == "transpose":
+        _set_text(key, w.T.copy(), "Transposed: rows became columns (x and y swap roles).")
+    elif action == "random":
+        seed = int(s.get(f"{key}.seed", 0)) + 1
+        s[f"{key}.seed"] = seed
+        rng = np.random.default_rng(seed)
+        lo, hi = RANDOM_RANGE
+        _set_text(key, rng.integers(lo, hi + 1, size=w.shape).astype(np.float64),
+                  f"Random integers from {lo} to {hi} (numpy default_rng, seed {seed}).")
+        s[f"{key}.origin"] = f"Random (seed {seed})"
+    elif action == "reset":
+        _reset_text(key)
+
+
+def kernel_grid(key: str, weights: np.ndarray, *, label: str = "The kernel applied") -> tuple[np.ndarray, bool]:
+    """An editable grid (``st.data_editor``) of ``weights``; returns (weights after the user's
+    edits, whether they changed). An empty or non-finite cell is refused with an error naming
+    its row and column, and the weights stay as they were.
+
+    The editor restarts (a new key) whenever ``weights`` change from outside the grid, so an
+    old edit is never replayed onto a new kernel.
+    """
+    s = st.session_state
+    src = format_kernel(weights)
+    if s.get(f"{key}.grid_src") != src:
+        s[f"{key}.grid_ver"] = s.get(f"{key}.grid_ver", 0) + 1
+        s[f"{key}.grid_src"] = src
+    kh, kw = weights.shape
+    cols = [str(j + 1) for j in range(kw)]
+    frame = pd.DataFrame(weights, columns=cols, index=[str(i + 1) for i in range(kh)])
+    edited = st.data_editor(
+        frame, key=f"{key}.grid{s[f'{key}.grid_ver']}",
+        column_config={c: st.column_config.NumberColumn(c, format="plain", width="small")
+                       for c in cols},
+        width="content", num_rows="fixed", row_height=38,
+    )
+    try:
+        w = edited.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        st.error(f"{label}: every cell must be a number.")
+        return weights, False
+    bad = ~np.isfinite(w)
+    if bad.any():
+        r, c = (int(i) + 1 for i in np.argwhere(bad)[0])
+        st.error(f"{label}: row {r}, column {c} is empty or not a number; type a number there. "
+                 f"Still using the previous kernel.")
+        return weights, False
+    try:
+        check_weights(w)
+    except KernelTextError as exc:
+        st.error(f"{label}: {exc}. Still using the previous kernel.")
+        return weights, False
+    if w.shape == weights.shape and np.array_equal(w, weights):
+        return weights, False
+    s[f"{key}.grid_src"] = format_kernel(w)
+    return w, True
+
+
 def kernel_picker(key: str, *, default: str = "sobel_x", label: str = "Kernel",
-                  editable: bool = True, page: str | None = None) -> PickedKernel:
+                  editable: bool = True, page: str | None = None, grid: bool = True,
+                  actions: bool = True) -> PickedKernel:
     """A preset picker grouped by purpose, its parameters (size, sigma), its description and
-    reference, and a text editor holding exactly the kernel that will be applied.
+    reference, and editors holding exactly the kernel that will be applied: a grid of numbers
+    (``grid``), a text box to type or paste a kernel, and the actions normalise, flip,
+    transpose, random and reset (``actions``).
 
     A kernel sent from another page (``ui.shared.send_kernel``) is offered in the list, and
     selected once when ``page`` is given and it has not adopted that kernel yet.
@@ -117,7 +273,7 @@ def kernel_picker(key: str, *, default: str = "sobel_x", label: str = "Kernel",
         if spec.takes_sigma:
             lo, hi = spec.sigma_range
             default_sigma = round(float(spec.default_sigma(size)), 2)
-            if f"{key}.sigma" not in s:
+            if f"{key}.sigma" not in s or not lo <= s[f"{key}.sigma"] <= min(hi, 10.0):
                 s[f"{key}.sigma"] = default_sigma
             sigma = st.slider("Sigma (spread)", float(lo), float(min(hi, 10.0)), step=0.05,
                               key=f"{key}.sigma", on_change=_reset_text, args=(key,))
@@ -136,16 +292,229 @@ def kernel_picker(key: str, *, default: str = "sobel_x", label: str = "Kernel",
         s[f"{key}.text"] = format_kernel(base)
     weights, edited = base, False
     if editable:
-        text = st.text_area(
-            "The kernel applied (edit it: numbers in rows, fractions like 1/9, `1/16 * [...]`)",
-            key=f"{key}.text", height=min(60 + 28 * base.shape[0], 360))
+        current = _current(key)
+        if current is None:
+            current = base
+        if grid:
+            st.markdown(f"**The kernel applied** ({current.shape[0]} x {current.shape[1]}, "
+                        f"cross-correlation as in PyTorch; edit any cell)")
+            current, changed = kernel_grid(key, current)
+            if changed:
+                s[f"{key}.text"] = format_kernel(current)
+                s[f"{key}.note"] = ""
+        if actions:
+            buttons = (
+                ("normalise", "Normalise", "divide every weight by their sum"),
+                ("flip", "Flip 180°", "rotate by 180°: true convolution"),
+                ("transpose", "Transpose", "swap rows and columns"),
+                ("random", "Random", "random integers, seeded (the seed is shown)"),
+                ("reset", "Reset", "back to the preset"),
+            )
+            for row in (buttons[:2], buttons[2:4], buttons[4:]):
+                for col, (action, text, helptext) in zip(st.columns(2, gap="small"), row):
+                    col.button(text, key=f"{key}.do.{action}", on_click=_act,
+                               args=(key, action), help=helptext, width="stretch")
+            if s.get(f"{key}.note"):
+                st.caption(s[f"{key}.note"])
+        with st.expander("Type or paste a kernel", expanded=not grid):
+            text = st.text_area(
+                "Numbers in rows; fractions like 1/9; `1/16 * [1 2 1; 2 4 2; 1 2 1]`; "
+                "Python/numpy, MATLAB and LaTeX forms work too",
+                key=f"{key}.text", height=min(60 + 28 * base.shape[0], 360))
         try:
-            weights = parse_kernel(text)
-            edited = weights.shape != base.shape or not np.array_equal(weights, base)
+            weights = check_weights(parse_kernel(text))
+            s[f"{key}.last_good"] = weights
         except KernelTextError as exc:
-            st.error(f"The kernel text has a problem: {exc}. Using the preset instead.")
-            weights = base
+            st.error(f"The kernel text has a problem: {exc}. "
+                     f"{'Still using the previous kernel' if current is not None else 'Using the preset'}.")
+            weights = current if current is not None else base
+        edited = weights.shape != base.shape or not np.array_equal(weights, base)
     name = (preset.name if preset else sent.name if sent else "Kernel")
     if edited:
-        name = f"Custom (edited from {name})"
+        origin = s.get(f"{key}.origin")
+        name = origin if origin else f"Custom (edited from {name})"
     return PickedKernel(np.asarray(weights, np.float64), name, preset, edited)
+
+
+# --------------------------------------------------------------------------------------------
+# Filter bank and RGB slices
+# --------------------------------------------------------------------------------------------
+
+def bank_candidates(shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    """Presets that can join a bank with a kernel of ``shape`` (all filters of a layer share
+    one size): fixed kernels of that shape, and parametric ones built at that size."""
+    out: dict[str, np.ndarray] = {}
+    kh, kw = shape
+    for k in library.presets():
+        spec = library.PARAMETRIC.get(k.key)
+        if spec is None:
+            if k.shape == shape:
+                out[k.key] = k.weights
+        elif kh == kw and kh in spec.sizes:
+            out[k.key] = library.get(k.key, size=kh).weights
+    return out
+
+
+def bank_picker(key: str, shape: tuple[int, int]) -> list[tuple[str, np.ndarray]]:
+    """More kernels for a filter bank (one output map each), of the main kernel's shape.
+    Returns ``[(name, weights), ...]`` without the main kernel."""
+    s = st.session_state
+    candidates = bank_candidates(shape)
+    chosen = list(s.get(f"{key}.bank") or [])
+    dropped = [c for c in chosen if c not in candidates]
+    if dropped:
+        s[f"{key}.bank"] = [c for c in chosen if c in candidates]
+        st.info(f"Removed from the bank (not {shape[0]} x {shape[1]}, the kernel's size): "
+                f"{', '.join(dropped)}.")
+    picked = st.multiselect(
+        f"Filter bank: more {shape[0]} x {shape[1]} kernels, one output map each",
+        list(candidates), key=f"{key}.bank", format_func=lambda k: library.get(k).name.split(
+            " (")[0] if k not in library.PARAMETRIC else library.get(k, size=shape[0]).name,
+        placeholder="e.g. Sobel y with Sobel x", max_selections=7)
+    return [(library.get(k, size=shape[0] if k in library.PARAMETRIC else None).name,
+             candidates[k]) for k in picked]
+
+
+LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, as conv.image.to_gray
+
+
+def _slice_action(key: str, base_text: str, action: str) -> None:
+    s = st.session_state
+    for c in "RGB":
+        s.pop(f"{key}.slice.{c}", None)
+    if action == "luma":
+        try:
+            base = parse_kernel(base_text)
+        except KernelTextError:
+            return
+        for c, f in zip("RGB", LUMA):
+            s[f"{key}.slice.{c}"] = format_kernel(base * f)
+    elif action in ("R", "G", "B"):
+        try:
+            base = parse_kernel(base_text)
+        except KernelTextError:
+            return
+        for c in "RGB":
+            if c != action:
+                s[f"{key}.slice.{c}"] = format_kernel(np.zeros_like(base))
+
+
+def rgb_slices(key: str, base: np.ndarray) -> np.ndarray:
+    """The three slices (R, G, B) of a full-RGB filter, each editable; a slice that was never
+    edited is ``base``. Returns float64 ``(3, kH, kW)``."""
+    s = st.session_state
+    base_text = format_kernel(base)
+    slices = []
+    for c in "RGB":
+        text = s.get(f"{key}.slice.{c}")
+        w = None
+        if text is not None:
+            try:
+                w = parse_kernel(text)
+            except KernelTextError:
+                w = None
+        if w is None or w.shape != base.shape:
+            s.pop(f"{key}.slice.{c}", None)
+            w = base
+        slices.append(w)
+    st.markdown(f"**The filter's three slices** ({base.shape[0]} x {base.shape[1]} x 3): each "
+                f"slice is applied to its channel and the three results are summed into one map.")
+    buttons = (("same", "Same on R, G, B"), ("luma", "Luma weights"), ("R", "Only R"),
+               ("G", "Only G"), ("B", "Only B"))
+    helps = {"same": "every slice = the kernel",
+             "luma": "slices = kernel x (0.299, 0.587, 0.114): the grayscale result"}
+    for row in (buttons[:2], buttons[2:4], buttons[4:]):
+        for col, (action, text) in zip(st.columns(2, gap="small"), row):
+            col.button(text, key=f"{key}.slices.{action}", on_click=_slice_action,
+                       args=(key, base_text, action), width="stretch",
+                       help=helps.get(action, f"keep the {action} slice, zero the others"))
+    tabs = st.tabs([f"{c} slice" for c in ("R", "G", "B")])
+    for i, (tab, c) in enumerate(zip(tabs, "RGB")):
+        with tab:
+            w, changed = kernel_grid(f"{key}.slice{c}", slices[i], label=f"{c} slice")
+            if changed:
+                s[f"{key}.slice.{c}"] = format_kernel(w)
+                slices[i] = w
+    return np.stack(slices)
+
+
+# --------------------------------------------------------------------------------------------
+# Layer controls
+# --------------------------------------------------------------------------------------------
+
+PADDING_CHOICES = ("valid", "same", "full", "custom")
+ACTIVATION_LABELS = {"identity": "none", "relu": "ReLU", "leaky_relu": "leaky ReLU",
+                     "sigmoid": "sigmoid", "tanh": "tanh", "abs": "|x|"}
+POOL_CHOICES = ("none", "max", "avg")
+MAX_PAD = 512
+MAX_STRIDE = 256
+MAX_DILATION = 32
+MAX_POOL = 32
+MAX_BIAS = 10_000.0
+
+
+@dataclass(frozen=True)
+class Layer:
+    """The layer's settings as plain values (see ``conv.stages.ConvSpec``)."""
+
+    padding: object          # "valid" / "same" / "full" or (ph, pw)
+    padding_mode: str
+    stride: int
+    dilation: int
+    bias: float
+    activation: str
+    negative_slope: float
+    pool: str                # "none" / "max" / "avg"
+    pool_size: int
+    pool_stride: int | None  # None: the window size
+
+
+def layer_defaults(key: str) -> dict[str, object]:
+    return {f"{key}.pad": "same", f"{key}.ph": 1, f"{key}.pw": 1, f"{key}.pm": "zeros",
+            f"{key}.stride": 1, f"{key}.dil": 1, f"{key}.bias": 0.0, f"{key}.act": "identity",
+            f"{key}.slope": 0.01, f"{key}.pool": "none", f"{key}.pk": 2, f"{key}.ps": 0}
+
+
+def layer_controls(key: str) -> Layer:
+    """Padding (valid / same / full / custom per axis) and its mode, stride, dilation, bias,
+    activation and pooling. Click-only widgets (segmented controls and +/- number inputs)."""
+    s = st.session_state
+    for k, v in layer_defaults(key).items():
+        s.setdefault(k, v)
+    pad = st.pills("Padding", PADDING_CHOICES, key=f"{key}.pad", required=True,
+                               help="valid: none; same: output as large as the input (at "
+                                    "stride 1); full: every partial overlap; custom: you say")
+    padding: object = pad
+    if pad == "custom":
+        c1, c2 = st.columns(2)
+        ph = c1.number_input("p rows (top and bottom)", 0, MAX_PAD, step=1, key=f"{key}.ph")
+        pw = c2.number_input("p columns (left and right)", 0, MAX_PAD, step=1, key=f"{key}.pw")
+        padding = (int(ph), int(pw))
+    mode = st.pills("Padding fills with", ops.PADDING_MODES, key=f"{key}.pm", required=True,
+                    format_func=_mode_label)
+    c1, c2 = st.columns(2)
+    stride = c1.number_input("Stride s", 1, MAX_STRIDE, step=1, key=f"{key}.stride")
+    dilation = c2.number_input("Dilation d", 1, MAX_DILATION, step=1, key=f"{key}.dil")
+    bias = st.number_input("Bias b (added to every map)", -MAX_BIAS, MAX_BIAS, step=10.0,
+                           key=f"{key}.bias", format="%g")
+    act = st.pills("Activation", ops.ACTIVATIONS, key=f"{key}.act", required=True,
+                   format_func=ACTIVATION_LABELS.get)
+    slope = s[f"{key}.slope"]
+    if act == "leaky_relu":
+        slope = st.number_input("Leaky ReLU slope for x < 0", 0.0, 1.0, step=0.01,
+                                key=f"{key}.slope", format="%g")
+    pool = st.pills("Pooling", POOL_CHOICES, key=f"{key}.pool", required=True,
+                    format_func={"none": "none", "max": "max", "avg": "average"}.get)
+    pk, ps = s[f"{key}.pk"], s[f"{key}.ps"]
+    if pool != "none":
+        c1, c2 = st.columns(2)
+        pk = c1.number_input("Pool window", 1, MAX_POOL, step=1, key=f"{key}.pk")
+        ps = c2.number_input("Pool stride (0 = window)", 0, MAX_POOL, step=1, key=f"{key}.ps")
+    return Layer(padding=padding, padding_mode=mode, stride=int(stride), dilation=int(dilation),
+                 bias=float(bias), activation=act, negative_slope=float(slope), pool=pool,
+                 pool_size=int(pk), pool_stride=int(ps) or None)
+
+
+def _mode_label(mode: str) -> str:
+    return {"zeros": "zeros", "reflect": "reflect", "replicate": "replicate edge",
+            "circular": "circular (wrap)"}[mode]

@@ -1,4 +1,128 @@
+"""Filter lab: one convolutional layer on a real photo, stage by stage.
+
+Sidebar: the image (gallery, upload, webcam; working resolution; colour handling), the kernel
+(preset, grid, text, actions, filter bank, RGB slices) and the layer (padding, stride,
+dilation, bias, activation, pooling). Main area: the input beside the result with linked zoom,
+the output-size arithmetic, every stage with its shape, range and colour bar, each map, a
+histogram, downloads, equivalent code, and a link that restores all of it.
+
+A change in the sidebar reruns the page (it changes what is computed); the display options
+above the figure rerun only the fragment that draws the figures. Logic lives in ``ui/lab.py``;
+figures in ``viz/maps.py``.
+"""
+
 import streamlit as st
 
-st.title("filter_lab")
-st.info("This page is being built.")
+from conv import image
+from ui import controls, lab
+from viz import maps
+
+ss = st.session_state
+st.html(lab.PAGE_CSS)
+URL = lab.url_state()
+notices = URL.restore()
+lab.after_restore(URL, notices)
+ss.setdefault("lab.src", "Gallery")
+upload_error = None
+
+# ---- Sidebar: image, kernel, layer ------------------------------------------------------
+with st.sidebar:
+    image_tab, kernel_tab, layer_tab = st.tabs(["Image", "Kernel", "Layer"])
+    with image_tab:
+        source = st.pills("Source", ["Gallery", "Upload", "Webcam"], key="lab.src",
+                          required=True)
+        if source == "Upload":
+            file = st.file_uploader("A photo: PNG, JPEG, WebP, BMP, GIF or TIFF",
+                                    type=list(image.EXTENSIONS) + ["heic", "heif"],
+                                    key="lab.file")
+            if file is not None:
+                with st.spinner("Reading the photo..."):
+                    upload_error = lab.receive_upload(file.getvalue(), file.name, "upload")
+        res = st.pills("Working resolution (longest side)", lab.RESOLUTIONS, key="lab.res",
+                       required=True, format_func=lab.resolution_label)
+        colour = st.pills("Colour", lab.COLOURS, key="lab.colour", required=True,
+                          format_func=lab.COLOUR_LABELS.get)
+        st.caption(lab.colour_sentences(colour))
+    with kernel_tab:
+        picked = controls.kernel_picker("lab.k", page="filter_lab")
+        ss["lab.kt"] = controls.format_kernel(picked.weights) if picked.edited else None
+        bank = controls.bank_picker("lab.k", picked.weights.shape)
+        kernels = [(picked.name, picked.weights)] + bank
+        slices = controls.rgb_slices("lab.k", picked.weights) if colour == "rgb" else None
+    with layer_tab:
+        layer = controls.layer_controls("lab")
+
+# ---- Main area ---------------------------------------------------------------------------
+st.title("Filter lab")
+st.markdown("What one convolutional layer does to a photo. Choose the image, the kernel and "
+            "the layer in the sidebar; follow every stage with its real numbers.")
+for notice in notices:
+    st.warning(notice)
+if source == "Webcam":
+    shot = st.camera_input("Take a photo with the webcam", key="lab.camera")
+    if shot is not None:
+        upload_error = lab.receive_upload(shot.getvalue(), "webcam photo", "camera")
+elif source == "Gallery":
+    lab.gallery()
+
+img = lab.current_image()
+if upload_error:
+    st.error(f"{upload_error} Still showing {img.title}.")
+with st.spinner("Preparing the image..."):
+    rgb, what, limit = lab.working_image(img, res)
+    longest, _ = lab.longest_side(img, res)
+    x = lab.engine_input(img, longest, colour, rgb)
+st.caption(f"**{img.title}**. {what}"
+           + (f" Notes on the file: {'; '.join(img.notes)}." if img.notes else ""))
+if limit:
+    st.warning(limit)
+lab.publish_image(rgb, img)
+
+
+@st.fragment
+def figures(img: lab.LabImage, longest, colour: str, x, kernels, slices, layer) -> None:
+    """Everything computed from the layer; the display options rerun only this."""
+    weight, groups, names = lab.layer_weights(kernels, colour, slices)
+    pair = lab.derivative_pair(kernels)
+    try:
+        spec = lab.layer_spec(weight, groups, layer)
+    except ValueError as exc:
+        st.error(f"These settings are not a layer: {exc}")
+        lab.show_link(URL)
+        return
+    arith = lab.arithmetic(x.shape, spec)
+
+    shown, j, mapping = lab.display_options(spec, kernels, pair)
+    if arith.error:
+        st.error(f"This layer cannot be applied to a {x.shape[1]} x {x.shape[2]} (height x "
+                 f"width) image: {arith.error}.")
+        lab.show_link(URL)
+        lab.show_arithmetic(arith, spec, x.shape)
+        return
+    try:
+        with lab.busy(x, spec):
+            result = lab.compute(img, longest, colour, x, spec, names, len(kernels), pair)
+            figure = lab.main_figure(result, shown, j, mapping,
+                                     token=lab.figure_token(img, longest, colour, spec, shown,
+                                                            j, mapping))
+    except ValueError as exc:
+        st.error(f"This layer cannot be applied: {exc}")
+        lab.show_link(URL)
+        return
+    st.plotly_chart(figure, key="lab.figure", config=lab.PLOTLY_CONFIG)
+    lab.show_link(URL)
+    lab.show_arithmetic(arith, spec, x.shape)
+
+    st.subheader("Stage by stage")
+    right = lab.right_key(result, shown, j)
+    st.html(lab.stage_strip_html(result, j, mapping, right))
+    if result.spec.weight_shape[0] > 1 or pair:
+        st.subheader(f"Each map: {lab.STAGE_LABELS['conv' if right == 'mag' else right]}")
+        st.html(lab.maps_strip_html(result, "conv" if right == "mag" else right, mapping))
+    st.plotly_chart(lab.histogram(result, right, j, mapping), key="lab.histogram",
+                    config=lab.PLOTLY_CONFIG)
+    lab.show_downloads(img, result, j, mapping)
+    lab.show_code(img, result)
+
+
+figures(img, longest, colour, x, kernels, slices, layer)

@@ -1,0 +1,1034 @@
+"""The filter lab's logic: its settings in the URL, the image it works on, the layer it applies,
+and the pictures of every stage. ``ui/pages/filter_lab.py`` reads as a description of the page
+and calls into here; figures come from :mod:`viz.maps`, code from :mod:`viz.snippets`.
+
+Caching (never keyed on an array: Streamlit hashes big arrays from a sample):
+
+- decoded images: ``st.cache_resource`` keyed on the sample's name or the upload's SHA-256;
+- the working image and the engine's input: keyed on (image key, resolution, colour mode);
+- the layer: a :class:`LabResult` keyed on (image key, resolution, colour mode, the spec's
+  digest); it keeps every stage and lazily the reduced display copies, value ranges and
+  figures built from them, so a change of display mapping or of the map shown costs no
+  recomputation.
+
+Session-state keys start with ``lab.``; the URL names are in :func:`url_state`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import math
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from conv import image, ops, samples, shapes
+from conv.stages import ConvSpec, PoolSpec, Stages, check, run
+from kernels import library
+from kernels.text import format_kernel, parse_kernel
+from ui import controls, shared
+from ui.state import Param, UrlState, choice, integer, number, words
+from viz import maps, snippets
+
+# --------------------------------------------------------------------------------------------
+# Choices
+# --------------------------------------------------------------------------------------------
+
+RESOLUTIONS = ("256", "512", "1024", "full")
+DEFAULT_RES = "1024"
+# Full resolution computes on every pixel; above this many the photo is reduced to the largest
+# size under the limit. 16 MP covers 12 MP phone photos and most cameras' defaults; every
+# stage of a 16 MP RGB layer is ~200 MB of float32, and a few are kept for the figures.
+FULL_LIMIT_PIXELS = 16_000_000
+
+COLOURS = ("gray", "channels", "rgb")
+COLOUR_LABELS = {"gray": "Grayscale", "channels": "Per channel", "rgb": "Full RGB filter"}
+COLOUR_SENTENCES = {
+    "gray": "Grayscale: the photo becomes one channel of luma "
+            "(0.299 R + 0.587 G + 0.114 B, ITU-R BT.601) and the kernel slides over it.",
+    "channels": "Per channel: the same 2-D kernel runs on R, G and B separately, giving three "
+                "maps, shown side by side and recombined into a colour image.",
+    "rgb": "Full RGB filter: a kH x kW x 3 kernel, one slice per channel, whose three results "
+           "are summed into one map, as in the first layer of a CNN.",
+}
+DEFAULT_IMAGE = "photo:chelsea"
+
+
+def colour_sentences(current: str) -> str:
+    """The three colour modes, one sentence each, the current one in bold (Markdown)."""
+    return "\n".join(f"- {'**' if c == current else ''}{COLOUR_SENTENCES[c]}"
+                     f"{'**' if c == current else ''}" for c in COLOURS)
+
+
+def resolution_label(r: str) -> str:
+    return "full" if r == "full" else f"{r} px"
+SYNTHETIC_SHOWN = ("vertical_edge", "horizontal_edge", "checkerboard", "disc", "text",
+                   "gradient", "impulse")
+SYNTHETIC_TITLES = {"vertical_edge": "Vertical step edge", "horizontal_edge": "Horizontal step edge",
+                    "checkerboard": "Checkerboard", "disc": "Circle (disc)", "text": "Text",
+                    "gradient": "Ramp", "impulse": "Single dot (impulse)"}
+STAGE_CHOICES = ("output", "conv", "biased", "activated", "pooled")
+STAGE_LABELS = {"output": "Layer output", "conv": "Convolution", "biased": "+ bias",
+                "activated": "Activation", "pooled": "Pooling", "input": "Input",
+                "padded": "Padded input", "mag": "Gradient magnitude"}
+MAX_MAPS = 8  # kernels in a bank (the main kernel + 7)
+MAP_CHOICES = tuple(str(i) for i in range(MAX_MAPS)) + ("mag",)
+
+
+def image_choice(text: str) -> str:
+    """Parse an ``img`` URL value: ``photo:<sample>``, ``synthetic:<pattern>``, ``upload`` or
+    ``camera`` (a bare sample name works too)."""
+    t = text.strip().lower()
+    if t in samples.SAMPLES:
+        return f"photo:{t}"
+    kind, _, name = t.partition(":")
+    if kind == "photo" and name in samples.SAMPLES:
+        return t
+    if kind == "synthetic" and name in SYNTHETIC_SHOWN:
+        return t
+    if t in ("upload", "camera"):
+        return t
+    raise ValueError(
+        f"{text[:40]!r} is not a sample (photo:{', photo:'.join(samples.SAMPLES)}) or a teaching "
+        f"image (synthetic:{', synthetic:'.join(SYNTHETIC_SHOWN)})")
+
+
+def url_state() -> UrlState:
+    """Every setting of the page but the uploaded photo, with its URL name."""
+    keys = controls.preset_keys()
+    layer = controls.layer_defaults("lab")
+    P = Param
+    return UrlState("lab", [
+        P("img", "lab.img", DEFAULT_IMAGE, image_choice, label="image"),
+        P("res", "lab.res", DEFAULT_RES, choice(RESOLUTIONS), label="working resolution"),
+        P("colour", "lab.colour", "gray", choice(COLOURS), label="colour handling"),
+        P("k", "lab.k.preset", "sobel_x", choice(keys), label="kernel preset"),
+        P("ks", "lab.k.size", None, integer(1, library.MAX_SIZE), label="kernel size",
+          skip=_implied_size),
+        P("sigma", "lab.k.sigma", None, number(*library.SIGMA_RANGE), format=_num,
+          label="sigma", skip=_implied_sigma),
+        P("kt", "lab.kt", None, controls.parse_compact, format=_compact, label="kernel"),
+        P("bank", "lab.k.bank", [], words(keys, max_items=MAX_MAPS - 1), format=",".join,
+          label="filter bank"),
+        P("kr", "lab.k.slice.R", None, controls.parse_compact, format=_compact, label="R slice"),
+        P("kg", "lab.k.slice.G", None, controls.parse_compact, format=_compact, label="G slice"),
+        P("kb", "lab.k.slice.B", None, controls.parse_compact, format=_compact, label="B slice"),
+        P("pad", "lab.pad", layer["lab.pad"], choice(controls.PADDING_CHOICES), label="padding"),
+        P("ph", "lab.ph", layer["lab.ph"], integer(0, controls.MAX_PAD), label="padding rows"),
+        P("pw", "lab.pw", layer["lab.pw"], integer(0, controls.MAX_PAD),
+          label="padding columns"),
+        P("pm", "lab.pm", layer["lab.pm"], choice(ops.PADDING_MODES), label="padding mode"),
+        P("s", "lab.stride", layer["lab.stride"], integer(1, controls.MAX_STRIDE),
+          label="stride"),
+        P("d", "lab.dil", layer["lab.dil"], integer(1, controls.MAX_DILATION),
+          label="dilation"),
+        P("b", "lab.bias", layer["lab.bias"],
+          number(-controls.MAX_BIAS, controls.MAX_BIAS), format=_num, label="bias"),
+        P("act", "lab.act", layer["lab.act"], choice(ops.ACTIVATIONS), label="activation"),
+        P("slope", "lab.slope", layer["lab.slope"], number(0.0, 1.0), format=_num,
+          label="leaky ReLU slope"),
+        P("pool", "lab.pool", layer["lab.pool"], choice(controls.POOL_CHOICES), label="pooling"),
+        P("pk", "lab.pk", layer["lab.pk"], integer(1, controls.MAX_POOL), label="pool window"),
+        P("ps", "lab.ps", layer["lab.ps"], integer(0, controls.MAX_POOL), label="pool stride"),
+        P("show", "lab.show", "output", choice(STAGE_CHOICES), label="stage shown"),
+        P("map", "lab.map", "0", choice(MAP_CHOICES), label="map shown"),
+        P("mapping", "lab.mapping", "auto", choice(maps.MAPPINGS), label="display mapping"),
+    ])
+
+
+def _num(v) -> str:
+    from ui.state import fmt_number
+    return fmt_number(v)
+
+
+def _compact(text: str) -> str:
+    return controls.compact_kernel(parse_kernel(text))
+
+
+def after_restore(url: UrlState, notices: list[str]) -> None:
+    """Settings that depend on each other, checked once a link has been applied: the kernel
+    text of an edited kernel, a size the preset does not offer, an upload that links cannot
+    carry."""
+    ss = st.session_state
+    if not url.applied:
+        return
+    for k in ("lab.k.origin", "lab.k.note"):
+        ss.pop(k, None)
+    ss.pop("lab.k.text", None)  # the picker rebuilds it from the preset...
+    if ss.get("lab.kt"):
+        ss["lab.k.text"] = ss["lab.kt"]  # ...unless the link carries an edited kernel
+    spec = library.PARAMETRIC.get(ss.get("lab.k.preset"))
+    size = ss.get("lab.k.size")
+    if spec is not None and size is not None and size not in spec.sizes:
+        notices.append(f"The link's kernel size {size} x {size} is not offered for "
+                       f"{library.get(ss['lab.k.preset']).name.split(' (')[0]}; using "
+                       f"{spec.default_size} x {spec.default_size}.")
+        ss["lab.k.size"] = spec.default_size
+    if spec is not None and spec.takes_sigma and ss.get("lab.k.sigma") is not None:
+        if ss["lab.k.sigma"] > 10.0:
+            notices.append(f"The link's sigma {ss['lab.k.sigma']:g} is above 10, the largest "
+                           f"offered; using the default for the size.")
+            ss.pop("lab.k.sigma")
+    if ss.get("lab.img") in ("upload", "camera") and not ss.get("lab.upload"):
+        notices.append("This link was made with an uploaded photo, and uploads are not part of "
+                       "links (they stay on the computer they came from). Showing the sample "
+                       "photo instead: upload the photo to see it with these settings.")
+        ss["lab.img"] = DEFAULT_IMAGE
+
+
+def _implied_size(size) -> bool:
+    spec = library.PARAMETRIC.get(st.session_state.get("lab.k.preset"))
+    return spec is None or size == spec.default_size
+
+
+def _implied_sigma(sigma) -> bool:
+    ss = st.session_state
+    spec = library.PARAMETRIC.get(ss.get("lab.k.preset"))
+    if spec is None or not spec.takes_sigma:
+        return True
+    size = ss.get("lab.k.size") or spec.default_size
+    return sigma == round(float(spec.default_sigma(size)), 2)
+
+
+# --------------------------------------------------------------------------------------------
+# The image
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class LabImage:
+    """The image the lab works on, at full resolution."""
+
+    key: str                      # cache key: "photo:chelsea", "synthetic:disc@512", "upload:<sha>"
+    choice: str                   # the ``img`` setting it came from
+    title: str                    # for people: "Chelsea the cat (sample)", "IMG_1234.jpg"
+    rgb: np.ndarray               # uint8 (H, W, 3), upright, read-only
+    source_size: tuple[int, int]  # (width, height) as stored in the file
+    format: str
+    notes: tuple[str, ...] = ()
+    filename: str = "photo.jpg"
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _sample(name: str) -> image.Decoded:
+    return image.decode(samples.load_sample(name))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False, ttl=3600)
+def _decoded_upload(digest: str, _data: bytes) -> image.Decoded:
+    return image.decode(_data)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _synthetic(name: str, size: int) -> np.ndarray:
+    rgb = samples.synthetic(name, size=size)
+    rgb.setflags(write=False)
+    return rgb
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def gallery_thumbnail(choice_: str) -> bytes:
+    """A small square picture of a gallery entry (PNG bytes: encoded once)."""
+    kind, _, name = choice_.partition(":")
+    rgb = _sample(name).rgb if kind == "photo" else _synthetic(name, 256)
+    h, w = rgb.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    small = maps.reduce(np.ascontiguousarray(rgb[top:top + side, left:left + side]), 128)
+    return maps.encode(small, fmt="png")[0]
+
+
+def gallery() -> None:
+    """Thumbnails of the sample photos and teaching images, one click each."""
+    ss = st.session_state
+    current = ss.get("lab.img", DEFAULT_IMAGE)
+    with st.expander(f"Gallery: sample photos and teaching images (showing "
+                     f"{choice_title(current)})"):
+        entries = gallery_choices()
+        for row in (entries[:8], entries[8:]):
+            for col, (choice_, title) in zip(st.columns(8), row):
+                col.image(gallery_thumbnail(choice_), width="stretch")
+                col.button(title, key=f"lab.pick.{choice_}", on_click=pick_image,
+                           args=(choice_,), width="stretch",
+                           type="primary" if current == choice_ else "secondary")
+
+
+def synthetic_size(res: str) -> int:
+    return 1024 if res == "full" else int(res)
+
+
+def gallery_choices() -> list[tuple[str, str]]:
+    return ([(f"photo:{n}", s.title) for n, s in samples.SAMPLES.items()]
+            + [(f"synthetic:{n}", SYNTHETIC_TITLES[n]) for n in SYNTHETIC_SHOWN])
+
+
+def choice_title(choice_: str) -> str:
+    kind, _, name = choice_.partition(":")
+    if kind == "photo":
+        return f"{samples.SAMPLES[name].title} (sample photo)"
+    if kind == "synthetic":
+        return f"{SYNTHETIC_TITLES[name]} (teaching image)"
+    return choice_
+
+
+def pick_image(choice_: str) -> None:
+    """Gallery callback: show this sample or teaching image."""
+    st.session_state["lab.img"] = choice_
+
+
+def receive_upload(data: bytes, name: str, source: str) -> str | None:
+    """Take an uploaded (or webcam) file: decode it, make it the current image. Returns an
+    error message for the page when it cannot be shown (the current image stays)."""
+    ss = st.session_state
+    digest = hashlib.sha256(data).hexdigest()
+    bad = ss.setdefault("lab.bad_uploads", {})
+    if digest in bad:
+        return bad[digest]
+    if ss.get("lab.seen_upload") == digest:
+        return None  # already taken: the widget just still holds it
+    try:
+        _decoded_upload(digest, data)
+    except image.ImageError as exc:
+        bad[digest] = f"{name}: {exc}"
+        return bad[digest]
+    ss["lab.seen_upload"] = digest
+    ss["lab.upload"] = (digest, name, data, source)
+    ss["lab.img"] = source
+    return None
+
+
+def current_image() -> LabImage:
+    """The image chosen (the default sample when the choice cannot be honoured)."""
+    ss = st.session_state
+    choice_ = ss.get("lab.img", DEFAULT_IMAGE)
+    if choice_ in ("upload", "camera"):
+        up = ss.get("lab.upload")
+        if up:
+            digest, name, data, _ = up
+            d = _decoded_upload(digest, data)
+            return LabImage(f"upload:{digest}", choice_, name, d.rgb, d.source_size, d.format,
+                            d.notes, name)
+        choice_ = ss["lab.img"] = DEFAULT_IMAGE
+    kind, _, name = choice_.partition(":")
+    if kind == "synthetic":
+        size = synthetic_size(ss.get("lab.res", DEFAULT_RES))
+        rgb = _synthetic(name, size)
+        return LabImage(f"synthetic:{name}@{size}", choice_, choice_title(choice_), rgb,
+                        (size, size), "synthetic", (), f"{name}.png")
+    d = _sample(name)
+    return LabImage(choice_, choice_, choice_title(choice_), d.rgb, d.source_size, d.format,
+                    d.notes, samples.SAMPLES[name].filename)
+
+
+def longest_side(img: LabImage, res: str) -> tuple[int | None, str]:
+    """The longest side to compute on (None: every pixel) and a note when the full-resolution
+    pixel limit applies."""
+    h, w = img.rgb.shape[:2]
+    if res != "full":
+        return int(res), ""
+    if h * w <= FULL_LIMIT_PIXELS:
+        return None, ""
+    scale = math.sqrt(FULL_LIMIT_PIXELS / (h * w))
+    longest = int(max(h, w) * scale)
+    while True:  # the largest longest side whose reduced image stays under the limit
+        nh, nw = maps.display_shape(h, w, longest)
+        if nh * nw <= FULL_LIMIT_PIXELS:
+            break
+        longest -= 1
+    return longest, (
+        f"Full resolution is limited to {FULL_LIMIT_PIXELS / 1e6:.0f} megapixels: this photo "
+        f"has {h * w / 1e6:.1f} MP ({w} x {h}), so the lab computes on {nw} x {nh}, the largest "
+        f"size under the limit. Every stage of a layer is kept in memory as 32-bit numbers "
+        f"(about 200 MB per stage for a 16 MP colour photo), which is what the limit protects.")
+
+
+@st.cache_resource(max_entries=8, show_spinner=False, ttl=3600)
+def _working(image_key: str, longest: int | None, _rgb: np.ndarray) -> np.ndarray:
+    out = image.working_resolution(_rgb, longest)
+    if out.flags.writeable:
+        out.setflags(write=False)
+    return out
+
+
+def working_image(img: LabImage, res: str) -> tuple[np.ndarray, str, str]:
+    """(the working image, the sentence saying what it is, the pixel-limit note or "")."""
+    longest, limit = longest_side(img, res)
+    rgb = _working(img.key, longest, img.rgb)
+    h, w = rgb.shape[:2]
+    sw, sh = img.rgb.shape[1], img.rgb.shape[0]
+    if img.format == "synthetic":
+        what = f"Computed on {w} x {h} pixels (width x height), drawn at that size."
+    elif (h, w) == (sh, sw):
+        what = f"Computed on {w} x {h} pixels (width x height): the full resolution."
+    else:
+        what = (f"Computed on {w} x {h} pixels (width x height), downscaled from {sw} x {sh} "
+                f"by area averaging.")
+    return rgb, what, limit
+
+
+@st.cache_resource(max_entries=8, show_spinner=False, ttl=3600)
+def _input(image_key: str, longest: int | None, colour: str, _rgb: np.ndarray) -> np.ndarray:
+    x = image.to_array(_rgb, mode="gray" if colour == "gray" else "rgb")
+    x.setflags(write=False)
+    return x
+
+
+def engine_input(img: LabImage, longest: int | None, colour: str, rgb: np.ndarray) -> np.ndarray:
+    """The engine's float32 (C, H, W) input in 0..255: luma for grayscale, else R, G, B."""
+    return _input(img.key, longest, colour, rgb)
+
+
+# --------------------------------------------------------------------------------------------
+# The layer
+# --------------------------------------------------------------------------------------------
+
+def layer_weights(kernels: list[tuple[str, np.ndarray]], colour: str,
+                  slices: np.ndarray | None = None) -> tuple[np.ndarray, int, list[str]]:
+    """(weight ``(C_out, C_in / groups, kH, kW)``, groups, a name per output map).
+
+    ``gray``: one filter per kernel on the luma channel. ``channels``: groups=3, the same
+    kernels on R, G and B (outputs R maps first, then G, then B). ``rgb``: one 3-channel filter
+    per kernel; the first uses ``slices`` (3, kH, kW), the others the kernel on every slice.
+    """
+    ws = [np.asarray(w, np.float64) for _, w in kernels]
+    names = [n for n, _ in kernels]
+    if colour == "gray":
+        return np.stack([w[None] for w in ws]), 1, names
+    if colour == "channels":
+        return (np.stack([w[None] for _ in "RGB" for w in ws]), 3,
+                [f"{n} · {c}" for c in "RGB" for n in names])
+    filters = [np.stack([w, w, w]) for w in ws]
+    if slices is not None:
+        filters[0] = np.asarray(slices, np.float64)
+    return np.stack(filters), 1, names
+
+
+def layer_spec(weight: np.ndarray, groups: int, layer: controls.Layer) -> ConvSpec:
+    """The ConvSpec of the page's settings (``ValueError`` if the settings are not a layer)."""
+    pool = None
+    if layer.pool != "none":
+        pool = PoolSpec((layer.pool_size, layer.pool_size),
+                        None if layer.pool_stride is None else (layer.pool_stride,) * 2,
+                        (0, 0), layer.pool)
+    return ConvSpec(
+        weight=weight, bias=(layer.bias,) * weight.shape[0] if layer.bias else None,
+        stride=layer.stride, padding=layer.padding, dilation=layer.dilation, groups=groups,
+        padding_mode=layer.padding_mode, activation=layer.activation,
+        negative_slope=layer.negative_slope, pool=pool)
+
+
+def spec_digest(spec: ConvSpec) -> str:
+    return hashlib.sha256(repr(spec).encode()).hexdigest()[:24]
+
+
+def derivative_pair(kernels: list[tuple[str, np.ndarray]]) -> tuple[int, int] | None:
+    """The first two kernels that form a derivative pair: both sum to 0 and one is the other
+    turned or mirrored (Sobel x and Sobel y, the two Roberts crosses, ...)."""
+    def zero_sum(w):
+        return abs(float(w.sum())) <= 1e-9 * max(1.0, float(np.abs(w).sum()))
+
+    for i, (_, a) in enumerate(kernels):
+        for j in range(i + 1, len(kernels)):
+            b = kernels[j][1]
+            if a.shape != b.shape or not (zero_sum(a) and zero_sum(b)):
+                continue
+            if np.allclose(np.abs(a), np.abs(b)) and (np.allclose(a, b) or np.allclose(a, -b)):
+                continue
+            turns = [np.rot90(a, k) for k in range(4)]
+            turns += [t[:, ::-1] for t in turns]
+            if any(t.shape == b.shape and (np.allclose(t, b) or np.allclose(t, -b))
+                   for t in turns):
+                return i, j
+    return None
+
+
+class LabResult:
+    """One layer applied to one image, with lazily built display copies and figures."""
+
+    def __init__(self, x: np.ndarray, spec: ConvSpec, stages: Stages, colour: str,
+                 names: list[str], n_kernels: int, pair: tuple[int, int] | None):
+        self.x, self.spec, self.stages, self.colour = x, spec, stages, colour
+        self.names, self.n, self.pair = names, n_kernels, pair
+        self._memo: dict = {}
+        self._lock = threading.Lock()
+
+    def memo(self, key, build):
+        with self._lock:
+            if key in self._memo:
+                return self._memo[key]
+        value = build()
+        with self._lock:
+            self._memo[key] = value
+        return value
+
+    # which channels make "map j" of a stage
+    def channels(self, stage: str, j: int) -> list[int]:
+        if stage in ("input", "padded"):
+            return list(range(self.x.shape[0]))
+        if self.colour == "channels":
+            return [j, self.n + j, 2 * self.n + j]
+        return [j]
+
+    def stage(self, stage: str):
+        return getattr(self.stages, stage) if stage != "output" else self.stages.output
+
+    def values(self, stage: str, j: int) -> np.ndarray:
+        """The exact values of map ``j`` of ``stage`` (C, H, W), C = 1 or 3."""
+        if stage == "mag":
+            return self.magnitude()
+        a = self.stage(stage).array
+        ch = self.channels(stage, j)
+        if ch == list(range(a.shape[0])):
+            return a
+        return self.memo(("values", stage, j), lambda: np.ascontiguousarray(a[ch]))
+
+    def magnitude(self) -> np.ndarray:
+        """sqrt(gx^2 + gy^2) of the derivative pair's convolution maps (per colour channel)."""
+        def build():
+            i, k = self.pair
+            c = self.stages.conv.array
+            if self.colour == "channels":
+                idx = [(g * self.n + i, g * self.n + k) for g in range(3)]
+            else:
+                idx = [(i, k)]
+            return np.stack([np.hypot(c[a], c[b]) for a, b in idx]).astype(np.float32)
+        return self.memo("mag", build)
+
+    def value_range(self, stage: str, j: int) -> tuple[float, float]:
+        return self.memo(("range", stage, j), lambda: maps.value_range(self.values(stage, j)))
+
+    def reduced(self, stage: str, j: int, side: int = maps.DISPLAY_SIDE) -> np.ndarray:
+        return self.memo(("reduced", stage, j, side),
+                         lambda: maps.reduce(self.values(stage, j), side))
+
+    def mapped(self, stage: str, j: int, mapping: str, side: int = maps.DISPLAY_SIDE) -> maps.Mapped:
+        """The display picture of a map (reduced to ``side``), coloured by ``mapping`` with the
+        full map's real range."""
+        def build():
+            v = self.reduced(stage, j, side)
+            how = "clip" if stage in ("input", "padded") else mapping
+            return maps.map_any(v, how, value_range_=self.value_range(stage, j))
+        return self.memo(("mapped", stage, j, mapping, side), build)
+
+    def placement(self, stage: str) -> maps.Placement:
+        """Where the stage's pixels sit in input coordinates."""
+        pads = self.stages.padding
+        if stage == "input":
+            return maps.Placement()
+        if stage == "padded":
+            (t, _), (l, _) = pads
+            return maps.Placement(-l, -t)
+        s = self.spec
+        conv = maps.window_placement(pads, s.weight_shape[2:], s.stride, s.dilation)
+        if stage == "pooled" or (stage == "output" and self.stages.pooled is not None):
+            p = s.pool
+            (kh, kw), (sh, sw), (ph, pw) = p.kernel_size, p.effective_stride, p.padding
+            return conv.then(offset=(-ph + (kh - 1) / 2, -pw + (kw - 1) / 2), step=(sh, sw))
+        return conv
+
+    def stage_keys(self) -> list[str]:
+        return [st_.key for st_ in self.stages.strip()]
+
+    def map_name(self, j: int | str) -> str:
+        if j == "mag":
+            a, b = self.pair
+            return f"√({self.names[a]}² + {self.names[b]}²)"
+        return self.names[j] if self.colour != "channels" else self.names[j].rsplit(" · ", 1)[0]
+
+
+@st.cache_resource(max_entries=3, show_spinner=False, ttl=1800)
+def _layer(image_key: str, longest: int | None, colour: str, digest: str, _x: np.ndarray,
+           _spec: ConvSpec, _names: tuple, _n: int, _pair) -> LabResult:
+    stages = run(_x, _spec)
+    for s in stages.strip():
+        if s.array.flags.writeable:
+            s.array.setflags(write=False)
+    return LabResult(_x, _spec, stages, colour, list(_names), _n, _pair)
+
+
+def compute(img: LabImage, longest: int | None, colour: str, x: np.ndarray, spec: ConvSpec,
+            names: list[str], n: int, pair) -> LabResult:
+    """The layer on the image (``ValueError`` with the reason when it cannot be applied)."""
+    check(x.shape, spec)
+    return _layer(img.key, longest, colour, spec_digest(spec), x, spec, tuple(names), n, pair)
+
+
+def busy(x: np.ndarray, spec: ConvSpec):
+    """A progress indicator around the work of one run: ``st.spinner`` shows itself only when
+    the work takes longer than half a second (Streamlit's ``DELAY_SECS``)."""
+    c, h, w = x.shape
+    return st.spinner(f"Computing {spec.weight_shape[0]} map(s) on {w} x {h} pixels...",
+                      show_time=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Views
+# --------------------------------------------------------------------------------------------
+
+def _shape(a: np.ndarray) -> str:
+    c, h, w = a.shape
+    return f"{h} x {w} x {c}"
+
+
+def panel(result: LabResult, stage: str, j, mapping: str, title: str) -> maps.Panel:
+    values = result.values(stage, j)
+    origin = (0, 0)
+    outline = None
+    index_name = "output" if stage not in ("input", "padded") else "input"
+    if stage == "padded":
+        (t, _), (l, _) = result.stages.padding
+        origin = (-t, -l)
+        h, w = result.x.shape[1:]
+        outline = (-0.5, -0.5, w - 0.5, h - 0.5)
+    names = ("R", "G", "B")
+    if result.colour == "channels" and stage not in ("input", "padded"):
+        names = ("R map", "G map", "B map")
+    return maps.Panel(title=title, values=values, mapped=result.mapped(stage, j, mapping),
+                      placement=result.placement(stage), index_origin=origin, outline=outline,
+                      channel_names=names, index_name=index_name)
+
+
+def right_key(result: LabResult, shown: str, j) -> str:
+    """The key of what the right panel shows ("mag" for the gradient magnitude)."""
+    return "mag" if j == "mag" else right_stage(result, shown)
+
+
+def figure_token(img: LabImage, longest, colour: str, spec: ConvSpec, shown: str, j,
+                 mapping: str) -> str:
+    """Identifies the figure's content (``layout.meta``); its first part, the image, is the
+    ``uirevision`` that keeps the zoom while only the layer changes."""
+    return f"{img.key}@{longest}|{colour}|{spec_digest(spec)}|{shown}|{j}|{mapping}"
+
+
+def right_stage(result: LabResult, shown: str) -> str:
+    """The stage for the right panel: the chosen one, or the output if it is not in the layer."""
+    keys = result.stage_keys()
+    if shown == "output" or shown not in keys:
+        return result.stages.output.key
+    return shown
+
+
+def main_figure(result: LabResult, shown: str, j, mapping: str, *, token: str,
+                height: int | None = None):
+    """Input (padded, when there is padding) beside the chosen stage, linked zoom."""
+    def build():
+        left_key = "padded" if result.stages.padding != ((0, 0), (0, 0)) else "input"
+        right_key = "mag" if j == "mag" else right_stage(result, shown)
+        lv = result.values(left_key, 0)
+        (t, b), (l, r) = result.stages.padding
+        if left_key == "padded":
+            mode = {"zeros": "zeros", "reflect": "reflection", "replicate": "copies of the edge",
+                    "circular": "wrap-around"}[result.spec.padding_mode]
+            sides = (f"{t} on every side" if t == b == l == r
+                     else f"top {t}, bottom {b}, left {l}, right {r}")
+            left_title = f"<b>Padded input</b> {_shape(lv)}<br>padding {sides}: {mode}"
+        else:
+            left_title = f"<b>Input</b> {_shape(lv)}<br>no padding"
+        rv = result.values(right_key, 0 if j == "mag" else j)
+        rname = STAGE_LABELS[right_key] if right_key in ("conv", "biased", "mag") else (
+            _stage_title(result.spec, right_key))
+        right_title = f"<b>{rname}</b> {_shape(rv)}<br>{html.escape(result.map_name(j))}"
+        fig = maps.compare_figure(
+            panel(result, left_key, 0, mapping, left_title),
+            panel(result, right_key, 0 if j == "mag" else j, mapping, right_title),
+            height=height)
+        fig.update_layout(meta={"token": token}, uirevision=token.split("|")[0])
+        return fig
+    return result.memo(("figure", shown, j, mapping, height, token), build)
+
+
+def histogram(result: LabResult, stage: str, j, mapping: str):
+    """The histogram of the values shown on the right (a regular sample of the pixels above
+    4 million values, said in the title)."""
+    def build():
+        jj = 0 if j == "mag" else j
+        values = result.values(stage, jj)
+        m = result.mapped(stage, jj, mapping)
+        n = values.size
+        title = (f"Histogram of the values: {STAGE_LABELS[stage]} · "
+                 f"{html.escape(result.map_name(j))}")
+        if n > 4_000_000:  # every k-th row and column: the shape of the histogram, fast
+            k = math.ceil(math.sqrt(n / 2_000_000))
+            values = values[:, ::k, ::k]
+            title += f" (every {k}th row and column)"
+        return maps.histogram_figure(values, m, title=title)
+    return result.memo(("hist", stage, j, mapping), build)
+
+
+# --------------------------------------------------------------------------------------------
+# The stage strip (HTML: small pictures, shapes, ranges and colour bars)
+# --------------------------------------------------------------------------------------------
+
+PAGE_CSS = """
+<style>
+/* Lecture-hall type for the filter lab. */
+.lab-strip { display: flex; flex-wrap: wrap; gap: 10px; align-items: stretch; }
+.lab-arrow { align-self: center; font-size: 2rem; color: #888; }
+.lab-card { width: 215px; border: 1px solid #ddd; border-radius: 8px; padding: 8px;
+            background: #fafafa; }
+.lab-card.lab-current { border: 3px solid #ff4b4b; padding: 6px; }
+.lab-title { font-size: 1.1rem; font-weight: 700; margin-bottom: 4px; }
+.lab-img { position: relative; width: 100%; height: 150px; display: flex;
+           align-items: center; justify-content: center; background: #e8e8e8; }
+.lab-img img { max-width: 100%; max-height: 150px; image-rendering: pixelated; }
+.lab-box { position: absolute; border: 2px dashed #00b8d4; pointer-events: none; }
+.lab-shape { font-size: 1.3rem; font-weight: 700; margin-top: 6px; font-variant-numeric: tabular-nums; }
+.lab-range { font-size: 1.0rem; color: #333; font-variant-numeric: tabular-nums; }
+.lab-bar { height: 12px; border: 1px solid #999; margin-top: 4px; }
+.lab-ticks { display: flex; justify-content: space-between; font-size: 0.9rem; color: #333; }
+.lab-how { font-size: 0.85rem; color: #555; margin-top: 2px; }
+[data-testid="stMetricValue"] { font-size: 2.1rem; font-weight: 700; }
+[data-testid="stMetricLabel"] p { font-size: 1.1rem; }
+.st-key-lab-link [data-testid="stCode"] button { opacity: 1 !important; visibility: visible !important; }
+</style>
+"""
+
+
+def _fmt(v: float) -> str:
+    return maps._fmt(v)
+
+
+def _card(title: str, values: np.ndarray, m: maps.Mapped, *, current: bool = False,
+          box: tuple[float, float, float, float] | None = None, note: str = "") -> str:
+    uri = maps.thumbnail_uri(m)
+    box_html = ""
+    if box is not None:
+        left, top, width, height = box
+        box_html = (f'<div class="lab-box" style="left:{left:.3f}%;top:{top:.3f}%;'
+                    f'width:{width:.3f}%;height:{height:.3f}%"></div>')
+    mid = ""
+    if m.lo < 0 < m.hi:
+        mid = "<span>0</span>"
+    how = {"photo": "as a photo", "signed": "signed", "abs": "|x|", "clip": "clip 0..255",
+           "stretch": "min-max"}.get(m.mapping, m.mapping)
+    cls = "lab-card lab-current" if current else "lab-card"
+    return (
+        f'<div class="{cls}"><div class="lab-title">{html.escape(title)}</div>'
+        f'<div class="lab-img"><div style="position:relative;display:inline-block;line-height:0">'
+        f'<img src="{uri}" alt="{html.escape(title)}">{box_html}</div></div>'
+        f'<div class="lab-shape">{_shape(values)}</div>'
+        f'<div class="lab-range">{_fmt(m.vmin)} … {_fmt(m.vmax)}</div>'
+        f'<div class="lab-bar" style="background:{maps.css_gradient(m.colorscale)}"></div>'
+        f'<div class="lab-ticks"><span>{_fmt(m.lo)}</span>{mid}<span>{_fmt(m.hi)}</span></div>'
+        f'<div class="lab-how">{how}{html.escape(note)}</div></div>'
+    )
+
+
+def stage_strip_html(result: LabResult, j, mapping: str, current: str) -> str:
+    """input -> padded input -> convolution (+ bias) -> activation -> pooling, one card each."""
+    def build():
+        cards = []
+        jj = 0 if j == "mag" else j
+        for s in result.stages.strip():
+            key = s.key
+            if key == "padded" and result.stages.padding == ((0, 0), (0, 0)):
+                continue
+            m = result.mapped(key, jj, mapping, maps.THUMB_SIDE)
+            values = result.stage(key).array
+            box = None
+            if key == "padded":
+                (t, b), (l, r) = result.stages.padding
+                h, w = values.shape[1:]
+                box = (100 * l / w, 100 * t / h, 100 * (w - l - r) / w, 100 * (h - t - b) / h)
+            title = {"input": "Input", "padded": "Padded input", "conv": "Convolution",
+                     "biased": "+ bias", "activated": s.title, "pooled": s.title}[key]
+            cards.append(_card(title, values, m, current=key == current, box=box))
+        return ('<div class="lab-strip">' + '<div class="lab-arrow">→</div>'.join(cards)
+                + "</div>")
+    return result.memo(("strip", j, mapping, current), build)
+
+
+def maps_strip_html(result: LabResult, stage: str, mapping: str) -> str:
+    """Every output map of ``stage`` (one per filter, per channel), plus the magnitude."""
+    def build():
+        a = result.stage(stage).array
+        cards = []
+        for c in range(a.shape[0]):
+            v = a[c:c + 1]
+            m = maps.map_values(maps.reduce(v, maps.THUMB_SIDE)[0], mapping,
+                                value_range_=maps.value_range(v))
+            cards.append(_card(result.names[c], v, m))
+        if result.pair is not None:
+            v = result.magnitude()
+            m = result.mapped("mag", 0, mapping, maps.THUMB_SIDE)
+            cards.append(_card(f"√(gx² + gy²): {result.map_name('mag')}", v, m,
+                               note=" · of the convolution"))
+        return '<div class="lab-strip">' + "".join(cards) + "</div>"
+    return result.memo(("maps", stage, mapping), build)
+
+
+# --------------------------------------------------------------------------------------------
+# Arithmetic
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Arithmetic:
+    rows: shapes.Worked
+    cols: shapes.Worked
+    pool_rows: shapes.Worked | None
+    pool_cols: shapes.Worked | None
+    params: shapes.Worked
+    macs: shapes.Worked | None
+    out_shape: tuple[int, int, int] | None  # (C, H, W)
+    padding: tuple
+    error: str = ""
+
+
+def arithmetic(in_shape: tuple[int, int, int], spec: ConvSpec) -> Arithmetic:
+    """Output size per axis (conv, then pool) with the actual numbers, parameters and
+    multiply-adds. Never raises for a layer that cannot exist: ``error`` says why."""
+    c_in, h, w = in_shape
+    kh, kw = spec.weight_shape[2:]
+    c_out = spec.weight_shape[0]
+    pads = spec.resolved_padding((h, w))
+    rows = shapes.output_size(h, kh, padding=pads[0], stride=spec.stride[0],
+                              dilation=spec.dilation[0], axis="row")
+    cols = shapes.output_size(w, kw, padding=pads[1], stride=spec.stride[1],
+                              dilation=spec.dilation[1], axis="column")
+    params = shapes.conv_params(kh, kw, c_in, c_out, groups=spec.groups, bias=True)
+    error = rows.error or cols.error
+    pool_rows = pool_cols = macs = None
+    out = None
+    if not error:
+        macs = shapes.conv_macs(rows.value, cols.value, kh, kw, c_in, c_out, groups=spec.groups)
+        out = (c_out, rows.value, cols.value)
+        if spec.pool is not None:
+            p = spec.pool
+            pool_rows = shapes.output_size(rows.value, p.kernel_size[0], padding=p.padding[0],
+                                           stride=p.effective_stride[0], axis="row")
+            pool_cols = shapes.output_size(cols.value, p.kernel_size[1], padding=p.padding[1],
+                                           stride=p.effective_stride[1], axis="column")
+            error = pool_rows.error or pool_cols.error
+            if error:
+                error = f"pooling: {error} (the map it pools is {rows.value} x {cols.value})"
+                out = None
+            else:
+                out = (c_out, pool_rows.value, pool_cols.value)
+    else:
+        error = f"convolution: {error}"
+    return Arithmetic(rows, cols, pool_rows, pool_cols, params, macs, out, pads, error)
+
+
+# --------------------------------------------------------------------------------------------
+# Downloads
+# --------------------------------------------------------------------------------------------
+
+def stage_png(result: LabResult, stage: str, j, mapping: str):
+    """A callable giving the stage's picture as PNG at full resolution, the mapping applied."""
+    def make() -> bytes:
+        values = result.values(stage, j)
+        how = "clip" if stage in ("input", "padded") else mapping
+        return maps.png_bytes(maps.map_any(values, how).rgb)
+    return make
+
+
+def stage_npy(result: LabResult, stage: str):
+    """A callable giving every channel of the stage's raw float32 values as .npy (C, H, W)."""
+    def make() -> bytes:
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(result.stage(stage).array if stage != "mag"
+                                else result.magnitude()), allow_pickle=False)
+        return buf.getvalue()
+    return make
+
+
+def kernels_text(result: LabResult) -> str:
+    """Every filter of the layer as text that the kernel box parses back."""
+    shape = result.spec.weight_shape
+    w = np.asarray(result.spec.weight, np.float64).reshape(shape)
+    parts = [f"# weights {tuple(shape)} = (C_out, C_in / groups, kH, kW); "
+             f"cross-correlation (no flip), as PyTorch"]
+    for o in range(shape[0]):
+        for c in range(shape[1]):
+            label = result.names[o] if shape[1] == 1 else f"{result.names[o]}, slice {'RGB'[c]}"
+            parts.append(f"# filter {o}: {label}\n{format_kernel(w[o, c])}")
+    if result.spec.has_bias:
+        parts.append(f"# bias: {', '.join(_fmt(b) for b in result.spec.bias)}")
+    return "\n\n".join(parts) + "\n"
+
+
+def snippet_args(img: LabImage, result: LabResult) -> dict:
+    h, w = result.x.shape[1:]
+    sh, sw = img.rgb.shape[:2]
+    return dict(in_hw=(h, w), colour="gray" if result.colour == "gray" else "rgb",
+                size=(w, h) if (h, w) != (sh, sw) else None, source_size=(sw, sh),
+                filename=img.filename)
+
+
+def numpy_code(img: LabImage, result: LabResult) -> str:
+    return snippets.numpy_snippet(result.spec, **snippet_args(img, result))
+
+
+def torch_code(img: LabImage, result: LabResult) -> str:
+    return snippets.torch_snippet(result.spec, **snippet_args(img, result))
+
+
+def publish_image(rgb: np.ndarray, img: LabImage) -> None:
+    shared.publish_lab_image(rgb, img.title)
+
+
+# --------------------------------------------------------------------------------------------
+# Page sections (Streamlit)
+# --------------------------------------------------------------------------------------------
+
+PLOTLY_CONFIG = {
+    "displayModeBar": True,  # always visible: no hover-only controls on a projector
+    "displaylogo": False,
+    "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
+    "toImageButtonOptions": {"format": "png", "filename": "filter-lab"},
+}
+
+
+def _stage_present(spec: ConvSpec) -> list[str]:
+    keys = ["conv"]
+    if spec.has_bias:
+        keys.append("biased")
+    if spec.activation != "identity":
+        keys.append("activated")
+    if spec.pool is not None:
+        keys.append("pooled")
+    return keys
+
+
+def stage_options(spec: ConvSpec) -> list[str]:
+    """``output`` (the last stage) and every earlier stage after the convolution."""
+    return ["output"] + _stage_present(spec)[:-1]
+
+
+def _stage_title(spec: ConvSpec, key: str) -> str:
+    if key == "activated":
+        return spec.activation_title
+    if key == "pooled":
+        return spec.pool.title
+    return STAGE_LABELS[key]
+
+
+def stage_label(spec: ConvSpec):
+    last = _stage_present(spec)[-1]
+    return lambda k: (f"Output ({_stage_title(spec, last)})" if k == "output"
+                      else _stage_title(spec, k))
+
+
+def map_label(kernels, pair):
+    def label(k: str) -> str:
+        if k == "mag":
+            return "√(gx² + gy²)"
+        return kernels[int(k)][0]
+    return label
+
+
+def show_arithmetic(arith: Arithmetic, spec: ConvSpec, in_shape) -> None:
+    """Output size with the actual numbers (flags for dropped rows and columns), parameters,
+    multiply-adds."""
+    c_in, h, w = in_shape
+    c1, c2, c3 = st.columns(3)
+    out = arith.out_shape
+    c1.metric("Output H x W x C", "—" if out is None else f"{out[1]} x {out[2]} x {out[0]}")
+    c2.metric("Parameters", f"{arith.params.value:,}")
+    c3.metric("Multiply-adds", "—" if arith.macs is None else f"{arith.macs.value:,}")
+    (t, b), (l, r) = arith.padding
+    kh, kw = spec.weight_shape[2:]
+    same_tf = (isinstance(spec.padding, str) and spec.padding == "same"
+               and max(spec.stride) > 1)
+    lines = [
+        f"**Output size** `floor((n + p_before + p_after - d*(k - 1) - 1) / s) + 1` with "
+        f"padding top {t}, bottom {b}, left {l}, right {r}"
+        + (" (TensorFlow-style SAME at stride > 1: output = ceil(n / s))" if same_tf else "")
+        + ":",
+        f"- rows: `{arith.rows.formula}`\n- columns: `{arith.cols.formula}`",
+    ]
+    if arith.pool_rows is not None:
+        p = spec.pool
+        lines += [f"**{p.title}** on the {arith.rows.value} x {arith.cols.value} map:",
+                  f"- rows: `{arith.pool_rows.formula}`\n- columns: `{arith.pool_cols.formula}`"]
+    c_out = spec.weight_shape[0]
+    lines.append(f"**Parameters** `((f*f*c_in/groups) + 1) * c_out`: "
+                 f"`{arith.params.formula}` ({kh} x {kw} weights per input channel of a "
+                 f"filter, one bias per filter, {c_out} filter{'s' if c_out > 1 else ''})")
+    if arith.macs is not None:
+        lines.append(f"**Multiply-adds** `H_out*W_out*c_out * (f*f*c_in/groups)`: "
+                     f"`{arith.macs.formula}`")
+    st.markdown("\n\n".join(lines))
+    for worked, what in ((arith.rows, "rows"), (arith.cols, "columns"),
+                         (arith.pool_rows, "pooled rows"), (arith.pool_cols, "pooled columns")):
+        if worked is not None and not worked.exact and not worked.error:
+            st.warning(f"Division not exact for the {what}: {worked.note}.")
+
+
+def show_downloads(img: LabImage, result: LabResult, j, mapping: str) -> None:
+    """Each stage as PNG (the display mapping applied, full resolution) and as raw float32
+    values (.npy); files are made when the button is clicked."""
+    st.subheader("Downloads")
+    st.caption("PNG: the picture at full resolution with the display mapping applied (of the "
+               "map shown). NPY: the raw float32 values of every channel, shape (C, H, W); "
+               "`numpy.load` reads them.")
+    jj = 0 if j == "mag" else j
+    keys = result.stage_keys() + (["mag"] if result.pair else [])
+    cols = st.columns(min(len(keys), 4))
+    stem = img.filename.rsplit(".", 1)[0]
+    for n, key in enumerate(keys):
+        with cols[n % len(cols)]:
+            st.markdown(f"**{STAGE_LABELS[key]}**")
+            st.download_button("PNG", stage_png(result, key, jj, mapping),
+                               file_name=f"{stem}-{key}.png", mime="image/png",
+                               key=f"lab.dl.png.{key}", on_click="ignore", icon="⬇️")
+            st.download_button(".npy values", stage_npy(result, key),
+                               file_name=f"{stem}-{key}.npy", mime="application/octet-stream",
+                               key=f"lab.dl.npy.{key}", on_click="ignore", icon="⬇️")
+
+
+def show_code(img: LabImage, result: LabResult) -> None:
+    """The kernel as text and equivalent NumPy/SciPy and PyTorch code."""
+    st.subheader("The same layer in code")
+    numpy_tab, torch_tab, kernel_tab = st.tabs(["NumPy / SciPy", "PyTorch", "Kernel as text"])
+    with numpy_tab:
+        code = numpy_code(img, result)
+        st.code(code, language="python")
+        st.download_button("Download filter_lab_numpy.py", code, file_name="filter_lab_numpy.py",
+                           mime="text/x-python", key="lab.dl.numpy", on_click="ignore",
+                           icon="⬇️")
+    with torch_tab:
+        code = torch_code(img, result)
+        st.code(code, language="python")
+        st.download_button("Download filter_lab_torch.py", code, file_name="filter_lab_torch.py",
+                           mime="text/x-python", key="lab.dl.torch", on_click="ignore",
+                           icon="⬇️")
+    with kernel_tab:
+        text = kernels_text(result)
+        st.code(text, language=None)
+        st.download_button("Download kernel.txt", text, file_name="kernel.txt",
+                           mime="text/plain", key="lab.dl.kernel", on_click="ignore", icon="⬇️")
+
+
+def display_options(spec: ConvSpec, kernels, pair) -> tuple[str, object, str]:
+    """The row above the figure: which stage the right panel shows, the display mapping, and
+    which map (with a bank or a derivative pair). Returns (stage, map index or "mag", mapping)."""
+    ss = st.session_state
+    stage_opts = stage_options(spec)
+    if ss.get("lab.show") not in stage_opts:
+        ss["lab.show"] = "output"
+    map_opts = [str(i) for i in range(len(kernels))] + (["mag"] if pair else [])
+    if ss.get("lab.map") not in map_opts:
+        ss["lab.map"] = "0"
+    c1, c2, c3 = st.columns([1.1, 1, 1.3])
+    shown = c1.pills("Right panel shows", stage_opts, key="lab.show", required=True,
+                     format_func=stage_label(spec), wrap=True)
+    mapping = c2.pills("Display mapping", maps.MAPPINGS, key="lab.mapping", required=True,
+                       format_func=maps.MAPPING_TITLES.get, wrap=True)
+    j = "0"
+    if len(map_opts) > 1:
+        j = c3.pills("Map", map_opts, key="lab.map", required=True,
+                     format_func=map_label(kernels, pair), wrap=True)
+    return shown, ("mag" if j == "mag" else int(j)), mapping
+
+
+def show_link(url: UrlState) -> None:
+    """Write the settings into the URL, and show the link with a copy button."""
+    url.publish()
+    with st.container(key="lab-link"):
+        st.markdown("**Link to this exact configuration** (every setting but an uploaded "
+                    "photo; copy it with the button at its right):")
+        st.code(url.link(), language=None, wrap_lines=True)

@@ -1,0 +1,572 @@
+"""Photos and feature maps as figures: display mappings, colour bars, compressed images.
+
+A feature map is signed and its numbers matter, so every picture built here says how values
+became colours (:class:`Mapped.label`) and carries the real minimum and maximum:
+
+- ``"signed"``: a diverging scale centred on 0 (blue < 0 < red), limits ``±max|x|``;
+- ``"abs"``: ``|x|`` on a grey scale, black = 0, white = ``max|x|``;
+- ``"clip"``: the values as grey levels, clipped to 0..255 (as a photo would be);
+- ``"stretch"``: min-max stretch, black = min, white = max;
+- ``"auto"``: ``signed`` when the map has negative values, ``clip`` when it lies in 0..255
+  (and reaches above 1), ``abs`` otherwise (e.g. after a sigmoid, or a large positive map).
+
+Photos and large maps travel to the browser as JPEG (PNG when small, so pixels stay exact)
+``data:`` URIs, reduced to display size by area averaging first; the exact values reach the
+browser only through a sparse hover layer: a transparent heatmap whose cells each hold the exact
+value of one named pixel (every ``step``-th pixel of the map), so hovering tells the truth about
+the pixel it names.
+
+Coordinates: every panel is drawn in *input-pixel coordinates* (x = column, y = row of the
+input image, pixel centres at integers). An output pixel is drawn at the centre of the window
+that produced it, with a spacing of the stride (times the pooling stride), so the input and the
+result line up and one figure can link their zoom (``matches``).
+
+Nothing here imports Streamlit.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image
+
+__all__ = [
+    "MAPPINGS",
+    "MAPPING_TITLES",
+    "DIVERGING",
+    "GREYS",
+    "Mapped",
+    "Placement",
+    "Panel",
+    "resolve_mapping",
+    "map_values",
+    "map_colour",
+    "photo",
+    "reduce",
+    "encode",
+    "data_uri",
+    "png_bytes",
+    "thumbnail_uri",
+    "css_gradient",
+    "hover_grid",
+    "compare_figure",
+    "histogram_figure",
+]
+
+MAPPINGS: tuple[str, ...] = ("auto", "signed", "abs", "clip", "stretch")
+MAPPING_TITLES = {
+    "auto": "Auto",
+    "signed": "Signed",
+    "abs": "|x|",
+    "clip": "Clip 0..255",
+    "stretch": "Min-max",
+}
+
+# ColorBrewer RdBu, 11 classes, reversed so that blue is negative and red positive (Brewer 2002,
+# colorbrewer2.org; colour-blind safe). The same stops feed the numpy LUT and Plotly's colour bar.
+_RDBU = ("#053061", "#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7",
+         "#fddbc7", "#f4a582", "#d6604d", "#b2182b", "#67001f")
+DIVERGING: list[list] = [[i / (len(_RDBU) - 1), c] for i, c in enumerate(_RDBU)]
+GREYS: list[list] = [[0.0, "#000000"], [1.0, "#ffffff"]]
+
+# Display limits: the longest side of an image sent for the main figure and for thumbnails.
+DISPLAY_SIDE = 1024
+THUMB_SIDE = 360
+# Below this many pixels an image is sent as PNG (exact pixels); above it as JPEG.
+_PNG_PIXELS = 256 * 256
+_JPEG_QUALITY = 90
+# Cells of the hover layer along the longest side (each cell names one exact pixel).
+HOVER_SIDE = 160
+# Maps up to this size get their values written in the cells.
+_TEXT_CELLS = 16
+
+
+def _hex(c: str) -> tuple[int, int, int]:
+    return int(c[1:3], 16), int(c[3:5], 16), int(c[5:7], 16)
+
+
+def _lut(stops: list[list]) -> np.ndarray:
+    """A 256 x 3 uint8 table interpolating the colour stops linearly in sRGB (as Plotly does)."""
+    pos = np.array([s[0] for s in stops])
+    rgb = np.array([_hex(s[1]) for s in stops], np.float64)
+    t = np.linspace(0, 1, 256)
+    return np.stack([np.interp(t, pos, rgb[:, c]) for c in range(3)], axis=1).round().astype(np.uint8)
+
+
+_DIVERGING_LUT = _lut(DIVERGING)
+_GREY_LUT = _lut(GREYS)
+
+
+@dataclass(frozen=True, eq=False)
+class Mapped:
+    """Values turned into colours, with everything a colour bar needs.
+
+    Attributes
+    ----------
+    rgb : numpy.ndarray
+        uint8 ``(H, W, 3)``.
+    mapping : str
+        The mapping applied (``"auto"`` resolved), one of :data:`MAPPINGS` but ``"auto"``,
+        or ``"photo"`` for an image shown as it is.
+    lo, hi : float
+        Values at the two ends of the colour scale.
+    colorscale : list
+        Plotly colour scale of the colour bar.
+    vmin, vmax : float
+        The real range of the values.
+    label : str
+        One sentence stating the mapping, for the figure.
+    """
+
+    rgb: np.ndarray
+    mapping: str
+    lo: float
+    hi: float
+    colorscale: list
+    vmin: float
+    vmax: float
+    label: str
+
+
+def _fmt(v: float) -> str:
+    """A value as people read it: integers plain, others with 4 significant digits."""
+    v = float(v)
+    if not math.isfinite(v):
+        return str(v)
+    if v == int(v) and abs(v) < 1e9:
+        return f"{int(v)}"
+    return f"{v:.4g}"
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Split a sentence into lines of at most about ``width`` characters, at spaces."""
+    lines, line = [], ""
+    for word in text.split(" "):
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return lines + [line] if line else lines
+
+
+def value_range(a: np.ndarray) -> tuple[float, float]:
+    return float(np.min(a)), float(np.max(a))
+
+
+def resolve_mapping(mapping: str, vmin: float, vmax: float) -> str:
+    """The mapping ``"auto"`` stands for, given the value range (others are returned as given)."""
+    if mapping not in MAPPINGS:
+        raise ValueError(f"mapping must be one of {', '.join(MAPPINGS)}, got {mapping!r}")
+    if mapping != "auto":
+        return mapping
+    if vmin < 0:
+        return "signed"
+    if 1 < vmax <= 255:
+        return "clip"
+    return "abs"
+
+
+def _index(t: np.ndarray) -> np.ndarray:
+    """Positions 0..1 (float32) -> LUT indices 0..255 (uint8), rounding to nearest."""
+    t = np.clip(t, 0.0, 1.0, out=t)
+    t *= 255.0
+    t += 0.5
+    return t.astype(np.uint8)
+
+
+def map_values(a, mapping: str = "auto", *, value_range_: tuple[float, float] | None = None) -> Mapped:
+    """Map one channel ``(H, W)`` of values to colours.
+
+    ``value_range_`` is the real (min, max) of the whole map when ``a`` is a reduced copy of it,
+    so that the colour limits and the colour bar describe the real values.
+    """
+    a = np.asarray(a, np.float32)
+    if a.ndim != 2:
+        raise ValueError(f"map_values needs a 2-D map, got shape {a.shape}")
+    vmin, vmax = value_range_ if value_range_ is not None else value_range(a)
+    resolved = resolve_mapping(mapping, vmin, vmax)
+    prefix = "Auto → " if mapping == "auto" else ""
+    if resolved == "signed":
+        m = max(abs(vmin), abs(vmax)) or 1.0
+        idx = _index(a * np.float32(0.5 / m) + np.float32(0.5))
+        rgb = _DIVERGING_LUT[idx]
+        label = f"{prefix}signed: diverging scale centred on 0 (blue < 0 < red), limits ±{_fmt(m)}"
+        return Mapped(rgb, resolved, -m, m, DIVERGING, vmin, vmax, label)
+    if resolved == "abs":
+        m = max(abs(vmin), abs(vmax)) or 1.0
+        idx = _index(np.abs(a) * np.float32(1.0 / m))
+        label = f"{prefix}|x|: black = 0, white = max |x| = {_fmt(m)}"
+        return Mapped(_GREY_LUT[idx], resolved, 0.0, m, GREYS, vmin, vmax, label)
+    if resolved == "clip":
+        idx = _index(a * np.float32(1.0 / 255.0))
+        below = float(np.mean(a < 0)) if vmin < 0 else 0.0
+        above = float(np.mean(a > 255)) if vmax > 255 else 0.0
+        clipped = ""
+        if below or above:
+            clipped = f" ({100 * (below + above):.1f} % of pixels clipped)"
+        label = f"{prefix}clip: values as grey levels, black = 0, white = 255{clipped}"
+        return Mapped(_GREY_LUT[idx], resolved, 0.0, 255.0, GREYS, vmin, vmax, label)
+    # stretch
+    span = (vmax - vmin) or 1.0
+    idx = _index((a - np.float32(vmin)) * np.float32(1.0 / span))
+    label = f"{prefix}min-max stretch: black = {_fmt(vmin)}, white = {_fmt(vmax)}"
+    return Mapped(_GREY_LUT[idx], resolved, vmin, vmin + span, GREYS, vmin, vmax, label)
+
+
+def map_colour(a, mapping: str = "auto", *,
+               value_range_: tuple[float, float] | None = None) -> Mapped:
+    """Map three channels ``(3, H, W)`` (R, G, B maps) to one colour image, jointly.
+
+    ``signed`` puts 0 at mid-grey (127.5) and ``±max|x|`` at 0 and 255 in each channel;
+    ``abs`` scales ``|x|`` by ``255 / max|x|``; ``clip`` keeps the values as channel levels;
+    ``stretch`` maps the joint min..max to 0..255.
+    """
+    a = np.asarray(a, np.float32)
+    if a.ndim != 3 or a.shape[0] != 3:
+        raise ValueError(f"map_colour needs a (3, H, W) array, got shape {a.shape}")
+    vmin, vmax = value_range_ if value_range_ is not None else value_range(a)
+    resolved = resolve_mapping(mapping, vmin, vmax)
+    prefix = "Auto → " if mapping == "auto" else ""
+    if resolved == "signed":
+        m = max(abs(vmin), abs(vmax)) or 1.0
+        t, lo, hi = a * np.float32(0.5 / m) + np.float32(0.5), -m, m
+        label = (f"{prefix}signed, per channel: mid-grey = 0, channel 0 at -{_fmt(m)}, "
+                 f"255 at +{_fmt(m)}")
+    elif resolved == "abs":
+        m = max(abs(vmin), abs(vmax)) or 1.0
+        t, lo, hi = np.abs(a) * np.float32(1.0 / m), 0.0, m
+        label = f"{prefix}|x| per channel: 0 = dark, max |x| = {_fmt(m)} = full"
+    elif resolved == "clip":
+        t, lo, hi = a * np.float32(1.0 / 255.0), 0.0, 255.0
+        label = f"{prefix}clip: channel values as they are, clipped to 0..255"
+    else:
+        span = (vmax - vmin) or 1.0
+        t, lo, hi = (a - np.float32(vmin)) * np.float32(1.0 / span), vmin, vmin + span
+        label = f"{prefix}min-max stretch of all channels: {_fmt(vmin)} → 0, {_fmt(vmax)} → 255"
+    rgb = np.ascontiguousarray(np.moveaxis(_index(t), 0, -1))
+    return Mapped(rgb, resolved, lo, hi, GREYS, vmin, vmax, label)
+
+
+def photo(rgb: np.ndarray) -> Mapped:
+    """An RGB uint8 image shown as it is (0..255 per channel)."""
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"photo needs a uint8 (H, W, 3) image, got {rgb.dtype} {rgb.shape}")
+    vmin, vmax = value_range(rgb)
+    return Mapped(rgb, "photo", 0.0, 255.0, GREYS, vmin, vmax, "the pixels as they are (0..255)")
+
+
+def map_any(values, mapping: str, *, value_range_=None) -> Mapped:
+    """One channel -> :func:`map_values`; three channels -> :func:`map_colour`."""
+    values = np.asarray(values)
+    if values.ndim == 3 and values.shape[0] == 1:
+        return map_values(values[0], mapping, value_range_=value_range_)
+    if values.ndim == 3 and values.shape[0] == 3:
+        return map_colour(values, mapping, value_range_=value_range_)
+    return map_values(values, mapping, value_range_=value_range_)
+
+
+# --------------------------------------------------------------------------------------------
+# Reducing and encoding
+# --------------------------------------------------------------------------------------------
+
+def display_shape(h: int, w: int, side: int) -> tuple[int, int]:
+    """(h, w) scaled so that the longest side is at most ``side`` (never enlarged)."""
+    if max(h, w) <= side:
+        return h, w
+    scale = side / max(h, w)
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
+def reduce(a: np.ndarray, side: int) -> np.ndarray:
+    """Area-average a ``(C, H, W)`` float array or an ``(H, W, 3)`` uint8 image so that its
+    longest side is at most ``side`` (Pillow's BOX filter: each output pixel is the mean of the
+    area it covers). Returned unchanged when it is small enough."""
+    a = np.asarray(a)
+    if a.dtype == np.uint8 and a.ndim == 3 and a.shape[2] == 3:
+        h, w = a.shape[:2]
+        th, tw = display_shape(h, w, side)
+        if (th, tw) == (h, w):
+            return a
+        return np.asarray(Image.fromarray(a).resize((tw, th), Image.Resampling.BOX,
+                                                    reducing_gap=2.0))
+    if a.ndim != 3:
+        raise ValueError(f"reduce needs (C, H, W) values or an (H, W, 3) uint8 image, got {a.shape}")
+    h, w = a.shape[1:]
+    th, tw = display_shape(h, w, side)
+    if (th, tw) == (h, w):
+        return a
+    out = np.empty((a.shape[0], th, tw), np.float32)
+    for c in range(a.shape[0]):
+        plane = Image.fromarray(np.ascontiguousarray(a[c], np.float32), mode="F")
+        out[c] = np.asarray(plane.resize((tw, th), Image.Resampling.BOX, reducing_gap=2.0))
+    return out
+
+
+def encode(rgb: np.ndarray, *, fmt: str | None = None) -> tuple[bytes, str]:
+    """Encode an RGB uint8 image: PNG when small (exact) or asked for, else JPEG. Returns
+    (bytes, MIME type)."""
+    rgb = np.ascontiguousarray(rgb)
+    if fmt is None:
+        fmt = "png" if rgb.shape[0] * rgb.shape[1] <= _PNG_PIXELS else "jpeg"
+    buf = io.BytesIO()
+    im = Image.fromarray(rgb)
+    if fmt == "png":
+        im.save(buf, "PNG", compress_level=1)
+        return buf.getvalue(), "image/png"
+    im.save(buf, "JPEG", quality=_JPEG_QUALITY)
+    return buf.getvalue(), "image/jpeg"
+
+
+def data_uri(rgb: np.ndarray, *, fmt: str | None = None) -> str:
+    data, mime = encode(rgb, fmt=fmt)
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    """A lossless PNG of an RGB uint8 image (for downloads)."""
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb)).save(buf, "PNG", compress_level=3)
+    return buf.getvalue()
+
+
+def thumbnail_uri(mapped: Mapped, side: int = THUMB_SIDE) -> str:
+    """A small picture of a mapped map (area-averaged colours) as a data URI."""
+    return data_uri(reduce(mapped.rgb, side))
+
+
+def css_gradient(colorscale: list) -> str:
+    """A CSS ``linear-gradient`` (left to right) drawing a Plotly colour scale."""
+    stops = ", ".join(f"{c} {100 * p:.1f}%" for p, c in colorscale)
+    return f"linear-gradient(to right, {stops})"
+
+
+# --------------------------------------------------------------------------------------------
+# Where a map sits in input coordinates
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Placement:
+    """Pixel ``(i, j)`` of a map is drawn centred on input coordinates
+    ``(y0 + i*dy, x0 + j*dx)``."""
+
+    x0: float = 0.0
+    y0: float = 0.0
+    dx: float = 1.0
+    dy: float = 1.0
+
+    def then(self, *, offset: tuple[float, float], step: tuple[float, float]) -> "Placement":
+        """The placement of a map computed from this one: its pixel ``(i, j)`` sits at this
+        map's ``(offset[0] + i*step[0], offset[1] + j*step[1])`` (fractional positions allowed)."""
+        return Placement(self.x0 + offset[1] * self.dx, self.y0 + offset[0] * self.dy,
+                         self.dx * step[1], self.dy * step[0])
+
+
+def window_placement(padding, kernel_hw, stride, dilation, base: Placement = Placement()) -> Placement:
+    """Where a convolution's output pixels sit: each at the centre of its window.
+
+    Output ``(i, j)`` reads padded rows ``i*s + k*d`` (k < kH); in input rows that is
+    ``i*s - top + k*d``, whose centre is ``i*s - top + d*(kH - 1)/2``.
+    """
+    (top, _), (left, _) = padding
+    (kh, kw), (sh, sw), (dh, dw) = kernel_hw, stride, dilation
+    return base.then(offset=(-top + dh * (kh - 1) / 2, -left + dw * (kw - 1) / 2), step=(sh, sw))
+
+
+# --------------------------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Panel:
+    """One side of :func:`compare_figure`.
+
+    ``values`` are the exact values ``(C, H, W)`` (C = 1 or 3) that the hover layer reports;
+    ``mapped`` is their picture, possibly reduced (its shape may be smaller than ``values``);
+    ``index_origin`` is what the hover calls pixel ``(0, 0)`` (e.g. ``(-top, -left)`` for a
+    padded input, so that rows are counted in the input); ``outline`` is a rectangle
+    ``(x0, y0, x1, y1)`` in input coordinates to draw (the input's own border on a padded input).
+    """
+
+    title: str
+    values: np.ndarray
+    mapped: Mapped
+    placement: Placement = Placement()
+    index_origin: tuple[int, int] = (0, 0)
+    outline: tuple[float, float, float, float] | None = None
+    channel_names: tuple[str, ...] = ()
+    index_name: str = "pixel"
+
+
+def hover_grid(values: np.ndarray, side: int = HOVER_SIDE) -> tuple[np.ndarray, np.ndarray, int]:
+    """Rows and columns of the pixels named by the hover layer (every ``step``-th pixel, starting
+    half a step in so that each cell's pixel lies inside it), and ``step``."""
+    h, w = values.shape[-2:]
+    step = max(1, math.ceil(max(h, w) / side))
+    start = step // 2
+    rows = np.arange(min(start, h - 1), h, step)
+    cols = np.arange(min(start, w - 1), w, step)
+    return rows, cols, step
+
+
+def _hover_trace(panel: Panel, xaxis: str, yaxis: str, colorbar_x: float | None) -> go.Heatmap:
+    values = np.asarray(panel.values, np.float32)
+    rows, cols, step = hover_grid(values)
+    sampled = values[:, rows][:, :, cols]  # (C, h, w)
+    p = panel.placement
+    oy, ox = panel.index_origin
+    rr, cc = np.meshgrid(rows + oy, cols + ox, indexing="ij")
+    parts = [rr, cc] + ([*sampled] if values.shape[0] == 3 else [])
+    custom = np.stack(parts, axis=-1)
+    # int16 where everything fits (indices, 8-bit photos): half the bytes of float32
+    if np.array_equal(custom, np.rint(custom)) and np.abs(custom).max() < 32767:
+        custom = custom.astype(np.int16)
+    else:
+        custom = custom.astype(np.float32)
+    name = panel.index_name
+    where = f"{name} row %{{customdata[0]}}, col %{{customdata[1]}}"
+    if values.shape[0] == 3:
+        names = panel.channel_names or ("R", "G", "B")
+        vals = "<br>".join(f"{n} = <b>%{{customdata[{2 + i}]:.6~g}}</b>" for i, n in enumerate(names))
+        z = sampled.mean(axis=0)
+    else:
+        vals = "value = <b>%{z:.6~g}</b>"
+        z = sampled[0]
+    note = "" if step == 1 else f"<br><i>(one pixel of each {step} x {step} block)</i>"
+    m = panel.mapped
+    show_bar = colorbar_x is not None
+    trace = go.Heatmap(
+        z=z,
+        x0=p.x0 + cols[0] * p.dx, dx=p.dx * step,
+        y0=p.y0 + rows[0] * p.dy, dy=p.dy * step,
+        customdata=custom,
+        hovertemplate=f"{where}<br>{vals}{note}<extra></extra>",
+        colorscale=m.colorscale, zmin=m.lo, zmax=m.hi,
+        opacity=0.0 if not _write_values(values) else 0.001,
+        showscale=show_bar,
+        xaxis=xaxis, yaxis=yaxis,
+        name=panel.title,
+    )
+    if show_bar:
+        trace.colorbar = dict(
+            x=colorbar_x, xanchor="left", len=0.85, thickness=16,
+            tickfont=dict(size=14),
+            title=dict(text=f"min {_fmt(m.vmin)}<br>max {_fmt(m.vmax)}", side="top",
+                       font=dict(size=13)),
+        )
+    if _write_values(values) and values.shape[0] == 1:
+        trace.texttemplate = "%{z:.4~g}"
+        trace.textfont = dict(size=14, color="#111")
+    return trace
+
+
+def _write_values(values: np.ndarray) -> bool:
+    return max(values.shape[-2:]) <= _TEXT_CELLS
+
+
+def _image_trace(panel: Panel, xaxis: str, yaxis: str, side: int) -> go.Image:
+    m = panel.mapped
+    rgb = reduce(m.rgb, side)
+    h, w = panel.values.shape[-2:]
+    dh, dw = rgb.shape[:2]
+    p = panel.placement
+    # the mapped picture covers the same area as the full map, in fewer (bigger) pixels
+    dx, dy = p.dx * w / dw, p.dy * h / dh
+    x0 = p.x0 - p.dx / 2 + dx / 2
+    y0 = p.y0 - p.dy / 2 + dy / 2
+    return go.Image(source=data_uri(rgb), x0=x0, y0=y0, dx=dx, dy=dy, xaxis=xaxis, yaxis=yaxis,
+                    hoverinfo="skip", name=panel.title)
+
+
+def _extent(panel: Panel) -> tuple[float, float, float, float]:
+    h, w = panel.values.shape[-2:]
+    p = panel.placement
+    return (p.x0 - p.dx / 2, p.y0 - p.dy / 2, p.x0 + (w - 0.5) * p.dx, p.y0 + (h - 0.5) * p.dy)
+
+
+def figure_height(left: Panel, *, width: int = 1100, lo: int = 400, hi: int = 640) -> int:
+    """A height that fits the panels' aspect ratio in a figure about ``width`` pixels wide."""
+    x0, y0, x1, y1 = _extent(left)
+    aspect = (x1 - x0) / max(y1 - y0, 1e-9)
+    return int(min(hi, max(lo, 0.40 * width / aspect + 130)))
+
+
+def compare_figure(left: Panel, right: Panel, *, height: int | None = None,
+                   side: int = DISPLAY_SIDE) -> go.Figure:
+    """Two panels side by side with linked zoom and pan (the right axes ``match`` the left),
+    each with its colour bar (real min and max), its mapping stated under it, and a hover layer
+    naming exact pixel values. ``height`` None: fitted to the panels' aspect ratio."""
+    if height is None:
+        height = figure_height(left)
+    fig = go.Figure()
+    gap = 0.10
+    half = (1 - gap) / 2
+    domains = ((0.0, half - 0.045), (half + gap - 0.045, 1 - 0.09))
+    for n, (panel, (d0, d1)) in enumerate(zip((left, right), domains), start=1):
+        xa, ya = ("x", "y") if n == 1 else (f"x{n}", f"y{n}")
+        fig.add_trace(_image_trace(panel, xa, ya, side))
+        bar = d1 + 0.008 if panel.mapped.mapping != "photo" else None
+        fig.add_trace(_hover_trace(panel, xa, ya, bar))
+        x0, y0, x1, y1 = _extent(panel)
+        suffix = "" if n == 1 else str(n)
+        fig.layout[f"xaxis{suffix}"] = dict(
+            domain=[d0, d1], range=[x0, x1], showgrid=False, zeroline=False,
+            tickfont=dict(size=13), side="top", constrain="range",
+            **({} if n == 1 else {"matches": "x"}),
+        )
+        fig.layout[f"yaxis{suffix}"] = dict(
+            domain=[0.0, 1.0], range=[y1, y0], showgrid=False, zeroline=False,
+            tickfont=dict(size=13), scaleanchor=xa, scaleratio=1, constrain="range",
+            **({} if n == 1 else {"matches": "y"}),
+        )
+        fig.add_annotation(text=panel.title, xref=f"{xa} domain", yref="paper",
+                           x=0, y=1.0, xanchor="left", yanchor="bottom", showarrow=False,
+                           font=dict(size=16, color="#1f1f1f"), align="left", yshift=22)
+        fig.add_annotation(text="<br>".join(_wrap(panel.mapped.label, 52)),
+                           xref=f"{xa} domain", yref="paper", x=0, y=-0.02, xanchor="left",
+                           yanchor="top", showarrow=False, font=dict(size=13, color="#444"),
+                           align="left")
+        if panel.outline is not None:
+            ox0, oy0, ox1, oy1 = panel.outline
+            fig.add_shape(type="rect", x0=ox0, y0=oy0, x1=ox1, y1=oy1, xref=xa, yref=ya,
+                          line=dict(color="#00e5ff", width=2, dash="dash"))
+    fig.update_layout(
+        height=height, margin=dict(l=10, r=10, t=78, b=52), dragmode="zoom",
+        hoverlabel=dict(font_size=16), showlegend=False,
+        plot_bgcolor="#ececec", uirevision="keep",
+    )
+    return fig
+
+
+def histogram_figure(values: np.ndarray, mapped: Mapped, *, bins: int = 96,
+                     title: str = "Histogram of the values", height: int = 260) -> go.Figure:
+    """Counts of the values in ``bins`` equal bins over their real range, each bar in the colour
+    the mapping gives its centre; dashed lines mark 0 and the colour scale's ends."""
+    v = np.asarray(values, np.float32).ravel()
+    lo, hi = mapped.vmin, mapped.vmax
+    if hi <= lo:
+        hi = lo + 1.0
+    counts, edges = np.histogram(v, bins=bins, range=(lo, hi))
+    centres = (edges[:-1] + edges[1:]) / 2
+    fig = go.Figure(go.Bar(
+        x=centres, y=counts, width=np.diff(edges),
+        marker=dict(color=np.clip(centres, mapped.lo, mapped.hi), colorscale=mapped.colorscale,
+                    cmin=mapped.lo, cmax=mapped.hi, line=dict(width=0.5, color="#888")),
+        hovertemplate="%{x:.4~g}: %{y:,} pixels<extra></extra>",
+    ))
+    for x, text in ((0.0, "0"), (mapped.lo, "scale start"), (mapped.hi, "scale end")):
+        if lo <= x <= hi:
+            fig.add_vline(x=x, line=dict(color="#444", width=1, dash="dot"))
+    fig.update_layout(
+        title=dict(text=title, font=dict(size=16)), height=height, bargap=0,
+        margin=dict(l=10, r=10, t=40, b=10), showlegend=False,
+        xaxis=dict(title=dict(text="value", font=dict(size=14)), tickfont=dict(size=13)),
+        yaxis=dict(title=dict(text="pixels", font=dict(size=14)), tickfont=dict(size=13)),
+    )
+    return fig
