@@ -1,0 +1,1305 @@
+"""The sliding-window animation: a kernel moving over its input, one frame per output cell.
+
+Every window position comes from :class:`conv.ops.Windows`, the object whose slices the engine
+itself reads, and every number shown is the engine's (``conv.stages.run``): the highlighted window
+always matches the value computed for it.
+
+Public API
+----------
+conv_steps(stages, spec) -> list[ConvStep]        one step per output cell, with its equation
+pool_steps(pre, pool, pooled) -> list[PoolStep]   one step per pooled cell
+conv_animation(stages, spec, *, classroom) -> Animation
+pool_animation(pre, pool, pooled, *, classroom, title) -> Animation
+Animation.figure(start) -> go.Figure             the figure, showing step ``start``
+Animation.gif(max_frames) -> bytes               an animated GIF drawn with Pillow
+output_size_lines(...), receptive_field_text(...) the formulas with the actual numbers
+
+How it plays in the browser (measured in PERFORMANCE.md and ``bench/bench_animation.py``): the
+heatmaps are drawn once; a frame changes only ``layout.shapes`` (the window, the current output
+cell, the masks hiding cells not computed yet) and two annotations (the step and its equation),
+with ``redraw=False``. A frame lists only the shape attributes that change between frames.
+
+Step buttons move one frame from wherever the animation is, in the browser: plotly's ``animate``
+with ``fromcurrent`` plays a list from the frame after the current one, and a frame's duration can
+be given per position in the list. A step list starts with an empty frame ``{}`` shown for 0 ms,
+then the next frame, held for ~11 days; each frame's first occurrence in the list is followed by
+its successor (see :func:`step_chain`).
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import plotly.graph_objects as go
+
+from conv import ops
+from conv.shapes import output_size, receptive_field
+from conv.stages import ConvSpec, PoolSpec, Stages
+
+__all__ = [
+    "TIMES",
+    "Animation",
+    "ConvStep",
+    "PoolStep",
+    "conv_animation",
+    "conv_steps",
+    "fmt",
+    "output_size_lines",
+    "pool_animation",
+    "pool_steps",
+    "receptive_field_text",
+    "step_chain",
+]
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
+# deficiency, and each of these contrasts with both black and white cells.
+VERMILLION = "#D55E00"  # the current window and output cell
+SKY_BLUE = "#56B4E9"  # the previous window: the stride jump
+BLUISH_GREEN = "#009E73"  # the active filter
+BLUE = "#0072B2"
+PADDING_FILL = "#D6E6F4"  # pale blue: padding cells
+PADDING_TEXT = "#0B3C6B"
+MASK_FILL = "#EDEDED"  # output cells not computed yet
+GREYS = [[0.0, "#111111"], [1.0, "#FFFFFF"]]
+# ColorBrewer PuOr (colour-blind safe), white at zero
+DIVERGING = [[0.0, "#5E3C99"], [0.25, "#B2ABD2"], [0.5, "#F7F7F7"], [0.75, "#FDB863"],
+             [1.0, "#E66101"]]
+FLAT = [[0.0, PADDING_FILL], [1.0, PADDING_FILL]]
+MONO = "DejaVu Sans Mono, Menlo, Consolas, Courier New, monospace"
+SANS = "Arial, Helvetica, sans-serif"
+
+TIMES = "\u00d7"  # the multiplication sign in equations
+MINUS_INF = "\u2212\u221e"
+HOLD_MS = 10**9  # a step button holds its frame for ~11.6 days: until the next click
+SPEEDS = (("\u25b6 Play slowly", 1000), ("\u25b6 Play", 350), ("\u25b6\u25b6 Fast", 0))
+FRAME_ARGS = {"mode": "immediate", "frame": {"duration": 0, "redraw": False},
+              "transition": {"duration": 0}}
+# A slider step's frame: plotly caps the transition by the frame's duration, so 0 needs no
+# transition of its own (1,024 steps: 28 KB less).
+SLIDER_ARGS = {"mode": "immediate", "frame": {"duration": 0, "redraw": False}}
+MAX_CHANNELS = 4  # input channels and filters the figure lays out
+MAX_GIF_FRAMES = 300
+# A slider position per step up to this many steps; beyond, one every ceil(n / 512) steps (the
+# Step buttons reach the others): each position is ~95 bytes of JSON.
+MAX_SLIDER_STEPS = 512
+
+
+# --------------------------------------------------------------------------------------------
+# Numbers as text
+# --------------------------------------------------------------------------------------------
+
+def fmt(v: float, decimals: int = 4) -> str:
+    """A number as the equations print it: integers plain, others rounded to ``decimals`` places
+    with trailing zeros dropped (177.75, 0.0625, 1/9 -> 0.1111); -0 prints as 0, -inf as -∞."""
+    v = float(v)
+    if math.isinf(v):
+        return MINUS_INF if v < 0 else "\u221e"
+    if math.isnan(v):
+        return "NaN"
+    if v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    text = f"{v:.{decimals}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _paren(text: str) -> str:
+    return f"({text})" if text.startswith(("-", "\u2212")) else text
+
+
+def _fit(v: float, chars: int) -> str:
+    """``v`` for a grid cell: at most 2 decimals and ``chars`` characters, dropping decimals
+    first (216.4375 -> 216.44 -> 216.4 -> 216); the equations show the exact value."""
+    for decimals in (2, 1, 0):
+        text = fmt(v, decimals)
+        if len(text) <= chars:
+            return text
+    return f"{v:.0e}".replace("e+0", "e").replace("e-0", "e-")
+
+
+# --------------------------------------------------------------------------------------------
+# Steps: one per output cell, straight from the engine
+# --------------------------------------------------------------------------------------------
+
+ACTIVATION_NAMES = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "sigmoid",
+                    "tanh": "tanh", "abs": "abs"}
+
+
+@dataclass(frozen=True)
+class ConvStep:
+    """The computation of one output cell.
+
+    ``rows``/``cols`` are the padded-input rows and columns read (``Windows.rows(i)``,
+    ``Windows.cols(j)``); ``values`` and ``weights`` are ``(C_in // groups, kH, kW)`` float32 as
+    the engine multiplies them; ``conv``, ``biased`` and ``activated`` are the engine's outputs for
+    this cell. ``equation`` holds the lines shown, with the actual numbers.
+    """
+
+    index: int
+    filter: int
+    row: int
+    col: int
+    rows: tuple[int, ...]
+    cols: tuple[int, ...]
+    channels: tuple[int, ...]
+    values: np.ndarray
+    weights: np.ndarray
+    partials: tuple[float, ...]
+    conv: float
+    bias: float | None
+    biased: float | None
+    activation: str | None
+    activated: float | None
+    equation: tuple[str, ...]
+
+    @property
+    def output(self) -> float:
+        """The value the output grid shows: after the bias and the activation, if any."""
+        if self.activated is not None:
+            return self.activated
+        return self.biased if self.biased is not None else self.conv
+
+
+@dataclass(frozen=True)
+class PoolStep:
+    """One pooled cell: ``rows``/``cols`` in the padded map, its window ``values`` (padding as
+    -inf for max, 0 for the average), and the engine's ``result``."""
+
+    index: int
+    channel: int
+    row: int
+    col: int
+    rows: tuple[int, ...]
+    cols: tuple[int, ...]
+    values: np.ndarray
+    mode: str
+    result: float
+    equation: tuple[str, ...]
+
+
+def applied_weights(spec: ConvSpec) -> np.ndarray:
+    """The weights as multiplied, tap by tap: rotated by 180 degrees when ``spec.flip``."""
+    w = spec.weight_array
+    return np.ascontiguousarray(w[:, :, ::-1, ::-1]) if spec.flip else w
+
+
+def channel_names(c: int) -> list[str]:
+    return ["red", "green", "blue"] if c == 3 else [f"channel {k + 1}" for k in range(c)]
+
+
+def conv_steps(stages: Stages, spec: ConvSpec) -> list[ConvStep]:
+    """One :class:`ConvStep` per output cell, filter by filter, in raster order.
+
+    Window positions come from :class:`conv.ops.Windows` over the padded input of ``stages``;
+    the output values are the engine's (``stages.conv``, ``.biased``, ``.activated``).
+    """
+    padded = stages.padded.array
+    w = applied_weights(spec)
+    c_out, cpg, kh, kw = w.shape
+    win = ops.Windows(padded.shape[1:], (kh, kw), spec.stride, spec.dilation)
+    conv = stages.conv.array
+    if win.out_hw != conv.shape[1:]:
+        raise ValueError(f"window grid {win.out_hw} does not match the output {conv.shape[1:]}")
+    biased = stages.biased.array if stages.biased is not None else None
+    activated = stages.activated.array if stages.activated is not None else None
+    act = ACTIVATION_NAMES.get(spec.activation) if activated is not None else None
+    slope = f"  (slope {fmt(spec.negative_slope)})" if spec.activation == "leaky_relu" else ""
+    names = channel_names(padded.shape[0])
+    opg = c_out // spec.groups
+    weight_text = np.vectorize(lambda v: _paren(fmt(v)), otypes=[object])(w)
+    value_text: dict[float, str] = {}
+
+    def vtext(v: float) -> str:
+        s = value_text.get(v)
+        if s is None:
+            s = value_text[v] = _paren(fmt(v))
+        return s
+
+    steps = []
+    h_out, w_out = win.out_hw
+    for o in range(c_out):
+        g = o // opg
+        chans = tuple(range(g * cpg, (g + 1) * cpg))
+        bias = spec.bias[o] if biased is not None else None
+        for i in range(h_out):
+            rows = win.rows(i)
+            for j in range(w_out):
+                cols = win.cols(j)
+                vals = padded[np.ix_(chans, rows, cols)]
+                prods = vals.astype(np.float64) * w[o].astype(np.float64)
+                partials = tuple(float(p) for p in prods.sum(axis=(1, 2)))
+                lines = []
+                value = float(conv[o, i, j])
+                if cpg == 1:
+                    # one line per kernel row, as the notes write it; the running sum after each
+                    # row, and the engine's value at the end
+                    running = 0.0
+                    cells = [[f"{vtext(float(vals[0, r, c]))}{TIMES}{weight_text[o, 0, r, c]}"
+                              for c in range(kw)] for r in range(kh)]
+                    widths = [max(len(cells[r][c]) for r in range(kh)) for c in range(kw)]
+                    for r in range(kh):
+                        terms = " + ".join(cells[r][c].ljust(widths[c]) if c < kw - 1
+                                           else cells[r][c] for c in range(kw))
+                        running += float(prods[0, r].sum())
+                        tail = f" = {fmt(value)}" if r == kh - 1 else f" \u2192 {fmt(running)}"
+                        lines.append(("  " if r == 0 else "+ ") + terms + tail)
+                else:
+                    for ci, c in enumerate(chans):
+                        terms = " + ".join(
+                            f"{vtext(float(vals[ci, r, q]))}{TIMES}{weight_text[o, ci, r, q]}"
+                            for r in range(kh) for q in range(kw))
+                        lines.append(f"{names[c]}: {terms} = {fmt(partials[ci])}")
+                    lines.append("sum: " + " + ".join(_paren(fmt(p)) for p in partials)
+                                 + f" = {fmt(value)}")
+                b_val = a_val = None
+                last = value
+                if biased is not None:
+                    b_val = float(biased[o, i, j])
+                    lines.append(f"{fmt(value)} + {_paren(fmt(bias))} (bias) = {fmt(b_val)}")
+                    last = b_val
+                if activated is not None:
+                    a_val = float(activated[o, i, j])
+                    lines.append(f"{act}({fmt(last)}) = {fmt(a_val)}{slope}")
+                steps.append(ConvStep(
+                    index=len(steps), filter=o, row=i, col=j, rows=tuple(int(r) for r in rows),
+                    cols=tuple(int(c) for c in cols), channels=chans, values=vals,
+                    weights=w[o], partials=partials, conv=value, bias=bias, biased=b_val,
+                    activation=act, activated=a_val, equation=tuple(lines)))
+    return steps
+
+
+def pool_padded(pre: np.ndarray, pool: PoolSpec) -> np.ndarray:
+    """The map as pooling reads it: padded with -inf for max and zeros for the average."""
+    ph, pw = pool.padding
+    fill = -np.inf if pool.mode == "max" else 0.0
+    return np.pad(np.asarray(pre, np.float32), ((0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+
+
+def pool_steps(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray) -> list[PoolStep]:
+    """One :class:`PoolStep` per pooled cell; windows from :class:`conv.ops.Windows` over the
+    padded map, results from the engine's ``pooled`` map."""
+    padded = pool_padded(pre, pool)
+    win = ops.Windows(padded.shape[1:], pool.kernel_size, pool.effective_stride, (1, 1))
+    if win.out_hw != pooled.shape[1:]:
+        raise ValueError(f"window grid {win.out_hw} does not match the pooled map {pooled.shape[1:]}")
+    kh, kw = pool.kernel_size
+    steps = []
+    for c in range(padded.shape[0]):
+        for i in range(win.out_hw[0]):
+            rows = win.rows(i)
+            for j in range(win.out_hw[1]):
+                cols = win.cols(j)
+                vals = padded[c][np.ix_(rows, cols)]
+                result = float(pooled[c, i, j])
+                items = [fmt(v) for v in vals.ravel()]
+                if pool.mode == "max":
+                    line = f"max({', '.join(items)}) = {fmt(result)}"
+                else:
+                    line = f"({' + '.join(_paren(t) for t in items)}) / {kh * kw} = {fmt(result)}"
+                steps.append(PoolStep(len(steps), c, i, j, tuple(int(r) for r in rows),
+                                      tuple(int(q) for q in cols), vals, pool.mode, result, (line,)))
+    return steps
+
+
+# --------------------------------------------------------------------------------------------
+# Formulas with the actual numbers
+# --------------------------------------------------------------------------------------------
+
+def output_size_lines(in_hw, kernel_hw, padding, stride, dilation) -> list[str]:
+    """The output-size formula per axis with the numbers, e.g.
+    ``["rows and columns: (5 + 2*1 - 3) / 2 + 1 = 3"]`` (one line when both axes agree)."""
+    (t, b), (l, r) = padding
+    rows = output_size(in_hw[0], kernel_hw[0], padding=(t, b), stride=stride[0],
+                       dilation=dilation[0], axis="row")
+    cols = output_size(in_hw[1], kernel_hw[1], padding=(l, r), stride=stride[1],
+                       dilation=dilation[1], axis="column")
+    if rows.formula == cols.formula:
+        return [f"rows and columns: {rows.formula}"]
+    return [f"rows: {rows.formula}", f"columns: {cols.formula}"]
+
+
+def receptive_field_text(step: ConvStep, padding, in_hw, spec: ConvSpec,
+                         kernel_hw: tuple[int, int]) -> str:
+    """Which input cells output cell ``(row, col)`` sees, in the input's own coordinates
+    (1-based, as the page counts), and the receptive-field size from ``conv.shapes``."""
+    (t, _), (l, _) = padding
+    kh, kw = kernel_hw
+    fh = receptive_field([(kh, spec.stride[0], spec.dilation[0])])[-1]
+    fw = receptive_field([(kw, spec.stride[1], spec.dilation[1])])[-1]
+    r0, r1 = step.rows[0] - t, step.rows[-1] - t
+    c0, c1 = step.cols[0] - l, step.cols[-1] - l
+    outside = []
+    if r0 < 0 or r1 >= in_hw[0] or c0 < 0 or c1 >= in_hw[1]:
+        outside.append("part of it is padding")
+    dil = ""
+    if spec.dilation != (1, 1):
+        dil = (f"; with dilation {spec.dilation[0]}x{spec.dilation[1]} it samples only "
+               f"{kh}x{kw} of those cells")
+    note = f" ({', '.join(outside)})" if outside else ""
+    return (f"Output row {step.row + 1}, column {step.col + 1} sees input rows {r0 + 1} to "
+            f"{r1 + 1} and columns {c0 + 1} to {c1 + 1}{note}: a receptive field of "
+            f"{fh.r} x {fw.r} cells{dil}.")
+
+
+# --------------------------------------------------------------------------------------------
+# Step buttons: lists for plotly's animate(fromcurrent=True)
+# --------------------------------------------------------------------------------------------
+
+def step_chain(n: int, start: int, forward: bool) -> list:
+    """The frame list of a step button for a figure that opened at frame ``start``.
+
+    Plotly's ``animate(list, {fromcurrent: true})`` finds the current frame's first position
+    ``E`` in the list and plays the items after it when ``0 < E < len - 1``, else the whole list;
+    with no current frame (a figure just drawn) it plays the whole list. The list is ``[{}]`` (an
+    empty frame, shown for 0 ms) then chains in which every frame's first occurrence is followed
+    by its successor (``k + 1``, or ``k - 1``; the ends stay put). Held for :data:`HOLD_MS` at
+    position 1, exactly one step is shown: the successor of the current frame, or of ``start``.
+    """
+    succ = (lambda k: min(k + 1, n - 1)) if forward else (lambda k: max(k - 1, 0))
+    out: list = [{}]
+    seen: set[int] = set()
+
+    def walk(k: int) -> None:
+        while True:
+            out.append(str(k))
+            if k in seen:
+                return
+            seen.add(k)
+            k = succ(k)
+
+    walk(succ(start))
+    for k in (range(n) if forward else range(n - 1, -1, -1)):
+        if k not in seen:
+            walk(k)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Look: sizes for a screen, and the classroom (projector) variant
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Look:
+    classroom: bool
+    width_px: int        # the width the figure is laid out for (Streamlit's wide main column)
+    max_height_px: int
+    max_cell_px: int
+    title_font: int      # the step line
+    label_font: int      # panel titles, formulas
+    eq_font: int
+    max_cell_font: int
+    min_cell_font: int   # values are shortened to fit at this size (24 px on a projector)
+    line_width: int
+    gap_px: int          # white gap between cells
+    controls_px: int     # buttons and slider under the plot
+    button_font: int
+
+
+NORMAL = Look(False, 1150, 760, 76, 22, 16, 17, 22, 11, 3, 1, 108, 15)
+# A projector at 1920x1080 with the sidebar collapsed: Streamlit's wide column is ~1750 px.
+CLASSROOM = Look(True, 1700, 1000, 112, 36, 24, 26, 40, 24, 5, 2, 126, 22)
+
+
+def look_for(classroom: bool) -> Look:
+    return CLASSROOM if classroom else NORMAL
+
+
+# --------------------------------------------------------------------------------------------
+# A scene: grids and shapes in cell units, drawn by Plotly and by Pillow alike
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Box:
+    """A grid's place in the scene, in cell units (x right, y down)."""
+
+    x: float
+    y: float
+    h: int
+    w: int
+
+    def rect(self, r0: float, r1: float, c0: float, c1: float) -> dict:
+        return {"x0": _n(self.x + c0), "x1": _n(self.x + c1), "y0": _n(self.y + r0),
+                "y1": _n(self.y + r1)}
+
+    @property
+    def hidden(self) -> dict:
+        """A rectangle of zero area at the box's top right: a shape with nothing to show."""
+        return self.rect(0, 0, self.w, self.w)
+
+    def corners(self, r0: float, r1: float, c0: float, c1: float) -> tuple:
+        """``(x0, y0, x1, y1)`` of rows ``[r0, r1)`` and columns ``[c0, c1)``."""
+        return (_n(self.x + c0), _n(self.y + r0), _n(self.x + c1), _n(self.y + r1))
+
+    def window(self, rows, cols) -> dict:
+        return self.rect(rows[0], rows[-1] + 1, cols[0], cols[-1] + 1)
+
+    @property
+    def right(self) -> float:
+        return self.x + self.w
+
+    @property
+    def bottom(self) -> float:
+        return self.y + self.h
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+
+def _path(rects) -> str:
+    """Rectangles ``(x0, y0, x1, y1)`` as one SVG path: ``M x0,y0 H x1 V y1 H x0 Z`` each."""
+    return "".join(f"M{a},{b}H{c}V{d}H{a}Z" for a, b, c, d in rects)
+
+
+def path_rects(path: str) -> list[tuple[float, float, float, float]]:
+    """The rectangles of a path written by :func:`_path` (for the GIF and the tests); an empty
+    move (``M x,y Z``) has none."""
+    import re
+
+    return [tuple(float(v) for v in m) for m in
+            re.findall(r"M(-?[\d.]+),(-?[\d.]+)H(-?[\d.]+)V(-?[\d.]+)H-?[\d.]+Z", path)]
+
+
+def _n(v: float):
+    """Coordinates as JSON-short numbers: ints where integral, else 3 decimals."""
+    v = round(float(v), 3)
+    return int(v) if v.is_integer() else v
+
+
+@dataclass
+class Grid:
+    box: Box
+    z: np.ndarray            # float; NaN = transparent
+    text: list | None        # rows of strings, or None
+    colorscale: list
+    zmin: float
+    zmax: float
+    font_px: int
+    font_color: str | None = None
+    italic: bool = False
+    name: str = ""
+
+
+@dataclass
+class Scene:
+    """Everything drawn, in cell units; ``steps[k]`` holds frame ``k``'s dynamic shapes and
+    texts (full dicts, same length and order in every step)."""
+
+    look: Look
+    cell_px: float
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    grids: list
+    static_shapes: list
+    static_texts: list
+    dyn_shapes: list          # templates (style) of the dynamic shapes
+    dyn_texts: list           # templates of the dynamic annotations
+    steps: list               # per step: (list of shape coords, list of texts)
+    step_labels: list
+    click: dict | None        # x, y, step index of each clickable output cell
+
+
+CHAR_W = 0.6  # a digit's width in em, Arial and DejaVu alike
+MIN_TEXT_PX = 7  # smaller cell numbers are left out (the equation still has them)
+
+
+def _cells(a: np.ndarray, look: Look, cell_px: float, mask: np.ndarray | None = None):
+    """The cell texts of a grid and their font size in px (``(None, 0)`` when too small).
+
+    Values are shortened (decimals first) to what fits at the look's smallest cell font, never
+    below 3 characters; the font is then as large as the longest text allows, up to half the
+    cell and the look's maximum.
+    """
+    chars = max(3, int(cell_px * 0.92 / (CHAR_W * look.min_cell_font)))
+    texts = _texts(a, chars, mask)
+    longest = max((len(t) for row in texts for t in row), default=1) or 1
+    font = min(look.max_cell_font, int(cell_px * 0.5), int(cell_px * 0.92 / (CHAR_W * longest)))
+    return (texts, font) if font >= MIN_TEXT_PX else (None, 0)
+
+
+def _texts(a: np.ndarray, chars: int, mask: np.ndarray | None = None) -> list:
+    out = []
+    for r in range(a.shape[0]):
+        row = []
+        for c in range(a.shape[1]):
+            row.append("" if mask is not None and not mask[r, c] else _fit(a[r, c], chars))
+        out.append(row)
+    return out
+
+
+def _only(cells: list | None, mask: np.ndarray) -> list | None:
+    """The cell texts where ``mask`` is true, blanks elsewhere."""
+    if cells is None:
+        return None
+    return [[t if mask[i, j] else "" for j, t in enumerate(row)] for i, row in enumerate(cells)]
+
+
+def _range(values: np.ndarray) -> tuple[float, float]:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return 0.0, 1.0
+    lo, hi = float(finite.min()), float(finite.max())
+    if lo == hi:
+        lo, hi = (lo - 1, hi + 1) if lo != 0 else (0.0, 1.0)
+    return lo, hi
+
+
+def _scale_for(values: np.ndarray) -> tuple[list, float, float]:
+    """Greys for a map without negative values (an image), PuOr centred on 0 for signed ones."""
+    lo, hi = _range(values)
+    if lo < 0:
+        m = max(abs(lo), abs(hi))
+        return DIVERGING, -m, m
+    return GREYS, min(lo, 0.0) if hi > 0 else lo, hi
+
+
+def _kernel_cells(k2d: np.ndarray) -> tuple[str, list[list[str]]]:
+    """A kernel slice for its panel: a common fraction taken out when that makes the cells short
+    (the 1/16 Gaussian shows as 1/16 x [1 2 1; 2 4 2; 1 2 1]), else the weights as the equations
+    print them."""
+    from kernels.text import format_kernel  # kernels -> conv only; viz may use it
+
+    try:
+        lines = format_kernel(np.asarray(k2d, np.float64)).split("\n")
+    except ValueError:
+        lines = []
+    if lines and lines[0].endswith("*"):
+        rows = [ln.split() for ln in lines[1:]]
+        if len(rows) == k2d.shape[0] and all(len(r) == k2d.shape[1] for r in rows):
+            return lines[0][:-1].strip(), rows
+    return "", [[fmt(v) for v in row] for row in np.asarray(k2d, np.float64)]
+
+
+EQ_GAP_PX = 14  # between the grids (and their captions) and the equation
+
+
+@dataclass(frozen=True)
+class _Sizes:
+    cell: float          # px per cell
+    eq_font: int
+    head_u: float        # header height, in cells
+    eq_u: float          # equation block height, in cells
+    formula_y_u: float   # where the formula line starts, below the top, in cells
+    formula_below: bool  # the formula has its own line under the step line
+
+
+def _layout_px(look: Look, grid_w: float, grid_h: float, n_eq: int, eq_chars: int,
+               title_chars: int, formula_chars: int) -> _Sizes:
+    """Cell size and fonts for a scene of ``grid_w`` x ``grid_h`` cells, a step line of
+    ``title_chars``, an output-size formula of ``formula_chars`` and ``n_eq`` equation lines of
+    up to ``eq_chars`` characters, within the look's width and height."""
+    eq_font = look.eq_font
+    if eq_chars:
+        eq_font = max(10, min(eq_font, int(look.width_px / (0.61 * eq_chars))))
+    eq_px = n_eq * eq_font * 1.32 + look.label_font * 0.8 + EQ_GAP_PX + 6
+
+    def fit(header_px: float) -> float:
+        free_h = look.max_height_px - look.controls_px - header_px - eq_px - 20
+        return max(4.0, min(look.max_cell_px, look.width_px / grid_w, max(free_h, 60) / grid_h))
+
+    header_px = look.title_font * 1.5 + look.label_font * 1.9
+    cell = fit(header_px)
+    # average character widths of bold Arial and Arial (letters are narrower than digits)
+    side_by_side = (title_chars * 0.55 * look.title_font + formula_chars * 0.5 * look.label_font
+                    + 60 <= grid_w * cell)
+    if not side_by_side:
+        header_px += look.label_font * 1.5
+        cell = fit(header_px)
+    return _Sizes(cell, eq_font, header_px / cell, eq_px / cell,
+                  0.0 if side_by_side else look.title_font * 1.5 / cell, not side_by_side)
+
+
+def _formula_text(label: dict, text: str, sz: _Sizes, x_lo: float, x_hi: float,
+                  y_lo: float) -> dict:
+    """The output-size formula: top right, beside the step line, or on its own line under it."""
+    if sz.formula_below:
+        return {**label, "text": text, "x": _n(x_lo + 0.02), "y": _n(y_lo + sz.formula_y_u),
+                "xanchor": "left", "yanchor": "top"}
+    return {**label, "text": text, "x": _n(x_hi - 0.02), "y": _n(y_lo + 0.02),
+            "xanchor": "right", "yanchor": "top"}
+
+
+def _plotly_shape(template: dict, coords: dict) -> dict:
+    return {**template, **coords}
+
+
+# --------------------------------------------------------------------------------------------
+# The convolution scene
+# --------------------------------------------------------------------------------------------
+
+def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Look) -> Scene:
+    padded = stages.padded.array
+    x = stages.input.array
+    c_in, hp, wp = padded.shape
+    w = applied_weights(spec)
+    c_out, cpg, kh, kw = w.shape
+    out = (stages.activated or stages.biased or stages.conv).array
+    _, ho, wo = out.shape
+    (t, b), (l, r) = stages.padding
+    if c_in > MAX_CHANNELS or c_out > MAX_CHANNELS:
+        raise ValueError(
+            f"the animation lays out at most {MAX_CHANNELS} input channels and {MAX_CHANNELS} "
+            f"filters, got {c_in} and {c_out}")
+    single = c_in == 1 and c_out == 1
+    gap = 2
+    # --- boxes, in cell units
+    if single:
+        h = max(hp, kh, ho)
+        inp = [Box(0, (h - hp) / 2, hp, wp)]
+        ker = [[Box(wp + gap, (h - kh) / 2, kh, kw)]]
+        outs = [Box(wp + gap + kw + gap, (h - ho) / 2, ho, wo)]
+        x_lo, x_hi, grid_h = -0.2, outs[0].right + 0.2, h
+    else:
+        # the input slices side by side; under them each filter's slices as a group (titled
+        # with its name and bias), the groups side by side; the output slices stacked right
+        inp = [Box(c * (wp + gap), 0, hp, wp) for c in range(c_in)]
+        group_w = cpg * kw + (cpg - 1) * 0.6
+        top = hp + 0.6 + look.label_font * 1.9 / look.max_cell_px * 1.6
+        ker = []
+        for o in range(c_out):
+            x0 = o * (group_w + gap)
+            ker.append([Box(x0 + ci * (kw + 0.6), top, kh, kw) for ci in range(cpg)])
+        x_out = max(inp[-1].right, ker[-1][-1].right) + gap
+        outs = [Box(x_out, o * (ho + 1.6), ho, wo) for o in range(c_out)]
+        grid_h = max(ker[-1][0].bottom, outs[-1].bottom)
+        x_lo, x_hi = -0.2, outs[0].right + 0.2
+    grid_w = x_hi - x_lo
+    n_eq = len(steps[0].equation)
+    eq_chars = max(len(line) for line in steps[0].equation) + 2
+    formula = "Output size " + "; ".join(output_size_lines(
+        x.shape[1:], (kh, kw), stages.padding, spec.stride, spec.dilation))
+    title_chars = len(f"Step {len(steps)} of {len(steps)} \u00b7 filter W9, row {ho}, col {wo}")
+    sz = _layout_px(look, grid_w, grid_h, n_eq, eq_chars, title_chars, len(formula))
+    cell, eq_font, head_u, eq_u = sz.cell, sz.eq_font, sz.head_u, sz.eq_u
+    y_lo, y_hi = -head_u, grid_h + eq_u
+
+    grids: list[Grid] = []
+    static_shapes: list[dict] = []
+    texts: list[dict] = []
+    lw = look.line_width
+    label = {"font": {"size": look.label_font, "family": SANS, "color": "#111111"},
+             "showarrow": False, "xref": "x", "yref": "y"}
+
+    # --- input slices: image cells by value, padding cells flat and pale, values in italics
+    inner = np.zeros((hp, wp), bool)
+    inner[t:t + x.shape[1], l:l + x.shape[2]] = True
+    scale, zmin, zmax = _scale_for(padded[:, inner])
+    names = channel_names(c_in)
+    pad_word = {"zeros": "zero", "reflect": "reflected", "replicate": "replicated",
+                "circular": "wrapped"}[spec.padding_mode]
+    for c, box in enumerate(inp):
+        z = np.where(inner, padded[c], np.nan)
+        cells, font = _cells(padded[c], look, cell)
+        grids.append(Grid(box, z, _only(cells, inner), scale, zmin, zmax, font, name=f"input {c}"))
+        if not inner.all():
+            zp = np.where(inner, np.nan, 0.0)
+            grids.append(Grid(box, zp, _only(cells, ~inner), FLAT, 0.0, 1.0, font, PADDING_TEXT,
+                              True, name=f"padding {c}"))
+            static_shapes.append({"type": "rect", **box.rect(t, t + x.shape[1], l, l + x.shape[2]),
+                                  "line": {"color": PADDING_TEXT, "width": max(2, lw - 2),
+                                           "dash": "dash"}, "layer": "above"})
+        size = f"{x.shape[1]}x{x.shape[2]}"
+        title = f"Input {size}" if single else f"{names[c]} {size}"
+        if not inner.all():
+            pads = {t, b, l, r}
+            p = f"p = {t}" if len(pads) == 1 else f"p = {t},{b},{l},{r} (top, bottom, left, right)"
+            title += f" + {pad_word} padding {p} (pale)"
+        texts.append({**label, "text": title, "x": _n(box.cx), "y": _n(box.y - 0.12),
+                      "xanchor": "center", "yanchor": "bottom"})
+
+    # --- kernels
+    k_scale_m = float(np.abs(w).max()) or 1.0
+    for o, row in enumerate(ker):
+        for ci, box in enumerate(row):
+            factor, kcells = _kernel_cells(w[o, ci])
+            longest = max(len(s) for rr in kcells for s in rr)
+            kf = min(look.max_cell_font, int(cell * 0.5), int(cell * 0.92 / (CHAR_W * longest)))
+            grids.append(Grid(box, w[o, ci].astype(np.float64),
+                              kcells if kf >= MIN_TEXT_PX else None, DIVERGING, -k_scale_m,
+                              k_scale_m, kf if kf >= MIN_TEXT_PX else 0, name=f"kernel {o} {ci}"))
+            if single:
+                flip = " (rotated 180°: flip)" if spec.flip else ""
+                dil = f", dilation {spec.dilation[0]}" if spec.dilation != (1, 1) else ""
+                title = f"Kernel {kh}x{kw}{flip}{dil}"
+                texts.append({**label, "text": title, "x": _n(box.cx), "y": _n(box.y - 0.12),
+                              "xanchor": "center", "yanchor": "bottom"})
+                if factor:
+                    texts.append({**label, "text": f"all x {factor}", "x": _n(box.cx),
+                                  "y": _n(box.bottom + 0.12), "xanchor": "center", "yanchor": "top"})
+            elif factor:
+                texts.append({**label, "text": f"x {factor}", "x": _n(box.cx),
+                              "y": _n(box.bottom + 0.05), "xanchor": "center", "yanchor": "top",
+                              "font": {**label["font"], "size": max(10, look.label_font - 4)}})
+        if not single:
+            bias = f", bias b{o + 1} = {fmt(spec.bias[o])}" if spec.bias is not None else ""
+            g = o // (c_out // spec.groups)
+            slices = " ".join(names[g * cpg + ci][0].upper() if c_in == 3 else str(g * cpg + ci + 1)
+                              for ci in range(cpg))
+            texts.append({**label, "text": f"Filter W{o + 1} ({slices}){bias}",
+                          "x": _n((row[0].x + row[-1].right) / 2), "y": _n(row[0].y - 0.3),
+                          "xanchor": "center", "yanchor": "bottom"})
+
+    # --- outputs
+    o_scale, o_min, o_max = _scale_for(out)
+    stage = ("after " + spec.activation_title if stages.activated is not None
+             else "+ bias" if stages.biased is not None else "")
+    for o, box in enumerate(outs):
+        cells, font = _cells(out[o], look, cell)
+        grids.append(Grid(box, out[o].astype(np.float64), cells, o_scale, o_min, o_max, font,
+                          name=f"output {o}"))
+        static_shapes.append({"type": "rect", **box.rect(0, ho, 0, wo),
+                              "line": {"color": "#888888", "width": 1}, "layer": "below"})
+        title = f"Output {ho}x{wo}" + (f" ({stage})" if stage else "")
+        if not single:
+            title = f"Output {o + 1}: {ho}x{wo}" + (f" ({stage})" if stage else "")
+        texts.append({**label, "text": title, "x": _n(box.cx), "y": _n(box.y - 0.12),
+                      "xanchor": "center", "yanchor": "bottom"})
+    if single:
+        big = {**label, "font": {**label["font"], "size": int(look.label_font * 1.6)}}
+        mid = (inp[0].cx + 0, outs[0].y + ho / 2)
+        texts.append({**big, "text": "\u2217", "x": _n(inp[0].right + gap / 2), "y": _n(mid[1]),
+                      "xanchor": "center", "yanchor": "middle"})
+        texts.append({**big, "text": "=", "x": _n(ker[0][0].right + gap / 2), "y": _n(mid[1]),
+                      "xanchor": "center", "yanchor": "middle"})
+    texts.append(_formula_text(label, formula, sz, x_lo, x_hi, y_lo))
+
+    # --- dynamic shapes. One path draws every vermillion rectangle of a step (the window on
+    # each input slice, or with dilation the cells it samples, and the output cell): a path is
+    # half the JSON of separate rectangles, and a 1,024-frame animation must stay under 0.5 MB.
+    dil = spec.dilation != (1, 1)
+    jumps = spec.stride != (1, 1)
+    hl_t = {"type": "path", "layer": "above", "line": {"color": VERMILLION, "width": lw},
+            "fillcolor": "rgba(213,94,0,0.12)"}
+    span_t = {"type": "path", "layer": "above",
+              "line": {"color": VERMILLION, "width": max(2, lw - 2), "dash": "dot"}}
+    ghost_t = {"type": "path", "layer": "above",
+               "line": {"color": SKY_BLUE, "width": max(2, lw - 1), "dash": "dash"}}
+    filt_t = {"type": "rect", "layer": "above", "line": {"color": BLUISH_GREEN, "width": lw}}
+    mask_t = {"type": "rect", "layer": "above", "line": {"width": 0}, "fillcolor": MASK_FILL}
+    dyn_shapes = ([hl_t] + ([span_t] if dil else []) + ([ghost_t] if jumps else [])
+                  + ([filt_t] if c_out > 1 else []) + [mask_t] * (2 * c_out))
+    title_t = {"showarrow": False, "xref": "x", "yref": "y", "x": _n(x_lo), "y": _n(y_lo + 0.02),
+               "xanchor": "left", "yanchor": "top",
+               "font": {"size": look.title_font, "family": SANS, "color": "#000000",
+                        "weight": "bold"}}
+    eq_t = {"showarrow": False, "xref": "x", "yref": "y", "x": _n(x_lo + 0.2),
+            "y": _n(grid_h + (look.label_font * 0.8 + EQ_GAP_PX) / cell), "xanchor": "left",
+            "yanchor": "top", "align": "left",
+            "font": {"size": eq_font, "family": MONO, "color": "#000000"}}
+    dyn_texts = [title_t, eq_t]
+    nowhere = {"path": f"M{_n(inp[0].x)},{_n(inp[0].y)}Z"}
+
+    n = len(steps)
+    scene_steps = []
+    labels = []
+    for k, st in enumerate(steps):
+        prev = steps[k - 1] if k else st
+        rects = []
+        for c in st.channels:
+            if dil:
+                rects += [inp[c].corners(rr + 0.08, rr + 0.92, cc + 0.08, cc + 0.92)
+                          for rr in st.rows for cc in st.cols]
+            else:
+                rects.append(inp[c].corners(st.rows[0], st.rows[-1] + 1, st.cols[0],
+                                            st.cols[-1] + 1))
+        rects.append(outs[st.filter].corners(st.row, st.row + 1, st.col, st.col + 1))
+        sh = [{"path": _path(rects)}]
+        if dil:
+            sh.append({"path": _path([inp[c].corners(st.rows[0], st.rows[-1] + 1, st.cols[0],
+                                                     st.cols[-1] + 1) for c in st.channels])})
+        if jumps:
+            sh.append({"path": _path([inp[c].corners(prev.rows[0], prev.rows[-1] + 1,
+                                                     prev.cols[0], prev.cols[-1] + 1)
+                                      for c in prev.channels])} if k else nowhere)
+        if c_out > 1:
+            row = ker[st.filter]
+            sh.append({"x0": _n(row[0].x - 0.22), "x1": _n(row[-1].right + 0.22),
+                       "y0": _n(row[0].y - 0.22), "y1": _n(row[0].bottom + 0.22)})
+        for o, box in enumerate(outs):
+            if o < st.filter:
+                sh += [box.hidden, box.hidden]
+            elif o > st.filter:
+                sh += [box.hidden, box.rect(0, ho, 0, wo)]
+            else:
+                sh += [box.rect(st.row, st.row + 1, st.col + 1, wo), box.rect(st.row + 1, ho, 0, wo)]
+        where = f"row {st.row + 1}, col {st.col + 1}"
+        if c_out > 1:
+            where = f"filter W{st.filter + 1}, " + where
+        scene_steps.append((sh, [f"Step {k + 1} of {n} \u00b7 {where}", "<br>".join(st.equation)]))
+        labels.append(str(k + 1))
+
+    click = {"x": [], "y": [], "step": []}
+    for st in steps:
+        cx, cy = outs[st.filter].x + st.col + 0.5, outs[st.filter].y + st.row + 0.5
+        click["x"].append(_n(cx))
+        click["y"].append(_n(cy))
+        click["step"].append(st.index)
+    return Scene(look, cell, (x_lo, x_hi), (y_lo, y_hi), grids, static_shapes, texts,
+                 dyn_shapes, dyn_texts, scene_steps, labels, click)
+
+
+# --------------------------------------------------------------------------------------------
+# The pooling scene
+# --------------------------------------------------------------------------------------------
+
+def _pool_scene(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, steps: list[PoolStep],
+                look: Look, title: str) -> Scene:
+    padded = pool_padded(pre, pool)
+    c, hp, wp = padded.shape
+    _, ho, wo = pooled.shape
+    if c > MAX_CHANNELS:
+        raise ValueError(f"the animation lays out at most {MAX_CHANNELS} channels, got {c}")
+    ph, pw = pool.padding
+    gap = 2
+    maps = [Box(0, ch * (hp + 1.6), hp, wp) for ch in range(c)]
+    outs = [Box(wp + gap, m.y + (hp - ho) / 2, ho, wo) for m in maps]
+    x_lo, x_hi = -0.2, max(outs[0].right, wp + gap + 3) + 0.2
+    grid_h = maps[-1].bottom
+    eq_chars = max(len(s.equation[0]) for s in steps[:50]) + 2
+    kh, kw = pool.kernel_size
+    (sh, sw) = pool.effective_stride
+    formula = f"{pool.title}. Output size " + "; ".join(output_size_lines(
+        pre.shape[1:], (kh, kw), ((ph, ph), (pw, pw)), (sh, sw), (1, 1)))
+    title_chars = len(f"Step {len(steps)} of {len(steps)} \u00b7 slice 9, row {ho}, col {wo}")
+    sz = _layout_px(look, x_hi - x_lo, grid_h, 1, eq_chars, title_chars, len(formula))
+    cell, eq_font, head_u, eq_u = sz.cell, sz.eq_font, sz.head_u, sz.eq_u
+    y_lo, y_hi = -head_u, grid_h + eq_u
+    label = {"font": {"size": look.label_font, "family": SANS, "color": "#111111"},
+             "showarrow": False, "xref": "x", "yref": "y"}
+    inner = np.zeros((hp, wp), bool)
+    inner[ph:ph + pre.shape[1], pw:pw + pre.shape[2]] = True
+    scale, zmin, zmax = _scale_for(pre)
+    o_scale, o_min, o_max = _scale_for(pooled)
+    grids, static_shapes, texts = [], [], []
+    lw = look.line_width
+    mode = "Max" if pool.mode == "max" else "Average"
+    for ch in range(c):
+        m, ob = maps[ch], outs[ch]
+        cells, font = _cells(padded[ch], look, cell)
+        grids.append(Grid(m, np.where(inner, padded[ch], np.nan), _only(cells, inner), scale,
+                          zmin, zmax, font, name=f"map {ch}"))
+        if not inner.all():
+            grids.append(Grid(m, np.where(inner, np.nan, 0.0), _only(cells, ~inner), FLAT, 0, 1,
+                              font, PADDING_TEXT, True, name=f"padding {ch}"))
+        cells, font = _cells(pooled[ch], look, cell)
+        grids.append(Grid(ob, pooled[ch].astype(np.float64), cells, o_scale, o_min, o_max, font,
+                          name=f"pooled {ch}"))
+        static_shapes.append({"type": "rect", **ob.rect(0, ho, 0, wo),
+                              "line": {"color": "#888888", "width": 1}, "layer": "below"})
+        name = title if c == 1 else f"{title}, slice {ch + 1}"
+        texts.append({**label, "text": f"{name}: {pre.shape[1]}x{pre.shape[2]}"
+                      + (f" + padding {ph} ({MINUS_INF if pool.mode == 'max' else '0'})"
+                         if not inner.all() else ""),
+                      "x": _n(m.cx), "y": _n(m.y - 0.12), "xanchor": "center",
+                      "yanchor": "bottom"})
+        texts.append({**label, "text": f"{mode} pool: {ho}x{wo}", "x": _n(ob.cx),
+                      "y": _n(ob.y - 0.12), "xanchor": "center", "yanchor": "bottom"})
+        texts.append({**label, "text": "\u2192", "x": _n(m.right + gap / 2), "y": _n(m.y + hp / 2),
+                      "xanchor": "center", "yanchor": "middle",
+                      "font": {**label["font"], "size": int(look.label_font * 1.6)}})
+    texts.append(_formula_text(label, formula, sz, x_lo, x_hi, y_lo))
+    jumps = pool.effective_stride != (1, 1)
+    hl_t = {"type": "path", "layer": "above", "line": {"color": VERMILLION, "width": lw},
+            "fillcolor": "rgba(213,94,0,0.12)"}
+    ghost_t = {"type": "path", "layer": "above",
+               "line": {"color": SKY_BLUE, "width": max(2, lw - 1), "dash": "dash"}}
+    mask_t = {"type": "rect", "layer": "above", "line": {"width": 0}, "fillcolor": MASK_FILL}
+    dyn_shapes = [hl_t] + ([ghost_t] if jumps else []) + [mask_t] * (2 * c)
+    title_t = {"showarrow": False, "xref": "x", "yref": "y", "x": _n(x_lo), "y": _n(y_lo + 0.02),
+               "xanchor": "left", "yanchor": "top",
+               "font": {"size": look.title_font, "family": SANS, "color": "#000000",
+                        "weight": "bold"}}
+    eq_t = {"showarrow": False, "xref": "x", "yref": "y", "x": _n(x_lo + 0.2),
+            "y": _n(grid_h + (look.label_font * 0.8 + EQ_GAP_PX) / cell), "xanchor": "left",
+            "yanchor": "top", "align": "left",
+            "font": {"size": eq_font, "family": MONO, "color": "#000000"}}
+    nowhere = {"path": f"M{_n(maps[0].x)},{_n(maps[0].y)}Z"}
+    scene_steps, labels = [], []
+    n = len(steps)
+    for k, st in enumerate(steps):
+        prev = steps[k - 1] if k else st
+        m = maps[st.channel]
+        window = m.corners(st.rows[0], st.rows[-1] + 1, st.cols[0], st.cols[-1] + 1)
+        sh = [{"path": _path([window, outs[st.channel].corners(st.row, st.row + 1, st.col,
+                                                               st.col + 1)])}]
+        if jumps:
+            pm = maps[prev.channel]
+            sh.append({"path": _path([pm.corners(prev.rows[0], prev.rows[-1] + 1, prev.cols[0],
+                                                 prev.cols[-1] + 1)])} if k else nowhere)
+        for ch, box in enumerate(outs):
+            if ch < st.channel:
+                sh += [box.hidden, box.hidden]
+            elif ch > st.channel:
+                sh += [box.hidden, box.rect(0, ho, 0, wo)]
+            else:
+                sh += [box.rect(st.row, st.row + 1, st.col + 1, wo), box.rect(st.row + 1, ho, 0, wo)]
+        where = f"row {st.row + 1}, col {st.col + 1}"
+        if c > 1:
+            where = f"slice {st.channel + 1}, " + where
+        scene_steps.append((sh, [f"Step {k + 1} of {n} \u00b7 {where}", st.equation[0]]))
+        labels.append(str(k + 1))
+    click = {"x": [], "y": [], "step": []}
+    for st in steps:
+        click["x"].append(_n(outs[st.channel].x + st.col + 0.5))
+        click["y"].append(_n(outs[st.channel].y + st.row + 0.5))
+        click["step"].append(st.index)
+    return Scene(look, cell, (x_lo, x_hi), (y_lo, y_hi), grids, static_shapes, texts,
+                 dyn_shapes, [title_t, eq_t], scene_steps, labels, click)
+
+
+# --------------------------------------------------------------------------------------------
+# Plotly: the scene as a figure with frames
+# --------------------------------------------------------------------------------------------
+
+class AnimatedFigure(go.Figure):
+    """A ``go.Figure`` whose frames are kept as plain dicts.
+
+    plotly.py builds a validated ``go.Frame`` per frame (~0.45 ms each: 1,024 frames would take
+    ~450 ms, over the 300 ms budget). The frames here are generated from the scene, and a test
+    validates the whole dict against plotly's schema; :meth:`to_dict` (which ``st.plotly_chart``
+    and ``plotly.io.to_json`` call) adds them, without copying them, to the validated rest.
+    """
+
+    def __init__(self, data, layout, frames):
+        super().__init__(data=data, layout=layout, _validate=False)
+        object.__setattr__(self, "_raw_frames", frames)
+
+    @property
+    def raw_frames(self) -> list[dict]:
+        return self._raw_frames
+
+    def to_dict(self):
+        res = super().to_dict()
+        res["frames"] = list(self._raw_frames)
+        return res
+
+    def to_plotly_json(self):
+        return self.to_dict()
+
+
+def _varying(steps_shapes: list[list[dict]]) -> list[tuple[str, ...]]:
+    """For each dynamic shape, the attributes (coordinates or path) that differ between frames."""
+    out = []
+    for s in range(len(steps_shapes[0])):
+        first = steps_shapes[0][s]
+        keys = tuple(key for key in first if any(st[s][key] != first[key] for st in steps_shapes))
+        out.append(keys)
+    return out
+
+
+@dataclass
+class Animation:
+    """A scene ready to draw: :meth:`figure` for Plotly, :meth:`gif` for slides."""
+
+    scene: Scene
+    steps: list
+    traces: list
+    frames: list[dict]
+    varying: list[tuple[str, ...]]
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.steps)
+
+    def shapes_at(self, k: int) -> list[dict]:
+        """The dynamic shapes of step ``k``, full dicts (templates with coordinates)."""
+        return [_plotly_shape(t, c) for t, c in zip(self.scene.dyn_shapes, self.scene.steps[k][0])]
+
+    def texts_at(self, k: int) -> list[str]:
+        return list(self.scene.steps[k][1])
+
+    def figure(self, start: int = 0) -> AnimatedFigure:
+        """The figure drawn at step ``start`` (its slider there, its step buttons stepping from
+        there); the frames are shared between the figures of one animation."""
+        sc = self.scene
+        n = self.n_steps
+        start = min(max(int(start), 0), n - 1)
+        look = sc.look
+        shapes = self.shapes_at(start) + sc.static_shapes
+        texts = [{**t, "text": s} for t, s in zip(sc.dyn_texts, sc.steps[start][1])]
+        hold = {"mode": "immediate", "fromcurrent": True,
+                "frame": [{"duration": 0, "redraw": False}, {"duration": HOLD_MS, "redraw": False}],
+                "transition": {"duration": 0}}
+        step_buttons = [
+            {"label": "|\u25c0 First", "method": "animate", "args": [["0"], FRAME_ARGS]},
+            {"label": "\u25c0 Back", "method": "animate", "args": [step_chain(n, start, False), hold]},
+            {"label": "|| Pause", "method": "animate", "args": [[None], FRAME_ARGS]},
+            {"label": "Step \u25b6", "method": "animate", "args": [step_chain(n, start, True), hold]},
+            {"label": "Last \u25b6|", "method": "animate", "args": [[str(n - 1)], FRAME_ARGS]},
+        ]
+        # Play continues after the current frame; a figure just drawn at `start` has none, so
+        # its play list begins after `start` (at 0 it is every frame).
+        play_list = None if start in (0, n - 1) else [str(k) for k in range(start + 1, n)]
+        play_buttons = [
+            {"label": label, "method": "animate",
+             "args": [play_list, {"mode": "immediate", "fromcurrent": True,
+                                  "frame": {"duration": ms, "redraw": False},
+                                  "transition": {"duration": 0}}]}
+            for label, ms in SPEEDS]
+        bfont = {"size": look.button_font, "family": SANS, "color": "#000000"}
+        menu = {"type": "buttons", "direction": "right", "showactive": False, "x": 0, "xanchor": "left",
+                "y": 0, "yanchor": "top", "pad": {"t": 8, "r": 6}, "font": bfont,
+                "bgcolor": "#F2F2F2", "bordercolor": "#444444", "borderwidth": 1}
+        few = n <= 40
+        every = max(1, -(-n // MAX_SLIDER_STEPS))
+        slider = {
+            "active": start, "x": 0, "len": 1.0, "xanchor": "left", "y": 0, "yanchor": "top",
+            "pad": {"t": look.button_font * 2 + 26, "b": 0, "l": 0, "r": 0},
+            "currentvalue": {"visible": False}, "ticklen": 4 if few else 0,
+            "minorticklen": 0, "bgcolor": "#DDDDDD", "activebgcolor": VERMILLION,
+            "bordercolor": "#444444", "borderwidth": 1,
+            "font": {"size": max(10, look.button_font - 4), "color": "#222222" if few else
+                     "rgba(0,0,0,0)"},
+            "transition": {"duration": 0},
+            "steps": [{"method": "animate", "label": sc.step_labels[k], "args": [[str(k)], SLIDER_ARGS]}
+                      if few else {"method": "animate", "args": [[str(k)], SLIDER_ARGS]}
+                      for k in range(0, n, every)],
+        }
+        width_px = (sc.x_range[1] - sc.x_range[0]) * sc.cell_px
+        height_px = (sc.y_range[1] - sc.y_range[0]) * sc.cell_px
+        layout = {
+            "height": round(height_px + look.controls_px + 12),
+            "margin": {"l": 8, "r": 8, "t": 12, "b": look.controls_px},
+            "paper_bgcolor": "#FFFFFF", "plot_bgcolor": "#FFFFFF",
+            "xaxis": {"range": list(sc.x_range), "visible": False, "fixedrange": True,
+                      "constrain": "domain", "constraintoward": "left"},
+            "yaxis": {"range": [sc.y_range[1], sc.y_range[0]], "visible": False,
+                      "fixedrange": True, "scaleanchor": "x", "scaleratio": 1,
+                      "constrain": "domain", "constraintoward": "top"},
+            "showlegend": False, "hovermode": "closest", "dragmode": False,
+            "template": {"data": {}, "layout": {}},
+            "font": {"family": SANS, "color": "#000000"},
+            "shapes": shapes, "annotations": texts + sc.static_texts,
+            "updatemenus": [
+                {**menu, "buttons": step_buttons},
+                {**menu, "buttons": play_buttons, "x": 0.995, "xanchor": "right"},
+            ],
+            "sliders": [slider],
+            "meta": {"steps": n, "start": start, "width_px": int(width_px), "slider_every": every},
+        }
+        return AnimatedFigure(self.traces, layout, self.frames)
+
+    def gif(self, *, max_frames: int = MAX_GIF_FRAMES, frame_ms: int = 600) -> bytes:
+        """The animation as an animated GIF (Pillow), at most ``max_frames`` steps, the last
+        frame held twice as long."""
+        return _gif(self.scene, min(self.n_steps, max_frames), frame_ms)
+
+
+def _traces(scene: Scene) -> list[dict]:
+    traces = []
+    gap = scene.look.gap_px
+    for g in scene.grids:
+        t = {"type": "heatmap", "z": np.asarray(g.z, np.float32), "x0": _n(g.box.x + 0.5), "dx": 1,
+             "y0": _n(g.box.y + 0.5), "dy": 1, "colorscale": g.colorscale, "zmin": g.zmin,
+             "zmax": g.zmax, "showscale": False, "hoverinfo": "skip", "xgap": gap, "ygap": gap,
+             "name": g.name}
+        if g.text is not None and g.font_px:
+            font = {"size": g.font_px, "family": SANS}
+            if g.font_color:
+                font["color"] = g.font_color
+            if g.italic:
+                font["style"] = "italic"
+            t.update(text=g.text, texttemplate="%{text}", textfont=font)
+        traces.append(t)
+    if scene.click:
+        size = max(6, int(scene.cell_px * 0.9))
+        traces.append({
+            "type": "scatter", "mode": "markers",
+            "x": np.asarray(scene.click["x"], np.float32), "y": np.asarray(scene.click["y"], np.float32),
+            "name": "output cells",
+            "marker": {"size": size, "symbol": "square", "color": "rgba(0,0,0,0)",
+                       "line": {"width": 0}},
+            "selected": {"marker": {"opacity": 0}}, "unselected": {"marker": {"opacity": 0}},
+            "hoverinfo": "none", "showlegend": False,
+        })
+    return traces
+
+
+def _frames(scene: Scene) -> tuple[list[dict], list[tuple[str, ...]]]:
+    varying = _varying([s for s, _ in scene.steps])
+    frames = []
+    for k, (shapes, texts) in enumerate(scene.steps):
+        fs = [{key: coords[key] for key in keys} for coords, keys in zip(shapes, varying)]
+        while fs and not fs[-1]:
+            fs.pop()
+        frames.append({"name": str(k), "layout": {"shapes": fs,
+                                                  "annotations": [{"text": s} for s in texts]}})
+    return frames, varying
+
+
+def _animation(scene: Scene, steps: list) -> Animation:
+    frames, varying = _frames(scene)
+    return Animation(scene, steps, _traces(scene), frames, varying)
+
+
+def conv_animation(stages: Stages, spec: ConvSpec, *, classroom: bool = False) -> Animation:
+    """The convolution of ``stages`` (from ``conv.stages.run(x, spec)``), one frame per output
+    cell: the window on the (padded) input, the kernel, the output filling in, the equation.
+
+    Raises
+    ------
+    ValueError
+        When the layer has more than :data:`MAX_CHANNELS` input channels or filters.
+    """
+    steps = conv_steps(stages, spec)
+    return _animation(_conv_scene(stages, spec, steps, look_for(classroom)), steps)
+
+
+def pool_animation(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, *,
+                   classroom: bool = False, title: str = "Map") -> Animation:
+    """Pooling of ``pre`` (C, H, W) into the engine's ``pooled``, one frame per pooled cell."""
+    pre = np.asarray(pre, np.float32)
+    steps = pool_steps(pre, pool, pooled)
+    return _animation(_pool_scene(pre, pool, pooled, steps, look_for(classroom), title), steps)
+
+
+# --------------------------------------------------------------------------------------------
+# GIF: the same scene drawn by Pillow
+# --------------------------------------------------------------------------------------------
+
+FONT_FILES = {
+    "sans": ("DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+             "LiberationSans-Regular.ttf"),
+    "bold": ("DejaVuSans-Bold.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+             "LiberationSans-Bold.ttf"),
+    "mono": ("DejaVuSansMono.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+             "LiberationMono-Regular.ttf"),
+    "italic": ("DejaVuSans-Oblique.ttf",
+               "/usr/share/fonts/truetype/dejavu/DejaVuSans-Oblique.ttf",
+               "LiberationSans-Italic.ttf"),
+}
+
+
+@lru_cache(maxsize=64)
+def _font(kind: str, size: int):
+    from PIL import ImageFont
+
+    for name in FONT_FILES[kind]:
+        try:
+            return ImageFont.truetype(name, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size=size)  # Pillow's bundled font: always there
+
+
+def _hex(color: str) -> tuple[int, int, int]:
+    color = color.lstrip("#")
+    return tuple(int(color[i:i + 2], 16) for i in (0, 2, 4))  # type: ignore[return-value]
+
+
+def _rgba(color: str) -> tuple[int, int, int, int]:
+    if color.startswith("rgba"):
+        parts = [p.strip() for p in color[color.index("(") + 1:-1].split(",")]
+        return (int(parts[0]), int(parts[1]), int(parts[2]), int(float(parts[3]) * 255))
+    return (*_hex(color), 255)
+
+
+def _colour(scale: list, zmin: float, zmax: float, v: float) -> tuple[int, int, int]:
+    f = 0.0 if zmax == zmin else min(max((v - zmin) / (zmax - zmin), 0.0), 1.0)
+    for (p0, c0), (p1, c1) in itertools.pairwise(scale):
+        if f <= p1:
+            u = 0.0 if p1 == p0 else (f - p0) / (p1 - p0)
+            a, b = _hex(c0), _hex(c1)
+            return tuple(round(a[i] + (b[i] - a[i]) * u) for i in range(3))  # type: ignore
+    return _hex(scale[-1][1])
+
+
+def _plain(text: str) -> list[str]:
+    import re
+
+    return [re.sub(r"<[^>]+>", "", line) for line in text.split("<br>")]
+
+
+def _gif(scene: Scene, n: int, frame_ms: int) -> bytes:
+    from PIL import Image, ImageDraw
+
+    scale = max(0.5, min(1.0, 900 / ((scene.x_range[1] - scene.x_range[0]) * scene.cell_px)))
+    cell = scene.cell_px * scale
+    x0, y0 = scene.x_range[0], scene.y_range[0]
+    wpx = int((scene.x_range[1] - x0) * cell) + 16
+    hpx = int((scene.y_range[1] - y0) * cell) + 16
+
+    def px(x: float, y: float) -> tuple[float, float]:
+        return 8 + (x - x0) * cell, 8 + (y - y0) * cell
+
+    base = Image.new("RGB", (wpx, hpx), "white")
+    d = ImageDraw.Draw(base)
+    for g in scene.grids:
+        fnt = _font("italic" if g.italic else "sans", max(8, int(g.font_px * scale))) if g.font_px else None
+        for r in range(g.z.shape[0]):
+            for c in range(g.z.shape[1]):
+                v = g.z[r, c]
+                if not np.isfinite(v):
+                    continue
+                rgb = _colour(g.colorscale, g.zmin, g.zmax, float(v))
+                a, b = px(g.box.x + c, g.box.y + r)
+                d.rectangle([a + 1, b + 1, a + cell - 1, b + cell - 1], fill=rgb)
+                if fnt is not None and g.text is not None and g.text[r][c]:
+                    lum = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
+                    col = _hex(g.font_color) if g.font_color else ((0, 0, 0) if lum > 140 else (255, 255, 255))
+                    d.text((a + cell / 2, b + cell / 2), g.text[r][c], fill=col, font=fnt, anchor="mm")
+
+    def draw_shape(dr, s: dict) -> None:
+        if "path" in s:
+            for x0_, y0_, x1_, y1_ in path_rects(s["path"]):
+                draw_shape(dr, {**{k: v for k, v in s.items() if k != "path"},
+                                "x0": x0_, "y0": y0_, "x1": x1_, "y1": y1_})
+            return
+        a = px(s["x0"], s["y0"])
+        b = px(s["x1"], s["y1"])
+        if abs(b[0] - a[0]) < 1 or abs(b[1] - a[1]) < 1:
+            return
+        box = [min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1])]
+        fill = s.get("fillcolor")
+        line = s.get("line", {})
+        width = int(line.get("width", 1) * scale + 0.5)
+        if fill:
+            rgba = _rgba(fill)
+            if rgba[3] == 255:
+                dr.rectangle(box, fill=rgba[:3])
+        if width > 0 and line.get("color"):
+            dr.rectangle(box, outline=_hex(line["color"]), width=max(1, width))
+
+    def draw_text(dr, t: dict, text: str) -> None:
+        kind = "mono" if t.get("font", {}).get("family") == MONO else "sans"
+        if "<b>" in text and kind == "sans":
+            kind = "bold"
+        size = max(9, int(t.get("font", {}).get("size", 14) * scale))
+        fnt = _font(kind, size)
+        lines = _plain(text)
+        x, y = px(t["x"], t["y"])
+        line_h = size * 1.3
+        total = line_h * len(lines)
+        if t.get("yanchor") == "bottom":
+            y -= total
+        elif t.get("yanchor") == "middle":
+            y -= total / 2
+        for i, line in enumerate(lines):
+            w = dr.textlength(line, font=fnt)
+            xx = x - w if t.get("xanchor") == "right" else x - w / 2 if t.get("xanchor") == "center" else x
+            dr.text((xx, y + i * line_h), line, fill=(0, 0, 0), font=fnt)
+
+    for s in scene.static_shapes:
+        draw_shape(d, s)
+    for t in scene.static_texts:
+        draw_text(d, t, t["text"])
+    frames = []
+    for k in range(n):
+        im = base.copy()
+        dr = ImageDraw.Draw(im)
+        shapes, texts = scene.steps[k]
+        for tpl, coords in zip(scene.dyn_shapes, shapes):
+            draw_shape(dr, {**tpl, **coords})
+        for tpl, s in zip(scene.dyn_texts, texts):
+            draw_text(dr, tpl, s)
+        frames.append(im.convert("P", palette=Image.Palette.ADAPTIVE, colors=64))
+    buf = io.BytesIO()
+    durations = [frame_ms] * len(frames)
+    durations[-1] = frame_ms * 3
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=durations,
+                   loop=0, optimize=False, disposal=1)
+    return buf.getvalue()
