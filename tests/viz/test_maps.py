@@ -1,0 +1,270 @@
+"""viz.maps: display mappings, reduced images, placements and the figures, asserted as objects
+(embedded images decoded back to arrays, hover cells compared with the values they name)."""
+
+import base64
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from viz import maps
+from viz.maps import Panel, Placement
+
+
+def _decode(uri: str) -> np.ndarray:
+    head, data = uri.split(",", 1)
+    assert head.startswith("data:image/") and head.endswith(";base64")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
+
+
+# --------------------------------------------------------------------------------------------
+# Mappings
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("vmin, vmax, expected", [
+    (-5.0, 3.0, "signed"),
+    (0.0, 200.0, "clip"),
+    (0.0, 255.0, "clip"),
+    (0.0, 800.0, "abs"),
+    (0.0, 0.9, "abs"),       # after a sigmoid: 0..1 would be black as grey levels
+    (0.0, 0.0, "abs"),
+])
+def test_auto_resolves_by_the_value_range(vmin, vmax, expected):
+    assert maps.resolve_mapping("auto", vmin, vmax) == expected
+
+
+def test_unknown_mapping_is_refused():
+    with pytest.raises(ValueError, match="mapping must be one of"):
+        maps.resolve_mapping("rainbow", 0, 1)
+
+
+def test_signed_is_centred_on_zero_with_symmetric_limits():
+    a = np.array([[-2.0, 0.0, 1.0, 2.0]], np.float32)
+    m = maps.map_values(a, "signed")
+    assert (m.lo, m.hi) == (-2.0, 2.0)
+    assert (m.vmin, m.vmax) == (-2.0, 2.0)
+    lut = maps._DIVERGING_LUT
+    assert m.rgb[0, 0].tolist() == lut[0].tolist()        # -max: the darkest blue
+    assert m.rgb[0, 1].tolist() == lut[128].tolist()      # 0: the middle (near white)
+    assert m.rgb[0, 3].tolist() == lut[255].tolist()      # +max: the darkest red
+    assert m.rgb[0, 1].tolist() == [247, 247, 247] or min(m.rgb[0, 1]) > 240
+    assert "centred on 0" in m.label and "±2" in m.label
+
+
+def test_signed_limits_follow_the_larger_magnitude():
+    m = maps.map_values(np.array([[-10.0, 3.0]]), "signed")
+    assert (m.lo, m.hi) == (-10.0, 10.0)
+    # +3 is 3/10 of the way from white to red: lighter than the end of the scale
+    assert m.rgb[0, 1].sum() > maps._DIVERGING_LUT[255].sum()
+
+
+def test_abs_clip_and_stretch():
+    a = np.array([[-300.0, -10.0, 0.0, 100.0, 300.0]], np.float32)
+    m = maps.map_values(a, "abs")
+    assert (m.lo, m.hi) == (0.0, 300.0)
+    assert m.rgb[0, 0].tolist() == m.rgb[0, 4].tolist() == [255, 255, 255]
+    assert m.rgb[0, 2].tolist() == [0, 0, 0]
+    m = maps.map_values(a, "clip")
+    assert (m.lo, m.hi) == (0.0, 255.0)
+    assert m.rgb[0, :, 0].tolist() == [0, 0, 0, 100, 255]
+    assert "60.0 % of pixels clipped" in m.label  # -300, -10 and 300
+    m = maps.map_values(a, "stretch")
+    assert (m.lo, m.hi) == (-300.0, 300.0)
+    assert m.rgb[0, 0].tolist() == [0, 0, 0] and m.rgb[0, 4].tolist() == [255, 255, 255]
+    assert m.rgb[0, 2, 0] in (127, 128)
+
+
+def test_a_constant_map_does_not_divide_by_zero():
+    for mapping in maps.MAPPINGS:
+        m = maps.map_values(np.zeros((3, 3), np.float32), mapping)
+        assert m.rgb.shape == (3, 3, 3)
+        assert np.isfinite([m.lo, m.hi]).all() and m.hi > m.lo
+
+
+def test_reduced_copy_keeps_the_real_range():
+    m = maps.map_values(np.zeros((2, 2)), "signed", value_range_=(-50.0, 25.0))
+    assert (m.vmin, m.vmax, m.lo, m.hi) == (-50.0, 25.0, -50.0, 50.0)
+
+
+def test_map_colour_signed_puts_zero_at_mid_grey():
+    a = np.zeros((3, 2, 2), np.float32)
+    a[0, 0, 0], a[2, 1, 1] = 40.0, -40.0
+    m = maps.map_colour(a, "signed")
+    assert m.rgb.shape == (2, 2, 3)
+    assert m.rgb[0, 1].tolist() == [128, 128, 128]
+    assert m.rgb[0, 0].tolist() == [255, 128, 128]
+    assert m.rgb[1, 1].tolist() == [128, 128, 0]
+
+
+def test_map_colour_clip_keeps_channel_values():
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 256, size=(4, 5, 3), dtype=np.uint8)
+    m = maps.map_colour(np.moveaxis(rgb, -1, 0).astype(np.float32), "clip")
+    assert np.array_equal(m.rgb, rgb)
+
+
+def test_photo_is_shown_as_it_is():
+    rgb = np.arange(24, dtype=np.uint8).reshape(2, 4, 3)
+    m = maps.photo(rgb)
+    assert m.rgb is rgb and m.mapping == "photo"
+
+
+# --------------------------------------------------------------------------------------------
+# Reducing, encoding
+# --------------------------------------------------------------------------------------------
+
+def test_reduce_averages_whole_blocks():
+    a = np.arange(16 * 16, dtype=np.float32).reshape(1, 16, 16)
+    r = maps.reduce(a, 8)
+    assert r.shape == (1, 8, 8)
+    expected = a[0].reshape(8, 2, 8, 2).mean(axis=(1, 3))
+    np.testing.assert_allclose(r[0], expected, rtol=1e-6)
+    assert maps.reduce(a, 16) is a  # small enough: unchanged, not copied
+
+
+def test_reduce_keeps_aspect_and_never_enlarges():
+    assert maps.display_shape(3000, 4000, 1024) == (768, 1024)
+    assert maps.display_shape(1, 4000, 1024) == (1, 1024)
+    assert maps.display_shape(10, 20, 1024) == (10, 20)
+    rgb = np.zeros((3000, 40, 3), np.uint8)
+    assert maps.reduce(rgb, 300).shape == (300, 4, 3)
+
+
+def test_small_images_travel_as_exact_png():
+    rgb = np.random.default_rng(0).integers(0, 256, (17, 23, 3), dtype=np.uint8)
+    uri = maps.data_uri(rgb)
+    assert uri.startswith("data:image/png;base64,")
+    assert np.array_equal(_decode(uri), rgb)
+    big = np.zeros((600, 600, 3), np.uint8)
+    assert maps.data_uri(big).startswith("data:image/jpeg;base64,")
+
+
+def test_css_gradient_lists_every_stop():
+    css = maps.css_gradient(maps.DIVERGING)
+    assert css.startswith("linear-gradient(to right,")
+    assert css.count("#") == len(maps.DIVERGING)
+
+
+# --------------------------------------------------------------------------------------------
+# Placement: output pixels sit at the centre of their window, in input coordinates
+# --------------------------------------------------------------------------------------------
+
+def test_same_padding_output_pixels_sit_on_their_input_pixels():
+    p = maps.window_placement(((1, 1), (1, 1)), (3, 3), (1, 1), (1, 1))
+    assert (p.x0, p.y0, p.dx, p.dy) == (0.0, 0.0, 1.0, 1.0)
+
+
+def test_valid_stride_and_dilation():
+    # valid 3x3, stride 2: output (i, j) reads input rows 2i..2i+2, centred on 2i + 1
+    p = maps.window_placement(((0, 0), (0, 0)), (3, 3), (2, 2), (1, 1))
+    assert (p.x0, p.y0, p.dx, p.dy) == (1.0, 1.0, 2.0, 2.0)
+    # dilation 2 spreads a 3-tap kernel over 5 pixels: centre 2
+    p = maps.window_placement(((0, 0), (0, 0)), (3, 3), (1, 1), (2, 2))
+    assert (p.x0, p.y0) == (2.0, 2.0)
+    # an even kernel is centred between two pixels
+    p = maps.window_placement(((0, 0), (0, 0)), (2, 2), (1, 1), (1, 1))
+    assert (p.x0, p.y0) == (0.5, 0.5)
+
+
+def test_pooling_placement_composes():
+    conv = maps.window_placement(((1, 1), (1, 1)), (3, 3), (2, 2), (1, 1))  # 0, step 2
+    pooled = conv.then(offset=(0.5, 0.5), step=(2, 2))  # 2x2 windows, stride 2
+    assert (pooled.x0, pooled.dx) == (1.0, 4.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------------------------
+
+def _panels(h=40, w=60, step=2):
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 255, (1, h, w)).astype(np.float32)
+    y = rng.normal(0, 50, (1, h // step, w // step)).astype(np.float32)
+    left = Panel("<b>Input</b>", x, maps.map_values(x[0], "clip"), index_name="input")
+    right = Panel("<b>Conv</b>", y, maps.map_values(y[0], "signed"),
+                  placement=Placement(0.5, 0.5, step, step), index_name="output")
+    return x, y, left, right
+
+
+def test_compare_figure_links_zoom_and_draws_exact_images():
+    x, y, left, right = _panels()
+    fig = maps.compare_figure(left, right)
+    assert fig.layout.xaxis2.matches == "x" and fig.layout.yaxis2.matches == "y"
+    assert fig.layout.yaxis.scaleanchor == "x"
+    images = [t for t in fig.data if t.type == "image"]
+    assert len(images) == 2
+    assert np.array_equal(_decode(images[0].source), left.mapped.rgb)
+    assert np.array_equal(_decode(images[1].source), right.mapped.rgb)
+    # the right image covers the same input area as the left one (stride 2 placement)
+    assert images[1].x0 == 0.5 and images[1].dx == 2
+    # each panel states its mapping on the figure
+    texts = " ".join(a.text for a in fig.layout.annotations)
+    assert "clip" in texts and "centred on 0" in texts
+
+
+def test_hover_cells_name_exact_values():
+    x, y, left, right = _panels(h=400, w=600)
+    fig = maps.compare_figure(left, right)
+    heat = [t for t in fig.data if t.type == "heatmap"]
+    assert len(heat) == 2
+    for trace, values, placement in ((heat[0], x, Placement()), (heat[1], y, right.placement)):
+        z, cd = np.asarray(trace.z), np.asarray(trace.customdata)
+        rows, cols = cd[..., 0].astype(int), cd[..., 1].astype(int)
+        np.testing.assert_array_equal(z, values[0][rows, cols])
+        # the cell's position is the named pixel's position
+        assert trace.x0 == placement.x0 + cols[0, 0] * placement.dx
+        assert trace.y0 == placement.y0 + rows[0, 0] * placement.dy
+        assert "%{z" in trace.hovertemplate and "row %{customdata[0]}" in trace.hovertemplate
+    assert heat[1].showscale and heat[1].zmin == right.mapped.lo and heat[1].zmax == right.mapped.hi
+
+
+def test_large_images_are_reduced_but_cover_the_same_area():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, (1, 1500, 3000)).astype(np.float32)
+    left = Panel("in", x, maps.map_values(maps.reduce(x, 1024)[0], "clip",
+                                           value_range_=maps.value_range(x)))
+    fig = maps.compare_figure(left, left)
+    im = fig.data[0]
+    width = _decode(im.source).shape[1]
+    assert width == 1024
+    assert im.x0 - im.dx / 2 == pytest.approx(-0.5)
+    assert im.x0 - im.dx / 2 + width * im.dx == pytest.approx(3000 - 0.5)
+
+
+def test_colour_panels_hover_three_values():
+    rgb = np.random.default_rng(2).integers(0, 256, (3, 20, 30)).astype(np.float32)
+    p = Panel("in", rgb, maps.map_colour(rgb, "clip"))
+    fig = maps.compare_figure(p, p)
+    heat = fig.data[1]
+    cd = np.asarray(heat.customdata)
+    assert cd.shape[-1] == 5 and cd.dtype == np.int16
+    r, c = int(cd[3, 4, 0]), int(cd[3, 4, 1])
+    assert cd[3, 4, 2:].tolist() == rgb[:, r, c].tolist()
+    assert "R = " in heat.hovertemplate
+
+
+def test_padded_input_outline_marks_the_image():
+    x, y, left, right = _panels()
+    left = Panel("pad", x, left.mapped, placement=Placement(-2, -2), index_origin=(-2, -2),
+                 outline=(-0.5, -0.5, 55.5, 35.5))
+    fig = maps.compare_figure(left, right)
+    rects = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert len(rects) == 1 and (rects[0].x0, rects[0].y1) == (-0.5, 35.5)
+
+
+def test_small_maps_write_their_values_in_the_cells():
+    v = np.arange(9, dtype=np.float32).reshape(1, 3, 3)
+    p = Panel("tiny", v, maps.map_values(v[0], "stretch"))
+    fig = maps.compare_figure(p, p)
+    assert fig.data[1].texttemplate == "%{z:.4~g}"
+
+
+def test_histogram_counts_every_value():
+    v = np.random.default_rng(5).normal(size=(1, 50, 70)).astype(np.float32)
+    m = maps.map_values(v[0], "signed")
+    fig = maps.histogram_figure(v, m, bins=40)
+    bar = fig.data[0]
+    assert int(np.sum(bar.y)) == v.size
+    assert len(bar.x) == 40
+    assert bar.marker.cmin == m.lo and bar.marker.cmax == m.hi
