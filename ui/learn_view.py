@@ -247,9 +247,9 @@ def use_kernel(run: learned.Run, name: str) -> None:
 def outcome(run: learned.Run) -> None:
     """The run's message, in the colour of its outcome."""
     if run.status == "diverged":
-        st.error(run.message, icon="💥")
+        st.error(run.message, icon=":material/error:")
     elif run.status == "stopped":
-        st.warning(run.message, icon="⏹️")
+        st.warning(run.message, icon=":material/stop_circle:")
     elif "too large" in run.message or "less than half" in run.message:
         st.warning(run.message)
     else:

@@ -55,8 +55,13 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}" if abs(x) >= 1e-3 else f"{x:.1e}"
 
 
-def _text(a: np.ndarray) -> list[list[str]]:
-    return [[_fmt(float(v)) for v in row] for row in a]
+def _text(a: np.ndarray, decimals: int | None = None) -> list[list[str]]:
+    """Cell texts: 3 significant digits, or a fixed number of ``decimals`` (shorter, for grids
+    of many small maps)."""
+    if decimals is None:
+        return [[_fmt(float(v)) for v in row] for row in a]
+    return [["0" if round(float(v), decimals) == 0 else f"{v:.{decimals}f}" for v in row]
+            for row in a]
 
 
 def _symmetric(*arrays: np.ndarray) -> float:
@@ -67,7 +72,7 @@ def _symmetric(*arrays: np.ndarray) -> float:
 
 def _heatmap(a: np.ndarray, *, zmax: float | None = None, signed: bool = True,
              values: bool = True, font_size: int = 16, colorbar: dict | None = None,
-             showscale: bool = False, name: str = "") -> go.Heatmap:
+             showscale: bool = False, name: str = "", decimals: int | None = None) -> go.Heatmap:
     a = np.asarray(a, dtype=np.float64)
     if signed:
         zmax = _symmetric(a) if zmax is None else zmax
@@ -80,7 +85,7 @@ def _heatmap(a: np.ndarray, *, zmax: float | None = None, signed: bool = True,
     return go.Heatmap(
         z=a, zmin=zmin, zmax=zmax, zmid=mid, colorscale=scale, showscale=showscale,
         colorbar=colorbar, name=name,
-        text=_text(a) if values else None,
+        text=_text(a, decimals) if values else None,
         texttemplate="%{text}" if values else None,
         textfont={"size": font_size},
         hovertemplate="row %{y}, column %{x}: %{z:.4g}<extra></extra>",
@@ -176,11 +181,11 @@ def kernel_evolution_figure(snapshots: Sequence[tuple[int, np.ndarray]], *,
             "yanchor": "top", "pad": {"r": 10, "t": 10}, "showactive": False,
             "font": {"size": font_size},
             "buttons": [
-                {"label": "▶ Play", "method": "animate",
+                {"label": "Play", "method": "animate",
                  "args": [None, {"frame": {"duration": duration, "redraw": True},
                                  "transition": {"duration": 0}, "fromcurrent": True,
                                  "mode": "immediate"}]},
-                {"label": "⏸ Pause", "method": "animate",
+                {"label": "Pause", "method": "animate",
                  "args": [[None], {"frame": {"duration": 0, "redraw": False},
                                    "transition": {"duration": 0}, "mode": "immediate"}]},
             ],
@@ -234,11 +239,13 @@ def kernel_comparison_figure(learned: np.ndarray, reference: np.ndarray, *,
 
 def maps_figure(maps: np.ndarray, *, titles: Sequence[str] | None = None,
                 signed: bool | None = None, values: bool | None = None,
-                columns: int | None = None, font_size: int = 16) -> go.Figure:
+                columns: int | None = None, decimals: int = 2,
+                font_size: int = 16) -> go.Figure:
     """A grid of ``(C, H, W)`` maps with one shared colour scale (so channels compare).
 
     ``signed`` (default: any negative value) picks the diverging scale centred on 0; ``values``
-    (default: maps of at most 8x8) writes each value in its cell.
+    (default: maps of at most 8x8) writes each value in its cell with ``decimals`` decimals.
+    ``columns`` defaults to 8 for maps up to 4x4 and 4 for larger ones (room for the values).
     """
     maps = np.asarray(maps, dtype=np.float64)
     if maps.ndim != 3:
@@ -246,20 +253,23 @@ def maps_figure(maps: np.ndarray, *, titles: Sequence[str] | None = None,
     c, h, w = maps.shape
     signed = bool((maps < 0).any()) if signed is None else signed
     values = (h * w <= 64) if values is None else values
-    columns = min(c, 8) if columns is None else columns
+    columns = min(c, 8 if max(h, w) <= 4 else 4) if columns is None else columns
     rows = math.ceil(c / columns)
     titles = [f"{i + 1}" for i in range(c)] if titles is None else list(titles)
     fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles,
                         horizontal_spacing=0.012, vertical_spacing=0.06 / max(rows, 1) + 0.02)
     zmax = _symmetric(maps) if signed else (float(maps.max()) if maps.max() > 0 else 1.0)
-    cell_font = max(int(font_size * (3.2 / max(h, w)) if max(h, w) > 3 else font_size), 9)
+    # cells shrink with the map's side and with the number of columns
+    cell_font = max(min(font_size, int(font_size * 26 / (max(h, w) * columns))), 9)
     for i in range(c):
         fig.add_trace(_heatmap(maps[i], zmax=zmax, signed=signed, values=values,
                                font_size=min(cell_font, font_size), showscale=(i == 0),
+                               decimals=decimals,
                                colorbar={"thickness": 14, "len": 0.9} if i == 0 else None),
                       i // columns + 1, i % columns + 1)
     fig.update_layout(template="plotly_white", font={"size": font_size},
-                      height=max(170 * rows + 40, 220) if max(h, w) > 2 else 140 * rows + 60,
+                      # square maps across a ~1400 px wide page, plus their titles
+                      height=int(rows * (1400 / columns * h / w + 40) + 40),
                       margin={"l": 10, "r": 10, "t": 40, "b": 10})
     fig.update_annotations(font_size=font_size)
     _square_axes(fig, rows, columns)

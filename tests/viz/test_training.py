@@ -38,7 +38,7 @@ def test_kernel_evolution_has_one_frame_per_snapshot_and_a_fixed_scale():
     assert [f.name for f in fig.frames] == ["0", "1", "10"]
     assert [s.label for s in fig.layout.sliders[0].steps] == ["0", "1", "10"]
     assert fig.layout.sliders[0].active == 2
-    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["▶ Play", "⏸ Pause"]
+    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["Play", "Pause"]
     for frame in fig.frames:
         assert frame.data[0].zmin == -2 and frame.data[0].zmax == 2  # same scale throughout
     np.testing.assert_array_equal(fig.frames[2].data[0].z, SOBEL_X)
@@ -67,7 +67,7 @@ def test_maps_grid_shares_one_scale_and_writes_small_maps_values():
     fig = T.maps_figure(maps)
     assert len(fig.data) == 2 and all(isinstance(d, go.Heatmap) for d in fig.data)
     assert {d.zmax for d in fig.data} == {21.0} and {d.zmin for d in fig.data} == {-21.0}
-    assert fig.data[0].text[0][0] == "-10"
+    assert fig.data[0].text[0][0] == "-10.00" and fig.data[0].text[2][2] == "0"  # 2 decimals
     assert fig.data[0].showscale and not fig.data[1].showscale
     relu = T.maps_figure(np.abs(maps), titles=["a", "b"])
     assert relu.data[0].colorscale == T.maps_figure(np.ones((1, 2, 2))).data[0].colorscale

@@ -79,7 +79,7 @@ def body() -> None:
     ss.setdefault("inside.edit", 0)
     row = st.container(horizontal=True, vertical_alignment="bottom")
     row.pills("Digit", list(range(10)), key="inside_digit", on_change=_reset)
-    row.button("Next example ⏭", on_click=_next, key="inside_next")
+    row.button("Next example", icon=":material/skip_next:", on_click=_next, key="inside_next")
     wrong = data.mistakes()
     if len(wrong):
         row.button(f"Show a mistake ({len(wrong)} of {len(weights.test_idx)})", key="inside_wrong",

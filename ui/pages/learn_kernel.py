@@ -31,6 +31,10 @@ st.markdown(
 
 def body() -> None:
     left, right = st.columns([1, 1], gap="large")
+    with right:
+        st.subheader("2. Target: the hidden kernel")
+        target = kernel_picker("learn.target", default="sobel_x",
+                               label="Kernel whose output the learner must reproduce")
     with left:
         st.subheader("1. Image")
         img = view.image_source()
@@ -38,11 +42,7 @@ def body() -> None:
             for note in img.notes:
                 st.caption(note)
             st.image(figs.gray_rgb(img.gray), caption=f"{img.name}, {img.gray.shape[1]} x "
-                     f"{img.gray.shape[0]} px, gray: what the kernel sees", width=320)
-    with right:
-        st.subheader("2. Target: the hidden kernel")
-        target = kernel_picker("learn.target", default="sobel_x",
-                               label="Kernel whose output the learner must reproduce")
+                     f"{img.gray.shape[0]} px, gray: what the kernel sees", width=260)
         st.subheader("3. Training")
         settings = view.settings(default_size=max(target.weights.shape))
     if img is None:
@@ -55,13 +55,14 @@ def body() -> None:
     st.info(view.curvature_note(problem))
 
     buttons = st.container(horizontal=True)
-    train = buttons.button("▶ Train", type="primary", key="learn_train")
-    buttons.button("⏹ Stop", key="learn_stop")
+    train = buttons.button("Train", icon=":material/play_arrow:", type="primary", key="learn_train")
+    buttons.button("Stop", icon=":material/stop:", key="learn_stop")
     run: learned.Run | None = ss.get("learn.run")
     if run is not None and not run.finished and not train:
         run.stop()  # interrupted: by Stop, or by any other widget during training
     resume = (run is not None and run.status == "stopped"
-              and buttons.button("⏵ Continue training", key="learn_continue"))
+              and buttons.button("Continue training", icon=":material/resume:",
+                                            key="learn_continue"))
     if train:
         run = learned.start(problem, optimizer=settings.optimizer, lr=settings.lr,
                             steps=settings.steps, init=settings.init, seed=settings.seed)
@@ -96,7 +97,9 @@ def results(run: learned.Run) -> None:
                 f"{learned.relative_error(run.kernel, reference):.2%}",
                 help="||learned - target|| / ||target||")
 
-    st.plotly_chart(figs.loss_figure(run.losses, floor=run.problem.optimum_loss), theme=None,
+    floor = run.problem.optimum_loss
+    floor = floor if floor > 1e-6 * run.losses[0] else None  # else rounding noise, not a floor
+    st.plotly_chart(figs.loss_figure(run.losses, floor=floor), theme=None,
                     config={"displayModeBar": False})
     c1, c2 = st.columns([2, 3])
     with c1:
@@ -126,7 +129,8 @@ def results(run: learned.Run) -> None:
                       caption="Difference (same colour scale)")
 
     name = f"learned ({info.get('target', 'target')}; {run.label})"
-    st.button("✔ Use this kernel in the filter lab and the sliding window", key="learn_use",
+    st.button("Use this kernel in the filter lab and the sliding window", key="learn_use",
+              icon=":material/send:",
               type="primary", on_click=view.use_kernel, args=(run, name),
               disabled=run.status == "diverged")
     if ss.get("learn.sent"):

@@ -1,0 +1,88 @@
+"""Learn a kernel and Inside a CNN in a real browser: a training run with its progress, Stop, the
+loss curve and the learned kernel sent to the other pages; a digit through the network."""
+
+import re
+
+import pytest
+
+from tests.e2e.harness import screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+def _no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def _plotly_count(page) -> int:
+    return page.locator(".js-plotly-plot").count()
+
+
+def test_training_shows_progress_stops_and_draws_the_loss_curve(page, app_url):
+    page.goto(app_url + "/learn-kernel")
+    wait_for_app(page)
+    page.get_by_role("heading", name="Learn a kernel").wait_for()
+    _no_exception(page)
+    screenshot(page, "learn_kernel_settings_1920x1080")
+
+    # a long run (2000 steps: the slider's last value, chosen with the keyboard) so that its
+    # progress can be watched, and stopped
+    steps = page.get_by_role("slider", name="Steps")
+    steps.focus()
+    steps.press("End")
+    wait_for_app(page)
+    page.locator(".st-key-learn_train button").click()
+    progress = page.locator('[data-testid="stProgress"]')
+    progress.wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"Step \d+ of 2000: loss")).wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot").first.wait_for()  # the live loss curve
+    screenshot(page, "learn_kernel_training_1920x1080")
+    page.locator(".st-key-learn_stop button").click()
+    page.get_by_text(re.compile(r"Stopped at step \d+ of 2000")).wait_for(timeout=60_000)
+    wait_for_app(page)
+    _no_exception(page)
+    assert page.locator(".st-key-learn_continue button").count() == 1
+    assert _plotly_count(page) >= 3  # loss curve, animation, comparison
+
+    # back to 300 steps (the default) and a complete run
+    steps = page.get_by_role("slider", name="Steps")
+    steps.focus()
+    for _ in range(3):
+        steps.press("ArrowLeft")
+        wait_for_app(page)
+    page.locator(".st-key-learn_train button").click()
+    page.get_by_text(re.compile(r"Finished 300 steps")).wait_for(timeout=90_000)
+    wait_for_app(page)
+    _no_exception(page)
+    loss = page.locator(".js-plotly-plot").first
+    loss.scroll_into_view_if_needed()
+    # the loss axis is logarithmic: its tick labels are powers of ten
+    assert page.locator(".js-plotly-plot .ytick text").count() > 0
+    screenshot(page, "learn_kernel_result_1920x1080")
+    page.get_by_text("The kernel evolving").scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    screenshot(page, "learn_kernel_animation_1920x1080")
+
+    page.locator(".st-key-learn_use button").click()
+    page.get_by_text(re.compile(r"^Sent: learned")).wait_for()
+    _no_exception(page)
+
+
+def test_inside_cnn_shows_a_digit_through_the_network(page, app_url):
+    page.goto(app_url + "/inside-cnn")
+    wait_for_app(page)
+    page.get_by_role("heading", name="Inside a CNN").wait_for()
+    _no_exception(page)
+    assert "1,898" in page.locator('[data-testid="stTable"]').first.inner_text()
+    screenshot(page, "inside_cnn_table_1920x1080")
+    page.locator(".st-key-inside_digit button").filter(has_text=re.compile(r"^7$")).click()
+    wait_for_app(page)
+    page.get_by_text(re.compile(r"the writer wrote \*?\*?7|wrote 7")).first.wait_for()
+    page.get_by_role("heading", name=re.compile("Pick a digit")).scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    screenshot(page, "inside_cnn_digit_1920x1080")
+    page.get_by_role("heading", name=re.compile("Layer 1")).scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    screenshot(page, "inside_cnn_layer1_1920x1080")
+    assert _plotly_count(page) == 7
+    _no_exception(page)
