@@ -9,24 +9,26 @@ The network (the lecture notes' MNIST table, scaled down to 8x8 digits)::
 
 Two forward passes compute the same thing:
 
-- :func:`forward` runs one digit through the engine (:func:`conv.ops.conv2d`, :func:`conv.ops.pool2d`,
-  :func:`conv.ops.activate`) and keeps every layer's maps: what the "Inside a CNN" page shows.
+- :func:`forward` runs one digit through the engine (:func:`conv.ops.conv2d`,
+  :func:`conv.ops.pool2d`, :func:`conv.ops.activate`) and keeps every layer's maps: what the
+  "Inside a CNN" page shows.
 - :func:`forward_batch` runs many digits at once with an im2col matrix product in float64, and
-  :func:`backward_batch` gives the gradients: what :func:`train` uses (the engine has no batch axis).
+  :func:`backward_batch` gives the gradients: what :func:`train` uses (the engine has no batch
+  axis).
   A test checks that both passes agree.
 
-Data: the 1,797 digits of the UCI "Optical Recognition of Handwritten Digits" test set, as shipped in
-scikit-learn's wheel (``assets/digits/``, credited in ``assets/CREDITS.md``). Pixels are 0..16 (the
-number of ink pixels in a 4x4 block of the 32x32 scan); the network sees them divided by 16.
+Data: the 1,797 digits of the UCI "Optical Recognition of Handwritten Digits" test set, as shipped
+in scikit-learn's wheel (``assets/digits/``, credited in ``assets/CREDITS.md``). Pixels are 0..16
+(the number of ink pixels in a 4x4 block of the 32x32 scan); the network sees them divided by 16.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -335,7 +337,7 @@ def cross_entropy(probs: np.ndarray, labels: np.ndarray) -> float:
 
 def backward_batch(params, probs, labels, cache) -> dict[str, np.ndarray]:
     """Gradients of :func:`cross_entropy` with respect to every array in ``params``."""
-    cols1, c1, arg1, r1_shape, p1_shape, cols2, c2, arg2, r2_shape, p2_shape, flat = cache
+    cols1, c1, arg1, r1_shape, _p1_shape, cols2, c2, arg2, r2_shape, p2_shape, flat = cache
     n = len(labels)
     dlogits = probs.copy()
     dlogits[np.arange(n), labels] -= 1

@@ -367,9 +367,10 @@ class Run:
 
     @property
     def label(self) -> str:
-        return f"{OPTIMIZERS[self.optimizer]}, lr {self.lr:g}, {_steps(self.step)}, {self.init} start"
+        name = OPTIMIZERS[self.optimizer]
+        return f"{name}, lr {self.lr:g}, {_steps(self.step)}, {self.init} start"
 
-    def advance(self, n: int) -> "Run":
+    def advance(self, n: int) -> Run:
         """Take up to ``n`` more steps (fewer if the run ends); return self."""
         if self.finished:
             return self
@@ -396,7 +397,7 @@ class Run:
             self.message = self._done_message()
         return self
 
-    def stop(self) -> "Run":
+    def stop(self) -> Run:
         """End a run early (the Stop button); the kernel learned so far is kept."""
         if not self.finished:
             self.status = "stopped"

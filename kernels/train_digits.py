@@ -22,13 +22,14 @@ from kernels import cnn
 
 def run(*, seed: int = cnn.SEED, epochs: int = cnn.EPOCHS, out: Path | None = cnn.WEIGHTS_PATH,
         print_fn=print) -> cnn.Weights:
-    """Load the digits, split them, train, measure the held-out accuracy, save; return the weights."""
+    """Load the digits, split them, train, measure the held-out accuracy, save; return the
+    weights."""
     start = time.perf_counter()
     digits = cnn.load_digits()
     train_idx, test_idx = cnn.split(digits.labels, seed=seed)
     print_fn(f"digits: {len(digits)} images 8x8 (UCI optical recognition of handwritten digits); "
              f"{len(train_idx)} for training, {len(test_idx)} held out (stratified, seed {seed})")
-    params, history = cnn.train(digits.images[train_idx], digits.labels[train_idx], seed=seed,
+    params, _history = cnn.train(digits.images[train_idx], digits.labels[train_idx], seed=seed,
                                 epochs=epochs, log=print_fn)
     info = (f"seed={seed} epochs={epochs} batch={cnn.BATCH} lr={cnn.LEARNING_RATE} adam "
             f"train={len(train_idx)} test={len(test_idx)} data_sha256={cnn.DATA_SHA256}")

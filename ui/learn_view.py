@@ -201,7 +201,8 @@ def curvature_note(problem: learned.Problem) -> str:
                  f"pixels are alike, so some combinations of the {n} weights barely change the "
                  f"output and gradient descent creeps along them; Adam copes better.")
     else:
-        text += f"The valley is nearly round (condition number {cond:,.1f}): every optimiser is quick."
+        text += (f"The valley is nearly round (condition number {cond:,.1f}): every optimiser "
+                 "is quick.")
     return text
 
 

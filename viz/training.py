@@ -29,14 +29,14 @@ from plotly.subplots import make_subplots
 __all__ = [
     "DIVERGING",
     "SEQUENTIAL",
-    "loss_figure",
-    "kernel_evolution_figure",
-    "kernel_comparison_figure",
-    "maps_figure",
     "digit_figure",
+    "gray_rgb",
+    "kernel_comparison_figure",
+    "kernel_evolution_figure",
+    "loss_figure",
+    "maps_figure",
     "probabilities_figure",
     "signed_rgb",
-    "gray_rgb",
 ]
 
 DIVERGING = "RdBu_r"  # blue negative, white zero, red positive

@@ -59,13 +59,24 @@ def test_training_shows_progress_stops_and_draws_the_loss_curve(page, app_url):
     # the loss axis is logarithmic: its tick labels are powers of ten
     assert page.locator(".js-plotly-plot .ytick text").count() > 0
     screenshot(page, "learn_kernel_result_1920x1080")
-    page.get_by_text("The kernel evolving").scroll_into_view_if_needed()
+    animation = page.locator(".js-plotly-plot").nth(1)
+    animation.evaluate("e => e.scrollIntoView({block: 'end'})")
+    assert animation.locator(".slider-container").count() == 1  # the step slider
+    assert animation.get_by_text("Play").count() == 1
     page.wait_for_timeout(300)
     screenshot(page, "learn_kernel_animation_1920x1080")
 
     page.locator(".st-key-learn_use button").click()
     page.get_by_text(re.compile(r"^Sent: learned")).wait_for()
     _no_exception(page)
+
+    # the filter lab adopts the learned kernel and applies it to its photo
+    page.get_by_role("link", name=re.compile("Filter lab")).click()
+    wait_for_app(page)
+    page.get_by_text(re.compile(r"learned \(Sobel x")).first.wait_for(timeout=60_000)
+    wait_for_app(page)
+    _no_exception(page)
+    screenshot(page, "learn_kernel_sent_to_filter_lab_1920x1080")
 
 
 def test_inside_cnn_shows_a_digit_through_the_network(page, app_url):

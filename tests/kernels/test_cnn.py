@@ -96,8 +96,9 @@ def test_backward_matches_central_differences(digits):
             down = {k: v.copy() for k, v in params.items()}
             up[name][idx] += eps
             down[name][idx] -= eps
-            numerical = (cnn.cross_entropy(cnn.forward_batch(up, images)[0], labels)
-                         - cnn.cross_entropy(cnn.forward_batch(down, images)[0], labels)) / (2 * eps)
+            loss_up = cnn.cross_entropy(cnn.forward_batch(up, images)[0], labels)
+            loss_down = cnn.cross_entropy(cnn.forward_batch(down, images)[0], labels)
+            numerical = (loss_up - loss_down) / (2 * eps)
             assert grads[name][idx] == pytest.approx(numerical, rel=1e-4, abs=1e-8), (name, idx)
 
 

@@ -95,8 +95,8 @@ def body() -> None:
     image = digits.images[index].astype(np.float64)
 
     with st.expander("Draw: edit the pixels (0 = paper, 16 = ink)"):
-        edited = st.data_editor(pd.DataFrame(image.astype(int)), key=f"inside.pixels{ss['inside.edit']}",
-                                hide_index=True)
+        edited = st.data_editor(pd.DataFrame(image.astype(int)), hide_index=True,
+                                key=f"inside.pixels{ss['inside.edit']}")
         image, fixed = data.clean_pixels(edited)
         if fixed:
             st.warning("Blank, non-numeric or out-of-range cells were set to 0..16.")
