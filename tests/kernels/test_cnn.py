@@ -149,3 +149,13 @@ def test_weights_are_validated():
         cnn.Weights(**{**good, "b3": np.full(10, np.nan)})
     with pytest.raises(ValueError, match="8x8"):
         cnn.forward(cnn.Weights(**good), np.zeros((28, 28)))
+
+
+@pytest.mark.slow
+def test_the_training_command_reproduces_the_shipped_weights(tmp_path, weights):
+    """``python -m kernels.train_digits`` with its defaults gives the shipped file's arrays."""
+    assert train_digits.main(["--out", str(tmp_path / "again.npz")]) == 0
+    again = cnn.load(tmp_path / "again.npz")
+    for name in cnn.SHAPES:
+        np.testing.assert_array_equal(getattr(again, name), getattr(weights, name))
+    assert again.accuracy == weights.accuracy and again.info == weights.info
