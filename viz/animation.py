@@ -397,11 +397,12 @@ class Look:
     gap_px: int          # white gap between cells
     controls_px: int     # buttons and slider under the plot
     button_font: int
+    extra_height_px: int = 0  # allowed beyond max_height_px to keep cell numbers readable
 
 
 NORMAL = Look(False, 1150, 760, 76, 22, 16, 17, 22, 11, 3, 1, 108, 15)
 # A projector at 1920x1080 with the sidebar collapsed: Streamlit's wide column is ~1750 px.
-CLASSROOM = Look(True, 1700, 1000, 112, 36, 24, 26, 40, 24, 5, 2, 126, 22)
+CLASSROOM = Look(True, 1700, 880, 112, 36, 24, 26, 40, 24, 5, 2, 126, 22, 160)
 
 
 def look_for(classroom: bool) -> Look:
@@ -598,8 +599,14 @@ def _layout_px(look: Look, grid_w: float, grid_h: float, n_eq: int, eq_chars: in
     eq_px = n_eq * eq_font * 1.32 + look.label_font * 0.8 + EQ_GAP_PX + 6
 
     def fit(header_px: float) -> float:
-        free_h = look.max_height_px - look.controls_px - header_px - eq_px - 20
-        return max(4.0, min(look.max_cell_px, look.width_px / grid_w, max(free_h, 60) / grid_h))
+        cell = 0.0
+        for height in (look.max_height_px, look.max_height_px + look.extra_height_px):
+            free_h = height - look.controls_px - header_px - eq_px - 20
+            cell = max(4.0, min(look.max_cell_px, look.width_px / grid_w,
+                                max(free_h, 60) / grid_h))
+            if cell * 0.5 >= look.min_cell_font:  # cell numbers big enough: no taller
+                break
+        return cell
 
     header_px = look.title_font * 1.5 + look.label_font * 1.9
     cell = fit(header_px)

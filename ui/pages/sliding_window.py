@@ -1,4 +1,309 @@
+"""Sliding window: the kernel moves over the input one output cell at a time, every
+multiplication shown with its numbers, the output filling in.
+
+One click loads a worked example of the lecture notes with its exact numbers; or a random grid,
+or a patch of a photo (the filter lab's, or a sample), with any kernel and layer settings. The
+animation plays in the browser (Play, Pause, Step, the slider); clicking an output cell jumps
+there. Classroom mode (``?classroom=1``) is for a projector: large type, sidebar collapsed,
+everything a click. The address bar always holds a link restoring the exact configuration.
+"""
+
+import logging
+
+import numpy as np
 import streamlit as st
 
-st.title("sliding_window")
-st.info("This page is being built.")
+from conv import image
+from conv.examples import EXAMPLES
+from conv.shapes import output_size
+from conv.stages import PoolSpec, check
+from ui import controls, shared
+from ui import window_view as wv
+from viz import animation
+
+log = logging.getLogger(__name__)
+ss = st.session_state
+
+CSS = """
+<style>
+.st-key-sw-figure, .st-key-sw-pool-figure { margin-top: -0.5rem; }
+.st-key-sw-sizes p { font-size: 1.15rem; }
+</style>
+"""
+# A projector: bigger type everywhere, less empty space above the figure.
+CLASSROOM_CSS = """
+<style>
+html { font-size: 20px; }
+.block-container, [data-testid="stMainBlockContainer"] { padding-top: 3.4rem; }
+.st-key-sw-examples button p { font-size: 1.2rem; font-weight: 600; }
+.st-key-sw-sizes p, .st-key-sw-selected p { font-size: 1.4rem; }
+h1 { font-size: 1.6rem !important; padding: 0 !important; }
+</style>
+"""
+
+URL = wv.url_state()
+notices = URL.restore()
+wv.after_restore(URL, notices)
+classroom = bool(ss.get("sw.classroom"))
+st.set_page_config(initial_sidebar_state="collapsed" if classroom else "auto")
+st.html(CSS + (CLASSROOM_CSS if classroom else ""))
+
+
+def _on_source() -> None:
+    wv.load_example(ss["sw.source"])
+
+
+def _on_click(chart_key: str, step_key: str) -> None:
+    step = wv.clicked_step(chart_key)
+    if step is not None:
+        ss[step_key] = step
+
+
+def _new_seed() -> None:
+    ss["sw.seed"] = int(ss.get("sw.seed", 1)) + 1
+
+
+# ---- Header: the examples, one click each, and classroom mode ---------------------------
+head, toggle = st.columns([5, 1], vertical_alignment="bottom")
+head.title("Sliding window")
+toggle.toggle("Classroom mode", key="sw.classroom",
+              help="For a projector: large type, sidebar hidden, everything a click. "
+                   "The link keeps it (classroom=1).")
+for notice in notices:
+    st.warning(notice)
+with st.container(key="sw-examples"):
+    source = st.pills(
+        "The lecture notes' worked examples (one click), or your own input",
+        wv.SOURCES, key="sw.source", required=True, on_change=_on_source,
+        format_func=(wv.SHORT_LABELS if classroom else wv.SOURCE_LABELS).get)
+example = EXAMPLES.get(source)
+
+
+def input_controls():
+    """The sidebar's input section: returns ``(x, caption)`` or raises ValueError."""
+    if example is not None:
+        st.caption(f"Input: {example.source}.")
+        return example.input_array, None
+    if source == "random":
+        st.markdown("**Random grid**")
+        c1, c2 = st.columns(2)
+        rows = c1.number_input("Rows", 2, wv.MAX_CELLS, step=1, key="sw.rows")
+        cols = c2.number_input("Columns", 2, wv.MAX_CELLS, step=1, key="sw.cols")
+        st.pills("Values", list(wv.VALUE_RANGES), key="sw.vals", required=True)
+        c1, c2 = st.columns(2)
+        seed = c1.number_input("Seed", 0, 10**9, step=1, key="sw.seed")
+        c2.button("New numbers", on_click=_new_seed, width="stretch")
+        return wv.random_grid(int(rows), int(cols), int(seed), ss["sw.vals"]), None
+    st.markdown("**Patch of a photo**")
+    have_lab = shared.lab_image() is not None
+    options = list(wv.PHOTOS if have_lab else wv.PHOTOS[1:])
+    if ss.get("sw.photo") not in options:
+        ss["sw.photo"] = options[0] if have_lab else "camera"
+    choice = st.selectbox("Photo", options, key="sw.photo",
+                          format_func=lambda p: "The filter lab's photo" if p == wv.LAB_PHOTO
+                          else f"Sample: {p}")
+    rgb, name = wv.photo(choice)
+    gray = image.to_gray(rgb)[0]
+    h, w = gray.shape
+    ss["sw.region"] = int(min(max(ss.get("sw.region", 96), 2), min(h, w)))
+    ss["sw.cells"] = int(min(ss.get("sw.cells", 12), ss["sw.region"], wv.MAX_CELLS))
+    cells = st.slider("Cells (the patch is this many cells across)", 2,
+                      int(min(wv.MAX_CELLS, ss["sw.region"])), key="sw.cells")
+    region = st.slider("Region (pixels of the photo, averaged down to the cells)", int(cells),
+                       int(min(h, w)), key="sw.region")
+    c1, c2 = st.columns(2)
+    cx = c1.slider("Centre x (% of width)", 0, 100, key="sw.px")
+    cy = c2.slider("Centre y (% of height)", 0, 100, key="sw.py")
+    patch = wv.photo_patch(gray, cx, cy, region, cells)
+    st.image(wv.thumbnail(rgb, patch.box), caption=f"{name}: the outlined square becomes the grid")
+    size = patch.box[2] - patch.box[0]
+    note = (f"A {size} x {size}-pixel square of {name}, gray (0.299 R + 0.587 G + 0.114 B)"
+            + (f", each cell the average of {patch.factor:g} x {patch.factor:g} pixels"
+               if patch.factor > 1 else "") + ", rounded to whole pixel values.")
+    return patch.x, note
+
+
+def kernel_controls():
+    """The sidebar's kernel section: the 2-D kernel applied, or None for the volume's own
+    filters and the pooling-only example."""
+    if example is not None and example.spec is None:
+        st.caption("This example has no kernel: it pools its input directly.")
+        return None
+    if example is not None and example.spec.weight_shape[:2] != (1, 1):
+        w = example.spec.weight_array
+        st.markdown(f"**The example's {w.shape[0]} filters** ({w.shape[1]} x {w.shape[2]} x "
+                    f"{w.shape[3]} each, with biases {', '.join(f'{b:g}' for b in example.spec.bias)}) "
+                    "are shown in the figure.")
+        return None
+    picked = controls.kernel_picker(wv.K, default="vertical_edge", page=wv.PAGE)
+    ss["sw.kt"] = controls.format_kernel(picked.weights) if picked.edited else None
+    st.checkbox("True convolution: rotate the kernel by 180° first", key="sw.flip",
+                help="Deep-learning 'convolution' is cross-correlation (no flip), as in "
+                     "PyTorch; the mathematical convolution flips the kernel.")
+    return picked.weights
+
+
+# ---- Sidebar: input, kernel, layer ------------------------------------------------------
+error = None
+with st.sidebar:
+    try:
+        x, input_note = input_controls()
+    except ValueError as exc:
+        error, x, input_note = f"The input cannot be made: {exc}", None, None
+    st.divider()
+    weights = kernel_controls()
+    st.divider()
+    st.markdown("**Layer**")
+    layer = controls.layer_controls("sw")
+
+if error:
+    st.error(error)
+    st.stop()
+
+
+def describe() -> None:
+    """What the example is (and where the notes slip), or where the input comes from."""
+    if example is not None:
+        text = example.description
+        if example.reconstructed:
+            text += f" *{example.reconstructed}*"
+        st.info(text)
+        for slip in example.slips:
+            st.caption(f"Where the notes slip: {slip}")
+    elif input_note:
+        st.caption(input_note)
+
+
+if not classroom:  # on a projector the figure comes first
+    describe()
+
+
+def build():
+    """The input and the spec (``spec`` None: pooling only), or ValueError with the reason."""
+    if example is not None and example.spec is None:
+        pool = None
+        if layer.pool != "none":
+            pool = PoolSpec(kernel_size=layer.pool_size, stride=layer.pool_stride,
+                               mode=layer.pool)
+        if pool is None:
+            raise ValueError("this example is about pooling: choose max or average pooling "
+                             "under Layer")
+        _, h, w = x.shape
+        if pool.kernel_size[0] > h or pool.kernel_size[1] > w:
+            raise ValueError(f"the pooling window ({pool.kernel_size[0]} x "
+                             f"{pool.kernel_size[1]}) is larger than the {h} x {w} input")
+        return None, pool
+    if example is not None and weights is None:
+        spec = wv.volume_spec(example, layer)
+    else:
+        spec = wv.layer_spec(weights, layer, bool(ss.get("sw.flip")))
+    check(x.shape, spec)
+    return spec, spec.pool
+
+
+def size_notes(spec) -> list[str]:
+    """What the output-size formula (in the figure) does not say: an inexact division, and
+    TensorFlow's SAME at stride > 1."""
+    pads = spec.resolved_padding(x.shape[1:])
+    (kh, kw) = spec.weight_shape[2:]
+    out = []
+    for n, k, p, s, d, axis in zip(x.shape[1:], (kh, kw), pads, spec.stride, spec.dilation,
+                                   ("row", "column")):
+        worked = output_size(n, k, padding=p, stride=s, dilation=d, axis=axis)
+        if worked.note:
+            out.append(f"Note ({axis}s): {worked.note}.")
+    if spec.padding == "same" and spec.stride != (1, 1):
+        out.append("Padding 'same' at stride > 1 follows TensorFlow's SAME: output "
+                   "ceil(n / s), the odd padding pixel at the bottom/right.")
+    return out
+
+
+@st.fragment
+def show(x: np.ndarray, spec, pool) -> None:
+    """The animations; a click on an output cell reruns only this."""
+    data, shape = wv.key_of(x)
+    cfg = hash((data, shape, spec, pool, classroom))
+    if ss.get("sw.cfg") not in (None, cfg):  # a new configuration starts at step 1
+        ss["sw.step"] = ss["sw.pstep"] = 0
+    ss["sw.cfg"] = cfg
+    config = {"displayModeBar": False, "scrollZoom": False, "doubleClick": False}
+    if spec is not None:
+        with st.container(key="sw-sizes"):
+            for line in size_notes(spec):
+                st.markdown(line)
+        anim = wv.conv_anim(data, shape, spec, classroom)
+        start = min(max(int(ss.get("sw.step", 0)), 0), anim.n_steps - 1)
+        ss["sw.step"] = start
+        fig = wv.conv_figure(data, shape, spec, classroom, start)
+        with st.container(key="sw-figure"):
+            st.plotly_chart(fig, key="sw.chart", on_select=lambda: _on_click("sw.chart", "sw.step"),
+                            selection_mode="points", config=config, theme=None, width="stretch")
+        st.caption("**Play** runs it in your browser (slowly, normally or fast); **Step ▶** and "
+                   "**◀ Back** move one cell; drag the slider; **click any output cell** to jump "
+                   "to it. Orange: the window and the cell it computes; dashed blue: the previous "
+                   "window (the stride's jump); pale cells: padding.")
+        step = anim.steps[start]
+        run = wv.run_layer(data, shape, spec)
+        with st.container(key="sw-selected"):
+            st.markdown("**Selected cell:** " + animation.receptive_field_text(
+                step, run.padding, x.shape[1:], spec, spec.weight_shape[2:]))
+        rounded = [v for v in np.unique(animation.applied_weights(spec))
+                   if float(animation.fmt(v)) != float(v)]
+        if rounded:
+            st.caption("Weights in the equations are rounded to 4 decimals; the exact float32 "
+                       "values used: " + ", ".join(f"{animation.fmt(v)} = {float(v):.9g}"
+                                                   for v in rounded[:6]) + ".")
+    if pool is not None:
+        st.subheader("Pooling" + (" of the layer's output" if spec is not None else ""))
+        panim = wv.pool_anim(data, shape, spec, pool, classroom)
+        pstart = min(max(int(ss.get("sw.pstep", 0)), 0), panim.n_steps - 1)
+        ss["sw.pstep"] = pstart
+        pfig = wv.pool_figure(data, shape, spec, pool, classroom, pstart)
+        with st.container(key="sw-pool-figure"):
+            st.plotly_chart(pfig, key="sw.pchart",
+                            on_select=lambda: _on_click("sw.pchart", "sw.pstep"),
+                            selection_mode="points", config=config, theme=None, width="stretch")
+        st.caption("Each window keeps its " + ("largest value" if pool.mode == "max" else
+                   "average (padding counts as 0)") + "; windows come from the same engine "
+                   "code that pools.")
+    if classroom:
+        describe()
+    export(data, shape, spec, pool)
+    URL.publish()
+    st.markdown("**Link to this exact configuration** (example or input, kernel, layer, step, "
+                "classroom mode):")
+    st.code(URL.link(), language=None, wrap_lines=True)
+
+
+def export(data: bytes, shape, spec, pool) -> None:
+    """An animated GIF of the animation, for slides."""
+    n = (wv.conv_anim(data, shape, spec, classroom).n_steps if spec is not None
+         else wv.pool_anim(data, shape, spec, pool, classroom).n_steps)
+    limit = animation.MAX_GIF_FRAMES
+    what = f"all {n} steps" if n <= limit else f"the first {limit} of {n} steps"
+    key = hash((data, shape, spec, pool, classroom))
+    if st.button(f"Make an animated GIF for slides ({what})", key="sw.gif"):
+        ss["sw.gif_for"] = key
+    if ss.get("sw.gif_for") == key:
+        with st.spinner("Drawing the frames..."):
+            gif = wv.gif_bytes(data, shape, spec, pool, classroom)
+        name = ss.get("sw.source", "animation")
+        st.download_button(f"Download the GIF ({len(gif) / 1e6:.1f} MB)", gif,
+                           file_name=f"sliding-window-{name}.gif", mime="image/gif",
+                           on_click="ignore", key="sw.gif_download")
+
+
+try:
+    spec, pool = build()
+except ValueError as exc:
+    st.error(f"This layer cannot be applied: {exc}")
+    URL.publish()
+    st.stop()
+
+try:
+    show(x, spec, pool)
+except ValueError as exc:
+    st.error(f"The animation cannot be drawn: {exc}")
+except Exception as exc:  # the page must survive anything: no traceback reaches it
+    log.exception("sliding window page failed")
+    st.error(f"Something went wrong while drawing the animation: {exc}")

@@ -1,0 +1,339 @@
+"""The sliding-window page's pieces: its settings (mirrored in the URL), its inputs (the notes'
+examples, random grids, patches of a photo), the cached animations, and clicks on output cells.
+
+Caches: an animation and each figure drawn from it live in ``st.cache_resource``, keyed on the
+input's bytes and the (hashable) layer spec: a rerun that changes nothing returns the very same
+figure object, so Streamlit sends the same spec and the animation playing in the browser is
+not reset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+from PIL import Image, ImageDraw
+
+from conv import examples, image, ops, samples, stages
+from conv.examples import EXAMPLES
+from conv.stages import ConvSpec, PoolSpec
+from kernels import library
+from kernels.text import parse_kernel
+from ui import controls, shared
+from ui.state import Param, UrlState, choice, flag, integer, number
+from viz import animation
+
+PAGE = "sliding-window"  # the page's name for kernels sent from other pages
+K = "sw.k"  # the kernel picker's key
+SOURCES = (*EXAMPLES, "random", "photo")
+SOURCE_LABELS = {**{k: e.title for k, e in EXAMPLES.items()},
+                 "random": "Random grid", "photo": "Patch of a photo"}
+# Classroom mode: labels that fit one line on a projector
+SHORT_LABELS = {"edge_6x6": "6x6 edge", "blur_5x5": "5x5 blur", "pool_4x4": "4x4 max pool",
+                "pad1_stride2": "n=5 p=1 s=2", "volume_6x6x3": "6x6x3 volume",
+                "random": "Random grid", "photo": "Photo patch"}
+VALUE_RANGES = {"0-9": (0, 9), "0-255": (0, 255), "-9..9": (-9, 9)}
+MAX_CELLS = 32  # the largest grid the animation is meant for (1,024 steps)
+MAX_KERNEL = 11  # an 11 x 11 kernel's equation is 11 products a line
+LAB_PHOTO = "lab"
+PHOTOS = (LAB_PHOTO, *samples.SAMPLES)
+LAYER_KEYS = ("pad", "ph", "pw", "pm", "stride", "dil", "bias", "act", "slope", "pool", "pk", "ps")
+
+ss = st.session_state
+
+
+# --------------------------------------------------------------------------------------------
+# Settings and the URL
+# --------------------------------------------------------------------------------------------
+
+def _num(v) -> str:
+    from ui.state import fmt_number
+
+    return fmt_number(v)
+
+
+def _compact(text: str) -> str:
+    return controls.compact_kernel(parse_kernel(text))
+
+
+def url_state() -> UrlState:
+    """Every setting of the page, with its URL name (``?ex=blur_5x5&classroom=1``)."""
+    layer = controls.layer_defaults("sw")
+    P = Param
+    return UrlState("sw", [
+        P("ex", "sw.source", "edge_6x6", choice(SOURCES), label="example or source"),
+        P("classroom", "sw.classroom", False, flag, format=lambda v: "1" if v else "0",
+          label="classroom mode"),
+        P("rows", "sw.rows", 6, integer(2, MAX_CELLS), label="grid rows"),
+        P("cols", "sw.cols", 6, integer(2, MAX_CELLS), label="grid columns"),
+        P("vals", "sw.vals", "0-9", choice(VALUE_RANGES), label="value range"),
+        P("seed", "sw.seed", 1, integer(0, 10**9), label="random seed"),
+        P("photo", "sw.photo", LAB_PHOTO, choice(PHOTOS), label="photo"),
+        P("x", "sw.px", 50, integer(0, 100), label="patch centre x (%)"),
+        P("y", "sw.py", 50, integer(0, 100), label="patch centre y (%)"),
+        P("region", "sw.region", 96, integer(2, 4096), label="patch region (pixels)"),
+        P("cells", "sw.cells", 12, integer(2, MAX_CELLS), label="patch cells"),
+        P("k", f"{K}.preset", "vertical_edge", choice(controls.preset_keys()),
+          label="kernel preset"),
+        P("ks", f"{K}.size", None, integer(1, library.MAX_SIZE), label="kernel size"),
+        P("sigma", f"{K}.sigma", None, number(*library.SIGMA_RANGE), format=_num,
+          label="sigma"),
+        P("kt", "sw.kt", None, controls.parse_compact, format=_compact, label="kernel"),
+        P("flip", "sw.flip", False, flag, format=lambda v: "1" if v else "0",
+          label="true convolution (flip)"),
+        P("pad", "sw.pad", layer["sw.pad"], choice(controls.PADDING_CHOICES), label="padding"),
+        P("ph", "sw.ph", layer["sw.ph"], integer(0, 8), label="padding rows"),
+        P("pw", "sw.pw", layer["sw.pw"], integer(0, 8), label="padding columns"),
+        P("pm", "sw.pm", layer["sw.pm"], choice(ops.PADDING_MODES), label="padding mode"),
+        P("s", "sw.stride", layer["sw.stride"], integer(1, controls.MAX_STRIDE), label="stride"),
+        P("d", "sw.dil", layer["sw.dil"], integer(1, controls.MAX_DILATION), label="dilation"),
+        P("b", "sw.bias", layer["sw.bias"], number(-controls.MAX_BIAS, controls.MAX_BIAS),
+          format=_num, label="bias"),
+        P("act", "sw.act", layer["sw.act"], choice(ops.ACTIVATIONS), label="activation"),
+        P("slope", "sw.slope", layer["sw.slope"], number(0.0, 1.0), format=_num,
+          label="leaky ReLU slope"),
+        P("pool", "sw.pool", layer["sw.pool"], choice(controls.POOL_CHOICES), label="pooling"),
+        P("pk", "sw.pk", layer["sw.pk"], integer(1, controls.MAX_POOL), label="pool window"),
+        P("ps", "sw.ps", layer["sw.ps"], integer(0, controls.MAX_POOL), label="pool stride"),
+        P("step", "sw.step", 0, lambda t: integer(1, 10**6)(t) - 1, format=lambda v: str(v + 1),
+          label="step"),
+    ])
+
+
+def example_settings(key: str) -> dict[str, object]:
+    """The page's settings (session-state keys) that reproduce an example exactly."""
+    ex = examples.get(key)
+    out: dict[str, object] = {**controls.layer_defaults("sw"), "sw.flip": False, "sw.kt": None}
+    out["sw.pad"] = "valid"
+    spec, pool = ex.spec, ex.pool
+    if spec is not None:
+        (t, b), (l, r) = spec.resolved_padding(ex.input_array.shape[1:])
+        if (t, b, l, r) != (0, 0, 0, 0):
+            out.update({"sw.pad": "custom", "sw.ph": t, "sw.pw": l})
+        out.update({"sw.pm": spec.padding_mode, "sw.stride": spec.stride[0],
+                    "sw.dil": spec.dilation[0], "sw.act": spec.activation,
+                    "sw.flip": spec.flip})
+        if spec.bias is not None and spec.weight_shape[0] == 1:
+            out["sw.bias"] = float(spec.bias[0])
+        pool = spec.pool
+        if ex.kernel_key is not None:
+            out[f"{K}.preset"] = ex.kernel_key
+    if pool is not None:
+        out.update({"sw.pool": pool.mode, "sw.pk": pool.kernel_size[0],
+                    "sw.ps": 0 if pool.stride is None or pool.stride == pool.kernel_size
+                    else pool.stride[0]})
+    return out
+
+
+def load_example(key: str) -> None:
+    """Callback of the example buttons: the example with exactly its settings, at step 1."""
+    ss["sw.source"] = key
+    ss["sw.step"] = 0
+    if key not in EXAMPLES:
+        return
+    for k, v in example_settings(key).items():
+        if v is None:
+            ss.pop(k, None)
+        else:
+            ss[k] = v
+    if EXAMPLES[key].kernel_key is not None:
+        for k in (f"{K}.text", f"{K}.size", f"{K}.sigma", f"{K}.note", f"{K}.origin"):
+            ss.pop(k, None)
+
+
+def after_restore(url: UrlState, notices: list[str]) -> None:
+    """Once a link is applied: an example's own settings for what the link leaves out (so that
+    ``?ex=blur_5x5`` alone restores the example), and the kernel text of an edited kernel."""
+    if not url.applied:
+        return
+    given = set(st.query_params.keys())
+    source = ss.get("sw.source")
+    if source in EXAMPLES:
+        names = {p.key: p.name for p in url.params}
+        for k, v in example_settings(source).items():
+            if names.get(k) not in given and v is not None:
+                ss[k] = v
+    for k in (f"{K}.text", f"{K}.note", f"{K}.origin"):
+        ss.pop(k, None)
+    if ss.get("sw.kt"):
+        ss[f"{K}.text"] = ss["sw.kt"]
+    spec = library.PARAMETRIC.get(ss.get(f"{K}.preset"))
+    if spec is not None and ss.get(f"{K}.size") not in (None, *spec.sizes):
+        notices.append(f"The link's kernel size {ss[f'{K}.size']} is not offered; using "
+                       f"{spec.default_size} x {spec.default_size}.")
+        ss[f"{K}.size"] = spec.default_size
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+
+def random_grid(rows: int, cols: int, seed: int, vals: str) -> np.ndarray:
+    """Integers in the chosen range, from a seeded generator: ``(1, rows, cols)`` float32."""
+    lo, hi = VALUE_RANGES[vals]
+    rng = np.random.default_rng(seed)
+    return rng.integers(lo, hi + 1, (1, rows, cols)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Patch:
+    x: np.ndarray       # (1, cells, cells) float32: whole numbers 0..255
+    box: tuple[int, int, int, int]  # the region in the photo: x0, y0, x1, y1 (pixels)
+    factor: float       # photo pixels per cell
+
+
+def photo_patch(gray: np.ndarray, cx: int, cy: int, region: int, cells: int) -> Patch:
+    """A ``cells`` x ``cells`` patch of a gray photo (H, W): the square of ``region`` pixels
+    centred at ``cx``%, ``cy``% of the width and height (moved inside the photo), averaged
+    down by area (Pillow's box filter) and rounded to whole pixel values."""
+    h, w = gray.shape
+    size = int(min(max(region, cells, 1), h, w))
+    x0 = int(round(cx / 100 * w - size / 2))
+    y0 = int(round(cy / 100 * h - size / 2))
+    x0, y0 = min(max(x0, 0), w - size), min(max(y0, 0), h - size)
+    crop = np.ascontiguousarray(gray[y0:y0 + size, x0:x0 + size], np.float32)
+    n = min(cells, size)
+    small = np.asarray(Image.fromarray(crop, mode="F").resize((n, n), Image.Resampling.BOX))
+    patch = np.clip(np.rint(small), 0, 255).astype(np.float32)[None]
+    return Patch(patch, (x0, y0, x0 + size, y0 + size), size / n)
+
+
+def thumbnail(rgb: np.ndarray, box: tuple[int, int, int, int], width: int = 420) -> Image.Image:
+    """The photo, small, with the patch's region outlined."""
+    im = Image.fromarray(np.asarray(rgb))
+    scale = width / im.width
+    im = im.resize((width, max(1, round(im.height * scale))), Image.Resampling.BILINEAR)
+    d = ImageDraw.Draw(im)
+    x0, y0, x1, y1 = (v * scale for v in box)
+    for pad, colour in ((0, animation.VERMILLION), (2, "#FFFFFF")):
+        d.rectangle([x0 - pad - 2, y0 - pad - 2, x1 + pad + 2, y1 + pad + 2], outline=colour,
+                    width=3)
+    return im
+
+
+@st.cache_resource(max_entries=12, show_spinner=False)
+def sample_rgb(name: str) -> np.ndarray:
+    """A sample photo, decoded once per server (read-only)."""
+    return image.decode(samples.load_sample(name)).rgb
+
+
+def photo(choice_: str) -> tuple[np.ndarray, str] | None:
+    """The RGB photo for a patch: the filter lab's current one, or a sample."""
+    if choice_ == LAB_PHOTO:
+        lab = shared.lab_image()
+        return None if lab is None else (lab.rgb, f"{lab.name} (the filter lab's photo)")
+    return sample_rgb(choice_), f"{choice_} (sample photo)"
+
+
+# --------------------------------------------------------------------------------------------
+# The layer
+# --------------------------------------------------------------------------------------------
+
+def layer_spec(weights: np.ndarray, layer: controls.Layer, flip: bool) -> ConvSpec:
+    """The page's controls as a ConvSpec (``ValueError`` with the reason when impossible)."""
+    pool = None
+    if layer.pool != "none":
+        pool = PoolSpec(kernel_size=layer.pool_size, stride=layer.pool_stride, mode=layer.pool)
+    w = np.asarray(weights, np.float64)
+    if w.ndim == 2:
+        if max(w.shape) > MAX_KERNEL:
+            raise ValueError(f"the sliding window shows kernels up to {MAX_KERNEL} x "
+                             f"{MAX_KERNEL} (their equations get too long); this one is "
+                             f"{w.shape[0]} x {w.shape[1]}")
+        w = w[None, None]
+    return ConvSpec(weight=w, bias=(layer.bias,) * w.shape[0] if layer.bias else None,
+                    stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
+                    padding_mode=layer.padding_mode, flip=flip, activation=layer.activation,
+                    negative_slope=layer.negative_slope, pool=pool)
+
+
+def volume_spec(ex: examples.Example, layer: controls.Layer) -> ConvSpec:
+    """The volume example's own filters and biases, with the page's geometry and activation."""
+    base = layer_spec(np.zeros((1, 1)), layer, False)
+    return ConvSpec(weight=ex.spec.weight, bias=ex.spec.bias, stride=base.stride,
+                    padding=base.padding, dilation=base.dilation,
+                    padding_mode=base.padding_mode, activation=base.activation,
+                    negative_slope=base.negative_slope, pool=base.pool)
+
+
+# --------------------------------------------------------------------------------------------
+# Cached animations and figures (keyed on the input's bytes and the spec)
+# --------------------------------------------------------------------------------------------
+
+def key_of(x: np.ndarray) -> tuple[bytes, tuple[int, ...]]:
+    x = np.ascontiguousarray(x, np.float32)
+    return x.tobytes(), x.shape
+
+
+def _array(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
+    return np.frombuffer(data, np.float32).reshape(shape)
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def run_layer(data: bytes, shape: tuple[int, ...], spec: ConvSpec) -> stages.Stages:
+    return stages.run(_array(data, shape), spec)
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def conv_anim(data: bytes, shape: tuple[int, ...], spec: ConvSpec,
+              classroom: bool) -> animation.Animation:
+    return animation.conv_animation(run_layer(data, shape, spec), spec, classroom=classroom)
+
+
+@st.cache_resource(max_entries=48, show_spinner=False)
+def conv_figure(data: bytes, shape: tuple[int, ...], spec: ConvSpec, classroom: bool,
+                start: int):
+    return conv_anim(data, shape, spec, classroom).figure(start)
+
+
+def pool_input(run: stages.Stages) -> stages.Stage:
+    """The map the pooling reads: after the activation, or the bias, or the convolution."""
+    return run.activated or run.biased or run.conv
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def pool_anim(data: bytes, shape: tuple[int, ...], spec: ConvSpec | None, pool: PoolSpec,
+              classroom: bool) -> animation.Animation:
+    if spec is None:  # pooling the input itself (the notes' 4x4 example)
+        pre = _array(data, shape)
+        title = "Input"
+    else:
+        stage = pool_input(run_layer(data, shape, spec))
+        pre, title = stage.array, f"Map ({stage.title})"
+    pooled = ops.pool2d(pre, pool.kernel_size, pool.effective_stride, pool.padding,
+                        mode=pool.mode)
+    return animation.pool_animation(pre, pool, pooled, classroom=classroom, title=title)
+
+
+@st.cache_resource(max_entries=48, show_spinner=False)
+def pool_figure(data: bytes, shape: tuple[int, ...], spec: ConvSpec | None, pool: PoolSpec,
+                classroom: bool, start: int):
+    return pool_anim(data, shape, spec, pool, classroom).figure(start)
+
+
+@st.cache_data(max_entries=6, show_spinner=False)
+def gif_bytes(data: bytes, shape: tuple[int, ...], spec: ConvSpec | None, pool: PoolSpec | None,
+              classroom: bool) -> bytes:
+    if spec is None or pool is not None and spec.pool is None:
+        return pool_anim(data, shape, spec, pool, classroom).gif()
+    return conv_anim(data, shape, spec, classroom).gif()
+
+
+# --------------------------------------------------------------------------------------------
+# Clicks on output cells
+# --------------------------------------------------------------------------------------------
+
+def clicked_step(chart_key: str) -> int | None:
+    """The step of the output cell clicked in chart ``chart_key`` (the transparent marker of
+    each output cell is point ``k`` of the figure's scatter trace, for step ``k``)."""
+    state = ss.get(chart_key)
+    if not state:
+        return None
+    selection = state.get("selection") if isinstance(state, dict) else getattr(state, "selection", None)
+    points = (selection or {}).get("points") or []
+    for p in points:
+        idx = p.get("point_index", p.get("point_number"))
+        if idx is not None:
+            return int(idx)
+    return None
