@@ -536,7 +536,8 @@ def registered():
 
 def test_register_adds_a_learned_kernel(registered):
     assert L.get(registered.key) is registered
-    assert L.by_group()["learned"] == [registered]
+    # other learned kernels (the digits CNN's) may be registered already: this one comes last
+    assert L.by_group()["learned"][-1] is registered
     assert L.presets()[-1] is registered
     assert registered.key in L.keys()
 
