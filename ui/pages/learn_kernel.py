@@ -34,7 +34,8 @@ def body() -> None:
     with right:
         st.subheader("2. Target: the hidden kernel")
         target = kernel_picker("learn.target", default="sobel_x",
-                               label="Kernel whose output the learner must reproduce")
+                               label="Kernel whose output the learner must reproduce",
+                               grid=False, actions=False)
     with left:
         st.subheader("1. Image")
         img = view.image_source()
