@@ -366,6 +366,18 @@ class Run:
         return self.status != "running"
 
     @property
+    def reference(self) -> np.ndarray:
+        """What the kernel should become: the target (on the kernel's grid) when a kernel of this
+        size can reproduce it, else the best kernel of this size (:attr:`Problem.optimum`)."""
+        target = compare_to_target(self.kernel, self.problem.target_kernel)
+        return self.problem.optimum if target is None else target
+
+    @property
+    def kernel_error(self) -> float:
+        """``||kernel - reference|| / ||reference||``."""
+        return relative_error(self.kernel, self.reference)
+
+    @property
     def label(self) -> str:
         name = OPTIMIZERS[self.optimizer]
         return f"{name}, lr {self.lr:g}, {_steps(self.step)}, {self.init} start"
@@ -447,6 +459,17 @@ class Run:
         if first > floor and (last - floor) > 0.5 * (first - floor):
             return text + (" It has covered less than half of the way to the minimum: take "
                            "more steps or a larger learning rate.")
+        error = self.kernel_error
+        if error > 0.05:
+            ev = self.problem.curvature
+            cond = ev[0] / ev[-1] if ev[-1] > 0 else float("inf")
+            return text + (
+                f" The output is close, but the kernel is still {error:.0%} away from the "
+                f"target: this image barely constrains some combinations of the weights (the "
+                f"loss valley is {cond:,.0f} times steeper across than along), so gradient "
+                "descent creeps along them. More steps, Adam, or an image with more fine "
+                "texture (random noise: every direction equally steep) get closer."
+            )
         return text
 
 

@@ -80,6 +80,17 @@ def _gray_at(rgb_key: str, rgb: np.ndarray, longest: int) -> np.ndarray:
     return cimage.to_gray(small)[0]
 
 
+NOISE = "noise"
+NOISE_TITLE = ("Random noise: every pixel independent (a round loss valley: every optimiser "
+               "converges fast)")
+
+
+def noise_image(size: int = 256, seed: int = 0) -> np.ndarray:
+    """Uniform random gray pixels 0..255, seeded: the best-conditioned image there is."""
+    gray = np.random.default_rng(seed).integers(0, 256, (size, size), dtype=np.uint8)
+    return np.repeat(gray[..., None], 3, axis=2)
+
+
 def _sample_rgb(name: str) -> np.ndarray:
     return _decode(samples.load_sample(name))[0]
 
@@ -107,9 +118,13 @@ def image_source() -> TrainingImage | None:
         rgb, notes, key = _sample_rgb(name), (), f"sample:{name}"
         name = samples.SAMPLES[name].title
     elif source == "synthetic":
-        name = st.selectbox("Synthetic image", samples.SYNTHETIC_NAMES, key="learn.synthetic",
-                            format_func=lambda n: samples.SYNTHETIC[n])
-        rgb, notes, key = samples.synthetic(name, size=256), (), f"synthetic:{name}"
+        name = st.selectbox("Synthetic image", (NOISE, *samples.SYNTHETIC_NAMES),
+                            key="learn.synthetic",
+                            format_func=lambda n: NOISE_TITLE if n == NOISE
+                            else samples.SYNTHETIC[n])
+        rgb = noise_image() if name == NOISE else samples.synthetic(name, size=256)
+        notes, key = (), f"synthetic:{name}"
+        name = NOISE_TITLE if name == NOISE else name
     else:
         upload = st.file_uploader("Your photo", type=[e.lstrip(".") for e in cimage.EXTENSIONS],
                                   key="learn.upload")
@@ -251,7 +266,7 @@ def outcome(run: learned.Run) -> None:
         st.error(run.message, icon=":material/error:")
     elif run.status == "stopped":
         st.warning(run.message, icon=":material/stop_circle:")
-    elif "too large" in run.message or "less than half" in run.message:
+    elif any(w in run.message for w in ("too large", "less than half", "still")):
         st.warning(run.message)
     else:
         st.success(run.message)

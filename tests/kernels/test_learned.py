@@ -283,3 +283,14 @@ def test_nearest_named_kernel_keeps_the_sign():
     kernel, cos = L.nearest_named(-2 * SOBEL_X)
     assert kernel.key == "sobel_x" and cos == pytest.approx(-1.0)
     assert L.nearest_named(np.ones((4, 4))) is None  # no hand-designed 4x4
+
+
+def test_a_photo_that_barely_constrains_the_kernel_is_explained():
+    ramp = np.add.outer(np.arange(48.0), np.arange(48.0)) ** 1.5 + noise_image(size=48) * 0.02
+    p = L.make_problem(ramp, library.get("laplacian_4").weights, size=3)
+    run = L.learn(p, optimizer="sgd", steps=100)
+    assert run.kernel_error > 0.05
+    assert "still" in run.message and "steeper across than along" in run.message
+    good = L.learn(L.make_problem(noise_image(), library.get("laplacian_4").weights, size=3),
+                   optimizer="sgd", steps=100)
+    assert good.kernel_error < 1e-3 and "still" not in good.message

@@ -153,3 +153,16 @@ def test_a_target_of_another_size_compares_with_the_best_possible_kernel(page):
     page.button(key="learn_train").click().run()
     _ok(page)
     assert "Error vs best possible" in [m.label for m in page.metric]
+
+
+def test_on_random_noise_plain_sgd_finds_sobel_exactly(page):
+    _set(page, "learn.source", "synthetic").run()
+    page.selectbox(key="learn.synthetic").set_value("noise").run()
+    page.segmented_control(key="learn.optimizer").set_value("sgd").run()
+    _set(page, "learn.steps", 100)
+    page.button(key="learn_train").click().run()
+    _ok(page)
+    assert "nearly round" in page.info[0].value
+    metrics = {m.label: m.value for m in page.metric}
+    assert metrics["Kernel error"] == "0.00%"
+    assert page.session_state["learn.run"].kernel_error < 1e-3

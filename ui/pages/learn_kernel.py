@@ -87,7 +87,7 @@ def results(run: learned.Run) -> None:
     st.caption(f"Trained on {info.get('image', '?')} to reproduce {info.get('target', '?')}.")
     view.outcome(run)
     target = learned.compare_to_target(run.kernel, run.problem.target_kernel)
-    reference = target if target is not None else run.problem.optimum
+    reference = run.reference
     m = st.columns(4)
     m[0].metric("Steps", f"{run.step}")
     m[1].metric("Loss", f"{run.losses[-1]:.3g}", help="Mean squared error of the output")
@@ -95,7 +95,7 @@ def results(run: learned.Run) -> None:
         m[2].metric("Output error", f"{np.sqrt(run.losses[-1] / run.losses[0]):.2%}",
                     help="sqrt(loss / loss at the start): the output's error, relative")
     m[3].metric("Kernel error" if target is not None else "Error vs best possible",
-                f"{learned.relative_error(run.kernel, reference):.2%}",
+                f"{run.kernel_error:.2%}",
                 help="||learned - target|| / ||target||")
 
     floor = run.problem.optimum_loss
