@@ -955,7 +955,8 @@ def show_arithmetic(arith: Arithmetic, spec: ConvSpec, in_shape) -> None:
     for worked, what in ((arith.rows, "rows"), (arith.cols, "columns"),
                          (arith.pool_rows, "pooled rows"), (arith.pool_cols, "pooled columns")):
         if worked is not None and not worked.exact and not worked.error:
-            st.warning(f"Division not exact for the {what}: {worked.note}.")
+            st.info(f"Division not exact for the {what}: {worked.note}.",
+                    icon=":material/crop:")
 
 
 def show_downloads(img: LabImage, result: LabResult, j, mapping: str) -> None:

@@ -79,9 +79,13 @@ DISPLAY_SIDE = 1024
 THUMB_SIDE = 360
 # Below this many pixels an image is sent as PNG (exact pixels); above it as JPEG.
 _PNG_PIXELS = 256 * 256
-_JPEG_QUALITY = 90
+_JPEG_QUALITY = 85
 # Cells of the hover layer along the longest side (each cell names one exact pixel).
 HOVER_SIDE = 160
+# Figures carry their own light style: Streamlit's theme is applied in the browser by string
+# replacements over the whole figure JSON (mostly image data), which costs more than drawing.
+FONT = dict(family="Source Sans Pro, Source Sans 3, Helvetica, Arial, sans-serif", size=14,
+            color="#262730")
 # Maps up to this size get their values written in the cells.
 _TEXT_CELLS = 16
 
@@ -449,6 +453,9 @@ def _hover_trace(panel: Panel, xaxis: str, yaxis: str, colorbar_x: float | None)
         hovertemplate=f"{where}<br>{vals}{note}<extra></extra>",
         colorscale=m.colorscale, zmin=m.lo, zmax=m.hi,
         opacity=0.0 if not _write_values(values) else 0.001,
+        # invisible, so drawn at one canvas pixel per cell: the browser then skips painting
+        # and PNG-encoding a plot-sized canvas on every update
+        zsmooth="fast" if not _write_values(values) else False,
         showscale=show_bar,
         xaxis=xaxis, yaxis=yaxis,
         name=panel.title,
@@ -522,8 +529,9 @@ def compare_figure(left: Panel, right: Panel, *, height: int | None = None,
         )
         fig.layout[f"yaxis{suffix}"] = dict(
             domain=[0.0, 1.0], range=[y1, y0], showgrid=False, zeroline=False,
-            tickfont=dict(size=13), scaleanchor=xa, scaleratio=1, constrain="range",
-            **({} if n == 1 else {"matches": "y"}),
+            tickfont=dict(size=13), constrain="range",
+            # the right panel's y matches the left one, which is anchored to x: square pixels
+            **({"scaleanchor": "x", "scaleratio": 1} if n == 1 else {"matches": "y"}),
         )
         fig.add_annotation(text=panel.title, xref=f"{xa} domain", yref="paper",
                            x=0, y=1.0, xanchor="left", yanchor="bottom", showarrow=False,
@@ -538,8 +546,8 @@ def compare_figure(left: Panel, right: Panel, *, height: int | None = None,
                           line=dict(color="#00e5ff", width=2, dash="dash"))
     fig.update_layout(
         height=height, margin=dict(l=10, r=10, t=78, b=52), dragmode="zoom",
-        hoverlabel=dict(font_size=16), showlegend=False,
-        plot_bgcolor="#ececec", uirevision="keep",
+        hoverlabel=dict(font_size=16), showlegend=False, template="none", font=FONT,
+        plot_bgcolor="#ececec", paper_bgcolor="white", uirevision="keep",
     )
     return fig
 
@@ -554,10 +562,13 @@ def histogram_figure(values: np.ndarray, mapped: Mapped, *, bins: int = 96,
         hi = lo + 1.0
     counts, edges = np.histogram(v, bins=bins, range=(lo, hi))
     centres = (edges[:-1] + edges[1:]) / 2
+    # each bar in the colour the mapping gives its centre (computed here: plain colour strings)
+    t = np.clip((centres - mapped.lo) / ((mapped.hi - mapped.lo) or 1.0), 0, 1)
+    lut = _DIVERGING_LUT if mapped.colorscale is DIVERGING else _GREY_LUT
+    colours = [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in lut[np.rint(t * 255).astype(int)]]
     fig = go.Figure(go.Bar(
-        x=centres, y=counts, width=np.diff(edges),
-        marker=dict(color=np.clip(centres, mapped.lo, mapped.hi), colorscale=mapped.colorscale,
-                    cmin=mapped.lo, cmax=mapped.hi, line=dict(width=0.5, color="#888")),
+        x=centres.tolist(), y=counts.tolist(), width=float(edges[1] - edges[0]),
+        marker=dict(color=colours, line=dict(width=0.5, color="#888")),
         hovertemplate="%{x:.4~g}: %{y:,} pixels<extra></extra>",
     ))
     for x, text in ((0.0, "0"), (mapped.lo, "scale start"), (mapped.hi, "scale end")):
@@ -565,8 +576,11 @@ def histogram_figure(values: np.ndarray, mapped: Mapped, *, bins: int = 96,
             fig.add_vline(x=x, line=dict(color="#444", width=1, dash="dot"))
     fig.update_layout(
         title=dict(text=title, font=dict(size=16)), height=height, bargap=0,
-        margin=dict(l=10, r=10, t=40, b=10), showlegend=False,
-        xaxis=dict(title=dict(text="value", font=dict(size=14)), tickfont=dict(size=13)),
-        yaxis=dict(title=dict(text="pixels", font=dict(size=14)), tickfont=dict(size=13)),
+        margin=dict(l=60, r=20, t=40, b=50), showlegend=False, template="none", font=FONT,
+        paper_bgcolor="white", plot_bgcolor="white",
+        xaxis=dict(title=dict(text="value", font=dict(size=14)), tickfont=dict(size=13),
+                   showgrid=False, zeroline=False, linecolor="#888", showline=True),
+        yaxis=dict(title=dict(text="pixels", font=dict(size=14)), tickfont=dict(size=13),
+                   gridcolor="#e5e5e5", zeroline=False),
     )
     return fig

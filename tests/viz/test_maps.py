@@ -191,7 +191,7 @@ def test_compare_figure_links_zoom_and_draws_exact_images():
     x, y, left, right = _panels()
     fig = maps.compare_figure(left, right)
     assert fig.layout.xaxis2.matches == "x" and fig.layout.yaxis2.matches == "y"
-    assert fig.layout.yaxis.scaleanchor == "x"
+    assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis2.scaleanchor is None
     images = [t for t in fig.data if t.type == "image"]
     assert len(images) == 2
     assert np.array_equal(_decode(images[0].source), left.mapped.rgb)
@@ -267,4 +267,7 @@ def test_histogram_counts_every_value():
     bar = fig.data[0]
     assert int(np.sum(bar.y)) == v.size
     assert len(bar.x) == 40
-    assert bar.marker.cmin == m.lo and bar.marker.cmax == m.hi
+    # bars coloured as the mapping colours their centre: blue left of 0, red right of it
+    colours = list(bar.marker.color)
+    assert colours[0] == "#%02x%02x%02x" % tuple(maps._DIVERGING_LUT[0]) or colours[0] < "#8"
+    assert int(colours[-1][1:3], 16) > int(colours[-1][5:7], 16)  # red end

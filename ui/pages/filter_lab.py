@@ -109,7 +109,7 @@ def figures(img: lab.LabImage, longest, colour: str, x, kernels, slices, layer) 
         st.error(f"This layer cannot be applied: {exc}")
         lab.show_link(URL)
         return
-    st.plotly_chart(figure, key="lab.figure", config=lab.PLOTLY_CONFIG)
+    st.plotly_chart(figure, key="lab.figure", config=lab.PLOTLY_CONFIG, theme=None)
     lab.show_link(URL)
     lab.show_arithmetic(arith, spec, x.shape)
 
@@ -120,7 +120,7 @@ def figures(img: lab.LabImage, longest, colour: str, x, kernels, slices, layer) 
         st.subheader(f"Each map: {lab.STAGE_LABELS['conv' if right == 'mag' else right]}")
         st.html(lab.maps_strip_html(result, "conv" if right == "mag" else right, mapping))
     st.plotly_chart(lab.histogram(result, right, j, mapping), key="lab.histogram",
-                    config=lab.PLOTLY_CONFIG)
+                    config=lab.PLOTLY_CONFIG, theme=None)
     lab.show_downloads(img, result, j, mapping)
     lab.show_code(img, result)
 

@@ -1,0 +1,168 @@
+"""Filter lab in headless Chromium: a control change -> the new figure drawn, in milliseconds.
+
+Run: ``python bench/bench_lab_browser.py [--rounds N]`` (needs Chromium and Playwright).
+
+What it does: starts ``streamlit run app.py``, uploads a generated 4000 x 3000 photo (a 12 MP
+JPEG: smooth colour waves, edges and noise) through the real file input, then changes the bias
+with its "+" button N times at each working resolution and times, inside the browser, from the
+click to the second animation frame after the main figure carries a new ``layout.meta.token``
+(the token names the image, the layer's spec and the display options, so it changes exactly
+when a new figure has arrived and been handed to Plotly). Every bias is new, so every change
+recomputes the layer: nothing is served from a cache of earlier changes.
+
+It also records whether a progress indicator (``st.spinner``, which Streamlit shows once work
+has taken half a second) appeared during each change.
+
+Targets (DESIGN.md): 300 ms at the default working resolution (longest side 1024), 1.5 s for a
+12 MP photo at full resolution.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.harness import CHROMIUM_ARGS, chromium_path, start_streamlit, stop, wait_for_app  # noqa: E402
+
+TARGETS_MS = {"1024": 300.0, "full": 1500.0}
+
+_CHANGE = """
+async (selector) => {
+  const figure = () => document.querySelector('.st-key-lab-figure .js-plotly-plot');
+  const old = figure().layout.meta.token;
+  let spinner = false;
+  const t0 = performance.now();
+  document.querySelector(selector).click();
+  return await new Promise((resolve) => {
+    const tick = () => {
+      if (document.querySelector('[data-testid="stSpinner"]')) spinner = true;
+      const gd = figure();
+      if (gd && gd.layout && gd.layout.meta && gd.layout.meta.token !== old
+          && gd._fullLayout && gd.querySelector('.main-svg image')) {
+        requestAnimationFrame(() => requestAnimationFrame(() =>
+          resolve({ms: performance.now() - t0, spinner: spinner, token: gd.layout.meta.token})));
+        return;
+      }
+      if (performance.now() - t0 > 60000) { resolve({ms: NaN, spinner, token: null}); return; }
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+}
+"""
+
+
+def make_photo(path: Path, width: int = 4000, height: int = 3000) -> Path:
+    """A 12 MP JPEG with colour waves, a few sharp shapes and sensor-like noise."""
+    rng = np.random.default_rng(12)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    rgb = np.stack([128 + 90 * np.sin(xx / 310), 128 + 90 * np.cos(yy / 270),
+                    128 + 60 * np.sin((xx + yy) / 420)], axis=-1)
+    rgb[(xx - 2600) ** 2 + (yy - 1400) ** 2 < 500 ** 2] = (240, 230, 40)
+    rgb[400:900, 500:1800] = (20, 40, 160)
+    rgb += rng.normal(0, 10, rgb.shape).astype(np.float32)
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=90)
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def _token(page) -> str:
+    return page.evaluate(
+        "() => { const g = document.querySelector('.st-key-lab-figure .js-plotly-plot');"
+        " return g && g.layout && g.layout.meta ? g.layout.meta.token : ''; }")
+
+
+def _wait_token(page, contains: str, timeout: float = 120_000) -> None:
+    page.wait_for_function(
+        """(part) => { const g = document.querySelector('.st-key-lab-figure .js-plotly-plot');
+             return g && g.layout && g.layout.meta && g.layout.meta.token.includes(part); }""",
+        arg=contains, timeout=timeout, polling=100)
+
+
+def measure(page, rounds: int) -> list[dict]:
+    """Change the bias ``rounds`` times (+10 each, always a new layer); one warm-up first."""
+    plus = '.st-key-lab-bias [data-testid="stNumberInputStepUp"]'
+    out = []
+    for i in range(rounds + 1):
+        wait_for_app(page)
+        r = page.evaluate(_CHANGE, plus)
+        if i:  # the first change warms up (compiled kernels for a new image size)
+            out.append(r)
+        page.wait_for_timeout(300)  # let Streamlit finish the run before the next click
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=7)
+    args = ap.parse_args(argv)
+    exe = chromium_path()
+    if exe is None:
+        print("no Chromium found (apt-get install chromium)")
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    tmp = Path(tempfile.mkdtemp(prefix="lab-bench-"))
+    photo = make_photo(tmp / "photo-4000x3000.jpg")
+    proc, url = start_streamlit("app.py")
+    results: dict[str, list[dict]] = {}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1920, "height": 1080})
+            page.set_default_timeout(120_000)
+            page.goto(url)
+            wait_for_app(page)
+            page.wait_for_selector(".st-key-lab-figure .js-plotly-plot .main-svg")
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            sidebar.get_by_role("tab", name="Image").click()
+            sidebar.locator(".st-key-lab-src").get_by_text("Upload", exact=True).click()
+            wait_for_app(page)
+            t = time.perf_counter()
+            sidebar.locator('input[type="file"]').set_input_files(str(photo))
+            _wait_token(page, "upload:")
+            print(f"upload of {photo.stat().st_size / 1e6:.1f} MB to first figure: "
+                  f"{time.perf_counter() - t:.2f} s (decode, reduce, compute, draw)")
+            sidebar.get_by_role("tab", name="Layer").click()
+            results["1024"] = measure(page, args.rounds)
+
+            sidebar.get_by_role("tab", name="Image").click()
+            sidebar.locator(".st-key-lab-res").get_by_text("full", exact=True).click()
+            _wait_token(page, "@None")
+            sidebar.get_by_role("tab", name="Layer").click()
+            results["full"] = measure(page, args.rounds)
+            browser.close()
+    finally:
+        stop(proc)
+
+    print()
+    print(f"{'working resolution':<28}{'median ms':>10}{'min':>8}{'max':>8}{'target':>9}"
+          f"{'spinner shown':>16}")
+    failed = False
+    for res, rows in results.items():
+        ms = [r["ms"] for r in rows]
+        med = statistics.median(ms)
+        shown = sum(bool(r["spinner"]) for r in rows)
+        label = "1024 (1024 x 768)" if res == "1024" else "full (4000 x 3000, 12 MP)"
+        ok = med <= TARGETS_MS[res]
+        failed |= not ok
+        print(f"{label:<28}{med:>10.0f}{min(ms):>8.0f}{max(ms):>8.0f}{TARGETS_MS[res]:>9.0f}"
+              f"{f'{shown}/{len(rows)}':>16}  {'ok' if ok else 'OVER TARGET'}")
+    print("\nper change (ms):", {res: [round(r["ms"]) for r in rows] for res, rows in results.items()})
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
