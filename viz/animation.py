@@ -84,9 +84,9 @@ FRAME_ARGS = {"mode": "immediate", "frame": {"duration": 0, "redraw": False},
 SLIDER_ARGS = {"mode": "immediate", "frame": {"duration": 0, "redraw": False}}
 MAX_CHANNELS = 4  # input channels and filters the figure lays out
 MAX_GIF_FRAMES = 300
-# A slider position per step up to this many steps; beyond, one every ceil(n / 512) steps (the
+# A slider position per step up to this many steps; beyond, one every ceil(n / 400) steps (the
 # Step buttons reach the others): each position is ~95 bytes of JSON.
-MAX_SLIDER_STEPS = 512
+MAX_SLIDER_STEPS = 400
 
 
 # --------------------------------------------------------------------------------------------
@@ -1126,21 +1126,34 @@ def _traces(scene: Scene) -> list[dict]:
     return traces
 
 
-def _frames(scene: Scene) -> tuple[list[dict], list[tuple[str, ...]]]:
+def _frames(scene: Scene, click_trace: int | None) -> tuple[list[dict], list[tuple[str, ...]]]:
+    """One frame per step: the shape attributes that vary, the two texts, and an empty update
+    of the click markers' trace.
+
+    That empty update is what keeps clicks working: a ``redraw: false`` frame recomputes
+    plotly's calcdata without re-plotting, and plotly's select-on-click then styles a trace
+    whose ``calcdata[0].node3`` is gone ("Cannot read properties of undefined (reading
+    'selectAll')"), so no click is reported. Listing the trace makes plotly re-plot just it.
+    """
     varying = _varying([s for s, _ in scene.steps])
     frames = []
     for k, (shapes, texts) in enumerate(scene.steps):
         fs = [{key: coords[key] for key in keys} for coords, keys in zip(shapes, varying)]
         while fs and not fs[-1]:
             fs.pop()
-        frames.append({"name": str(k), "layout": {"shapes": fs,
-                                                  "annotations": [{"text": s} for s in texts]}})
+        frame = {"name": str(k), "layout": {"shapes": fs,
+                                            "annotations": [{"text": s} for s in texts]}}
+        if click_trace is not None:
+            frame["data"] = [{}]
+            frame["traces"] = [click_trace]
+        frames.append(frame)
     return frames, varying
 
 
 def _animation(scene: Scene, steps: list) -> Animation:
-    frames, varying = _frames(scene)
-    return Animation(scene, steps, _traces(scene), frames, varying)
+    traces = _traces(scene)
+    frames, varying = _frames(scene, len(traces) - 1 if scene.click else None)
+    return Animation(scene, steps, traces, frames, varying)
 
 
 def conv_animation(stages: Stages, spec: ConvSpec, *, classroom: bool = False) -> Animation:
