@@ -199,7 +199,7 @@ def main() -> None:
                 times[k].append(timed(r, 1))
         med = {k: statistics.median(v) for k, v in times.items()}
         t_nd = timed(nd, 1)
-        method = ops.choose_method(weight, stride=stride, groups=groups)
+        method = ops.choose_method(weight, in_hw=(H, W), stride=stride, padding=pad, groups=groups)
         best = min(refs, key=med.get) if refs else None
         ratio = med["ours"] / med[best] if best else float("nan")
         speedup = t_nd / med["ours"]

@@ -77,7 +77,7 @@ def main():
             res[m] = t
             rows[m].append((features(m, w), t))
         best = min(res, key=res.get)
-        chosen = ops.choose_method(w)
+        chosen = ops.choose_method(w, in_hw=(H, W), padding=kh // 2)
         flag = "" if chosen == best or res[chosen] <= 1.15 * res[best] else "  <-- model picks slower"
         print(f"{o}x{c}x{kh}x{kw} {'sep ' if sep else 'full'} " + " ".join(
             f"{m}={v:.0f}" for m, v in res.items()) + f"  best={best} model={chosen}{flag}", flush=True)

@@ -386,8 +386,13 @@ def _direct(x: np.ndarray, weight: np.ndarray, pads: Padding, mode: str, stride:
 
 def _conv_rows(x, weight, out, rows, cols, stride, dilation, left, groups, r0, r1) -> None:
     from conv import _jit  # imported late: numba takes ~0.5 s to import
+    import numba
 
+    work = (r1 - r0) * out.shape[2] * np.count_nonzero(weight)
     with _JIT_LOCK:
+        # A small layer on one thread: waking the second one costs more than it saves, and on
+        # a busy machine the parallel loop waits for a core (8 ms instead of 0.2 ms, measured).
+        numba.set_num_threads(1 if work < _INLINE_WORK else numba.config.NUMBA_NUM_THREADS)
         _jit.conv_rows(x, weight, out, rows, cols, stride[0], stride[1], dilation[0],
                        dilation[1], left, groups, _CHUNK, r0, r1)
 
@@ -505,13 +510,17 @@ def _fft(plan: _Plan, weight: np.ndarray, groups: int, out: np.ndarray) -> None:
 # Choosing a method
 # --------------------------------------------------------------------------------------------
 
-# Costs in "tap passes": one tap of the compiled direct loop over one output plane = 1.
-# Measured on this kind of machine with bench/bench_engine.py (12 MP, medians; see the note on
-# issue 2): a real 2-D FFT of an input plane (bands with their halo) costs about as much as
-# _FFT_PASSES taps, its inverse the same, each complex product over a spectrum ~ 4 taps.
-_FFT_PASSES = 90.0
+# The cost model, in nanoseconds per pixel and operation on this kind of machine (2 cores),
+# fitted to timings by bench/calibrate_methods.py. Direct and separable work scales with the
+# output's pixels, the FFT's with the (padded) input's: a huge kernel with a tiny output (the
+# gradient of a learned kernel) goes direct.
+_TAP = 0.03      # one tap of the compiled loop (fused by four), per output pixel
+_GROUP = 0.1     # one load and store of the accumulator, per group of <= 4 fused taps
+_PLANE = 0.5     # zeroing, copying out and the borders, per output (or intermediate) plane
+_PHASE = 0.15    # deinterleaving an input row for a stride > 1, per input pixel and kernel row
+_FFT = 2.7       # one real 2-D FFT or its inverse, per transformed pixel
+_PRODUCT = 0.5   # one complex product-accumulate of spectra, per transformed pixel
 _FFT_BAND_ROWS = 128
-_PLANE = 2.0  # writing and re-reading an intermediate or output plane
 
 
 def _factorise(weight: np.ndarray):
@@ -531,34 +540,50 @@ def _factorise(weight: np.ndarray):
     return out
 
 
-def _costs(weight: np.ndarray, stride: Pair, dilation: Pair, factors, groups: int) -> dict[str, float]:
+def _row_cost(nnz: int) -> float:
+    return _TAP * nnz + _GROUP * -(-nnz // 4)
+
+
+def _costs(weight: np.ndarray, stride: Pair, dilation: Pair, factors, groups: int,
+           padded_hw: Pair, out_hw: Pair) -> dict[str, float]:
+    """Estimated nanoseconds of each method (see the constants above)."""
     c_out, cpg, kh, kw = weight.shape
-    sh, sw = stride
-    costs = {"direct": float(np.count_nonzero(weight)) + _PLANE * c_out}
+    (sh, sw), (ph, pw) = stride, padded_hw
+    out_px = out_hw[0] * out_hw[1]
+    c_in = cpg * groups
+    nnz = np.count_nonzero(weight.reshape(c_out * cpg, -1), axis=1)
+    direct = out_px * (sum(_row_cost(int(n)) for n in nnz) + _PLANE * c_out)
+    if sw > 1:
+        direct += out_hw[0] * c_in * kh * pw * _PHASE
+    costs = {"direct": direct}
     if factors is not None:
-        passes = _PLANE * c_out
+        eh = effective_size(kh, dilation[0])
+        rows_in = min(ph, out_hw[0] * sh + (eh - 1) * -(-out_hw[0] // max(64, 10 * eh // sh)))
+        sep = out_px * _PLANE * c_out
         for row in factors:
             for f in row:
                 if f is not None:
                     col, r = f
-                    # the row pass runs on every input row: sh times the output rows
-                    passes += sh * (np.count_nonzero(r) + _PLANE) + np.count_nonzero(col)
-        costs["separable"] = passes
+                    sep += rows_in * out_hw[1] * (_row_cost(np.count_nonzero(r)) + _PLANE)
+                    sep += out_px * _row_cost(np.count_nonzero(col))
+        costs["separable"] = sep
     eh = effective_size(kh, dilation[0])
-    # The FFT transforms every input pixel (sh*sw of them per kept output), and bands of
-    # `rows` rows overlap by their halo of eh - 1 rows.
     rows = max(4 * eh, _FFT_BAND_ROWS)
-    halo = rows / (rows - eh + 1)
-    c_in = cpg * groups
-    costs["fft"] = sh * sw * halo * (_FFT_PASSES * (c_in + c_out) + 4.0 * c_out * cpg)
+    n_per_band = max(1, (rows - eh) // sh + 1)
+    n_bands = -(-out_hw[0] // n_per_band)
+    fft_px = (out_hw[0] * sh + n_bands * (eh - 1)) * pw  # every band with its halo
+    costs["fft"] = fft_px * (_FFT * (c_in + c_out) + _PRODUCT * c_out * cpg)
     return costs
 
 
-def choose_method(weight, *, stride=1, dilation=1, groups=1) -> str:
-    """The method :func:`conv2d` uses for these weights, stride, dilation and groups."""
+def choose_method(weight, *, in_hw=(3000, 4000), stride=1, padding=0, dilation=1, groups=1) -> str:
+    """The method :func:`conv2d` uses for these weights on an input of ``in_hw`` (H, W)."""
     w = np.asarray(weight, np.float32)
-    s, d = as_pair(stride, "stride"), as_pair(dilation, "dilation")
-    costs = _costs(w, s, d, _factorise(w), _as_int(groups, "groups", 1))
+    c_out, cpg = w.shape[:2]
+    pads, s, d, out = check_conv_args((cpg * groups, *in_hw), w.shape, stride=stride,
+                                      padding=padding, dilation=dilation, groups=groups)
+    padded = (in_hw[0] + sum(pads[0]), in_hw[1] + sum(pads[1]))
+    costs = _costs(w, s, d, _factorise(w), groups, padded, out[1:])
     return min(costs, key=costs.get)
 
 
@@ -686,7 +711,8 @@ def _conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
 
     factors = _factorise(weight) if method in (None, "separable") else None
     if method is None:
-        costs = _costs(weight, stride, dilation, factors, groups)
+        padded = (x.shape[1] + sum(pads[0]), x.shape[2] + sum(pads[1]))
+        costs = _costs(weight, stride, dilation, factors, groups, padded, out_shape[1:])
         method = min(costs, key=costs.get)
     elif method == "separable" and factors is None:
         raise ValueError("method 'separable' needs every kernel slice to be of rank 1")

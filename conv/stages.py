@@ -255,7 +255,8 @@ def run(x, spec: ConvSpec) -> Stages:
     kwargs = dict(stride=spec.stride, padding=pads, dilation=spec.dilation, groups=spec.groups,
                   padding_mode=spec.padding_mode, flip=spec.flip)
     method = ops.choose_method(weight[:, :, ::-1, ::-1] if spec.flip else weight,
-                               stride=spec.stride, dilation=spec.dilation, groups=spec.groups)
+                               in_hw=x.shape[1:], stride=spec.stride, padding=pads,
+                               dilation=spec.dilation, groups=spec.groups)
     conv = ops.conv2d(x, weight, None, **kwargs)
     padded = x if pads == ((0, 0), (0, 0)) else ops.pad(x, pads, spec.padding_mode)
     stages = {

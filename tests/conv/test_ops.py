@@ -234,6 +234,9 @@ def test_method_choice():
     assert ops.choose_method(rng.normal(size=(1, 3, 3, 3))) == "direct"
     assert ops.choose_method(rng.normal(size=(1, 1, 31, 31))) == "fft"
     assert ops.choose_method(rng.normal(size=(8, 3, 15, 15))) == "fft"
+    # a huge kernel with a tiny output (a learned kernel's gradient): the FFT would transform
+    # the whole input for 9 outputs
+    assert ops.choose_method(rng.normal(size=(1, 1, 256, 256)), in_hw=(258, 258)) == "direct"
 
 
 def test_rank1_factors_are_exact_for_sobel():
