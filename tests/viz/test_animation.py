@@ -188,8 +188,8 @@ def test_each_frames_equation_evaluates_to_the_engines_output(case):
 
 
 def test_padding_cells_are_marked_exactly_where_padding_is(case):
-    _, x, spec, run, _, fig = case
-    (t, b), (l, r) = run.padding
+    _, x, _, run, _, fig = case
+    (t, _), (l, _) = run.padding
     hp, wp = run.padded.array.shape[1:]
     pad_mask = np.ones((hp, wp), bool)
     pad_mask[t:t + x.shape[1], l:l + x.shape[2]] = False
