@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy import ndimage, signal
 
+import kernels.learned  # noqa: F401  (registers the digits CNN's filters, as the app does)
 from kernels import library as L
 from kernels.library import GROUPS, PARAMETRIC, Kernel
 
