@@ -135,7 +135,7 @@ def kernel_controls():
                     f"{w.shape[3]} each, with biases {', '.join(f'{b:g}' for b in example.spec.bias)}) "
                     "are shown in the figure.")
         return None
-    picked = controls.kernel_picker(wv.K, default="vertical_edge", page=wv.PAGE)
+    picked = controls.kernel_picker(wv.K, default="vertical_edge", page=wv.PAGE, grid=False)
     ss["sw.kt"] = controls.format_kernel(picked.weights) if picked.edited else None
     st.checkbox("True convolution: rotate the kernel by 180° first", key="sw.flip",
                 help="Deep-learning 'convolution' is cross-correlation (no flip), as in "
