@@ -21,6 +21,7 @@ import html
 import io
 import math
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -445,17 +446,42 @@ def derivative_pair(kernels: list[tuple[str, np.ndarray]]) -> tuple[int, int] | 
     return None
 
 
+_SHARED: OrderedDict = OrderedDict()  # pictures of the input shared by every layer on it
+_SHARED_LOCK = threading.Lock()
+_SHARED_ENTRIES = 24
+
+
+def _shared(key, build):
+    """A small LRU for what does not depend on the layer's weights: the input's and the padded
+    input's pictures, ranges and reductions (a new kernel or bias reuses them)."""
+    with _SHARED_LOCK:
+        if key in _SHARED:
+            _SHARED.move_to_end(key)
+            return _SHARED[key]
+    value = build()
+    with _SHARED_LOCK:
+        _SHARED[key] = value
+        while len(_SHARED) > _SHARED_ENTRIES:
+            _SHARED.popitem(last=False)
+    return value
+
+
 class LabResult:
     """One layer applied to one image, with lazily built display copies and figures."""
 
     def __init__(self, x: np.ndarray, spec: ConvSpec, stages: Stages, colour: str,
-                 names: list[str], n_kernels: int, pair: tuple[int, int] | None):
+                 names: list[str], n_kernels: int, pair: tuple[int, int] | None,
+                 input_key: str = ""):
         self.x, self.spec, self.stages, self.colour = x, spec, stages, colour
         self.names, self.n, self.pair = names, n_kernels, pair
+        self.input_key = input_key  # identifies x: image, resolution, colour mode
         self._memo: dict = {}
         self._lock = threading.Lock()
 
     def memo(self, key, build):
+        shared = self._shared_key(key)
+        if shared is not None:
+            return _shared(shared, build)
         with self._lock:
             if key in self._memo:
                 return self._memo[key]
@@ -463,6 +489,19 @@ class LabResult:
         with self._lock:
             self._memo[key] = value
         return value
+
+    def _shared_key(self, key):
+        """Memo keys about the input or the padded input get a key shared across layers."""
+        if not self.input_key or not isinstance(key, tuple) or len(key) < 2:
+            return None
+        if key[0] not in ("values", "range", "reduced", "mapped") or key[1] not in ("input",
+                                                                                     "padded"):
+            return None
+        if key[0] == "mapped":  # input pictures ignore the display mapping (always as photos)
+            key = key[:3] + key[4:]
+        if key[1] == "padded":
+            return (self.input_key, self.stages.padding, self.spec.padding_mode) + key
+        return (self.input_key,) + key
 
     # which channels make "map j" of a stage
     def channels(self, stage: str, j: int) -> list[int]:
@@ -546,7 +585,8 @@ def _layer(image_key: str, longest: int | None, colour: str, digest: str, _x: np
     for s in stages.strip():
         if s.array.flags.writeable:
             s.array.setflags(write=False)
-    return LabResult(_x, _spec, stages, colour, list(_names), _n, _pair)
+    return LabResult(_x, _spec, stages, colour, list(_names), _n, _pair,
+                     input_key=f"{image_key}|{longest}|{colour}")
 
 
 def compute(img: LabImage, longest: int | None, colour: str, x: np.ndarray, spec: ConvSpec,
@@ -960,48 +1000,63 @@ def show_arithmetic(arith: Arithmetic, spec: ConvSpec, in_shape) -> None:
 
 
 def show_downloads(img: LabImage, result: LabResult, j, mapping: str) -> None:
-    """Each stage as PNG (the display mapping applied, full resolution) and as raw float32
-    values (.npy); files are made when the button is clicked."""
-    st.subheader("Downloads")
-    st.caption("PNG: the picture at full resolution with the display mapping applied (of the "
-               "map shown). NPY: the raw float32 values of every channel, shape (C, H, W); "
-               "`numpy.load` reads them.")
-    jj = 0 if j == "mag" else j
+    """Any stage as PNG (the display mapping applied, full resolution) or as raw float32 values
+    (.npy), and the kernel as text; files are made when a button is clicked."""
+    ss = st.session_state
     keys = result.stage_keys() + (["mag"] if result.pair else [])
-    cols = st.columns(min(len(keys), 4))
+    if ss.get("lab.dl.stage") not in keys:
+        ss["lab.dl.stage"] = keys[-1 if "mag" not in keys else -2]
     stem = img.filename.rsplit(".", 1)[0]
-    for n, key in enumerate(keys):
-        with cols[n % len(cols)]:
-            st.markdown(f"**{STAGE_LABELS[key]}**")
-            st.download_button("PNG", stage_png(result, key, jj, mapping),
-                               file_name=f"{stem}-{key}.png", mime="image/png",
-                               key=f"lab.dl.png.{key}", on_click="ignore", icon="⬇️")
-            st.download_button(".npy values", stage_npy(result, key),
-                               file_name=f"{stem}-{key}.npy", mime="application/octet-stream",
-                               key=f"lab.dl.npy.{key}", on_click="ignore", icon="⬇️")
+    jj = 0 if j == "mag" else j
+    st.subheader("Downloads")
+    c1, c2, c3, c4 = st.columns([1.6, 1, 1, 1], vertical_alignment="bottom")
+    stage = c1.selectbox("Stage", keys, key="lab.dl.stage",
+                         format_func=lambda k: _download_label(result, k))
+    c2.download_button("PNG (mapping applied)", stage_png(result, stage, jj, mapping),
+                       file_name=f"{stem}-{stage}.png", mime="image/png", key="lab.dl.png",
+                       on_click="ignore", icon=":material/download:", width="stretch")
+    c3.download_button(".npy (raw values)", stage_npy(result, stage),
+                       file_name=f"{stem}-{stage}.npy", mime="application/octet-stream",
+                       key="lab.dl.npy", on_click="ignore", icon=":material/download:",
+                       width="stretch")
+    c4.download_button("Kernel as text", kernels_text(result), file_name="kernel.txt",
+                       mime="text/plain", key="lab.dl.kernel", on_click="ignore",
+                       icon=":material/download:", width="stretch")
+    st.caption("PNG: the stage's picture at full resolution, with the display mapping of the "
+               "figure (of the map shown). NPY: the raw float32 values of every channel, "
+               "shape (C, H, W), for `numpy.load`.")
+
+
+def _download_label(result: LabResult, key: str) -> str:
+    if key == "mag":
+        return "Gradient magnitude"
+    return f"{_stage_title(result.spec, key) if key in ('activated', 'pooled') else STAGE_LABELS[key]}" \
+           f" ({result.stage(key).shape_text})"
 
 
 def show_code(img: LabImage, result: LabResult) -> None:
-    """The kernel as text and equivalent NumPy/SciPy and PyTorch code."""
-    st.subheader("The same layer in code")
-    numpy_tab, torch_tab, kernel_tab = st.tabs(["NumPy / SciPy", "PyTorch", "Kernel as text"])
-    with numpy_tab:
-        code = numpy_code(img, result)
-        st.code(code, language="python")
-        st.download_button("Download filter_lab_numpy.py", code, file_name="filter_lab_numpy.py",
-                           mime="text/x-python", key="lab.dl.numpy", on_click="ignore",
-                           icon="⬇️")
-    with torch_tab:
-        code = torch_code(img, result)
-        st.code(code, language="python")
-        st.download_button("Download filter_lab_torch.py", code, file_name="filter_lab_torch.py",
-                           mime="text/x-python", key="lab.dl.torch", on_click="ignore",
-                           icon="⬇️")
-    with kernel_tab:
-        text = kernels_text(result)
-        st.code(text, language=None)
-        st.download_button("Download kernel.txt", text, file_name="kernel.txt",
-                           mime="text/plain", key="lab.dl.kernel", on_click="ignore", icon="⬇️")
+    """Equivalent NumPy/SciPy and PyTorch code and the kernel as text, in an expander whose
+    content is only built when it is open (it is long, and most changes do not need it)."""
+    box = st.expander("The same layer in code: NumPy/SciPy and PyTorch `F.conv2d`",
+                      key="lab.code_open", on_change="rerun", icon=":material/code:")
+    if not box.open:
+        return
+    with box:
+        numpy_tab, torch_tab, kernel_tab = st.tabs(["NumPy / SciPy", "PyTorch", "Kernel as text"])
+        with numpy_tab:
+            code = numpy_code(img, result)
+            st.code(code, language="python")
+            st.download_button("filter_lab_numpy.py", code, file_name="filter_lab_numpy.py",
+                               mime="text/x-python", key="lab.dl.numpy", on_click="ignore",
+                               icon=":material/download:")
+        with torch_tab:
+            code = torch_code(img, result)
+            st.code(code, language="python")
+            st.download_button("filter_lab_torch.py", code, file_name="filter_lab_torch.py",
+                               mime="text/x-python", key="lab.dl.torch", on_click="ignore",
+                               icon=":material/download:")
+        with kernel_tab:
+            st.code(kernels_text(result), language=None)
 
 
 def display_options(spec: ConvSpec, kernels, pair) -> tuple[str, object, str]:

@@ -31,10 +31,12 @@ ROCKET = (ROOT / "assets" / "photos" / "rocket.jpg").read_bytes()        # 640 x
 # Helpers
 # --------------------------------------------------------------------------------------------
 
-def _open(query: dict | None = None) -> AppTest:
+def _open(query: dict | None = None, *, code: bool = False) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     for k, v in (query or {}).items():
         at.query_params[k] = v
+    if code:  # open the (lazily built) code section
+        at.session_state["lab.code_open"] = True
     at.switch_page(PAGE)
     return at.run()
 
@@ -87,10 +89,18 @@ def _array(spec) -> np.ndarray:
 
 
 def hover_values(fig: dict, panel: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(rows, cols, values) named by a panel's hover layer (0: left, 1: right)."""
+    """(rows, cols, values) named by a panel's hover layer (0: left, 1: right): by position
+    (x, y are the input column and row) or through customdata (output row, column first)."""
     heat = [t for t in fig["data"] if t["type"] == "heatmap"][panel]
-    cd = _array(heat["customdata"])
-    values = cd[..., 2:] if cd.shape[-1] > 2 else _array(heat["z"])[..., None]
+    z = _array(heat["z"])
+    cd = _array(heat["customdata"]) if heat.get("customdata") is not None else None
+    if "%{y}" in heat["hovertemplate"]:
+        h, w = z.shape
+        rows = np.rint(heat.get("y0", 0) + np.arange(h) * heat.get("dy", 1)).astype(int)
+        cols = np.rint(heat.get("x0", 0) + np.arange(w) * heat.get("dx", 1)).astype(int)
+        rows, cols = np.meshgrid(rows, cols, indexing="ij")
+        return rows, cols, (cd if cd is not None else z[..., None])
+    values = cd[..., 2:] if cd.shape[-1] > 2 else z[..., None]
     return cd[..., 0].astype(int), cd[..., 1].astype(int), values
 
 
@@ -244,11 +254,19 @@ def test_upload_a_photo_and_change_every_control():
         labels = json.dumps(figure(at)["layout"]["annotations"])
         assert {"signed": "centred on 0", "abs": "|x|", "clip": "clip",
                 "stretch": "min-max", "auto": "Auto"}[mapping] in labels
-    # downloads and code are offered for every stage
+    # every stage can be downloaded, as PNG and as raw values
+    assert at.selectbox(key="lab.dl.stage").options == [
+        "Input (512 x 512 x 1)", "Padded input (512 x 512 x 1)", "Convolution (508 x 508 x 1)",
+        "+ bias (508 x 508 x 1)", "Leaky ReLU (slope 0.2) (508 x 508 x 1)",
+        "Average pool 3x3, stride 2 (253 x 253 x 1)"]
+    for stage_ in ("input", "conv", "pooled"):
+        step(at.selectbox(key="lab.dl.stage"), stage_)
     keys = {b.key for b in at.get("download_button")}
-    for stage_ in ("input", "padded", "conv", "biased", "activated", "pooled"):
-        assert f"lab.dl.png.{stage_}" in keys and f"lab.dl.npy.{stage_}" in keys
-    assert {"lab.dl.numpy", "lab.dl.torch", "lab.dl.kernel"} <= keys
+    assert {"lab.dl.png", "lab.dl.npy", "lab.dl.kernel"} <= keys
+    at.session_state["lab.code_open"] = True
+    ok(at.run())
+    keys = {b.key for b in at.get("download_button")}
+    assert {"lab.dl.numpy", "lab.dl.torch"} <= keys
 
 
 def test_gallery_and_teaching_images():
@@ -463,7 +481,7 @@ def test_a_size_the_preset_does_not_offer():
     {"bank": "sobel_y", "act": "abs", "show": "output"},
 ])
 def test_the_numpy_snippet_reproduces_the_page(query):
-    at = ok(_open(query))
+    at = ok(_open(query, code=True))
     code = next(c.value for c in at.code if "signal.correlate2d" in c.value)
     layer_code = code[code.index("import numpy as np\nfrom numpy.lib"):]
     colour = query.get("colour", "gray")
@@ -481,8 +499,15 @@ def test_the_numpy_snippet_reproduces_the_page(query):
     np.testing.assert_allclose(values, expected, rtol=1e-4, atol=1e-3 * max(1, np.abs(y).max()))
 
 
+def test_the_code_is_built_only_when_asked_for():
+    at = ok(_open())
+    assert not any("F.conv2d" in c.value for c in at.code)
+    at.session_state["lab.code_open"] = True
+    assert any("F.conv2d" in c.value for c in ok(at.run()).code)
+
+
 def test_the_snippets_name_the_settings():
-    at = ok(_open({"pad": "same", "s": "2", "pm": "replicate"}))
+    at = ok(_open({"pad": "same", "s": "2", "pm": "replicate"}, code=True))
     torch_code = next(c.value for c in at.code if "F.conv2d" in c.value)
     # rows: ceil(300/2) = 150 needs 1 extra row (bottom); columns: ceil(451/2) = 226 needs 2
     assert 'F.pad(x, (1, 1, 0, 1), mode="replicate")' in torch_code

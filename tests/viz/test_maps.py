@@ -203,20 +203,45 @@ def test_compare_figure_links_zoom_and_draws_exact_images():
     assert "clip" in texts and "centred on 0" in texts
 
 
+def _named(trace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, cols, values) that a hover layer names: by position (x and y are the input
+    column and row) or through customdata (output row and column first)."""
+    z = np.asarray(trace.z)
+    cd = None if trace.customdata is None else np.asarray(trace.customdata)
+    if "%{y}" in trace.hovertemplate:
+        h, w = z.shape
+        rows = np.rint(trace.y0 + np.arange(h) * trace.dy).astype(int)[:, None].repeat(w, 1)
+        cols = np.rint(trace.x0 + np.arange(w) * trace.dx).astype(int)[None, :].repeat(h, 0)
+        values = cd if cd is not None else z[..., None]
+    else:
+        rows, cols = cd[..., 0].astype(int), cd[..., 1].astype(int)
+        values = cd[..., 2:] if cd.shape[-1] > 2 else z[..., None]
+    return rows, cols, values
+
+
 def test_hover_cells_name_exact_values():
     x, y, left, right = _panels(h=400, w=600)
     fig = maps.compare_figure(left, right)
     heat = [t for t in fig.data if t.type == "heatmap"]
     assert len(heat) == 2
-    for trace, values, placement in ((heat[0], x, Placement()), (heat[1], y, right.placement)):
-        z, cd = np.asarray(trace.z), np.asarray(trace.customdata)
-        rows, cols = cd[..., 0].astype(int), cd[..., 1].astype(int)
-        np.testing.assert_array_equal(z, values[0][rows, cols])
-        # the cell's position is the named pixel's position
-        assert trace.x0 == placement.x0 + cols[0, 0] * placement.dx
-        assert trace.y0 == placement.y0 + rows[0, 0] * placement.dy
-        assert "%{z" in trace.hovertemplate and "row %{customdata[0]}" in trace.hovertemplate
+    assert heat[0].customdata is None  # the input's cells are placed on their own pixels
+    for trace, values in ((heat[0], x), (heat[1], y)):
+        rows, cols, named = _named(trace)
+        np.testing.assert_array_equal(named[..., 0], values[0][rows, cols])
+    # an output cell sits where its output pixel is drawn
+    rows, cols = np.asarray(heat[1].customdata)[0, 0, :2]
+    assert heat[1].x0 == right.placement.x0 + cols * right.placement.dx
+    assert heat[1].y0 == right.placement.y0 + rows * right.placement.dy
+    assert "row %{customdata[0]}" in heat[1].hovertemplate and "%{z" in heat[1].hovertemplate
     assert heat[1].showscale and heat[1].zmin == right.mapped.lo and heat[1].zmax == right.mapped.hi
+
+
+def test_small_maps_name_every_pixel():
+    v = np.random.default_rng(0).normal(size=(1, 100, 120)).astype(np.float32)
+    rows, cols, step = maps.hover_grid(v)
+    assert step == 1 and len(rows) == 100 and len(cols) == 120
+    rows, cols, step = maps.hover_grid(np.zeros((1, 768, 1024)))
+    assert step == 11 and rows[0] == 5 and cols[-1] < 1024
 
 
 def test_large_images_are_reduced_but_cover_the_same_area():
@@ -237,10 +262,9 @@ def test_colour_panels_hover_three_values():
     p = Panel("in", rgb, maps.map_colour(rgb, "clip"))
     fig = maps.compare_figure(p, p)
     heat = fig.data[1]
-    cd = np.asarray(heat.customdata)
-    assert cd.shape[-1] == 5 and cd.dtype == np.int16
-    r, c = int(cd[3, 4, 0]), int(cd[3, 4, 1])
-    assert cd[3, 4, 2:].tolist() == rgb[:, r, c].tolist()
+    rows, cols, named = _named(heat)
+    assert named.shape[-1] == 3 and np.asarray(heat.customdata).dtype == np.int16
+    assert named[3, 4].tolist() == rgb[:, rows[3, 4], cols[3, 4]].tolist()
     assert "R = " in heat.hovertemplate
 
 
@@ -266,6 +290,8 @@ def test_histogram_counts_every_value():
     fig = maps.histogram_figure(v, m, bins=40)
     bar = fig.data[0]
     assert int(np.sum(bar.y)) == v.size
+    expected, _ = np.histogram(v, bins=40, range=(m.vmin, m.vmax))
+    assert np.abs(np.asarray(bar.y) - expected).sum() <= 2  # float32 rounding at bin edges
     assert len(bar.x) == 40
     # bars coloured as the mapping colours their centre: blue left of 0, red right of it
     colours = list(bar.marker.color)
