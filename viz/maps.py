@@ -547,13 +547,15 @@ def compare_figure(left: Panel, right: Panel, *, height: int | None = None,
     if height is None:
         height = figure_height(left)
     fig = go.Figure()
-    gap = 0.10
-    half = (1 - gap) / 2
-    domains = ((0.0, half - 0.045), (half + gap - 0.045, 1 - 0.09))
+    # y tick labels only on the left (the right panel's rows match); the right panel ends
+    # where its colour bar starts
+    domains = ((0.0, 0.455), (0.475, 0.925))
     for n, (panel, (d0, d1)) in enumerate(zip((left, right), domains), start=1):
         xa, ya = ("x", "y") if n == 1 else (f"x{n}", f"y{n}")
         fig.add_trace(_image_trace(panel, xa, ya, side))
-        bar = d1 + 0.008 if panel.mapped.mapping != "photo" else None
+        # the input (a photo, 0..255) gets no colour bar: its label says so, and every colour
+        # bar costs the browser a re-measure of its ticks on each update
+        bar = d1 + 0.008 if n == 2 else None
         fig.add_trace(_hover_trace(panel, xa, ya, bar))
         x0, y0, x1, y1 = _extent(panel)
         suffix = "" if n == 1 else str(n)
@@ -564,7 +566,7 @@ def compare_figure(left: Panel, right: Panel, *, height: int | None = None,
         )
         fig.layout[f"yaxis{suffix}"] = dict(
             domain=[0.0, 1.0], range=[y1, y0], showgrid=False, zeroline=False,
-            tickfont=dict(size=13), constrain="range",
+            tickfont=dict(size=13), constrain="range", showticklabels=n == 1,
             # the right panel's y matches the left one, which is anchored to x: square pixels
             **({"scaleanchor": "x", "scaleratio": 1} if n == 1 else {"matches": "y"}),
         )
@@ -611,9 +613,10 @@ def histogram_figure(values: np.ndarray, mapped: Mapped, *, bins: int = 96,
         marker=dict(color=colours, line=dict(width=0.5, color="#888")),
         hovertemplate="%{x:.4~g}: %{y:,} pixels<extra></extra>",
     ))
-    for x, text in ((0.0, "0"), (mapped.lo, "scale start"), (mapped.hi, "scale end")):
-        if lo <= x <= hi:
-            fig.add_vline(x=x, line=dict(color="#444", width=1, dash="dot"))
+    # dotted lines at 0 and at the colour scale's ends (plain shapes: add_vline is slow)
+    marks = sorted({x for x in (0.0, mapped.lo, mapped.hi) if lo <= x <= hi})
+    fig.layout.shapes = [dict(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1,
+                              line=dict(color="#444", width=1, dash="dot")) for x in marks]
     fig.update_layout(
         title=dict(text=title, font=dict(size=16)), height=height, bargap=0,
         margin=dict(l=60, r=20, t=40, b=50), showlegend=False, template="none", font=FONT,
