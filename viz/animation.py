@@ -77,11 +77,12 @@ TIMES = "\u00d7"  # the multiplication sign in equations
 MINUS_INF = "\u2212\u221e"
 HOLD_MS = 10**9  # a step button holds its frame for ~11.6 days: until the next click
 SPEEDS = (("\u25b6 Play slowly", 1000), ("\u25b6 Play", 350), ("\u25b6\u25b6 Fast", 0))
-FRAME_ARGS = {"mode": "immediate", "frame": {"duration": 0, "redraw": False},
+# Buttons that stop on a frame redraw after it (see _frames: it keeps output-cell clicks working)
+FRAME_ARGS = {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
               "transition": {"duration": 0}}
 # A slider step's frame: plotly caps the transition by the frame's duration, so 0 needs no
 # transition of its own (1,024 steps: 28 KB less).
-SLIDER_ARGS = {"mode": "immediate", "frame": {"duration": 0, "redraw": False}}
+SLIDER_ARGS = {"mode": "immediate", "frame": {"duration": 0, "redraw": True}}
 MAX_CHANNELS = 4  # input channels and filters the figure lays out
 MAX_GIF_FRAMES = 300
 # A slider position per step up to this many steps; beyond, one every ceil(n / 400) steps (the
@@ -1029,7 +1030,7 @@ class Animation:
         shapes = self.shapes_at(start) + sc.static_shapes
         texts = [{**t, "text": s} for t, s in zip(sc.dyn_texts, sc.steps[start][1])]
         hold = {"mode": "immediate", "fromcurrent": True,
-                "frame": [{"duration": 0, "redraw": False}, {"duration": HOLD_MS, "redraw": False}],
+                "frame": [{"duration": 0, "redraw": True}, {"duration": HOLD_MS, "redraw": True}],
                 "transition": {"duration": 0}}
         step_buttons = [
             {"label": "|\u25c0 First", "method": "animate", "args": [["0"], FRAME_ARGS]},
@@ -1044,7 +1045,8 @@ class Animation:
         play_buttons = [
             {"label": label, "method": "animate",
              "args": [play_list, {"mode": "immediate", "fromcurrent": True,
-                                  "frame": {"duration": ms, "redraw": False},
+                                  # a redraw per frame fits the slower speeds (see _frames)
+                                  "frame": {"duration": ms, "redraw": ms > 0},
                                   "transition": {"duration": 0}}]}
             for label, ms in SPEEDS]
         bfont = {"size": look.button_font, "family": SANS, "color": "#000000"}
@@ -1126,14 +1128,17 @@ def _traces(scene: Scene) -> list[dict]:
     return traces
 
 
-def _frames(scene: Scene, click_trace: int | None) -> tuple[list[dict], list[tuple[str, ...]]]:
-    """One frame per step: the shape attributes that vary, the two texts, and an empty update
-    of the click markers' trace.
+def _frames(scene: Scene) -> tuple[list[dict], list[tuple[str, ...]]]:
+    """One frame per step: the shape attributes that vary and the two texts; no trace data.
 
-    That empty update is what keeps clicks working: a ``redraw: false`` frame recomputes
-    plotly's calcdata without re-plotting, and plotly's select-on-click then styles a trace
-    whose ``calcdata[0].node3`` is gone ("Cannot read properties of undefined (reading
-    'selectAll')"), so no click is reported. Listing the trace makes plotly re-plot just it.
+    Measured in headless Chromium with the plotly.js that Streamlit ships (4.2): a frame that
+    lists any trace makes plotly re-plot only the listed, animatable traces, and the heatmaps
+    (not animatable) disappear; a layout-only ``redraw: false`` frame keeps them, but leaves
+    every trace without its drawn node, so plotly's select-on-click then fails ("Cannot read
+    properties of undefined (reading 'selectAll')") and an output-cell click is lost. Hence
+    layout-only frames here, and ``redraw: true`` on every button that stops on a frame (Step,
+    Back, First, Last, Pause, the slider, and the two slower Play speeds): the redraw after the
+    frame restores the nodes, so clicks work. Only "Fast" plays without redraws.
     """
     varying = _varying([s for s, _ in scene.steps])
     frames = []
@@ -1141,18 +1146,14 @@ def _frames(scene: Scene, click_trace: int | None) -> tuple[list[dict], list[tup
         fs = [{key: coords[key] for key in keys} for coords, keys in zip(shapes, varying)]
         while fs and not fs[-1]:
             fs.pop()
-        frame = {"name": str(k), "layout": {"shapes": fs,
-                                            "annotations": [{"text": s} for s in texts]}}
-        if click_trace is not None:
-            frame["data"] = [{}]
-            frame["traces"] = [click_trace]
-        frames.append(frame)
+        frames.append({"name": str(k), "layout": {"shapes": fs,
+                                                  "annotations": [{"text": s} for s in texts]}})
     return frames, varying
 
 
 def _animation(scene: Scene, steps: list) -> Animation:
     traces = _traces(scene)
-    frames, varying = _frames(scene, len(traces) - 1 if scene.click else None)
+    frames, varying = _frames(scene)
     return Animation(scene, steps, traces, frames, varying)
 
 

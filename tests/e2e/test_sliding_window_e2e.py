@@ -86,11 +86,14 @@ def test_play_pause_step_and_click_a_cell(page, app_url):
     assert path.startswith("M1,2H4V5H1Z")
     screenshot(page, "sliding_window_jump_1920x1080")
 
-    # stepping continues from the clicked cell, then a click after playing still jumps
+    # stepping continues from the clicked cell, then a click after playing (and Pause) still jumps
     _button(page, "Step")
     _wait_active(page, 10)
     _button(page, "Fast")
     _wait_active(page, 15)
+    # a Fast run never redraws; Back's redraw re-arms clicks (see viz.animation._frames)
+    _button(page, "Back")
+    _wait_active(page, 14)
     x, y = _cell(page, 4)
     page.mouse.move(x, y)
     page.mouse.click(x, y)
@@ -131,3 +134,39 @@ def test_student_steps_through_a_patch_of_a_photo(page, app_url):
         "() => document.querySelector('.js-plotly-plot')._fullLayout.annotations[1].text")
     assert "×" in eq and "=" in eq
     screenshot(page, "sliding_window_photo_patch_1920x1080")
+
+
+HEATMAPS_DRAWN = """() => {
+  const g = document.querySelector('.js-plotly-plot');
+  const n = g._fullData.filter(t => t.type === 'heatmap').length;
+  return {heatmaps: n, drawn: g.querySelectorAll('g.hm image').length};
+}"""
+
+
+@pytest.mark.parametrize("query", ["ex=edge_6x6", "ex=pad1_stride2&classroom=1"])
+def test_grids_stay_drawn_while_stepping_and_playing_fast(page, app_url, query):
+    # plotly.js drops heatmaps when a frame lists a trace: the grids must survive every control
+    _open(page, app_url, query)
+    drawn = page.evaluate(HEATMAPS_DRAWN)
+    assert drawn["drawn"] == drawn["heatmaps"] > 0
+    for label, k in (("Step", 1), ("Step", 2), ("Back", 1), ("Last", None)):
+        _button(page, label)
+        if k is not None:
+            _wait_active(page, k)
+        page.wait_for_timeout(300)
+        assert page.evaluate(HEATMAPS_DRAWN) == drawn, label
+    _button(page, "First")
+    _wait_active(page, 0)
+    _button(page, "Fast")
+    page.wait_for_function(
+        "() => document.querySelector('.js-plotly-plot')._fullLayout.sliders[0].active >= 3")
+    assert page.evaluate(HEATMAPS_DRAWN) == drawn
+    # after a Step (a redraw) an output-cell click still jumps
+    _button(page, "First")
+    _wait_active(page, 0)
+    _button(page, "Step")
+    _wait_active(page, 1)
+    x, y = _cell(page, 3)
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+    _wait_active(page, 3)

@@ -239,16 +239,20 @@ def test_click_targets_are_one_per_output_cell_in_step_order(case):
 
 def test_frames_move_only_shapes_and_text(case):
     *_, fig = case
-    click = next(i for i, t in enumerate(fig["data"]) if t["name"] == "output cells")
     for f in fig["frames"]:
-        assert set(f) == {"name", "layout", "data", "traces"}
+        # no trace data: listing a trace makes plotly.js drop the heatmaps (see animation._frames)
+        assert set(f) == {"name", "layout"}
         assert set(f["layout"]) <= {"shapes", "annotations"}
-        # the click markers are re-plotted unchanged (an empty update): see animation._frames
-        assert f["data"] == [{}] and f["traces"] == [click]
         for a in f["layout"]["annotations"]:
             assert set(a) == {"text"}
     play = fig["layout"]["updatemenus"][1]["buttons"]
-    assert all(b["args"][1]["frame"]["redraw"] is False for b in play)
+    # "Fast" never redraws (the frame-rate budget); the slower speeds redraw after each frame
+    assert [b["args"][1]["frame"]["redraw"] for b in play] == [True, True, False]
+    steps = fig["layout"]["updatemenus"][0]["buttons"]
+    for b in steps:  # every button that stops on a frame redraws: output-cell clicks keep working
+        frame = b["args"][1]["frame"]
+        assert all(f["redraw"] for f in (frame if isinstance(frame, list) else [frame]))
+    assert all(st["args"][1]["frame"]["redraw"] for st in fig["layout"]["sliders"][0]["steps"])
 
 
 def test_figure_opened_at_a_step_shows_that_step(case):

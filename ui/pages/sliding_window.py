@@ -240,7 +240,7 @@ def show(x: np.ndarray, spec, pool) -> None:
                             selection_mode="points", config=config, theme=None, width="stretch")
         st.caption("**Play** runs it in your browser (slowly, normally or fast); **Step ▶** and "
                    "**◀ Back** move one cell; drag the slider; **click any output cell** to jump "
-                   "to it. Orange: the window and the cell it computes; dashed blue: the previous "
+                   "to it (after a **Fast** run, press Step or Back first). Orange: the window and the cell it computes; dashed blue: the previous "
                    "window (the stride's jump); pale cells: padding.")
         step = anim.steps[start]
         run = wv.run_layer(data, shape, spec)
