@@ -485,16 +485,16 @@ def layer_controls(key: str) -> Layer:
                                help="valid: none; same: output as large as the input (at "
                                     "stride 1); full: every partial overlap; custom: you say")
     padding: object = pad
+    # number inputs one per line: in a narrow column Streamlit drops their +/- buttons, and a
+    # teacher at a projector clicks rather than types
     if pad == "custom":
-        c1, c2 = st.columns(2)
-        ph = c1.number_input("p rows (top and bottom)", 0, MAX_PAD, step=1, key=f"{key}.ph")
-        pw = c2.number_input("p columns (left and right)", 0, MAX_PAD, step=1, key=f"{key}.pw")
+        ph = st.number_input("p rows (top and bottom)", 0, MAX_PAD, step=1, key=f"{key}.ph")
+        pw = st.number_input("p columns (left and right)", 0, MAX_PAD, step=1, key=f"{key}.pw")
         padding = (int(ph), int(pw))
     mode = st.pills("Padding fills with", ops.PADDING_MODES, key=f"{key}.pm", required=True,
                     format_func=_mode_label)
-    c1, c2 = st.columns(2)
-    stride = c1.number_input("Stride s", 1, MAX_STRIDE, step=1, key=f"{key}.stride")
-    dilation = c2.number_input("Dilation d", 1, MAX_DILATION, step=1, key=f"{key}.dil")
+    stride = st.number_input("Stride s", 1, MAX_STRIDE, step=1, key=f"{key}.stride")
+    dilation = st.number_input("Dilation d", 1, MAX_DILATION, step=1, key=f"{key}.dil")
     bias = st.number_input("Bias b (added to every map)", -MAX_BIAS, MAX_BIAS, step=10.0,
                            key=f"{key}.bias", format="%g")
     act = st.pills("Activation", ops.ACTIVATIONS, key=f"{key}.act", required=True,
@@ -507,9 +507,9 @@ def layer_controls(key: str) -> Layer:
                     format_func={"none": "none", "max": "max", "avg": "average"}.get)
     pk, ps = s[f"{key}.pk"], s[f"{key}.ps"]
     if pool != "none":
-        c1, c2 = st.columns(2)
-        pk = c1.number_input("Pool window", 1, MAX_POOL, step=1, key=f"{key}.pk")
-        ps = c2.number_input("Pool stride (0 = window)", 0, MAX_POOL, step=1, key=f"{key}.ps")
+        pk = st.number_input("Pool window", 1, MAX_POOL, step=1, key=f"{key}.pk")
+        ps = st.number_input("Pool stride (0 = the window)", 0, MAX_POOL, step=1,
+                             key=f"{key}.ps")
     return Layer(padding=padding, padding_mode=mode, stride=int(stride), dilation=int(dilation),
                  bias=float(bias), activation=act, negative_slope=float(slope), pool=pool,
                  pool_size=int(pk), pool_stride=int(ps) or None)

@@ -243,18 +243,21 @@ def gallery_thumbnail(choice_: str) -> bytes:
 
 
 def gallery() -> None:
-    """Thumbnails of the sample photos and teaching images, one click each."""
+    """Thumbnails of the sample photos and teaching images, one click each (three a row, for
+    the sidebar)."""
     ss = st.session_state
     current = ss.get("lab.img", DEFAULT_IMAGE)
-    with st.expander(f"Gallery: sample photos and teaching images (showing "
-                     f"{choice_title(current)})"):
-        entries = gallery_choices()
-        for row in (entries[:8], entries[8:]):
-            for col, (choice_, title) in zip(st.columns(8), row):
-                col.image(gallery_thumbnail(choice_), width="stretch")
-                col.button(title, key=f"lab.pick.{choice_}", on_click=pick_image,
-                           args=(choice_,), width="stretch",
-                           type="primary" if current == choice_ else "secondary")
+    with st.expander(f"Gallery: {len(samples.SAMPLES)} photos, {len(SYNTHETIC_SHOWN)} "
+                     f"teaching images", expanded=False):
+        with st.container(key="lab-gallery"):
+            entries = gallery_choices()
+            for start in range(0, len(entries), 3):
+                for col, (choice_, title) in zip(st.columns(3, gap="small"),
+                                                 entries[start:start + 3]):
+                    col.image(gallery_thumbnail(choice_), width="stretch")
+                    col.button(title, key=f"lab.pick.{choice_}", on_click=pick_image,
+                               args=(choice_,), width="stretch",
+                               type="primary" if current == choice_ else "secondary")
 
 
 def synthetic_size(res: str) -> int:
@@ -723,6 +726,9 @@ PAGE_CSS = """
 [data-testid="stMetricValue"] { font-size: 2.1rem; font-weight: 700; }
 [data-testid="stMetricLabel"] p { font-size: 1.1rem; }
 .st-key-lab-link [data-testid="stCode"] button { opacity: 1 !important; visibility: visible !important; }
+/* less empty space above the title, so the figure starts higher on a 720-pixel screen */
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+.st-key-lab-gallery [data-testid="stButton"] button p { font-size: 0.8rem; line-height: 1.1; }
 </style>
 """
 
@@ -781,6 +787,16 @@ def stage_strip_html(result: LabResult, j, mapping: str, current: str) -> str:
     return result.memo(("strip", j, mapping, current), build)
 
 
+def strip_note(result: LabResult, j) -> str:
+    """Which map the stage strip follows when a layer has several."""
+    jj = 0 if j == "mag" else j
+    what = f"the map of {result.map_name(jj)}"
+    if result.colour == "channels":
+        what += " (its R, G and B maps recombined)"
+    extra = " (the gradient magnitude is shown under Each map)" if j == "mag" else ""
+    return f"The stages after the input follow {what}, map {jj + 1} of {result.n}{extra}."
+
+
 def maps_strip_html(result: LabResult, stage: str, mapping: str) -> str:
     """Every output map of ``stage`` (one per filter, per channel), plus the magnitude."""
     def build():
@@ -794,7 +810,7 @@ def maps_strip_html(result: LabResult, stage: str, mapping: str) -> str:
         if result.pair is not None:
             v = result.magnitude()
             m = result.mapped("mag", 0, mapping, maps.THUMB_SIDE)
-            cards.append(_card(f"√(gx² + gy²): {result.map_name('mag')}", v, m,
+            cards.append(_card("Gradient magnitude √(gx² + gy²)", v, m,
                                note=" · of the convolution"))
         return '<div class="lab-strip">' + "".join(cards) + "</div>"
     return result.memo(("maps", stage, mapping), build)

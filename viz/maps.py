@@ -566,9 +566,10 @@ def compare_figure(left: Panel, right: Panel, *, height: int | None = None,
         )
         fig.layout[f"yaxis{suffix}"] = dict(
             domain=[0.0, 1.0], range=[y1, y0], showgrid=False, zeroline=False,
-            tickfont=dict(size=13), constrain="range", showticklabels=n == 1,
+            tickfont=dict(size=13), constrain="range",
             # the right panel's y matches the left one, which is anchored to x: square pixels
-            **({"scaleanchor": "x", "scaleratio": 1} if n == 1 else {"matches": "y"}),
+            **({"scaleanchor": "x", "scaleratio": 1} if n == 1
+               else {"matches": "y", "showticklabels": False}),
         )
         fig.add_annotation(text=panel.title, xref=f"{xa} domain", yref="paper",
                            x=0, y=1.0, xanchor="left", yanchor="bottom", showarrow=False,
@@ -582,7 +583,7 @@ def compare_figure(left: Panel, right: Panel, *, height: int | None = None,
             fig.add_shape(type="rect", x0=ox0, y0=oy0, x1=ox1, y1=oy1, xref=xa, yref=ya,
                           line=dict(color="#00e5ff", width=2, dash="dash"))
     fig.update_layout(
-        height=height, margin=dict(l=10, r=10, t=78, b=52), dragmode="zoom",
+        height=height, margin=dict(l=48, r=10, t=78, b=52), dragmode="zoom",
         hoverlabel=dict(font_size=16), showlegend=False, template="none", font=FONT,
         plot_bgcolor="#ececec", paper_bgcolor="white", uirevision="keep",
     )

@@ -271,7 +271,7 @@ def test_upload_a_photo_and_change_every_control():
 
 def test_gallery_and_teaching_images():
     at = ok(_open())
-    at.button(key="lab.pick.synthetic:checkerboard").click().run()
+    at.button(key="lab.pick.synthetic:checkerboard").click().run()  # in the sidebar gallery
     ok(at)
     assert shape(at) == "1024 x 1024 x 1" and "Checkerboard" in captions(at)
     at.pills(key="lab.res").set_value("256").run()

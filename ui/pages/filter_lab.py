@@ -31,7 +31,9 @@ with st.sidebar:
     with image_tab:
         source = st.pills("Source", ["Gallery", "Upload", "Webcam"], key="lab.src",
                           required=True)
-        if source == "Upload":
+        if source == "Gallery":
+            lab.gallery()
+        elif source == "Upload":
             file = st.file_uploader("A photo: PNG, JPEG, WebP, BMP, GIF or TIFF",
                                     type=list(image.EXTENSIONS) + ["heic", "heif"],
                                     key="lab.file")
@@ -54,16 +56,12 @@ with st.sidebar:
 
 # ---- Main area ---------------------------------------------------------------------------
 st.title("Filter lab")
-st.markdown("What one convolutional layer does to a photo. Choose the image, the kernel and "
-            "the layer in the sidebar; follow every stage with its real numbers.")
 for notice in notices:
     st.warning(notice)
 if source == "Webcam":
     shot = st.camera_input("Take a photo with the webcam", key="lab.camera")
     if shot is not None:
         upload_error = lab.receive_upload(shot.getvalue(), "webcam photo", "camera")
-elif source == "Gallery":
-    lab.gallery()
 
 img = lab.current_image()
 if upload_error:
@@ -73,7 +71,8 @@ with st.spinner("Preparing the image..."):
     longest, _ = lab.longest_side(img, res)
     x = lab.engine_input(img, longest, colour, rgb)
 st.caption(f"**{img.title}**. {what}"
-           + (f" Notes on the file: {'; '.join(img.notes)}." if img.notes else ""))
+           + (f" Notes on the file: {'; '.join(img.notes)}." if img.notes else "")
+           + " Image, kernel and layer: in the sidebar.")
 if limit:
     st.warning(limit)
 lab.publish_image(rgb, img)
@@ -115,6 +114,8 @@ def figures(img: lab.LabImage, longest, colour: str, x, kernels, slices, layer) 
 
     st.subheader("Stage by stage")
     right = lab.right_key(result, shown, j)
+    if len(kernels) > 1 or colour == "channels":
+        st.caption(lab.strip_note(result, j))
     st.html(lab.stage_strip_html(result, j, mapping, right))
     if result.spec.weight_shape[0] > 1 or pair:
         st.subheader(f"Each map: {lab.STAGE_LABELS['conv' if right == 'mag' else right]}")

@@ -1,0 +1,205 @@
+"""The filter lab in a real browser: upload through the file input, change the kernel and the
+stride, see the figure change, hover, zoom both panels at once, download a PNG, a bad file,
+a link that restores settings, and screenshots at 1920x1080 and 1280x720."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.e2e.harness import ROOT, screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+FIGURE = ".st-key-lab-figure .js-plotly-plot"
+
+
+def _token(page) -> str:
+    return page.evaluate(
+        f"() => {{ const g = document.querySelector('{FIGURE}');"
+        " return g && g.layout && g.layout.meta ? g.layout.meta.token : ''; }")
+
+
+def _wait_new_figure(page, old: str) -> str:
+    page.wait_for_function(
+        f"""(old) => {{ const g = document.querySelector('{FIGURE}');
+              return g && g.layout && g.layout.meta && g.layout.meta.token !== old
+                     && g.querySelector('.main-svg image'); }}""", arg=old)
+    wait_for_app(page)
+    return _token(page)
+
+
+def _metric(page, label: str) -> str:
+    m = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return m.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def _open(page, url: str) -> None:
+    page.goto(url)
+    wait_for_app(page)
+    page.wait_for_selector(f"{FIGURE} .main-svg image")
+    wait_for_app(page)
+
+
+def _sidebar_tab(page, name: str):
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_role("tab", name=name).click()
+    return sidebar
+
+
+def _phone_photo(tmp: Path) -> Path:
+    """A phone-like JPEG: stored sideways with EXIF orientation 6, 1600 x 1200 as stored."""
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:1200, 0:1600]
+    rgb = np.stack([xx * 255 // 1600, yy * 255 // 1200, np.full_like(xx, 120)], -1)
+    rgb[300:700, 400:900] = (250, 250, 250)
+    rgb = np.clip(rgb + rng.normal(0, 6, rgb.shape), 0, 255).astype(np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp / "IMG_2041.jpg"
+    Image.fromarray(rgb).save(path, "JPEG", quality=88, exif=exif)
+    return path
+
+
+def test_upload_change_kernel_and_stride_download(page, app_url, tmp_path):
+    _open(page, app_url)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    sidebar = _sidebar_tab(page, "Image")
+    sidebar.locator(".st-key-lab-src").get_by_text("Upload", exact=True).click()
+    wait_for_app(page)
+    old = _token(page)
+    sidebar.locator('input[type="file"]').set_input_files(str(_phone_photo(tmp_path)))
+    token = _wait_new_figure(page, old)
+    assert token.startswith("upload:")
+    # EXIF orientation 6: shown upright, 1200 wide and 1600 tall, computed at 1024 x 768 ...
+    assert _metric(page, "Output H x W x C") == "1024 x 768 x 1"
+    caption = page.locator('[data-testid="stCaptionContainer"]').filter(
+        has_text="IMG_2041.jpg").first.inner_text()
+    assert "downscaled from 1200 x 1600" in caption and "EXIF orientation 6" in caption
+    screenshot(page, "filter_lab_upload_1920x1080")
+
+    # the kernel: a preset from the grouped list
+    sidebar = _sidebar_tab(page, "Kernel")
+    figure_before = page.evaluate(f"() => document.querySelector('{FIGURE}').data[2].source")
+    sidebar.locator(".st-key-lab-k-preset").click()
+    page.keyboard.type("Laplacian (8")  # the list filters as one types
+    page.get_by_role("option", name="Edges · Laplacian (8-neighbour)").click()
+    token = _wait_new_figure(page, token)
+    figure_after = page.evaluate(f"() => document.querySelector('{FIGURE}').data[2].source")
+    assert figure_after != figure_before  # the result's picture changed
+    assert sidebar.locator(".st-key-lab-k-text textarea").input_value().split() == (
+        "1 1 1 1 -8 1 1 1 1".split())
+
+    # the stride: "+" once, the output halves (TensorFlow-style SAME at stride 2)
+    sidebar = _sidebar_tab(page, "Layer")
+    sidebar.locator('.st-key-lab-stride [data-testid="stNumberInputStepUp"]').click()
+    token = _wait_new_figure(page, token)
+    assert _metric(page, "Output H x W x C") == "512 x 384 x 1"
+    assert "s=2" in page.url and "k=laplacian_8" in page.url
+    link = page.locator(".st-key-lab-link code").inner_text()
+    assert "s=2" in link and "k=laplacian_8" in link
+
+    # hover over the result names an exact value
+    box = page.locator(FIGURE).bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.55)
+    hover = page.locator(".hoverlayer .hovertext").first
+    hover.wait_for()
+    text = hover.text_content()  # SVG text
+    assert "output row" in text and "value =" in text
+
+    # zoom by dragging on the left panel: the right one follows
+    page.mouse.move(box["x"] + box["width"] * 0.15, box["y"] + box["height"] * 0.35)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.55, steps=6)
+    page.mouse.up()
+    page.wait_for_timeout(500)
+    ranges = page.evaluate(f"""() => {{ const l = document.querySelector('{FIGURE}')._fullLayout;
+        return [l.xaxis.range, l.xaxis2.range, l.yaxis.range, l.yaxis2.range]; }}""")
+    assert ranges[0] == ranges[1] and ranges[2] == ranges[3]
+    assert ranges[0][1] - ranges[0][0] < 500  # zoomed in from ~770 columns
+    screenshot(page, "filter_lab_zoomed_1920x1080")
+
+    # download the output as PNG: the mapping applied, at full resolution of the stage
+    page.get_by_role("heading", name="Downloads").scroll_into_view_if_needed()
+    with page.expect_download() as info:
+        page.locator(".st-key-lab-dl-png button").click()
+    data = Path(info.value.path()).read_bytes()
+    im = Image.open(io.BytesIO(data))
+    assert im.format == "PNG" and im.size == (384, 512)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_a_bad_file_shows_an_error_and_the_page_keeps_working(page, app_url, tmp_path):
+    _open(page, app_url)
+    bad = tmp_path / "holiday.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0" + b"this is not the photo you are looking for" * 50)
+    sidebar = _sidebar_tab(page, "Image")
+    sidebar.locator(".st-key-lab-src").get_by_text("Upload", exact=True).click()
+    wait_for_app(page)
+    sidebar.locator('input[type="file"]').set_input_files(str(bad))
+    error = page.locator('[data-testid="stAlertContentError"]').first
+    error.wait_for()
+    assert "holiday.jpg" in error.inner_text() and "Still showing Chelsea" in error.inner_text()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert _metric(page, "Output H x W x C") == "300 x 451 x 1"
+    token = _token(page)
+    sidebar = _sidebar_tab(page, "Layer")
+    sidebar.locator('.st-key-lab-stride [data-testid="stNumberInputStepUp"]').click()
+    _wait_new_figure(page, token)
+    assert _metric(page, "Output H x W x C") == "150 x 226 x 1"
+    screenshot(page, "filter_lab_bad_file_1920x1080")
+
+
+def test_a_link_restores_the_settings_at_two_screen_sizes(page, app_url):
+    query = ("?img=synthetic:checkerboard&res=256&colour=gray&k=sobel_x&bank=sobel_y&map=mag"
+             "&pad=same&pm=replicate&act=relu&pool=max")
+    _open(page, app_url + "/" + query)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert _metric(page, "Output H x W x C") == "128 x 128 x 2"
+    token = _token(page)
+    assert "synthetic:checkerboard@256" in token and token.endswith("|mag|auto")
+    link = page.locator(".st-key-lab-link code").inner_text()
+    for part in ("img=synthetic:checkerboard", "res=256", "bank=sobel_y", "map=mag",
+                 "pm=replicate", "act=relu", "pool=max"):
+        assert part in link and part in page.url.replace("%3A", ":")
+    # large type for the lecture hall
+    size = page.locator('[data-testid="stMetricValue"]').first.evaluate(
+        "e => parseFloat(getComputedStyle(e).fontSize)")
+    assert size >= 30
+    screenshot(page, "filter_lab_link_1920x1080")
+    page.get_by_role("heading", name="Stage by stage").scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    screenshot(page, "filter_lab_stages_1920x1080")
+
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.wait_for_timeout(800)
+    page.locator(".st-key-lab-figure").scroll_into_view_if_needed()
+    screenshot(page, "filter_lab_link_1280x720")
+    page.get_by_role("heading", name="Stage by stage").scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    screenshot(page, "filter_lab_stages_1280x720")
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1
+
+
+def test_garbage_in_a_link_is_explained(page, app_url):
+    _open(page, app_url + "/?s=zero&k=nope&pm=mirror")
+    text = " ".join(page.locator('[data-testid="stAlertContentWarning"]').all_inner_texts())
+    for name in ("`s`", "`k`", "`pm`"):
+        assert name.strip("`") in text
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert _metric(page, "Output H x W x C") == "300 x 451 x 1"
+
+
+def test_screenshots_of_the_default_page(page, app_url):
+    _open(page, app_url)
+    screenshot(page, "filter_lab_1920x1080")
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.wait_for_timeout(800)
+    screenshot(page, "filter_lab_1280x720")
+    assert Path(ROOT / "tests" / "e2e" / "artifacts" / "filter_lab_1280x720.png").exists()
