@@ -54,13 +54,14 @@ class PickedKernel:
 # --------------------------------------------------------------------------------------------
 
 def compact_kernel(w) -> str:
-    """One-line text of a kernel that :func:`kernels.text.parse_kernel` reads back exactly:
-    ``[-1,0,1;-2,0,2;-1,0,1]`` or ``1/16*[1,2,1;2,4,2;1,2,1]``."""
+    """One-line text of a kernel that :func:`kernels.text.parse_kernel` reads back exactly,
+    for URLs: ``-1,0,1;-2,0,2;-1,0,1`` or ``1/16*1,2,1;2,4,2;1,2,1`` (commas between numbers,
+    semicolons between rows; without spaces, commas are never read as decimal commas)."""
     lines = format_kernel(np.asarray(w, np.float64)).split("\n")
     scale = ""
     if lines[0].endswith("*"):
         scale, lines = lines[0].replace(" ", ""), lines[1:]
-    return scale + "[" + ";".join(",".join(line.split()) for line in lines) + "]"
+    return scale + ";".join(",".join(line.split()) for line in lines)
 
 
 def parse_compact(text: str) -> str:
@@ -212,9 +213,11 @@ def kernel_grid(key: str, weights: np.ndarray, *, label: str = "The kernel appli
     kh, kw = weights.shape
     cols = [str(j + 1) for j in range(kw)]
     frame = pd.DataFrame(weights, columns=cols, index=[str(i + 1) for i in range(kh)])
+    # narrow columns so a 3 x 3 to 5 x 5 kernel fits the sidebar; larger ones scroll
+    width = int(max(40, min(64, 160 // kw)))
     edited = st.data_editor(
         frame, key=f"{key}.grid{s[f'{key}.grid_ver']}",
-        column_config={c: st.column_config.NumberColumn(c, format="plain", width="small")
+        column_config={c: st.column_config.NumberColumn(c, format="plain", width=width)
                        for c in cols},
         width="content", num_rows="fixed", row_height=38,
     )
@@ -419,7 +422,7 @@ def rgb_slices(key: str, base: np.ndarray) -> np.ndarray:
         slices.append(w)
     st.markdown(f"**The filter's three slices** ({base.shape[0]} x {base.shape[1]} x 3): each "
                 f"slice is applied to its channel and the three results are summed into one map.")
-    buttons = (("same", "Same on R, G, B"), ("luma", "Luma weights"), ("R", "Only R"),
+    buttons = (("same", "Same on all"), ("luma", "Luma weights"), ("R", "Only R"),
                ("G", "Only G"), ("B", "Only B"))
     helps = {"same": "every slice = the kernel",
              "luma": "slices = kernel x (0.299, 0.587, 0.114): the grayscale result"}

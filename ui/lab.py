@@ -283,11 +283,19 @@ def pick_image(choice_: str) -> None:
     st.session_state["lab.img"] = choice_
 
 
-def receive_upload(data: bytes, name: str, source: str) -> str | None:
+def receive_upload(data: bytes, name: str, source: str, file_id: str | None = None) -> str | None:
     """Take an uploaded (or webcam) file: decode it, make it the current image. Returns an
-    error message for the page when it cannot be shown (the current image stays)."""
+    error message for the page when it cannot be shown (the current image stays).
+
+    Caches key on the file's SHA-256 (never on the decoded array); the digest itself is
+    remembered per upload id, so a 20 MB photo is hashed once, not on every rerun."""
     ss = st.session_state
-    digest = hashlib.sha256(data).hexdigest()
+    digests = ss.setdefault("lab.digests", {})
+    digest = digests.get(file_id) if file_id else None
+    if digest is None:
+        digest = hashlib.sha256(data).hexdigest()
+        if file_id:
+            digests[file_id] = digest
     bad = ss.setdefault("lab.bad_uploads", {})
     if digest in bad:
         return bad[digest]
@@ -725,7 +733,12 @@ PAGE_CSS = """
 .lab-how { font-size: 0.85rem; color: #555; margin-top: 2px; }
 [data-testid="stMetricValue"] { font-size: 2.1rem; font-weight: 700; }
 [data-testid="stMetricLabel"] p { font-size: 1.1rem; }
-.st-key-lab-link [data-testid="stCode"] button { opacity: 1 !important; visibility: visible !important; }
+/* the link's copy button always shown (Streamlit shows it on hover only), and larger */
+.st-key-lab-link [data-testid="stCode"] div:has(> div > [data-testid="stElementToolbarButton"]),
+.st-key-lab-link [data-testid="stCode"] div:has(> [data-testid="stElementToolbarButton"]),
+.st-key-lab-link [data-testid="stElementToolbarButton"] { opacity: 1 !important; visibility: visible !important; }
+.st-key-lab-link [data-testid="stElementToolbarButton"] svg { width: 1.6rem; height: 1.6rem; }
+.st-key-lab-link [data-testid="stCode"] code { font-size: 1.0rem; }
 /* less empty space above the title, so the figure starts higher on a 720-pixel screen */
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
 .st-key-lab-gallery [data-testid="stButton"] button p { font-size: 0.8rem; line-height: 1.1; }

@@ -7,8 +7,9 @@ became colours (:class:`Mapped.label`) and carries the real minimum and maximum:
 - ``"abs"``: ``|x|`` on a grey scale, black = 0, white = ``max|x|``;
 - ``"clip"``: the values as grey levels, clipped to 0..255 (as a photo would be);
 - ``"stretch"``: min-max stretch, black = min, white = max;
-- ``"auto"``: ``signed`` when the map has negative values, ``clip`` when it lies in 0..255
-  (and reaches above 1), ``abs`` otherwise (e.g. after a sigmoid, or a large positive map).
+- ``"auto"``: ``clip`` when the map looks like a photo (at least 95 % of its values lie in
+  0..255 and it reaches above 1: blurs, sharpening, the identity), else ``signed`` when it
+  has negative values (edges, derivatives), else ``abs`` (after a sigmoid, large positive maps).
 
 Photos and large maps travel to the browser as JPEG (PNG when small, so pixels stay exact)
 ``data:`` URIs, reduced to display size by area averaging first; the exact values reach the
@@ -172,17 +173,30 @@ def value_range(a: np.ndarray) -> tuple[float, float]:
     return float(np.min(a)), float(np.max(a))
 
 
-def resolve_mapping(mapping: str, vmin: float, vmax: float) -> str:
-    """The mapping ``"auto"`` stands for, given the value range (others are returned as given)."""
+def resolve_mapping(mapping: str, vmin: float, vmax: float, inside: float | None = None) -> str:
+    """The mapping ``"auto"`` stands for (others are returned as given), from the value range
+    and ``inside``, the fraction of values in 0..255 (None: 1 if the range lies in 0..255)."""
     if mapping not in MAPPINGS:
         raise ValueError(f"mapping must be one of {', '.join(MAPPINGS)}, got {mapping!r}")
     if mapping != "auto":
         return mapping
+    if inside is None:
+        inside = 1.0 if 0 <= vmin and vmax <= 255 else 0.0
+    if vmax > 1 and inside >= PHOTO_LIKE:
+        return "clip"
     if vmin < 0:
         return "signed"
-    if 1 < vmax <= 255:
-        return "clip"
     return "abs"
+
+
+# "auto" shows a map as grey levels (clip) when at least this fraction of it lies in 0..255.
+PHOTO_LIKE = 0.95
+
+
+def _inside(a: np.ndarray, vmin: float, vmax: float) -> float:
+    if 0 <= vmin and vmax <= 255:
+        return 1.0
+    return float(np.count_nonzero((a >= 0) & (a <= 255))) / max(a.size, 1)
 
 
 def _colours(idx: np.ndarray, lut: np.ndarray) -> np.ndarray:
@@ -211,7 +225,8 @@ def map_values(a, mapping: str = "auto", *, value_range_: tuple[float, float] | 
     if a.ndim != 2:
         raise ValueError(f"map_values needs a 2-D map, got shape {a.shape}")
     vmin, vmax = value_range_ if value_range_ is not None else value_range(a)
-    resolved = resolve_mapping(mapping, vmin, vmax)
+    inside = _inside(a, vmin, vmax) if mapping == "auto" else None
+    resolved = resolve_mapping(mapping, vmin, vmax, inside)
     prefix = "Auto → " if mapping == "auto" else ""
     if resolved == "signed":
         m = max(abs(vmin), abs(vmax)) or 1.0
@@ -252,7 +267,8 @@ def map_colour(a, mapping: str = "auto", *,
     if a.ndim != 3 or a.shape[0] != 3:
         raise ValueError(f"map_colour needs a (3, H, W) array, got shape {a.shape}")
     vmin, vmax = value_range_ if value_range_ is not None else value_range(a)
-    resolved = resolve_mapping(mapping, vmin, vmax)
+    inside = _inside(a, vmin, vmax) if mapping == "auto" else None
+    resolved = resolve_mapping(mapping, vmin, vmax, inside)
     prefix = "Auto → " if mapping == "auto" else ""
     if resolved == "signed":
         m = max(abs(vmin), abs(vmax)) or 1.0
@@ -265,7 +281,9 @@ def map_colour(a, mapping: str = "auto", *,
         label = f"{prefix}|x| per channel: 0 = dark, max |x| = {_fmt(m)} = full"
     elif resolved == "clip":
         t, lo, hi = a * np.float32(1.0 / 255.0), 0.0, 255.0
-        label = f"{prefix}clip: channel values as they are, clipped to 0..255"
+        out = 1.0 - _inside(a, vmin, vmax)
+        clipped = f" ({100 * out:.1f} % of values clipped)" if out else ""
+        label = f"{prefix}clip: channel values as they are, clipped to 0..255{clipped}"
     else:
         span = (vmax - vmin) or 1.0
         t, lo, hi = (a - np.float32(vmin)) * np.float32(1.0 / span), vmin, vmin + span
@@ -549,7 +567,7 @@ def compare_figure(left: Panel, right: Panel, *, height: int | None = None,
     fig = go.Figure()
     # y tick labels only on the left (the right panel's rows match); the right panel ends
     # where its colour bar starts
-    domains = ((0.0, 0.455), (0.475, 0.925))
+    domains = ((0.0, 0.445), (0.485, 0.925))
     for n, (panel, (d0, d1)) in enumerate(zip((left, right), domains), start=1):
         xa, ya = ("x", "y") if n == 1 else (f"x{n}", f"y{n}")
         fig.add_trace(_image_trace(panel, xa, ya, side))

@@ -437,7 +437,7 @@ def test_an_edited_kernel_travels_in_the_link():
     # and the page writes it back the same way
     at.number_input(key="lab.stride").set_value(2).run()
     published = {k: (v[-1] if isinstance(v, list) else v) for k, v in at.query_params.items()}
-    assert published["kt"] == "[1,2;3,4]" and published["s"] == "2"
+    assert published["kt"] == "1,2;3,4" and published["s"] == "2"
 
 
 def test_bank_and_slices_travel_in_the_link():

@@ -22,16 +22,28 @@ def _decode(uri: str) -> np.ndarray:
 # Mappings
 # --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("vmin, vmax, expected", [
-    (-5.0, 3.0, "signed"),
-    (0.0, 200.0, "clip"),
-    (0.0, 255.0, "clip"),
-    (0.0, 800.0, "abs"),
-    (0.0, 0.9, "abs"),       # after a sigmoid: 0..1 would be black as grey levels
-    (0.0, 0.0, "abs"),
+@pytest.mark.parametrize("vmin, vmax, inside, expected", [
+    (-5.0, 3.0, None, "signed"),
+    (0.0, 200.0, None, "clip"),
+    (0.0, 255.0, None, "clip"),
+    (0.0, 800.0, None, "abs"),
+    (0.0, 0.9, None, "abs"),          # after a sigmoid: 0..1 would be black as grey levels
+    (-1.0, 1.0, None, "signed"),      # after tanh
+    (0.0, 0.0, None, "abs"),
+    (-40.0, 300.0, 0.99, "clip"),     # a sharpened photo: a few values overshoot
+    (-700.0, 775.0, 0.52, "signed"),  # an edge map: half of it negative
+    (0.0, 1000.0, 0.97, "clip"),      # edges after ReLU: mostly dark, strong edges saturate
 ])
-def test_auto_resolves_by_the_value_range(vmin, vmax, expected):
-    assert maps.resolve_mapping("auto", vmin, vmax) == expected
+def test_auto_resolves_by_the_values(vmin, vmax, inside, expected):
+    assert maps.resolve_mapping("auto", vmin, vmax, inside) == expected
+
+
+def test_auto_shows_a_sharpened_photo_as_a_photo():
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0, 255, (50, 50)).astype(np.float32)
+    a[0, :10] = -30.0  # a few overshoots, as sharpening gives
+    m = maps.map_values(a, "auto")
+    assert m.mapping == "clip" and "clipped" in m.label and m.label.startswith("Auto")
 
 
 def test_unknown_mapping_is_refused():

@@ -39,7 +39,8 @@ with st.sidebar:
                                     key="lab.file")
             if file is not None:
                 with st.spinner("Reading the photo..."):
-                    upload_error = lab.receive_upload(file.getvalue(), file.name, "upload")
+                    upload_error = lab.receive_upload(file.getvalue(), file.name, "upload",
+                                                      file.file_id)
         res = st.pills("Working resolution (longest side)", lab.RESOLUTIONS, key="lab.res",
                        required=True, format_func=lab.resolution_label)
         colour = st.pills("Colour", lab.COLOURS, key="lab.colour", required=True,
@@ -61,7 +62,8 @@ for notice in notices:
 if source == "Webcam":
     shot = st.camera_input("Take a photo with the webcam", key="lab.camera")
     if shot is not None:
-        upload_error = lab.receive_upload(shot.getvalue(), "webcam photo", "camera")
+        upload_error = lab.receive_upload(shot.getvalue(), "webcam photo", "camera",
+                                          shot.file_id)
 
 img = lab.current_image()
 if upload_error:
