@@ -518,8 +518,10 @@ _TAP = 0.03      # one tap of the compiled loop (fused by four), per output pixe
 _GROUP = 0.1     # one load and store of the accumulator, per group of <= 4 fused taps
 _PLANE = 0.5     # zeroing, copying out and the borders, per output (or intermediate) plane
 _PHASE = 0.15    # deinterleaving an input row for a stride > 1, per input pixel and kernel row
-_FFT = 2.7       # one real 2-D FFT or its inverse, per transformed pixel
-_PRODUCT = 0.5   # one complex product-accumulate of spectra, per transformed pixel
+_FFT = 3.3       # one real 2-D FFT or its inverse, per transformed pixel
+_PRODUCT = 2.9   # one complex product-accumulate of spectra (numpy temporaries), per pixel
+_SEP_PLANE = 2.0  # one separable (output, input) slice: its intermediate plane and two passes
+_SEP_TAP = 0.05   # one tap of a 1-D pass (fused less well than the 2-D loop's)
 _FFT_BAND_ROWS = 128
 
 
@@ -564,8 +566,8 @@ def _costs(weight: np.ndarray, stride: Pair, dilation: Pair, factors, groups: in
             for f in row:
                 if f is not None:
                     col, r = f
-                    sep += rows_in * out_hw[1] * (_row_cost(np.count_nonzero(r)) + _PLANE)
-                    sep += out_px * _row_cost(np.count_nonzero(col))
+                    sep += rows_in * out_hw[1] * (_SEP_PLANE + _SEP_TAP * np.count_nonzero(r))
+                    sep += out_px * _SEP_TAP * np.count_nonzero(col)
         costs["separable"] = sep
     eh = effective_size(kh, dilation[0])
     rows = max(4 * eh, _FFT_BAND_ROWS)
