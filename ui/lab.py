@@ -29,6 +29,7 @@ import streamlit as st
 
 from conv import image, ops, samples, shapes
 from conv.stages import ConvSpec, PoolSpec, Stages, check, run
+from kernels import learned as _learned  # noqa: F401 - registers the digits CNN's filters
 from kernels import library
 from kernels.text import format_kernel, parse_kernel
 from ui import controls, shared
@@ -67,11 +68,17 @@ def colour_sentences(current: str) -> str:
 
 def resolution_label(r: str) -> str:
     return "full" if r == "full" else f"{r} px"
-SYNTHETIC_SHOWN = ("vertical_edge", "horizontal_edge", "checkerboard", "disc", "text",
-                   "gradient", "impulse")
-SYNTHETIC_TITLES = {"vertical_edge": "Vertical step edge", "horizontal_edge": "Horizontal step edge",
+
+
+# Teaching images; "lecture_6x6" is the lecture notes' worked example (10 left, 0 right, 6 x 6):
+# with the vertical-edge kernel and no padding it gives the notes' 4 x 4 map of 0, 30, 30, 0.
+SYNTHETIC_SHOWN = ("lecture_6x6", "vertical_edge", "horizontal_edge", "checkerboard", "disc",
+                   "text", "gradient", "impulse")
+SYNTHETIC_TITLES = {"lecture_6x6": "Lecture 6 x 6 (10 | 0)",
+                    "vertical_edge": "Vertical step edge", "horizontal_edge": "Horizontal step edge",
                     "checkerboard": "Checkerboard", "disc": "Circle (disc)", "text": "Text",
                     "gradient": "Ramp", "impulse": "Single dot (impulse)"}
+FIXED_SIZE = {"lecture_6x6": 6}  # teaching images drawn at one size, whatever the resolution
 STAGE_CHOICES = ("output", "conv", "biased", "activated", "pooled")
 STAGE_LABELS = {"output": "Layer output", "conv": "Convolution", "biased": "+ bias",
                 "activated": "Activation", "pooled": "Pooling", "input": "Input",
@@ -225,7 +232,10 @@ def _decoded_upload(digest: str, _data: bytes) -> image.Decoded:
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _synthetic(name: str, size: int) -> np.ndarray:
-    rgb = samples.synthetic(name, size=size)
+    if name == "lecture_6x6":
+        rgb = (samples.synthetic("vertical_edge", size=6) // 255 * 10).astype(np.uint8)
+    else:
+        rgb = samples.synthetic(name, size=size)
     rgb.setflags(write=False)
     return rgb
 
@@ -239,6 +249,9 @@ def gallery_thumbnail(choice_: str) -> bytes:
     side = min(h, w)
     top, left = (h - side) // 2, (w - side) // 2
     small = maps.reduce(np.ascontiguousarray(rgb[top:top + side, left:left + side]), 128)
+    if small.shape[0] < 64:  # tiny teaching images: enlarged pixel by pixel, not blurred
+        k = -(-64 // small.shape[0])
+        small = small.repeat(k, axis=0).repeat(k, axis=1)
     return maps.encode(small, fmt="png")[0]
 
 
@@ -326,7 +339,7 @@ def current_image() -> LabImage:
         choice_ = ss["lab.img"] = DEFAULT_IMAGE
     kind, _, name = choice_.partition(":")
     if kind == "synthetic":
-        size = synthetic_size(ss.get("lab.res", DEFAULT_RES))
+        size = FIXED_SIZE.get(name) or synthetic_size(ss.get("lab.res", DEFAULT_RES))
         rgb = _synthetic(name, size)
         return LabImage(f"synthetic:{name}@{size}", choice_, choice_title(choice_), rgb,
                         (size, size), "synthetic", (), f"{name}.png")

@@ -506,10 +506,10 @@ def _hover_trace(panel: Panel, xaxis: str, yaxis: str, colorbar_x: float | None)
         customdata=custom,
         hovertemplate=f"{where}<br>{vals}{note}<extra></extra>",
         colorscale=m.colorscale, zmin=m.lo, zmax=m.hi,
-        opacity=0.0 if not _write_values(values) else 0.001,
+        opacity=0.0,
         # invisible, so drawn at one canvas pixel per cell: the browser then skips painting
         # and PNG-encoding a plot-sized canvas on every update
-        zsmooth="fast" if not _write_values(values) else False,
+        zsmooth="fast",
         showscale=show_bar,
         xaxis=xaxis, yaxis=yaxis,
         name=panel.title,
@@ -521,10 +521,25 @@ def _hover_trace(panel: Panel, xaxis: str, yaxis: str, colorbar_x: float | None)
             title=dict(text=f"min {_fmt(m.vmin)}<br>max {_fmt(m.vmax)}", side="top",
                        font=dict(size=13)),
         )
-    if _write_values(values) and values.shape[0] == 1:
-        trace.texttemplate = "%{z:.4~g}"
-        trace.textfont = dict(size=14, color="#111")
     return trace
+
+
+def _values_trace(panel: Panel, xaxis: str, yaxis: str) -> go.Scatter:
+    """The numbers written in the cells of a small single-channel map, each in black or white
+    to contrast with its cell's colour."""
+    v = np.asarray(panel.values, np.float32)[0]
+    h, w = v.shape
+    p = panel.placement
+    rr, cc = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    rgb = np.asarray(panel.mapped.rgb, np.float32)
+    if rgb.shape[:2] != (h, w):  # a reduced picture: fall back to the value's position
+        rgb = np.full((h, w, 3), 128.0, np.float32)
+    luma = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    return go.Scatter(
+        x=(p.x0 + cc * p.dx).ravel(), y=(p.y0 + rr * p.dy).ravel(), mode="text",
+        text=[_fmt(t) for t in v.ravel()], hoverinfo="skip", xaxis=xaxis, yaxis=yaxis,
+        textfont=dict(size=15, color=np.where(luma.ravel() > 128, "#111", "#fff").tolist()),
+        showlegend=False)
 
 
 def _write_values(values: np.ndarray) -> bool:
@@ -575,6 +590,8 @@ def compare_figure(left: Panel, right: Panel, *, height: int | None = None,
         # bar costs the browser a re-measure of its ticks on each update
         bar = d1 + 0.008 if n == 2 else None
         fig.add_trace(_hover_trace(panel, xa, ya, bar))
+        if _write_values(panel.values) and panel.values.shape[0] == 1:
+            fig.add_trace(_values_trace(panel, xa, ya))
         x0, y0, x1, y1 = _extent(panel)
         suffix = "" if n == 1 else str(n)
         fig.layout[f"xaxis{suffix}"] = dict(

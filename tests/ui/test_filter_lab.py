@@ -280,6 +280,18 @@ def test_gallery_and_teaching_images():
     assert shape(ok(at)) == "171 x 256 x 1"
 
 
+def test_the_lecture_example_is_reproduced_exactly():
+    """The notes' 6 x 6 image (10 | 0) with the vertical-edge kernel, no padding: 0 30 30 0."""
+    at = ok(_open({"img": "synthetic:lecture_6x6", "k": "vertical_edge", "pad": "valid"}))
+    assert shape(at) == "4 x 4 x 1" and "Lecture 6 x 6" in captions(at)
+    rows, cols, values = hover_values(figure(at), 1)  # every pixel of a small map
+    grid = np.zeros((4, 4))
+    grid[rows, cols] = values[..., 0]
+    assert grid.tolist() == [[0, 30, 30, 0]] * 4
+    text = [t for t in figure(at)["data"] if t["type"] == "scatter"][1]["text"]
+    assert text[:4] == ["0", "30", "30", "0"]  # written in the cells
+
+
 def test_webcam_photo():
     at = ok(_open())
     at.pills(key="lab.src").set_value("Webcam").run()

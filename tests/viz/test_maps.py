@@ -290,10 +290,14 @@ def test_padded_input_outline_marks_the_image():
 
 
 def test_small_maps_write_their_values_in_the_cells():
-    v = np.arange(9, dtype=np.float32).reshape(1, 3, 3)
+    v = np.array([[[0, 30, 30, 0]] * 4], np.float32)  # the lecture notes' 4 x 4 edge output
     p = Panel("tiny", v, maps.map_values(v[0], "stretch"))
     fig = maps.compare_figure(p, p)
-    assert fig.data[1].texttemplate == "%{z:.4~g}"
+    text = [t for t in fig.data if t.type == "scatter" and t.mode == "text"]
+    assert len(text) == 2
+    assert list(text[0].text[:4]) == ["0", "30", "30", "0"]
+    # black on the white (30) cells, white on the black (0) cells
+    assert list(text[0].textfont.color[:2]) == ["#fff", "#111"]
 
 
 def test_histogram_counts_every_value():
