@@ -57,6 +57,7 @@ __all__ = [
     "hover_grid",
     "compare_figure",
     "histogram_figure",
+    "histogram_svg",
 ]
 
 MAPPINGS: tuple[str, ...] = ("auto", "signed", "abs", "clip", "stretch")
@@ -633,12 +634,8 @@ def histogram_figure(values: np.ndarray, mapped: Mapped, *, bins: int = 96,
     lo, hi = mapped.vmin, mapped.vmax
     if hi <= lo:
         hi = lo + 1.0
-    # np.histogram's general path sorts-free but slow; equal bins are a scaled floor + bincount
-    edges = np.linspace(lo, hi, bins + 1)
-    scale = np.float32(bins / (hi - lo))
-    idx = ((v - np.float32(lo)) * scale).astype(np.int32)
-    np.clip(idx, 0, bins - 1, out=idx)  # the maximum falls in the last bin, as in np.histogram
-    counts = np.bincount(idx, minlength=bins)
+    # equal bins: a scaled floor and np.bincount, several times faster than np.histogram
+    counts, edges = _counts(v, lo, hi, bins)
     centres = (edges[:-1] + edges[1:]) / 2
     # each bar in the colour the mapping gives its centre (computed here: plain colour strings)
     t = np.clip((centres - mapped.lo) / ((mapped.hi - mapped.lo) or 1.0), 0, 1)
@@ -663,3 +660,81 @@ def histogram_figure(values: np.ndarray, mapped: Mapped, *, bins: int = 96,
                    gridcolor="#e5e5e5", zeroline=False),
     )
     return fig
+
+
+def _counts(values: np.ndarray, lo: float, hi: float, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Counts in ``bins`` equal bins over [lo, hi] (the maximum in the last bin), and edges."""
+    v = np.asarray(values, np.float32).ravel()
+    edges = np.linspace(lo, hi, bins + 1)
+    idx = ((v - np.float32(lo)) * np.float32(bins / (hi - lo))).astype(np.int32)
+    np.clip(idx, 0, bins - 1, out=idx)
+    return np.bincount(idx, minlength=bins), edges
+
+
+def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    """About ``n`` round numbers between lo and hi (1, 2, 2.5 or 5 times a power of ten apart)."""
+    span = hi - lo
+    if span <= 0:
+        return [lo]
+    raw = span / n
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    first = math.ceil(lo / step) * step
+    return [first + i * step for i in range(int((hi - first) / step) + 1)]
+
+
+def histogram_svg(values: np.ndarray, mapped: Mapped, *, bins: int = 96, title: str = "",
+                  width: int = 960, height: int = 230) -> str:
+    """The histogram as a small SVG (bars in the colour the mapping gives their centre, value
+    ticks, dotted lines at 0 and at the colour scale's ends; hovering a bar names its range and
+    count). A picture, not a chart widget: the browser draws it at once on every change."""
+    lo, hi = mapped.vmin, mapped.vmax
+    if hi <= lo:
+        hi = lo + 1.0
+    counts, edges = _counts(values, lo, hi, bins)
+    left, right, top, bottom = 70, 12, 30, 42
+    pw, ph = width - left - right, height - top - bottom
+    peak = max(int(counts.max()), 1)
+
+    def x(v):
+        return left + (v - lo) / (hi - lo) * pw
+
+    def y(c):
+        return top + ph - c / peak * ph
+
+    t = np.clip(((edges[:-1] + edges[1:]) / 2 - mapped.lo) / ((mapped.hi - mapped.lo) or 1.0), 0, 1)
+    lut = _DIVERGING_LUT if mapped.colorscale is DIVERGING else _GREY_LUT
+    cols = lut[np.rint(t * 255).astype(int)]
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+             f'width="100%" role="img" style="font-family: sans-serif; max-width: {width}px">',
+             f'<text x="{left}" y="18" font-size="16" fill="#262730">{_esc(title)}</text>',
+             f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="white" '
+             f'stroke="#bbb"/>']
+    bw = pw / bins
+    for i, c in enumerate(counts):
+        if not c:
+            continue
+        r, g, b = (int(v) for v in cols[i])
+        yy = y(c)
+        parts.append(
+            f'<rect x="{left + i * bw:.2f}" y="{yy:.2f}" width="{bw + 0.3:.2f}" '
+            f'height="{top + ph - yy:.2f}" fill="rgb({r},{g},{b})" stroke="#888" '
+            f'stroke-width="0.4"><title>{_fmt(edges[i])} to {_fmt(edges[i + 1])}: '
+            f'{int(c):,} pixels</title></rect>')
+    for v in sorted({v for v in (0.0, mapped.lo, mapped.hi) if lo <= v <= hi}):
+        parts.append(f'<line x1="{x(v):.2f}" x2="{x(v):.2f}" y1="{top}" y2="{top + ph}" '
+                     f'stroke="#444" stroke-dasharray="3 3"/>')
+    for v in _nice_ticks(lo, hi, 6):
+        parts.append(f'<text x="{x(v):.2f}" y="{top + ph + 17}" font-size="13" '
+                     f'text-anchor="middle" fill="#333">{_fmt(v)}</text>')
+    for c in _nice_ticks(0, peak, 3):
+        parts.append(f'<text x="{left - 6}" y="{y(c) + 4:.2f}" font-size="13" '
+                     f'text-anchor="end" fill="#333">{int(c):,}</text>')
+    parts.append(f'<text x="{left + pw / 2}" y="{height - 4}" font-size="13" '
+                 f'text-anchor="middle" fill="#333">value (pixels per bin on the left)</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _esc(text: str) -> str:
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))

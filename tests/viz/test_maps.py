@@ -3,6 +3,7 @@
 
 import base64
 import io
+import re
 
 import numpy as np
 import pytest
@@ -313,3 +314,18 @@ def test_histogram_counts_every_value():
     colours = list(bar.marker.color)
     assert colours[0] == "#%02x%02x%02x" % tuple(maps._DIVERGING_LUT[0]) or colours[0] < "#8"
     assert int(colours[-1][1:3], 16) > int(colours[-1][5:7], 16)  # red end
+
+
+def test_histogram_svg_draws_every_bin_with_its_count():
+    v = np.random.default_rng(5).normal(size=(1, 50, 70)).astype(np.float32)
+    m = maps.map_values(v[0], "signed")
+    svg = maps.histogram_svg(v, m, bins=40, title="Values & more")
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    counts = [int(c.replace(",", "")) for c in re.findall(r": ([\d,]+) pixels</title>", svg)]
+    assert sum(counts) == v.size
+    assert "Values &amp; more" in svg and 'stroke-dasharray' in svg  # a line at 0
+
+
+def test_nice_ticks():
+    assert maps._nice_ticks(0, 1000, 5) == [0, 200, 400, 600, 800, 1000]
+    assert maps._nice_ticks(-703.3, 775, 6) == [-500, -250, 0, 250, 500, 750]

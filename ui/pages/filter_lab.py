@@ -122,8 +122,7 @@ def figures(img: lab.LabImage, longest, colour: str, x, kernels, slices, layer) 
     if result.spec.weight_shape[0] > 1 or pair:
         st.subheader(f"Each map: {lab.STAGE_LABELS['conv' if right == 'mag' else right]}")
         st.html(lab.maps_strip_html(result, "conv" if right == "mag" else right, mapping))
-    st.plotly_chart(lab.histogram(result, right, j, mapping), key="lab.histogram",
-                    config=lab.PLOTLY_CONFIG, theme=None)
+    st.html(lab.histogram(result, right, j, mapping))
     lab.show_downloads(img, result, j, mapping)
     lab.show_code(img, result)
 
