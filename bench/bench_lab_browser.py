@@ -10,6 +10,10 @@ click to the second animation frame after the main figure carries a new ``layout
 when a new figure has arrived and been handed to Plotly). Every bias is new, so every change
 recomputes the layer: nothing is served from a cache of earlier changes.
 
+Each lab change is followed by the same change on a trivial Streamlit app (a number input and
+one figure with one 1024 x 768 JPEG): the "floor", what this machine can do at that moment.
+Interleaving makes the comparison fair on a shared machine whose load changes by the minute.
+
 It also records whether a progress indicator (``st.spinner``, which Streamlit shows once work
 has taken half a second) appeared during each change.
 
@@ -114,17 +118,28 @@ def _wait_token(page, contains: str, timeout: float = 120_000) -> None:
         arg=contains, timeout=timeout, polling=100)
 
 
-def measure(page, rounds: int) -> list[dict]:
-    """Change the bias ``rounds`` times (+10 each, always a new layer); one warm-up first."""
-    plus = '.st-key-lab-bias [data-testid="stNumberInputStepUp"]'
-    out = []
-    for i in range(rounds + 1):
-        wait_for_app(page)
-        r = page.evaluate(_CHANGE, plus)
-        if i:  # the first change warms up (compiled kernels for a new image size)
-            out.append(r)
-        page.wait_for_timeout(300)  # let Streamlit finish the run before the next click
-    return out
+PLUS = '.st-key-lab-bias [data-testid="stNumberInputStepUp"]'
+
+
+def change(page) -> dict:
+    """One bias change (+10: always a new layer) on a page, timed in the browser."""
+    wait_for_app(page)
+    page.wait_for_timeout(250)  # let Streamlit settle before the click
+    return page.evaluate(_CHANGE, PLUS)
+
+
+def measure(lab, floor, rounds: int) -> tuple[list[dict], list[dict]]:
+    """``rounds`` changes on the lab, each followed by one on the floor app (interleaved, so
+    both see the same machine load); one warm-up change each first."""
+    change(lab)
+    if floor is not None:
+        change(floor)
+    out_lab, out_floor = [], []
+    for _ in range(rounds):
+        out_lab.append(change(lab))
+        if floor is not None:
+            out_floor.append(change(floor))
+    return out_lab, out_floor
 
 
 def main(argv=None) -> int:
@@ -142,24 +157,23 @@ def main(argv=None) -> int:
     photo = make_photo(tmp / "photo-4000x3000.jpg")
     load_before = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
     results: dict[str, list[dict]] = {}
-    if not args.no_floor:
-        (tmp / "floor.py").write_text(FLOOR_APP)
-        proc, url = start_streamlit(str(tmp / "floor.py"))
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1920, "height": 1080})
-                page.goto(url)
-                wait_for_app(page)
-                page.wait_for_selector(".st-key-lab-figure .js-plotly-plot .main-svg image")
-                results["floor"] = measure(page, args.rounds)
-                browser.close()
-        finally:
-            stop(proc)
-    proc, url = start_streamlit("app.py")
+    (tmp / "floor.py").write_text(FLOOR_APP)
+    procs = []
     try:
+        proc, url = start_streamlit("app.py")
+        procs.append(proc)
+        floor_url = None
+        if not args.no_floor:
+            floor_proc, floor_url = start_streamlit(str(tmp / "floor.py"))
+            procs.append(floor_proc)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+            floor = None
+            if floor_url:
+                floor = browser.new_page(viewport={"width": 1920, "height": 1080})
+                floor.goto(floor_url)
+                wait_for_app(floor)
+                floor.wait_for_selector(".st-key-lab-figure .js-plotly-plot .main-svg image")
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
             page.set_default_timeout(120_000)
             page.goto(url)
@@ -175,16 +189,19 @@ def main(argv=None) -> int:
             print(f"upload of {photo.stat().st_size / 1e6:.1f} MB to first figure: "
                   f"{time.perf_counter() - t:.2f} s (decode, reduce, compute, draw)")
             sidebar.get_by_role("tab", name="Layer").click()
-            results["1024"] = measure(page, args.rounds)
+            results["1024"], floor_a = measure(page, floor, args.rounds)
 
             sidebar.get_by_role("tab", name="Image").click()
             sidebar.locator(".st-key-lab-res").get_by_text("full", exact=True).click()
             _wait_token(page, "@None")
             sidebar.get_by_role("tab", name="Layer").click()
-            results["full"] = measure(page, args.rounds)
+            results["full"], floor_b = measure(page, floor, args.rounds)
+            if floor is not None:
+                results["floor"] = floor_a + floor_b
             browser.close()
     finally:
-        stop(proc)
+        for proc in procs:
+            stop(proc)
 
     load_after = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
     print(f"\nload average (1 min) before {load_before}, after {load_after}, on "
@@ -194,7 +211,10 @@ def main(argv=None) -> int:
     failed = False
     labels = {"floor": "floor: trivial app, one image", "1024": "lab at 1024 (1024 x 768)",
               "full": "lab at full (4000 x 3000, 12 MP)"}
-    for res, rows in results.items():
+    for res in ("floor", "1024", "full"):
+        rows = results.get(res)
+        if not rows:
+            continue
         ms = [r["ms"] for r in rows]
         med = statistics.median(ms)
         shown = sum(bool(r["spinner"]) for r in rows)
