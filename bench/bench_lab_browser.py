@@ -37,7 +37,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.harness import (  # noqa: E402
+from tests.e2e.harness import (
     CHROMIUM_ARGS,
     chromium_path,
     start_streamlit,
@@ -56,7 +56,8 @@ import numpy as np, plotly.graph_objects as go, streamlit as st
 from PIL import Image
 st.set_page_config(layout="wide")
 b = st.number_input("bias", 0.0, 1e6, step=10.0, key="lab.bias")
-rgb = np.random.default_rng(int(b)).integers(0, 255, (96, 128, 3), np.uint8).repeat(8, 0).repeat(8, 1)
+rgb = np.random.default_rng(int(b)).integers(0, 255, (96, 128, 3), np.uint8)
+rgb = rgb.repeat(8, 0).repeat(8, 1)
 buf = io.BytesIO(); Image.fromarray(rgb).save(buf, "JPEG", quality=85)
 uri = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 fig = go.Figure(go.Image(source=uri))
@@ -88,6 +89,11 @@ async (selector) => {
   });
 }
 """
+
+
+def _load() -> str:
+    path = Path("/proc/loadavg")
+    return path.read_text().split()[0] if path.exists() else "?"
 
 
 def make_photo(path: Path, width: int = 4000, height: int = 3000) -> Path:
@@ -155,7 +161,7 @@ def main(argv=None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="lab-bench-"))
     photo = make_photo(tmp / "photo-4000x3000.jpg")
-    load_before = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
+    load_before = _load()
     results: dict[str, list[dict]] = {}
     (tmp / "floor.py").write_text(FLOOR_APP)
     procs = []
@@ -203,7 +209,7 @@ def main(argv=None) -> int:
         for proc in procs:
             stop(proc)
 
-    load_after = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
+    load_after = _load()
     print(f"\nload average (1 min) before {load_before}, after {load_after}, on "
           f"{len(__import__('os').sched_getaffinity(0))} cores")
     print(f"{'bias change, new layer':<34}{'median ms':>10}{'min':>8}{'max':>8}{'target':>9}"
@@ -224,7 +230,8 @@ def main(argv=None) -> int:
         print(f"{labels[res]:<34}{med:>10.0f}{min(ms):>8.0f}{max(ms):>8.0f}"
               f"{'' if target is None else f'{target:.0f}':>9}"
               f"{f'{shown}/{len(rows)}':>16}  {verdict}")
-    print("\nper change (ms):", {res: [round(r["ms"]) for r in rows] for res, rows in results.items()})
+    per_change = {res: [round(r["ms"]) for r in rows] for res, rows in results.items()}
+    print("\nper change (ms):", per_change)
     return 1 if failed else 0
 
 

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from conv import ops
 import kernels.learned  # noqa: F401  (registers the learned kernels)
+from conv import ops
 from kernels import library
 from kernels.text import KernelTextError, format_kernel, parse_kernel
 from ui import shared
@@ -197,7 +197,8 @@ def _act(key: str, action: str) -> None:
         _reset_text(key)
 
 
-def kernel_grid(key: str, weights: np.ndarray, *, label: str = "The kernel applied") -> tuple[np.ndarray, bool]:
+def kernel_grid(key: str, weights: np.ndarray, *,
+                label: str = "The kernel applied") -> tuple[np.ndarray, bool]:
     """An editable grid (``st.data_editor``) of ``weights``; returns (weights after the user's
     edits, whether they changed). An empty or non-finite cell is refused with an error naming
     its row and column, and the weights stay as they were.
@@ -328,8 +329,8 @@ def kernel_picker(key: str, *, default: str = "sobel_x", label: str = "Kernel",
             weights = check_weights(parse_kernel(text))
             s[f"{key}.last_good"] = weights
         except KernelTextError as exc:
-            st.error(f"The kernel text has a problem: {exc}. "
-                     f"{'Still using the previous kernel' if current is not None else 'Using the preset'}.")
+            still = "Still using the previous kernel" if current is not None else "Using the preset"
+            st.error(f"The kernel text has a problem: {exc}. {still}.")
             weights = current if current is not None else base
         edited = weights.shape != base.shape or not np.array_equal(weights, base)
     name = (preset.name if preset else sent.name if sent else "Kernel")

@@ -76,7 +76,8 @@ def resolution_label(r: str) -> str:
 SYNTHETIC_SHOWN = ("lecture_6x6", "vertical_edge", "horizontal_edge", "checkerboard", "disc",
                    "text", "gradient", "impulse")
 SYNTHETIC_TITLES = {"lecture_6x6": "Lecture 6 x 6 (10 | 0)",
-                    "vertical_edge": "Vertical step edge", "horizontal_edge": "Horizontal step edge",
+                    "vertical_edge": "Vertical step edge",
+                    "horizontal_edge": "Horizontal step edge",
                     "checkerboard": "Checkerboard", "disc": "Circle (disc)", "text": "Text",
                     "gradient": "Ramp", "impulse": "Single dot (impulse)"}
 FIXED_SIZE = {"lecture_6x6": 6}  # teaching images drawn at one size, whatever the resolution
@@ -177,11 +178,11 @@ def after_restore(url: UrlState, notices: list[str]) -> None:
                        f"{library.get(ss['lab.k.preset']).name.split(' (')[0]}; using "
                        f"{spec.default_size} x {spec.default_size}.")
         ss["lab.k.size"] = spec.default_size
-    if spec is not None and spec.takes_sigma and ss.get("lab.k.sigma") is not None:
-        if ss["lab.k.sigma"] > 10.0:
-            notices.append(f"The link's sigma {ss['lab.k.sigma']:g} is above 10, the largest "
-                           f"offered; using the default for the size.")
-            ss.pop("lab.k.sigma")
+    sigma = ss.get("lab.k.sigma")
+    if spec is not None and spec.takes_sigma and sigma is not None and sigma > 10.0:
+        notices.append(f"The link's sigma {sigma:g} is above 10, the largest offered; using "
+                       f"the default for the size.")
+        ss.pop("lab.k.sigma")
     if ss.get("lab.img") in ("upload", "camera") and not ss.get("lab.upload"):
         notices.append("This link was made with an uploaded photo, and uploads are not part of "
                        "links (they stay on the computer they came from). Showing the sample "
@@ -262,16 +263,15 @@ def gallery() -> None:
     ss = st.session_state
     current = ss.get("lab.img", DEFAULT_IMAGE)
     with st.expander(f"Gallery: {len(samples.SAMPLES)} photos, {len(SYNTHETIC_SHOWN)} "
-                     f"teaching images", expanded=False):
-        with st.container(key="lab-gallery"):
-            entries = gallery_choices()
-            for start in range(0, len(entries), 3):
-                for col, (choice_, title) in zip(st.columns(3, gap="small"),
-                                                 entries[start:start + 3]):
-                    col.image(gallery_thumbnail(choice_), width="stretch")
-                    col.button(title, key=f"lab.pick.{choice_}", on_click=pick_image,
-                               args=(choice_,), width="stretch",
-                               type="primary" if current == choice_ else "secondary")
+                     f"teaching images", expanded=False), st.container(key="lab-gallery"):
+        entries = gallery_choices()
+        for start in range(0, len(entries), 3):
+            for col, (choice_, title) in zip(st.columns(3, gap="small"),
+                                             entries[start:start + 3]):
+                col.image(gallery_thumbnail(choice_), width="stretch")
+                col.button(title, key=f"lab.pick.{choice_}", on_click=pick_image,
+                           args=(choice_,), width="stretch",
+                           type="primary" if current == choice_ else "secondary")
 
 
 def synthetic_size(res: str) -> int:
@@ -568,7 +568,8 @@ class LabResult:
         return self.memo(("reduced", stage, j, side),
                          lambda: maps.reduce(self.values(stage, j), side))
 
-    def mapped(self, stage: str, j: int, mapping: str, side: int = maps.DISPLAY_SIDE) -> maps.Mapped:
+    def mapped(self, stage: str, j: int, mapping: str,
+               side: int = maps.DISPLAY_SIDE) -> maps.Mapped:
         """The display picture of a map (reduced to ``side``), coloured by ``mapping`` with the
         full map's real range."""
         def build():
@@ -624,7 +625,7 @@ def compute(img: LabImage, longest: int | None, colour: str, x: np.ndarray, spec
 def busy(x: np.ndarray, spec: ConvSpec):
     """A progress indicator around the work of one run: ``st.spinner`` shows itself only when
     the work takes longer than half a second (Streamlit's ``DELAY_SECS``)."""
-    c, h, w = x.shape
+    _, h, w = x.shape
     return st.spinner(f"Computing {spec.weight_shape[0]} map(s) on {w} x {h} pixels...",
                       show_time=True)
 
@@ -743,7 +744,8 @@ PAGE_CSS = """
            align-items: center; justify-content: center; background: #e8e8e8; }
 .lab-img img { max-width: 100%; max-height: 150px; image-rendering: pixelated; }
 .lab-box { position: absolute; border: 2px dashed #00b8d4; pointer-events: none; }
-.lab-shape { font-size: 1.3rem; font-weight: 700; margin-top: 6px; font-variant-numeric: tabular-nums; }
+.lab-shape { font-size: 1.3rem; font-weight: 700; margin-top: 6px;
+             font-variant-numeric: tabular-nums; }
 .lab-range { font-size: 1.0rem; color: #333; font-variant-numeric: tabular-nums; }
 .lab-bar { height: 12px; border: 1px solid #999; margin-top: 4px; }
 .lab-ticks { display: flex; justify-content: space-between; font-size: 0.9rem; color: #333; }
@@ -753,7 +755,8 @@ PAGE_CSS = """
 /* the link's copy button always shown (Streamlit shows it on hover only), and larger */
 .st-key-lab-link [data-testid="stCode"] div:has(> div > [data-testid="stElementToolbarButton"]),
 .st-key-lab-link [data-testid="stCode"] div:has(> [data-testid="stElementToolbarButton"]),
-.st-key-lab-link [data-testid="stElementToolbarButton"] { opacity: 1 !important; visibility: visible !important; }
+.st-key-lab-link [data-testid="stElementToolbarButton"] {
+  opacity: 1 !important; visibility: visible !important; }
 .st-key-lab-link [data-testid="stElementToolbarButton"] svg { width: 1.6rem; height: 1.6rem; }
 .st-key-lab-link [data-testid="stCode"] code { font-size: 1.0rem; }
 /* less empty space above the title, so the figure starts higher on a 720-pixel screen */
@@ -925,8 +928,8 @@ def kernels_text(result: LabResult) -> str:
     """Every filter of the layer as text that the kernel box parses back."""
     shape = result.spec.weight_shape
     w = np.asarray(result.spec.weight, np.float64).reshape(shape)
-    parts = [f"# weights {tuple(shape)} = (C_out, C_in / groups, kH, kW); "
-             f"cross-correlation (no flip), as PyTorch"]
+    parts = [(f"# weights {tuple(shape)} = (C_out, C_in / groups, kH, kW); "
+             f"cross-correlation (no flip), as PyTorch")]
     for o in range(shape[0]):
         for c in range(shape[1]):
             label = result.names[o] if shape[1] == 1 else f"{result.names[o]}, slice {'RGB'[c]}"
@@ -939,9 +942,9 @@ def kernels_text(result: LabResult) -> str:
 def snippet_args(img: LabImage, result: LabResult) -> dict:
     h, w = result.x.shape[1:]
     sh, sw = img.rgb.shape[:2]
-    return dict(in_hw=(h, w), colour="gray" if result.colour == "gray" else "rgb",
-                size=(w, h) if (h, w) != (sh, sw) else None, source_size=(sw, sh),
-                filename=img.filename)
+    return {"in_hw": (h, w), "colour": "gray" if result.colour == "gray" else "rgb",
+                "size": (w, h) if (h, w) != (sh, sw) else None, "source_size": (sw, sh),
+                "filename": img.filename}
 
 
 def numpy_code(img: LabImage, result: LabResult) -> str:
@@ -1009,7 +1012,6 @@ def map_label(kernels, pair):
 def show_arithmetic(arith: Arithmetic, spec: ConvSpec, in_shape) -> None:
     """Output size with the actual numbers (flags for dropped rows and columns), parameters,
     multiply-adds."""
-    c_in, h, w = in_shape
     c1, c2, c3 = st.columns(3)
     out = arith.out_shape
     c1.metric("Output H x W x C", "—" if out is None else f"{out[1]} x {out[2]} x {out[0]}")
@@ -1076,8 +1078,8 @@ def show_downloads(img: LabImage, result: LabResult, j, mapping: str) -> None:
 def _download_label(result: LabResult, key: str) -> str:
     if key == "mag":
         return "Gradient magnitude"
-    return f"{_stage_title(result.spec, key) if key in ('activated', 'pooled') else STAGE_LABELS[key]}" \
-           f" ({result.stage(key).shape_text})"
+    title = _stage_title(result.spec, key) if key in ("activated", "pooled") else STAGE_LABELS[key]
+    return f"{title} ({result.stage(key).shape_text})"
 
 
 def show_code(img: LabImage, result: LabResult) -> None:

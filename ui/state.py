@@ -34,7 +34,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
 
-__all__ = ["Param", "UrlState", "choice", "integer", "number", "flag", "words", "fmt_number"]
+__all__ = ["Param", "UrlState", "choice", "flag", "fmt_number", "integer", "number", "words"]
 
 # Longest value read from a URL; longer ones are refused before parsing (a 15 x 15 kernel in
 # compact text needs ~2 kB).
@@ -196,7 +196,7 @@ class UrlState:
     def _raw(self) -> dict[str, str]:
         qp = st.query_params
         out = {}
-        for name in qp.keys():
+        for name in qp:
             values = qp.get_all(name)
             if values:
                 out[name] = values[-1]  # a repeated parameter: the last one wins, as in forms

@@ -37,27 +37,27 @@ import plotly.graph_objects as go
 from PIL import Image
 
 __all__ = [
-    "MAPPINGS",
-    "MAPPING_TITLES",
     "DIVERGING",
     "GREYS",
+    "MAPPINGS",
+    "MAPPING_TITLES",
     "Mapped",
-    "Placement",
     "Panel",
-    "resolve_mapping",
-    "map_values",
-    "map_colour",
-    "photo",
-    "reduce",
-    "encode",
-    "data_uri",
-    "png_bytes",
-    "thumbnail_uri",
-    "css_gradient",
-    "hover_grid",
+    "Placement",
     "compare_figure",
+    "css_gradient",
+    "data_uri",
+    "encode",
     "histogram_figure",
     "histogram_svg",
+    "hover_grid",
+    "map_colour",
+    "map_values",
+    "photo",
+    "png_bytes",
+    "reduce",
+    "resolve_mapping",
+    "thumbnail_uri",
 ]
 
 MAPPINGS: tuple[str, ...] = ("auto", "signed", "abs", "clip", "stretch")
@@ -88,8 +88,8 @@ HOVER_SIDE = 100
 HOVER_EVERY_PIXEL = 128 * 128
 # Figures carry their own light style: Streamlit's theme is applied in the browser by string
 # replacements over the whole figure JSON (mostly image data), which costs more than drawing.
-FONT = dict(family="Source Sans Pro, Source Sans 3, Helvetica, Arial, sans-serif", size=14,
-            color="#262730")
+FONT = {"family": "Source Sans Pro, Source Sans 3, Helvetica, Arial, sans-serif", "size": 14,
+            "color": "#262730"}
 # Maps up to this size get their values written in the cells.
 _TEXT_CELLS = 16
 
@@ -103,7 +103,8 @@ def _lut(stops: list[list]) -> np.ndarray:
     pos = np.array([s[0] for s in stops])
     rgb = np.array([_hex(s[1]) for s in stops], np.float64)
     t = np.linspace(0, 1, 256)
-    return np.stack([np.interp(t, pos, rgb[:, c]) for c in range(3)], axis=1).round().astype(np.uint8)
+    table = np.stack([np.interp(t, pos, rgb[:, c]) for c in range(3)], axis=1)
+    return table.round().astype(np.uint8)
 
 
 _DIVERGING_LUT = _lut(DIVERGING)
@@ -216,7 +217,8 @@ def _index(t: np.ndarray) -> np.ndarray:
     return t.astype(np.uint8)
 
 
-def map_values(a, mapping: str = "auto", *, value_range_: tuple[float, float] | None = None) -> Mapped:
+def map_values(a, mapping: str = "auto", *,
+               value_range_: tuple[float, float] | None = None) -> Mapped:
     """Map one channel ``(H, W)`` of values to colours.
 
     ``value_range_`` is the real (min, max) of the whole map when ``a`` is a reduced copy of it,
@@ -337,7 +339,8 @@ def reduce(a: np.ndarray, side: int) -> np.ndarray:
         return np.asarray(Image.fromarray(a).resize((tw, th), Image.Resampling.BOX,
                                                     reducing_gap=2.0))
     if a.ndim != 3:
-        raise ValueError(f"reduce needs (C, H, W) values or an (H, W, 3) uint8 image, got {a.shape}")
+        raise ValueError(
+            f"reduce needs (C, H, W) values or an (H, W, 3) uint8 image, got {a.shape}")
     h, w = a.shape[1:]
     th, tw = display_shape(h, w, side)
     if (th, tw) == (h, w):
@@ -403,14 +406,15 @@ class Placement:
     dx: float = 1.0
     dy: float = 1.0
 
-    def then(self, *, offset: tuple[float, float], step: tuple[float, float]) -> "Placement":
+    def then(self, *, offset: tuple[float, float], step: tuple[float, float]) -> Placement:
         """The placement of a map computed from this one: its pixel ``(i, j)`` sits at this
         map's ``(offset[0] + i*step[0], offset[1] + j*step[1])`` (fractional positions allowed)."""
         return Placement(self.x0 + offset[1] * self.dx, self.y0 + offset[0] * self.dy,
                          self.dx * step[1], self.dy * step[0])
 
 
-def window_placement(padding, kernel_hw, stride, dilation, base: Placement = Placement()) -> Placement:
+def window_placement(padding, kernel_hw, stride, dilation,
+                     base: Placement | None = None) -> Placement:
     """Where a convolution's output pixels sit: each at the centre of its window.
 
     Output ``(i, j)`` reads padded rows ``i*s + k*d`` (k < kH); in input rows that is
@@ -418,6 +422,7 @@ def window_placement(padding, kernel_hw, stride, dilation, base: Placement = Pla
     """
     (top, _), (left, _) = padding
     (kh, kw), (sh, sw), (dh, dw) = kernel_hw, stride, dilation
+    base = base if base is not None else Placement()
     return base.then(offset=(-top + dh * (kh - 1) / 2, -left + dw * (kw - 1) / 2), step=(sh, sw))
 
 
@@ -516,12 +521,12 @@ def _hover_trace(panel: Panel, xaxis: str, yaxis: str, colorbar_x: float | None)
         name=panel.title,
     )
     if show_bar:
-        trace.colorbar = dict(
-            x=colorbar_x, xanchor="left", len=0.85, thickness=16,
-            tickfont=dict(size=14),
-            title=dict(text=f"min {_fmt(m.vmin)}<br>max {_fmt(m.vmax)}", side="top",
-                       font=dict(size=13)),
-        )
+        trace.colorbar = {
+            "x": colorbar_x, "xanchor": "left", "len": 0.85, "thickness": 16,
+            "tickfont": {"size": 14},
+            "title": {"text": f"min {_fmt(m.vmin)}<br>max {_fmt(m.vmax)}", "side": "top",
+                       "font": {"size": 13}},
+        }
     return trace
 
 
@@ -539,7 +544,7 @@ def _values_trace(panel: Panel, xaxis: str, yaxis: str) -> go.Scatter:
     return go.Scatter(
         x=(p.x0 + cc * p.dx).ravel(), y=(p.y0 + rr * p.dy).ravel(), mode="text",
         text=[_fmt(t) for t in v.ravel()], hoverinfo="skip", xaxis=xaxis, yaxis=yaxis,
-        textfont=dict(size=15, color=np.where(luma.ravel() > 128, "#111", "#fff").tolist()),
+        textfont={"size": 15, "color": np.where(luma.ravel() > 128, "#111", "#fff").tolist()},
         showlegend=False)
 
 
@@ -597,30 +602,30 @@ def compare_figure(left: Panel, right: Panel, *, height: int | None = None,
         suffix = "" if n == 1 else str(n)
         fig.layout[f"xaxis{suffix}"] = dict(
             domain=[d0, d1], range=[x0, x1], showgrid=False, zeroline=False,
-            tickfont=dict(size=13), side="top", constrain="range",
+            tickfont={"size": 13}, side="top", constrain="range",
             **({} if n == 1 else {"matches": "x"}),
         )
         fig.layout[f"yaxis{suffix}"] = dict(
             domain=[0.0, 1.0], range=[y1, y0], showgrid=False, zeroline=False,
-            tickfont=dict(size=13), constrain="range",
+            tickfont={"size": 13}, constrain="range",
             # the right panel's y matches the left one, which is anchored to x: square pixels
             **({"scaleanchor": "x", "scaleratio": 1} if n == 1
                else {"matches": "y", "showticklabels": False}),
         )
         fig.add_annotation(text=panel.title, xref=f"{xa} domain", yref="paper",
                            x=0, y=1.0, xanchor="left", yanchor="bottom", showarrow=False,
-                           font=dict(size=16, color="#1f1f1f"), align="left", yshift=22)
+                           font={"size": 16, "color": "#1f1f1f"}, align="left", yshift=22)
         fig.add_annotation(text="<br>".join(_wrap(panel.mapped.label, 52)),
                            xref=f"{xa} domain", yref="paper", x=0, y=-0.02, xanchor="left",
-                           yanchor="top", showarrow=False, font=dict(size=13, color="#444"),
+                           yanchor="top", showarrow=False, font={"size": 13, "color": "#444"},
                            align="left")
         if panel.outline is not None:
             ox0, oy0, ox1, oy1 = panel.outline
             fig.add_shape(type="rect", x0=ox0, y0=oy0, x1=ox1, y1=oy1, xref=xa, yref=ya,
-                          line=dict(color="#00e5ff", width=2, dash="dash"))
+                          line={"color": "#00e5ff", "width": 2, "dash": "dash"})
     fig.update_layout(
-        height=height, margin=dict(l=48, r=10, t=78, b=52), dragmode="zoom",
-        hoverlabel=dict(font_size=16), showlegend=False, template="none", font=FONT,
+        height=height, margin={"l": 48, "r": 10, "t": 78, "b": 52}, dragmode="zoom",
+        hoverlabel={"font_size": 16}, showlegend=False, template="none", font=FONT,
         plot_bgcolor="#ececec", paper_bgcolor="white", uirevision="keep",
     )
     return fig
@@ -643,21 +648,22 @@ def histogram_figure(values: np.ndarray, mapped: Mapped, *, bins: int = 96,
     colours = [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in lut[np.rint(t * 255).astype(int)]]
     fig = go.Figure(go.Bar(
         x=centres.tolist(), y=counts.tolist(), width=float(edges[1] - edges[0]),
-        marker=dict(color=colours, line=dict(width=0.5, color="#888")),
+        marker={"color": colours, "line": {"width": 0.5, "color": "#888"}},
         hovertemplate="%{x:.4~g}: %{y:,} pixels<extra></extra>",
     ))
     # dotted lines at 0 and at the colour scale's ends (plain shapes: add_vline is slow)
     marks = sorted({x for x in (0.0, mapped.lo, mapped.hi) if lo <= x <= hi})
-    fig.layout.shapes = [dict(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1,
-                              line=dict(color="#444", width=1, dash="dot")) for x in marks]
+    fig.layout.shapes = [
+        {"type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": 0, "y1": 1,
+         "line": {"color": "#444", "width": 1, "dash": "dot"}} for x in marks]
     fig.update_layout(
-        title=dict(text=title, font=dict(size=16)), height=height, bargap=0,
-        margin=dict(l=60, r=20, t=40, b=50), showlegend=False, template="none", font=FONT,
+        title={"text": title, "font": {"size": 16}}, height=height, bargap=0,
+        margin={"l": 60, "r": 20, "t": 40, "b": 50}, showlegend=False, template="none", font=FONT,
         paper_bgcolor="white", plot_bgcolor="white",
-        xaxis=dict(title=dict(text="value", font=dict(size=14)), tickfont=dict(size=13),
-                   showgrid=False, zeroline=False, linecolor="#888", showline=True),
-        yaxis=dict(title=dict(text="pixels", font=dict(size=14)), tickfont=dict(size=13),
-                   gridcolor="#e5e5e5", zeroline=False),
+        xaxis={"title": {"text": "value", "font": {"size": 14}}, "tickfont": {"size": 13},
+                   "showgrid": False, "zeroline": False, "linecolor": "#888", "showline": True},
+        yaxis={"title": {"text": "pixels", "font": {"size": 14}}, "tickfont": {"size": 13},
+                   "gridcolor": "#e5e5e5", "zeroline": False},
     )
     return fig
 
@@ -705,11 +711,11 @@ def histogram_svg(values: np.ndarray, mapped: Mapped, *, bins: int = 96, title: 
     t = np.clip(((edges[:-1] + edges[1:]) / 2 - mapped.lo) / ((mapped.hi - mapped.lo) or 1.0), 0, 1)
     lut = _DIVERGING_LUT if mapped.colorscale is DIVERGING else _GREY_LUT
     cols = lut[np.rint(t * 255).astype(int)]
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-             f'width="100%" role="img" style="font-family: sans-serif; max-width: {width}px">',
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+             f'width="100%" role="img" style="font-family: sans-serif; max-width: {width}px">'),
              f'<text x="{left}" y="18" font-size="16" fill="#262730">{_esc(title)}</text>',
-             f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="white" '
-             f'stroke="#bbb"/>']
+             (f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="white" '
+             f'stroke="#bbb"/>')]
     bw = pw / bins
     for i, c in enumerate(counts):
         if not c:

@@ -22,7 +22,7 @@ import numpy as np
 from conv.ops import NUMPY_PAD_MODE
 from conv.stages import ConvSpec
 
-__all__ = ["numpy_input", "numpy_layer", "numpy_snippet", "torch_snippet", "TORCH_PAD_MODE"]
+__all__ = ["TORCH_PAD_MODE", "numpy_input", "numpy_layer", "numpy_snippet", "torch_snippet"]
 
 TORCH_PAD_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate",
                   "circular": "circular"}
@@ -57,8 +57,8 @@ def numpy_input(*, colour: str, size: tuple[int, int] | None, source_size: tuple
         "import numpy as np",
         "from PIL import Image, ImageOps",
         "",
-        f'img = ImageOps.exif_transpose(Image.open("{filename}")).convert("RGB")  '
-        f"# {source_size[0]} x {source_size[1]}, upright",
+        (f'img = ImageOps.exif_transpose(Image.open("{filename}")).convert("RGB")  '
+        f"# {source_size[0]} x {source_size[1]}, upright"),
     ]
     if size is not None and tuple(size) != tuple(source_size):
         lines.append(f"img = img.resize(({size[0]}, {size[1]}), Image.Resampling.BOX, "
@@ -91,8 +91,8 @@ def numpy_layer(spec: ConvSpec, in_hw: tuple[int, int]) -> str:
         out.append(f"b = np.array([{', '.join(_num(v) for v in spec.bias)}], dtype=np.float32)")
     out += [
         "",
-        f"# padding (top, bottom), (left, right) = ({t}, {b}), ({l}, {r}); "
-        f"PyTorch padding_mode={spec.padding_mode!r}",
+        (f"# padding (top, bottom), (left, right) = ({t}, {b}), ({l}, {r}); "
+        f"PyTorch padding_mode={spec.padding_mode!r}"),
         f"xp = np.pad(x, ((0, 0), ({t}, {b}), ({l}, {r})){pad_kw})",
         "",
         "",
@@ -112,8 +112,8 @@ def numpy_layer(spec: ConvSpec, in_hw: tuple[int, int]) -> str:
         "    return np.stack(maps).astype(np.float32)",
         "",
         "",
-        f"conv = correlate(xp, w, stride={spec.stride}, dilation={spec.dilation}, "
-        f"groups={spec.groups})",
+        (f"conv = correlate(xp, w, stride={spec.stride}, dilation={spec.dilation}, "
+        f"groups={spec.groups})"),
         "y = conv" + (" + b[:, None, None]" if spec.has_bias else ""),
     ]
     act = spec.activation
@@ -165,8 +165,8 @@ def torch_snippet(spec: ConvSpec, *, in_hw: tuple[int, int], colour: str,
         "import torch.nn.functional as F",
         "from PIL import Image, ImageOps",
         "",
-        f'img = ImageOps.exif_transpose(Image.open("{filename}")).convert("RGB")  '
-        f"# {source_size[0]} x {source_size[1]}, upright",
+        (f'img = ImageOps.exif_transpose(Image.open("{filename}")).convert("RGB")  '
+        f"# {source_size[0]} x {source_size[1]}, upright"),
     ]
     if size is not None and tuple(size) != tuple(source_size):
         lines.append(f"img = img.resize(({size[0]}, {size[1]}), Image.Resampling.BOX, "

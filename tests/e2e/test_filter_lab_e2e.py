@@ -92,7 +92,7 @@ def test_upload_change_kernel_and_stride_download(page, app_url, tmp_path):
     figure_after = page.evaluate(f"() => document.querySelector('{FIGURE}').data[2].source")
     assert figure_after != figure_before  # the result's picture changed
     assert sidebar.locator(".st-key-lab-k-text textarea").input_value().split() == (
-        "1 1 1 1 -8 1 1 1 1".split())
+        ["1", "1", "1", "1", "-8", "1", "1", "1", "1"])
 
     # the stride: "+" once, the output halves (TensorFlow-style SAME at stride 2)
     sidebar = _sidebar_tab(page, "Layer")

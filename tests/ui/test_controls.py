@@ -9,7 +9,6 @@ from kernels import library
 from kernels.text import KernelTextError, parse_kernel
 from ui import controls
 
-
 # --------------------------------------------------------------------------------------------
 # Plain helpers
 # --------------------------------------------------------------------------------------------
@@ -65,7 +64,7 @@ def _open() -> AppTest:
 
 
 def _weights(at) -> np.ndarray:
-    return np.array(eval(at.text[1].value))  # noqa: S307 - our own repr of a list
+    return np.array(eval(at.text[1].value))
 
 
 def _grid_key(at) -> str:

@@ -565,7 +565,7 @@ def test_stages_match_the_engine():
     x = image.to_array(image.decode(samples.load_sample("chelsea")).rgb, mode="gray")
     from kernels import library
     from ui import controls
-    w, g, names = lab.layer_weights([("Sobel x", library.get("sobel_x").weights)], "gray")
+    w, g, _ = lab.layer_weights([("Sobel x", library.get("sobel_x").weights)], "gray")
     spec = lab.layer_spec(w, g, controls.Layer("same", "zeros", 2, 1, 0.0, "relu", 0.01,
                                                "none", 2, None))
     out = run(x, spec).output.array

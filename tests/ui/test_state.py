@@ -6,7 +6,6 @@ from streamlit.testing.v1 import AppTest
 from ui import state
 from ui.state import Param
 
-
 # --------------------------------------------------------------------------------------------
 # Parsers (plain functions)
 # --------------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ import streamlit as st
 
 from conv import image
 from ui import controls, lab
-from viz import maps
 
 ss = st.session_state
 st.html(lab.PAGE_CSS)
