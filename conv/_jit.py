@@ -11,8 +11,9 @@ from numba import njit, prange
 
 
 @njit(inline="always", fastmath=True, boundscheck=False)
-def _taps(a, wv, srcs, sel, offs, nt, lo, hi):
-    """``a[j] += sum_t wv[t] * srcs[sel[t], j + offs[t]]`` for ``lo <= j < hi``, fused by four.
+def _taps(a, wv, srcs, sel, offs, nt, lo, hi, first):
+    """``a[j] += sum_t wv[t] * srcs[sel[t], j + offs[t]]`` for ``lo <= j < hi``, fused by four
+    (``=`` instead of ``+=`` for the first group when ``first``: no zeroing pass needed).
 
     Every tap reads a contiguous run of one row of ``srcs``: at stride 1 the input plane's row,
     otherwise one of the row's ``stride`` deinterleaved phases. Four taps (from any kernel rows)
@@ -31,32 +32,50 @@ def _taps(a, wv, srcs, sel, offs, nt, lo, hi):
             s2 = srcs[sel[t + 2], lo + offs[t + 2]: hi + offs[t + 2]]
             s3 = srcs[sel[t + 3], lo + offs[t + 3]: hi + offs[t + 3]]
             w1, w2, w3 = wv[t + 1], wv[t + 2], wv[t + 3]
-            for j in range(hi - lo):
-                a2[j] += w0 * s0[j] + w1 * s1[j] + w2 * s2[j] + w3 * s3[j]
+            if first:
+                for j in range(hi - lo):
+                    a2[j] = w0 * s0[j] + w1 * s1[j] + w2 * s2[j] + w3 * s3[j]
+            else:
+                for j in range(hi - lo):
+                    a2[j] += w0 * s0[j] + w1 * s1[j] + w2 * s2[j] + w3 * s3[j]
         elif m == 3:
             s1 = srcs[sel[t + 1], lo + offs[t + 1]: hi + offs[t + 1]]
             s2 = srcs[sel[t + 2], lo + offs[t + 2]: hi + offs[t + 2]]
             w1, w2 = wv[t + 1], wv[t + 2]
-            for j in range(hi - lo):
-                a2[j] += w0 * s0[j] + w1 * s1[j] + w2 * s2[j]
+            if first:
+                for j in range(hi - lo):
+                    a2[j] = w0 * s0[j] + w1 * s1[j] + w2 * s2[j]
+            else:
+                for j in range(hi - lo):
+                    a2[j] += w0 * s0[j] + w1 * s1[j] + w2 * s2[j]
         elif m == 2:
             s1 = srcs[sel[t + 1], lo + offs[t + 1]: hi + offs[t + 1]]
             w1 = wv[t + 1]
-            for j in range(hi - lo):
-                a2[j] += w0 * s0[j] + w1 * s1[j]
+            if first:
+                for j in range(hi - lo):
+                    a2[j] = w0 * s0[j] + w1 * s1[j]
+            else:
+                for j in range(hi - lo):
+                    a2[j] += w0 * s0[j] + w1 * s1[j]
         else:
-            for j in range(hi - lo):
-                a2[j] += w0 * s0[j]
+            if first:
+                for j in range(hi - lo):
+                    a2[j] = w0 * s0[j]
+            else:
+                for j in range(hi - lo):
+                    a2[j] += w0 * s0[j]
+        first = False
         t += m
 
 
 @njit(parallel=True, fastmath=True, cache=True, boundscheck=False)
-def conv_rows(x, w, out, row_map, col_map, sh, sw, dh, dw, left, groups, chunk, r_begin, r_end):
+def conv_rows(x, w, out, row_map, col_map, sh, sw, dh, dw, left, groups, chunk, r_begin, r_end,
+              band):
     """Cross-correlate ``x`` (C_in, H, W) with ``w`` (C_out, C_in/groups, kH, kW) into ``out``.
 
     ``row_map[p]`` / ``col_map[p]`` give the input row / column that padded row / column ``p``
-    reads (-1: a zero), so no padded copy of the image is made. Tasks are (output row, chunk of
-    ``chunk`` columns); each sums into a small accumulator that stays in the L1 cache. Only the
+    reads (-1: a zero), so no padded copy of the image is made. Tasks are (``band`` output rows,
+    ``chunk`` columns); each output row's chunk is summed in place, in the L1 cache. Only the
     outputs that the stride keeps are computed, and only output rows ``[r_begin, r_end)``.
     """
     c_out, h_out, w_out = out.shape
@@ -64,77 +83,102 @@ def conv_rows(x, w, out, row_map, col_map, sh, sw, dh, dw, left, groups, chunk, 
     width = x.shape[2]
     opg = c_out // groups
     if sw > 1:
-        chunk = w_out  # one task per row: each input row is deinterleaved once per task
+        chunk = w_out  # whole rows: each input row is deinterleaved once per output row
     n_chunks = (w_out + chunk - 1) // chunk
+    n_bands = (r_end - r_begin + band - 1) // band
     n_phase = (width + sw - 1) // sw
     # Output columns whose every tap lies inside the image: j*sw - left >= 0 and
     # j*sw + (kw-1)*dw - left <= width - 1. The others read the padding through col_map.
     lo_all = (left + sw - 1) // sw
     last = width - 1 - ((kw - 1) * dw - left)
     hi_all = last // sw + 1 if last >= 0 else 0
-    for task in prange((r_end - r_begin) * n_chunks):
-        r = r_begin + task // n_chunks
+    for task in prange(n_bands * n_chunks):
+        b0 = r_begin + (task // n_chunks) * band
+        b1 = min(b0 + band, r_end)
         j0 = (task % n_chunks) * chunk
         j1 = min(j0 + chunk, w_out)
         n = j1 - j0
         lo = min(max(lo_all, j0), j1) - j0
         hi = max(min(hi_all, j1) - j0, lo)
-        acc = np.zeros((c_out, n), np.float32)
         wv = np.empty(kh * kw, np.float32)
         offs = np.empty(kh * kw, np.int64)
         sel = np.empty(kh * kw, np.int64)
         phases = np.zeros((kh * sw if sw > 1 else 1, n_phase if sw > 1 else 1), np.float32)
-        for g in range(groups):
-            for ci in range(cpg):
-                c = g * cpg + ci
-                plane = x[c]
-                if sw > 1:
-                    # phases[ky*sw + p, m] = row[p + m*sw]: column j*sw + off of that row is
-                    # phases[ky*sw + off % sw, j + off // sw], a contiguous run in j
-                    for ky in range(kh):
-                        ri = row_map[r * sh + ky * dh]
-                        if ri >= 0:
-                            src = plane[ri]
-                            for p in range(sw):
-                                ph = phases[ky * sw + p]
-                                for m in range((width - p + sw - 1) // sw):
-                                    ph[m] = src[p + m * sw]
-                    srcs = phases
-                else:
-                    srcs = plane
-                for o in range(g * opg, (g + 1) * opg):
-                    a = acc[o]
-                    nt = 0
-                    for ky in range(kh):
-                        ri = row_map[r * sh + ky * dh]
-                        if ri < 0:
-                            continue
-                        src = plane[ri]
-                        for kx in range(kw):
-                            v = w[o, ci, ky, kx]
-                            if v == 0.0:
+        fresh = np.empty(c_out, np.bool_)  # the row's interior not written yet
+        for r in range(b0, b1):
+            for o in range(c_out):
+                fresh[o] = True
+                out[o, r, j0:j0 + lo] = 0.0  # border columns (read through col_map) sum in place
+                out[o, r, j0 + hi:j1] = 0.0
+            for g in range(groups):
+                for ci in range(cpg):
+                    c = g * cpg + ci
+                    plane = x[c]
+                    if sw > 1:
+                        # phases[ky*sw + p, m] = row[p + m*sw]: column j*sw + off of that row
+                        # is phases[ky*sw + off % sw, j + off // sw], a contiguous run in j
+                        for ky in range(kh):
+                            ri = row_map[r * sh + ky * dh]
+                            if ri >= 0:
+                                src = plane[ri]
+                                for p in range(sw):
+                                    ph = phases[ky * sw + p]
+                                    for m in range((width - p + sw - 1) // sw):
+                                        ph[m] = src[p + m * sw]
+                        srcs = phases
+                    else:
+                        srcs = plane
+                    for o in range(g * opg, (g + 1) * opg):
+                        a = out[o, r, j0:j1]
+                        nt = 0
+                        for ky in range(kh):
+                            ri = row_map[r * sh + ky * dh]
+                            if ri < 0:
                                 continue
-                            off = kx * dw - left + j0 * sw  # column = j*sw + off, j local
-                            wv[nt] = v
-                            if sw > 1:
-                                sel[nt] = ky * sw + off % sw
-                                offs[nt] = off // sw
-                            else:
-                                sel[nt] = ri
-                                offs[nt] = off
-                            nt += 1
-                            for j in range(lo):
-                                cc = col_map[(j0 + j) * sw + kx * dw]
-                                if cc >= 0:
-                                    a[j] += v * src[cc]
-                            for j in range(hi, n):
-                                cc = col_map[(j0 + j) * sw + kx * dw]
-                                if cc >= 0:
-                                    a[j] += v * src[cc]
-                    if nt > 0 and hi > lo:
-                        _taps(a, wv, srcs, sel, offs, nt, lo, hi)
-        for o in range(c_out):
-            dst = out[o, r, j0:j1]
-            src_acc = acc[o]
-            for j in range(n):
-                dst[j] = src_acc[j]
+                            src = plane[ri]
+                            for kx in range(kw):
+                                v = w[o, ci, ky, kx]
+                                if v == 0.0:
+                                    continue
+                                off = kx * dw - left + j0 * sw  # column = j*sw + off, j local
+                                wv[nt] = v
+                                if sw > 1:
+                                    sel[nt] = ky * sw + off % sw
+                                    offs[nt] = off // sw
+                                else:
+                                    sel[nt] = ri
+                                    offs[nt] = off
+                                nt += 1
+                                for j in range(lo):
+                                    cc = col_map[(j0 + j) * sw + kx * dw]
+                                    if cc >= 0:
+                                        a[j] += v * src[cc]
+                                for j in range(hi, n):
+                                    cc = col_map[(j0 + j) * sw + kx * dw]
+                                    if cc >= 0:
+                                        a[j] += v * src[cc]
+                        if nt > 0 and hi > lo:
+                            _taps(a, wv, srcs, sel, offs, nt, lo, hi, fresh[o])
+                            fresh[o] = False
+            for o in range(c_out):
+                if fresh[o]:  # no tap reached the interior (all-zero weights, padding rows)
+                    out[o, r, j0 + lo:j0 + hi] = 0.0
+
+
+@njit(parallel=True, cache=True, boundscheck=False)
+def count_nonfinite(a):
+    """How many entries of the 2-D float32 array ``a`` are NaN or infinite, on every core.
+
+    ``v - v != 0`` is true exactly for NaN and +-inf and vectorises (no fastmath here: it
+    would assume the values finite and fold the test away).
+    """
+    total = 0
+    for i in prange(a.shape[0]):
+        row = a[i]
+        bad = 0
+        for j in range(row.shape[0]):
+            v = row[j]
+            if v - v != 0.0:
+                bad += 1
+        total += bad
+    return total

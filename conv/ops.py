@@ -186,15 +186,25 @@ def _as_image(x, name: str = "x") -> np.ndarray:
 
 
 def _check_finite(a: np.ndarray, name: str) -> None:
-    # A float32 sum is a fast test (one pass, SIMD); only if it is not finite (NaN, inf, or an
-    # overflow of huge but finite values) is the element-wise test needed.
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = a.sum(dtype=np.float32)
-    if not np.isfinite(total):
-        bad = ~np.isfinite(a)
-        if bad.any():
-            idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise ValueError(f"{name} must be finite, got {a[idx]} at index {idx}")
+    if a.size >= _INLINE_WORK and a.dtype == np.float32 and a.flags.c_contiguous:
+        from conv import _jit
+
+        # a parallel compiled pass: a photo's check costs ~1.5 ms instead of 3.4 (measured)
+        with _JIT_LOCK:
+            bad = _jit.count_nonfinite(a.reshape(-1, a.shape[-1]))
+        if not bad:
+            return
+    else:
+        # A float32 sum is a fast test (one pass, SIMD); only if it is not finite (NaN, inf, or
+        # an overflow of huge but finite values) is the element-wise test needed.
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = a.sum(dtype=np.float32)
+        if np.isfinite(total):
+            return
+    bad_mask = ~np.isfinite(a)
+    if bad_mask.any():
+        idx = tuple(int(i) for i in np.argwhere(bad_mask)[0])
+        raise ValueError(f"{name} must be finite, got {a[idx]} at index {idx}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -393,8 +403,10 @@ def _conv_rows(x, weight, out, rows, cols, stride, dilation, left, groups, r0, r
         # A small layer on one thread: waking the second one costs more than it saves, and on
         # a busy machine the parallel loop waits for a core (8 ms instead of 0.2 ms, measured).
         numba.set_num_threads(1 if work < _INLINE_WORK else numba.config.NUMBA_NUM_THREADS)
+        # bands of rows per task: a few dozen tasks per thread, each allocating its scratch once
+        band = max(1, (r1 - r0) // (32 * _THREADS))
         _jit.conv_rows(x, weight, out, rows, cols, stride[0], stride[1], dilation[0],
-                       dilation[1], left, groups, _CHUNK, r0, r1)
+                       dilation[1], left, groups, _CHUNK, r0, r1, band)
 
 
 def rank1_factors(kernel2d: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

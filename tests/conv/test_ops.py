@@ -463,3 +463,11 @@ def test_max_pool_is_at_least_avg_pool(h, w, k, s, seed):
     k = min(k, h, w)
     x = np.random.default_rng(seed).normal(size=(2, h, w))
     assert np.all(ops.pool2d(x, k, s) >= ops.pool2d(x, k, s, mode="avg") - 1e-6)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_pixel_in_a_large_image_is_found(bad):
+    x = np.zeros((2, 700, 800), np.float32)  # large: the compiled parallel check runs
+    x[1, 650, 3] = bad
+    with pytest.raises(ValueError, match=r"x must be finite, got .* at index \(1, 650, 3\)"):
+        ops.conv2d(x, np.ones((1, 2, 3, 3)))
