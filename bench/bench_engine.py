@@ -149,8 +149,9 @@ base = rss('VmRSS')
 out = RUN_CALL
 print(rss('VmHWM') - base, out.nbytes / 2**20)
 """
-    # warm-up on a small image first (compiles / loads the jit cache) so compile memory is not counted
-    script = script.replace("RUN_WARM", code.replace("RUN", "x[:, :64, :64]")).replace(
+    # warm-up first, on an image large enough to take every path (the parallel finite check
+    # starts at 1M values), so that loading the compiled code is not counted
+    script = script.replace("RUN_WARM", code.replace("RUN", "x[:, :640, :640]")).replace(
         "RUN_CALL", code.replace("RUN", "x"))
     res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     peak, out = map(float, res.stdout.split())
