@@ -1131,8 +1131,4 @@ def display_options(spec: ConvSpec, kernels, pair) -> tuple[str, object, str]:
 
 def show_link(url: UrlState) -> None:
     """Write the settings into the URL, and show the link with a copy button."""
-    url.publish()
-    with st.container(key="lab-link"):
-        st.markdown("**Link to this exact configuration** (every setting but an uploaded "
-                    "photo; copy it with the button at its right):")
-        st.code(url.link(), language=None, wrap_lines=True)
+    url.show("every setting but an uploaded photo", key="lab-link")

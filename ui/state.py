@@ -291,6 +291,23 @@ class UrlState:
         return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 
+    def show(self, what: str, key: str) -> None:
+        """Publish, and offer the link: a button that opens it with a copy button at its right.
+
+        ``what``: what the link restores, in a few words. The link sits in a popover because
+        Streamlit loads its code highlighter (half a second of main-thread time on a slow CPU,
+        measured with Chromium's profiler) only when an ``st.code`` is first shown; the page's
+        figure is interactive that much sooner. ``key``: the container around the link.
+        """
+        self.publish()
+        with st.popover("Link to this exact configuration", icon=":material/link:",
+                        key=f"{key}-open"):
+            with st.container(key=key):
+                st.markdown(f"Opens this page with {what}. Copy it with the button at its "
+                            "right:")
+                st.code(self.link(), language=None, wrap_lines=True)
+
+
 def _describe(p: Param) -> str:
     if isinstance(p.default, bool):
         return f"the default ({'on' if p.default else 'off'})"

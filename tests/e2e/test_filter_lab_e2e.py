@@ -33,6 +33,17 @@ def _wait_new_figure(page, old: str) -> str:
     return _token(page)
 
 
+def _link(page) -> str:
+    """Open the "Link to this exact configuration" popover and read the link, then close it."""
+    page.locator(".st-key-lab-link-open button").first.click()
+    code = page.locator(".st-key-lab-link code")
+    code.wait_for()
+    link = code.inner_text()
+    page.keyboard.press("Escape")
+    code.wait_for(state="hidden")
+    return link
+
+
 def _metric(page, label: str) -> str:
     m = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
     return m.locator('[data-testid="stMetricValue"]').inner_text().strip()
@@ -100,7 +111,7 @@ def test_upload_change_kernel_and_stride_download(page, app_url, tmp_path):
     token = _wait_new_figure(page, token)
     assert _metric(page, "Output H x W x C") == "512 x 384 x 1"
     assert "s=2" in page.url and "k=laplacian_8" in page.url
-    link = page.locator(".st-key-lab-link code").inner_text()
+    link = _link(page)
     assert "s=2" in link and "k=laplacian_8" in link
 
     # hover over the result names an exact value
@@ -162,7 +173,7 @@ def test_a_link_restores_the_settings_at_two_screen_sizes(page, app_url):
     assert _metric(page, "Output H x W x C") == "128 x 128 x 2"
     token = _token(page)
     assert "synthetic:checkerboard@256" in token and token.endswith("|mag|auto")
-    link = page.locator(".st-key-lab-link code").inner_text()
+    link = _link(page)
     for part in ("img=synthetic:checkerboard", "res=256", "bank=sobel_y", "map=mag",
                  "pm=replicate", "act=relu", "pool=max"):
         assert part in link and part in page.url.replace("%3A", ":")

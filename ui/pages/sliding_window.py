@@ -269,10 +269,8 @@ def show(x: np.ndarray, spec, pool) -> None:
     if classroom:
         describe()
     export(data, shape, spec, pool)
-    URL.publish()
-    st.markdown("**Link to this exact configuration** (example or input, kernel, layer, step, "
-                "classroom mode):")
-    st.code(URL.link(), language=None, wrap_lines=True)
+    URL.show("the same example or input, kernel, layer, step and classroom mode",
+             key="sw-link")
 
 
 def export(data: bytes, shape, spec, pool) -> None:
