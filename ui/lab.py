@@ -752,13 +752,6 @@ PAGE_CSS = """
 .lab-how { font-size: 0.85rem; color: #555; margin-top: 2px; }
 [data-testid="stMetricValue"] { font-size: 2.1rem; font-weight: 700; }
 [data-testid="stMetricLabel"] p { font-size: 1.1rem; }
-/* the link's copy button always shown (Streamlit shows it on hover only), and larger */
-.st-key-lab-link [data-testid="stCode"] div:has(> div > [data-testid="stElementToolbarButton"]),
-.st-key-lab-link [data-testid="stCode"] div:has(> [data-testid="stElementToolbarButton"]),
-.st-key-lab-link [data-testid="stElementToolbarButton"] {
-  opacity: 1 !important; visibility: visible !important; }
-.st-key-lab-link [data-testid="stElementToolbarButton"] svg { width: 1.6rem; height: 1.6rem; }
-.st-key-lab-link [data-testid="stCode"] code { font-size: 1.0rem; }
 /* less empty space above the title, so the figure starts higher on a 720-pixel screen */
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
 .st-key-lab-gallery [data-testid="stButton"] button p { font-size: 0.8rem; line-height: 1.1; }

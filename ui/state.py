@@ -300,12 +300,20 @@ class UrlState:
         figure is interactive that much sooner. ``key``: the container around the link.
         """
         self.publish()
-        with st.popover("Link to this exact configuration", icon=":material/link:",
-                        key=f"{key}-open"):
-            with st.container(key=key):
-                st.markdown(f"Opens this page with {what}. Copy it with the button at its "
-                            "right:")
-                st.code(self.link(), language=None, wrap_lines=True)
+        # the copy button always shown (Streamlit shows it on hover only), and larger
+        k = f".st-key-{key}"
+        st.html(f"""<style>
+{k} [data-testid="stCode"] div:has(> div > [data-testid="stElementToolbarButton"]),
+{k} [data-testid="stCode"] div:has(> [data-testid="stElementToolbarButton"]),
+{k} [data-testid="stElementToolbarButton"] {{ opacity: 1 !important; visibility: visible !important; }}
+{k} [data-testid="stElementToolbarButton"] svg {{ width: 1.6rem; height: 1.6rem; }}
+{k} [data-testid="stCode"] code {{ font-size: 1.0rem; }}
+</style>""")
+        with (st.popover("Link to this exact configuration", icon=":material/link:",
+                         key=f"{key}-open"),
+              st.container(key=key)):
+            st.markdown(f"Opens this page with {what}. Copy it with the button at its right:")
+            st.code(self.link(), language=None, wrap_lines=True)
 
 
 def _describe(p: Param) -> str:

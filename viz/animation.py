@@ -401,7 +401,10 @@ class Look:
     extra_height_px: int = 0  # allowed beyond max_height_px to keep cell numbers readable
 
 
-NORMAL = Look(False, 1150, 760, 76, 22, 16, 17, 22, 11, 3, 1, 108, 15)
+# A 1280 x 720 laptop with the sidebar open leaves Streamlit's main column ~820 px: laid out for
+# that, the figure only grows on wider screens (fonts are in pixels: a figure laid out wider
+# and shrunk to fit would overflow its cells).
+NORMAL = Look(False, 800, 760, 76, 22, 16, 17, 22, 11, 3, 1, 108, 15)
 # A projector at 1920x1080 with the sidebar collapsed: Streamlit's wide column is ~1750 px.
 CLASSROOM = Look(True, 1700, 880, 112, 36, 24, 26, 40, 24, 5, 2, 126, 22, 160)
 
@@ -764,8 +767,12 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
         title = f"Output {ho}x{wo}" + (f" ({stage})" if stage else "")
         if not single:
             title = f"Output {o + 1}: {ho}x{wo}" + (f" ({stage})" if stage else "")
-        texts.append({**label, "text": title, "x": _n(box.cx), "y": _n(box.y - 0.12),
-                      "xanchor": "center", "yanchor": "bottom"})
+        # centred over the grid when it fits; else flush with the scene's right edge, so that
+        # it is not cut off (Arial: about 0.5 em a character)
+        wide = len(title) * 0.5 * look.label_font > (wo + 0.4) * cell
+        texts.append({**label, "text": title, "x": _n(box.right + 0.1 if wide else box.cx),
+                      "y": _n(box.y - 0.12), "xanchor": "right" if wide else "center",
+                      "yanchor": "bottom"})
     if single:
         big = {**label, "font": {**label["font"], "size": int(look.label_font * 1.6)}}
         mid = (inp[0].cx + 0, outs[0].y + ho / 2)
