@@ -284,3 +284,20 @@ def test_figure_is_the_cached_object_across_reruns(page):
     page.run()
     assert page.get("plotly_chart")[0].proto.spec == first
     assert animation.MAX_GIF_FRAMES >= 16
+
+
+@pytest.mark.parametrize(("key", "stride", "padding"), [("edge_6x6", False, False),
+                                                        ("pad1_stride2", True, True)])
+def test_the_legend_names_only_what_the_figure_draws(key, stride, padding):
+    at = _open(ex=key)
+    _ok(at)
+    legend = next(c.value for c in at.caption if "click any output cell" in c.value)
+    assert ("dashed blue" in legend) == stride  # the previous window: drawn only at stride > 1
+    assert ("padding" in legend) == padding
+    fig = _figure(at)
+    dashed = [s for s in fig["frames"][1]["layout"]["shapes"]
+              if s.get("line", {}).get("dash") == "dash"] if fig["frames"][1]["layout"].get(
+                  "shapes") else []
+    layout_dashed = [s for s in fig["layout"].get("shapes", [])
+                     if s.get("line", {}).get("dash") == "dash"]
+    assert bool(dashed or layout_dashed) == stride

@@ -238,15 +238,23 @@ def show(x: np.ndarray, spec, pool) -> None:
         with st.container(key="sw-figure"):
             st.plotly_chart(fig, key="sw.chart", on_select=lambda: _on_click("sw.chart", "sw.step"),
                             selection_mode="points", config=config, theme=None, width="stretch")
+        legend = ["orange: the window and the cell it computes"]
+        if spec.dilation != (1, 1):
+            legend.append("dotted orange: the span of the dilated window")
+        if spec.stride != (1, 1):
+            legend.append("dashed blue: the previous window (the stride's jump)")
+        if any(p for pair in spec.resolved_padding(x.shape[1:]) for p in pair):
+            legend.append("pale cells with italic values: padding")
         st.caption("**Play** runs it in your browser (slowly, normally or fast); **Step ▶** and "
                    "**◀ Back** move one cell; drag the slider; **click any output cell** to jump "
-                   "to it (after a **Fast** run, press Step or Back first). Orange: the window and the cell it computes; dashed blue: the previous "
-                   "window (the stride's jump); pale cells: padding.")
+                   "to it (after a **Fast** run, press Step or Back first). "
+                   + "; ".join(legend).capitalize() + ".")
         step = anim.steps[start]
         run = wv.run_layer(data, shape, spec)
         with st.container(key="sw-selected"):
-            st.markdown("**Selected cell:** " + animation.receptive_field_text(
-                step, run.padding, x.shape[1:], spec, spec.weight_shape[2:]))
+            st.markdown("**Clicked cell** (click an output cell to choose it): "
+                        + animation.receptive_field_text(step, run.padding, x.shape[1:], spec,
+                                                         spec.weight_shape[2:]))
         rounded = [v for v in np.unique(animation.applied_weights(spec))
                    if float(animation.fmt(v)) != float(v)]
         if rounded:
