@@ -243,6 +243,15 @@ def _synthetic(name: str, size: int) -> np.ndarray:
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
+def gallery_img(choice_: str) -> str:
+    """The thumbnail as an ``<img>`` with its PNG inline: ``st.image`` would re-open and
+    re-encode each of the 16 thumbnails with Pillow on every rerun of the page."""
+    data = base64.b64encode(gallery_thumbnail(choice_)).decode("ascii")
+    return (f'<img src="data:image/png;base64,{data}" alt="{html.escape(choice_)}" '
+            'style="width:100%; display:block">')
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
 def gallery_thumbnail(choice_: str) -> bytes:
     """A small square picture of a gallery entry (PNG bytes: encoded once)."""
     kind, _, name = choice_.partition(":")
@@ -268,7 +277,7 @@ def gallery() -> None:
         for start in range(0, len(entries), 3):
             for col, (choice_, title) in zip(st.columns(3, gap="small"),
                                              entries[start:start + 3]):
-                col.image(gallery_thumbnail(choice_), width="stretch")
+                col.html(gallery_img(choice_))
                 col.button(title, key=f"lab.pick.{choice_}", on_click=pick_image,
                            args=(choice_,), width="stretch",
                            type="primary" if current == choice_ else "secondary")
