@@ -642,6 +642,21 @@ def _plotly_shape(template: dict, coords: dict) -> dict:
 # The convolution scene
 # --------------------------------------------------------------------------------------------
 
+def _pending_masks(outs: list[Box], current: int, row: int, col: int) -> list[dict]:
+    """Two rectangles per output map covering the cells not computed yet when output
+    ``current`` is at ``(row, col)``: the rest of the row, and the rows below (maps before
+    ``current`` are complete, maps after it are covered whole)."""
+    sh: list[dict] = []
+    for o, box in enumerate(outs):
+        if o < current:
+            sh += [box.hidden, box.hidden]
+        elif o > current:
+            sh += [box.hidden, box.rect(0, box.h, 0, box.w)]
+        else:
+            sh += [box.rect(row, row + 1, col + 1, box.w), box.rect(row + 1, box.h, 0, box.w)]
+    return sh
+
+
 def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Look) -> Scene:
     padded = stages.padded.array
     x = stages.input.array
@@ -834,13 +849,7 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
             row = ker[st.filter]
             sh.append({"x0": _n(row[0].x - 0.22), "x1": _n(row[-1].right + 0.22),
                        "y0": _n(row[0].y - 0.22), "y1": _n(row[0].bottom + 0.22)})
-        for o, box in enumerate(outs):
-            if o < st.filter:
-                sh += [box.hidden, box.hidden]
-            elif o > st.filter:
-                sh += [box.hidden, box.rect(0, ho, 0, wo)]
-            else:
-                sh += [box.rect(st.row, st.row + 1, st.col + 1, wo), box.rect(st.row + 1, ho, 0, wo)]
+        sh += _pending_masks(outs, st.filter, st.row, st.col)
         where = f"row {st.row + 1}, col {st.col + 1}"
         if c_out > 1:
             where = f"filter W{st.filter + 1}, " + where
@@ -945,13 +954,7 @@ def _pool_scene(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, steps: list
             pm = maps[prev.channel]
             sh.append({"path": _path([pm.corners(prev.rows[0], prev.rows[-1] + 1, prev.cols[0],
                                                  prev.cols[-1] + 1)])} if k else nowhere)
-        for ch, box in enumerate(outs):
-            if ch < st.channel:
-                sh += [box.hidden, box.hidden]
-            elif ch > st.channel:
-                sh += [box.hidden, box.rect(0, ho, 0, wo)]
-            else:
-                sh += [box.rect(st.row, st.row + 1, st.col + 1, wo), box.rect(st.row + 1, ho, 0, wo)]
+        sh += _pending_masks(outs, st.channel, st.row, st.col)
         where = f"row {st.row + 1}, col {st.col + 1}"
         if c > 1:
             where = f"slice {st.channel + 1}, " + where

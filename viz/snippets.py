@@ -29,6 +29,16 @@ TORCH_PAD_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "repli
 LUMA = "[0.299, 0.587, 0.114]"  # ITU-R BT.601, as conv.image.to_gray
 
 
+def _open_image(filename: str, source_size, size) -> list[str]:
+    """Lines that open the photo upright and bring it to the working resolution."""
+    lines = [(f'img = ImageOps.exif_transpose(Image.open("{filename}")).convert("RGB")  '
+              f"# {source_size[0]} x {source_size[1]}, upright")]
+    if size is not None and tuple(size) != tuple(source_size):
+        lines.append(f"img = img.resize(({size[0]}, {size[1]}), Image.Resampling.BOX, "
+                     f"reducing_gap=1.0)  # working resolution, area averaging")
+    return lines
+
+
 def _num(v: float) -> str:
     v = float(v)
     if v == 0:
@@ -57,12 +67,8 @@ def numpy_input(*, colour: str, size: tuple[int, int] | None, source_size: tuple
         "import numpy as np",
         "from PIL import Image, ImageOps",
         "",
-        (f'img = ImageOps.exif_transpose(Image.open("{filename}")).convert("RGB")  '
-        f"# {source_size[0]} x {source_size[1]}, upright"),
     ]
-    if size is not None and tuple(size) != tuple(source_size):
-        lines.append(f"img = img.resize(({size[0]}, {size[1]}), Image.Resampling.BOX, "
-                     f"reducing_gap=1.0)  # working resolution, area averaging")
+    lines += _open_image(filename, source_size, size)
     lines.append("rgb = np.asarray(img, dtype=np.float32)  # (H, W, 3), values 0..255")
     if colour == "gray":
         lines.append(f"x = (rgb @ np.array({LUMA}, np.float32))[None]  "
@@ -165,12 +171,8 @@ def torch_snippet(spec: ConvSpec, *, in_hw: tuple[int, int], colour: str,
         "import torch.nn.functional as F",
         "from PIL import Image, ImageOps",
         "",
-        (f'img = ImageOps.exif_transpose(Image.open("{filename}")).convert("RGB")  '
-        f"# {source_size[0]} x {source_size[1]}, upright"),
     ]
-    if size is not None and tuple(size) != tuple(source_size):
-        lines.append(f"img = img.resize(({size[0]}, {size[1]}), Image.Resampling.BOX, "
-                     f"reducing_gap=1.0)  # working resolution, area averaging")
+    lines += _open_image(filename, source_size, size)
     lines.append("rgb = torch.from_numpy(np.asarray(img, dtype=np.float32))  # (H, W, 3), 0..255")
     if colour == "gray":
         lines.append(f"x = (rgb @ torch.tensor({LUMA}))[None, None]  # (1, 1, H, W): BT.601 luma")
