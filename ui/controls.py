@@ -479,13 +479,70 @@ def layer_defaults(key: str) -> dict[str, object]:
             f"{key}.slope": 0.01, f"{key}.pool": "none", f"{key}.pk": 2, f"{key}.ps": 0}
 
 
-def layer_controls(key: str) -> Layer:
+def layer_controls(key: str, *, columns: bool = False) -> Layer:
     """Padding (valid / same / full / custom per axis) and its mode, stride, dilation, bias,
-    activation and pooling. Click-only widgets (segmented controls and +/- number inputs)."""
+    activation and pooling. Click-only widgets (segmented controls and +/- number inputs).
+
+    ``columns``: in three columns (padding; stride, dilation, bias; activation, pooling) for
+    the main area, instead of one below the other (a sidebar)."""
     s = st.session_state
     for k, v in layer_defaults(key).items():
         s.setdefault(k, v)
-    pad = st.pills("Padding", PADDING_CHOICES, key=f"{key}.pad", required=True,
+    c1, c2, c3 = (st.columns(3, gap="medium") if columns else (st.container(),) * 3)
+    with c1:
+        padding, mode = _padding_controls(key)
+    with c2:
+        stride = st.number_input("Stride s", 1, MAX_STRIDE, step=1, key=f"{key}.stride")
+        dilation = st.number_input("Dilation d", 1, MAX_DILATION, step=1, key=f"{key}.dil")
+        bias = st.number_input("Bias b (added to every map)", -MAX_BIAS, MAX_BIAS, step=10.0,
+                               key=f"{key}.bias", format="%g")
+    with c3:
+        act = st.pills("Activation", ops.ACTIVATIONS, key=f"{key}.act", required=True,
+                       format_func=ACTIVATION_LABELS.get, wrap=True)
+        slope = s[f"{key}.slope"]
+        if act == "leaky_relu":
+            slope = st.number_input("Leaky ReLU slope for x < 0", 0.0, 1.0, step=0.01,
+                                    key=f"{key}.slope", format="%g")
+        pool = st.pills("Pooling", POOL_CHOICES, key=f"{key}.pool", required=True,
+                        format_func={"none": "none", "max": "max", "avg": "average"}.get,
+                        wrap=True)
+        pk, ps = s[f"{key}.pk"], s[f"{key}.ps"]
+        if pool != "none":
+            pk = st.number_input("Pool window", 1, MAX_POOL, step=1, key=f"{key}.pk")
+            ps = st.number_input("Pool stride (0 = the window)", 0, MAX_POOL, step=1,
+                                 key=f"{key}.ps")
+    return Layer(padding=padding, padding_mode=mode, stride=int(stride), dilation=int(dilation),
+                 bias=float(bias), activation=act, negative_slope=float(slope), pool=pool,
+                 pool_size=int(pk), pool_stride=int(ps) or None)
+
+
+def layer_summary(key: str) -> str:
+    """The layer's settings in one line (from the session state, defaults where unset), e.g.
+    "same padding (zeros) · stride 1 · dilation 1 · bias 0 · no activation · no pooling"."""
+    s = st.session_state
+    v = {**layer_defaults(key), **{k: s[k] for k in layer_defaults(key) if k in s}}
+    pad = v[f"{key}.pad"]
+    if pad == "custom":
+        pad_text = f"padding {v[f'{key}.ph']} rows, {v[f'{key}.pw']} columns"
+    else:
+        pad_text = f"{pad} padding"
+    if pad != "valid":
+        pad_text += f" ({_mode_label(v[f'{key}.pm'])})"
+    act = v[f"{key}.act"]
+    act_text = "no activation" if act == "identity" else ACTIVATION_LABELS.get(act, act)
+    pool = v[f"{key}.pool"]
+    if pool == "none":
+        pool_text = "no pooling"
+    else:
+        k, st_ = int(v[f"{key}.pk"]), int(v[f"{key}.ps"]) or int(v[f"{key}.pk"])
+        pool_text = f"{'max' if pool == 'max' else 'average'} pool {k}x{k}, stride {st_}"
+    return " · ".join([pad_text, f"stride {v[f'{key}.stride']}", f"dilation {v[f'{key}.dil']}",
+                       f"bias {float(v[f'{key}.bias']):g}", act_text, pool_text])
+
+
+def _padding_controls(key: str) -> tuple[object, str]:
+    """The padding (a word or (ph, pw)) and what it fills with."""
+    pad = st.pills("Padding", PADDING_CHOICES, key=f"{key}.pad", required=True, wrap=True,
                                help="valid: none; same: output as large as the input (at "
                                     "stride 1); full: every partial overlap; custom: you say")
     padding: object = pad
@@ -496,27 +553,8 @@ def layer_controls(key: str) -> Layer:
         pw = st.number_input("p columns (left and right)", 0, MAX_PAD, step=1, key=f"{key}.pw")
         padding = (int(ph), int(pw))
     mode = st.pills("Padding fills with", ops.PADDING_MODES, key=f"{key}.pm", required=True,
-                    format_func=_mode_label)
-    stride = st.number_input("Stride s", 1, MAX_STRIDE, step=1, key=f"{key}.stride")
-    dilation = st.number_input("Dilation d", 1, MAX_DILATION, step=1, key=f"{key}.dil")
-    bias = st.number_input("Bias b (added to every map)", -MAX_BIAS, MAX_BIAS, step=10.0,
-                           key=f"{key}.bias", format="%g")
-    act = st.pills("Activation", ops.ACTIVATIONS, key=f"{key}.act", required=True,
-                   format_func=ACTIVATION_LABELS.get)
-    slope = s[f"{key}.slope"]
-    if act == "leaky_relu":
-        slope = st.number_input("Leaky ReLU slope for x < 0", 0.0, 1.0, step=0.01,
-                                key=f"{key}.slope", format="%g")
-    pool = st.pills("Pooling", POOL_CHOICES, key=f"{key}.pool", required=True,
-                    format_func={"none": "none", "max": "max", "avg": "average"}.get)
-    pk, ps = s[f"{key}.pk"], s[f"{key}.ps"]
-    if pool != "none":
-        pk = st.number_input("Pool window", 1, MAX_POOL, step=1, key=f"{key}.pk")
-        ps = st.number_input("Pool stride (0 = the window)", 0, MAX_POOL, step=1,
-                             key=f"{key}.ps")
-    return Layer(padding=padding, padding_mode=mode, stride=int(stride), dilation=int(dilation),
-                 bias=float(bias), activation=act, negative_slope=float(slope), pool=pool,
-                 pool_size=int(pk), pool_stride=int(ps) or None)
+                    format_func=_mode_label, wrap=True)
+    return padding, mode
 
 
 def _mode_label(mode: str) -> str:

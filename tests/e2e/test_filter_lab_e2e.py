@@ -44,6 +44,13 @@ def _link(page) -> str:
     return link
 
 
+def _open_layer(page) -> None:
+    """Open the layer's controls (above the figure, collapsed to a one-line summary)."""
+    stride = page.locator(".st-key-lab-stride")
+    if not stride.is_visible():
+        page.locator(".st-key-lab-layer_open summary").click()
+        stride.wait_for()
+
 def _metric(page, label: str) -> str:
     m = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
     return m.locator('[data-testid="stMetricValue"]').inner_text().strip()
@@ -106,8 +113,8 @@ def test_upload_change_kernel_and_stride_download(page, app_url, tmp_path):
         ["1", "1", "1", "1", "-8", "1", "1", "1", "1"])
 
     # the stride: "+" once, the output halves (TensorFlow-style SAME at stride 2)
-    sidebar = _sidebar_tab(page, "Layer")
-    sidebar.locator('.st-key-lab-stride [data-testid="stNumberInputStepUp"]').click()
+    _open_layer(page)
+    page.locator('.st-key-lab-stride [data-testid="stNumberInputStepUp"]').click()
     token = _wait_new_figure(page, token)
     assert _metric(page, "Output H x W x C") == "512 x 384 x 1"
     assert "s=2" in page.url and "k=laplacian_8" in page.url
@@ -158,8 +165,8 @@ def test_a_bad_file_shows_an_error_and_the_page_keeps_working(page, app_url, tmp
     assert page.locator('[data-testid="stException"]').count() == 0
     assert _metric(page, "Output H x W x C") == "300 x 451 x 1"
     token = _token(page)
-    sidebar = _sidebar_tab(page, "Layer")
-    sidebar.locator('.st-key-lab-stride [data-testid="stNumberInputStepUp"]').click()
+    _open_layer(page)
+    page.locator('.st-key-lab-stride [data-testid="stNumberInputStepUp"]').click()
     _wait_new_figure(page, token)
     assert _metric(page, "Output H x W x C") == "150 x 226 x 1"
     screenshot(page, "filter_lab_bad_file_1920x1080")

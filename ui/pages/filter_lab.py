@@ -1,14 +1,15 @@
 """Filter lab: one convolutional layer on a real photo, stage by stage.
 
-Sidebar: the image (gallery, upload, webcam; working resolution; colour handling), the kernel
-(preset, grid, text, actions, filter bank, RGB slices) and the layer (padding, stride,
-dilation, bias, activation, pooling). Main area: the input beside the result with linked zoom,
-the output-size arithmetic, every stage with its shape, range and colour bar, each map, a
+Sidebar: the image (gallery, upload, webcam; working resolution; colour handling) and the
+kernel (preset, grid, text, actions, filter bank, RGB slices). Main area: the layer (padding,
+stride, dilation, bias, activation, pooling), the input beside the result with linked zoom, the
+output-size arithmetic, every stage with its shape, range and colour bar, each map, a
 histogram, downloads, equivalent code, and a link that restores all of it.
 
-A change in the sidebar reruns the page (it changes what is computed); the display options
-above the figure rerun only the fragment that draws the figures. Logic lives in ``ui/lab.py``;
-figures in ``viz/maps.py``.
+A change in the sidebar reruns the page (it changes the layer's input or its weights); the
+layer's controls and the display options live in the fragment that draws the figures, so their
+changes rerun only that fragment (the sidebar is not sent again: about 60 ms less per change in
+Chromium). Logic lives in ``ui/lab.py``; figures in ``viz/maps.py``.
 """
 
 import streamlit as st
@@ -26,7 +27,7 @@ upload_error = None
 
 # ---- Sidebar: image, kernel, layer ------------------------------------------------------
 with st.sidebar:
-    image_tab, kernel_tab, layer_tab = st.tabs(["Image", "Kernel", "Layer"])
+    image_tab, kernel_tab = st.tabs(["Image", "Kernel"])
     with image_tab:
         source = st.pills("Source", ["Gallery", "Upload", "Webcam"], key="lab.src",
                           required=True)
@@ -51,8 +52,6 @@ with st.sidebar:
         bank = controls.bank_picker("lab.k", picked.weights.shape)
         kernels = [(picked.name, picked.weights)] + bank
         slices = controls.rgb_slices("lab.k", picked.weights) if colour == "rgb" else None
-    with layer_tab:
-        layer = controls.layer_controls("lab")
 
 # ---- Main area ---------------------------------------------------------------------------
 st.title("Filter lab")
@@ -73,15 +72,20 @@ with st.spinner("Preparing the image..."):
     x = lab.engine_input(img, longest, colour, rgb)
 st.caption(f"**{img.title}**. {what}"
            + (f" Notes on the file: {'; '.join(img.notes)}." if img.notes else "")
-           + " Image, kernel and layer: in the sidebar.")
+           + " Image and kernel: in the sidebar.")
 if limit:
     st.warning(limit)
 lab.publish_image(rgb, img)
 
 
 @st.fragment
-def figures(img: lab.LabImage, longest, colour: str, x, kernels, slices, layer) -> None:
-    """Everything computed from the layer; the display options rerun only this."""
+def figures(img: lab.LabImage, longest, colour: str, x, kernels, slices) -> None:
+    """The layer's controls and everything computed from the layer; a change of the layer or
+    of the display options reruns only this."""
+    # collapsed, so that the figure starts high on a 720-pixel screen; the label says it all
+    with st.expander(f"**Layer:** {controls.layer_summary('lab')}", key="lab.layer_open",
+                     icon=":material/tune:"):
+        layer = controls.layer_controls("lab", columns=True)
     weight, groups, names = lab.layer_weights(kernels, colour, slices)
     pair = lab.derivative_pair(kernels)
     try:
@@ -126,4 +130,4 @@ def figures(img: lab.LabImage, longest, colour: str, x, kernels, slices, layer) 
     lab.show_code(img, result)
 
 
-figures(img, longest, colour, x, kernels, slices, layer)
+figures(img, longest, colour, x, kernels, slices)
