@@ -571,3 +571,17 @@ def test_stages_match_the_engine():
     out = run(x, spec).output.array
     rows, cols, values = hover_values(figure(at), 1)
     np.testing.assert_array_equal(values[..., 0], out[0][rows, cols])
+
+
+def test_the_layer_summary_says_the_settings_in_one_line():
+    at = ok(_open({"pad": "custom", "ph": "2", "pw": "3", "pm": "reflect", "s": "2",
+                   "act": "leaky_relu", "pool": "max", "pk": "3"}))
+    label = next(e.label for e in at.expander if e.label.startswith("**Layer:**"))
+    assert label == ("**Layer:** padding 2 rows, 3 columns (reflect) · stride 2 · dilation 1 · "
+                     "bias 0 · leaky ReLU · max pool 3x3, stride 3")
+    at.number_input(key="lab.bias").set_value(-12.5).run()
+    at.pills(key="lab.pad").set_value("valid").run()
+    at.pills(key="lab.pool").set_value("none").run()
+    label = next(e.label for e in ok(at).expander if e.label.startswith("**Layer:**"))
+    assert label == ("**Layer:** valid padding · stride 2 · dilation 1 · bias -12.5 · "
+                     "leaky ReLU · no pooling")
