@@ -92,12 +92,18 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def wait_for_app(pg, timeout: float = 30_000) -> None:
-    """Wait until Streamlit has rendered and finished running the script."""
+    """Wait until Streamlit has rendered and finished running the script.
+
+    The script state goes "initial" (connecting: nothing rendered yet) -> "running" ->
+    "notRunning"; only the last one means the page is there (a cold server can stay "initial"
+    for seconds while it imports).
+    """
     pg.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
     pg.wait_for_function(
         """() => {
             const app = document.querySelector('[data-testid="stApp"]');
-            return app && app.getAttribute('data-test-script-state') !== 'running'
+            const state = app && app.getAttribute('data-test-script-state');
+            return state && !['initial', 'running', 'rerunRequested'].includes(state)
                 && !document.querySelector('[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]');
         }""",
         timeout=timeout,

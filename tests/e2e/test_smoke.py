@@ -10,5 +10,6 @@ pytestmark = pytest.mark.browser
 def test_app_opens_on_the_filter_lab(page, app_url):
     page.goto(app_url)
     wait_for_app(page)
-    assert page.locator('[data-testid="stSidebarNav"]').count() == 1 or page.get_by_text("Filter lab").count() > 0
+    page.get_by_role("heading", name="Filter lab").wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 1
     assert page.locator('[data-testid="stException"]').count() == 0
