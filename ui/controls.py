@@ -27,6 +27,7 @@ from conv import ops
 from kernels import library
 from kernels.text import KernelTextError, format_kernel, parse_kernel
 from ui import shared
+from ui.state import Param, choice, fmt_number, integer, number
 
 GROUP_TITLES = {
     "edges": "Edges",
@@ -67,6 +68,11 @@ def compact_kernel(w) -> str:
 def parse_compact(text: str) -> str:
     """URL text of a kernel -> the kernel's display text (``ValueError`` with the reason)."""
     return format_kernel(check_weights(parse_kernel(text)))
+
+
+def format_compact(text: str) -> str:
+    """A kernel's display text -> its URL text (the inverse of :func:`parse_compact`)."""
+    return compact_kernel(parse_kernel(text))
 
 
 def check_weights(w: np.ndarray) -> np.ndarray:
@@ -477,6 +483,28 @@ def layer_defaults(key: str) -> dict[str, object]:
     return {f"{key}.pad": "same", f"{key}.ph": 1, f"{key}.pw": 1, f"{key}.pm": "zeros",
             f"{key}.stride": 1, f"{key}.dil": 1, f"{key}.bias": 0.0, f"{key}.act": "identity",
             f"{key}.slope": 0.01, f"{key}.pool": "none", f"{key}.pk": 2, f"{key}.ps": 0}
+
+
+def layer_params(key: str, *, max_pad: int = MAX_PAD) -> list[Param]:
+    """The URL parameters of :func:`layer_controls`' settings (query names shared by pages)."""
+    d = layer_defaults(key)
+    return [
+        Param("pad", f"{key}.pad", d[f"{key}.pad"], choice(PADDING_CHOICES), label="padding"),
+        Param("ph", f"{key}.ph", d[f"{key}.ph"], integer(0, max_pad), label="padding rows"),
+        Param("pw", f"{key}.pw", d[f"{key}.pw"], integer(0, max_pad), label="padding columns"),
+        Param("pm", f"{key}.pm", d[f"{key}.pm"], choice(ops.PADDING_MODES),
+              label="padding mode"),
+        Param("s", f"{key}.stride", d[f"{key}.stride"], integer(1, MAX_STRIDE), label="stride"),
+        Param("d", f"{key}.dil", d[f"{key}.dil"], integer(1, MAX_DILATION), label="dilation"),
+        Param("b", f"{key}.bias", d[f"{key}.bias"], number(-MAX_BIAS, MAX_BIAS),
+              format=fmt_number, label="bias"),
+        Param("act", f"{key}.act", d[f"{key}.act"], choice(ops.ACTIVATIONS), label="activation"),
+        Param("slope", f"{key}.slope", d[f"{key}.slope"], number(0.0, 1.0), format=fmt_number,
+              label="leaky ReLU slope"),
+        Param("pool", f"{key}.pool", d[f"{key}.pool"], choice(POOL_CHOICES), label="pooling"),
+        Param("pk", f"{key}.pk", d[f"{key}.pk"], integer(1, MAX_POOL), label="pool window"),
+        Param("ps", f"{key}.ps", d[f"{key}.ps"], integer(0, MAX_POOL), label="pool stride"),
+    ]
 
 
 def layer_controls(key: str, *, columns: bool = False) -> Layer:

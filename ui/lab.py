@@ -28,13 +28,13 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from conv import image, ops, samples, shapes
+from conv import image, samples, shapes
 from conv.stages import ConvSpec, PoolSpec, Stages, check, run
 from kernels import learned as _learned  # noqa: F401 - registers the digits CNN's filters
 from kernels import library
-from kernels.text import format_kernel, parse_kernel
+from kernels.text import format_kernel
 from ui import controls, shared
-from ui.state import Param, UrlState, choice, integer, number, words
+from ui.state import Param, UrlState, choice, fmt_number, integer, number, words
 from viz import maps, snippets
 
 # --------------------------------------------------------------------------------------------
@@ -110,7 +110,6 @@ def image_choice(text: str) -> str:
 def url_state() -> UrlState:
     """Every setting of the page but the uploaded photo, with its URL name."""
     keys = controls.preset_keys()
-    layer = controls.layer_defaults("lab")
     P = Param
     return UrlState("lab", [
         P("img", "lab.img", DEFAULT_IMAGE, image_choice, label="image"),
@@ -119,44 +118,25 @@ def url_state() -> UrlState:
         P("k", "lab.k.preset", "sobel_x", choice(keys), label="kernel preset"),
         P("ks", "lab.k.size", None, integer(1, library.MAX_SIZE), label="kernel size",
           skip=_implied_size),
-        P("sigma", "lab.k.sigma", None, number(*library.SIGMA_RANGE), format=_num,
+        P("sigma", "lab.k.sigma", None, number(*library.SIGMA_RANGE), format=fmt_number,
           label="sigma", skip=_implied_sigma),
-        P("kt", "lab.kt", None, controls.parse_compact, format=_compact, label="kernel"),
+        P("kt", "lab.kt", None, controls.parse_compact, format=controls.format_compact,
+          label="kernel"),
         P("bank", "lab.k.bank", [], words(keys, max_items=MAX_MAPS - 1), format=",".join,
           label="filter bank"),
-        P("kr", "lab.k.slice.R", None, controls.parse_compact, format=_compact, label="R slice"),
-        P("kg", "lab.k.slice.G", None, controls.parse_compact, format=_compact, label="G slice"),
-        P("kb", "lab.k.slice.B", None, controls.parse_compact, format=_compact, label="B slice"),
-        P("pad", "lab.pad", layer["lab.pad"], choice(controls.PADDING_CHOICES), label="padding"),
-        P("ph", "lab.ph", layer["lab.ph"], integer(0, controls.MAX_PAD), label="padding rows"),
-        P("pw", "lab.pw", layer["lab.pw"], integer(0, controls.MAX_PAD),
-          label="padding columns"),
-        P("pm", "lab.pm", layer["lab.pm"], choice(ops.PADDING_MODES), label="padding mode"),
-        P("s", "lab.stride", layer["lab.stride"], integer(1, controls.MAX_STRIDE),
-          label="stride"),
-        P("d", "lab.dil", layer["lab.dil"], integer(1, controls.MAX_DILATION),
-          label="dilation"),
-        P("b", "lab.bias", layer["lab.bias"],
-          number(-controls.MAX_BIAS, controls.MAX_BIAS), format=_num, label="bias"),
-        P("act", "lab.act", layer["lab.act"], choice(ops.ACTIVATIONS), label="activation"),
-        P("slope", "lab.slope", layer["lab.slope"], number(0.0, 1.0), format=_num,
-          label="leaky ReLU slope"),
-        P("pool", "lab.pool", layer["lab.pool"], choice(controls.POOL_CHOICES), label="pooling"),
-        P("pk", "lab.pk", layer["lab.pk"], integer(1, controls.MAX_POOL), label="pool window"),
-        P("ps", "lab.ps", layer["lab.ps"], integer(0, controls.MAX_POOL), label="pool stride"),
+        P("kr", "lab.k.slice.R", None, controls.parse_compact,
+          format=controls.format_compact, label="R slice"),
+        P("kg", "lab.k.slice.G", None, controls.parse_compact,
+          format=controls.format_compact, label="G slice"),
+        P("kb", "lab.k.slice.B", None, controls.parse_compact,
+          format=controls.format_compact, label="B slice"),
+        *controls.layer_params("lab"),
         P("show", "lab.show", "output", choice(STAGE_CHOICES), label="stage shown"),
         P("map", "lab.map", "0", choice(MAP_CHOICES), label="map shown"),
         P("mapping", "lab.mapping", "auto", choice(maps.MAPPINGS), label="display mapping"),
     ])
 
 
-def _num(v) -> str:
-    from ui.state import fmt_number
-    return fmt_number(v)
-
-
-def _compact(text: str) -> str:
-    return controls.compact_kernel(parse_kernel(text))
 
 
 def after_restore(url: UrlState, notices: list[str]) -> None:
@@ -1093,18 +1073,13 @@ def show_code(img: LabImage, result: LabResult) -> None:
         return
     with box:
         numpy_tab, torch_tab, kernel_tab = st.tabs(["NumPy / SciPy", "PyTorch", "Kernel as text"])
-        with numpy_tab:
-            code = numpy_code(img, result)
-            st.code(code, language="python")
-            st.download_button("filter_lab_numpy.py", code, file_name="filter_lab_numpy.py",
-                               mime="text/x-python", key="lab.dl.numpy", on_click="ignore",
-                               icon=":material/download:")
-        with torch_tab:
-            code = torch_code(img, result)
-            st.code(code, language="python")
-            st.download_button("filter_lab_torch.py", code, file_name="filter_lab_torch.py",
-                               mime="text/x-python", key="lab.dl.torch", on_click="ignore",
-                               icon=":material/download:")
+        for tab, make, lib in ((numpy_tab, numpy_code, "numpy"), (torch_tab, torch_code, "torch")):
+            with tab:
+                code = make(img, result)
+                st.code(code, language="python")
+                st.download_button(f"filter_lab_{lib}.py", code, file_name=f"filter_lab_{lib}.py",
+                                   mime="text/x-python", key=f"lab.dl.{lib}", on_click="ignore",
+                                   icon=":material/download:")
         with kernel_tab:
             st.code(kernels_text(result), language=None)
 

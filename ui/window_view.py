@@ -19,9 +19,8 @@ from conv import examples, image, ops, samples, stages
 from conv.examples import EXAMPLES
 from conv.stages import ConvSpec, PoolSpec
 from kernels import library
-from kernels.text import parse_kernel
 from ui import controls, shared
-from ui.state import Param, UrlState, choice, flag, integer, number
+from ui.state import Param, UrlState, choice, flag, fmt_number, integer, number
 from viz import animation
 
 PAGE = "sliding-window"  # the page's name for kernels sent from other pages
@@ -47,19 +46,8 @@ ss = st.session_state
 # Settings and the URL
 # --------------------------------------------------------------------------------------------
 
-def _num(v) -> str:
-    from ui.state import fmt_number
-
-    return fmt_number(v)
-
-
-def _compact(text: str) -> str:
-    return controls.compact_kernel(parse_kernel(text))
-
-
 def url_state() -> UrlState:
     """Every setting of the page, with its URL name (``?ex=blur_5x5&classroom=1``)."""
-    layer = controls.layer_defaults("sw")
     P = Param
     return UrlState("sw", [
         P("ex", "sw.source", "edge_6x6", choice(SOURCES), label="example or source"),
@@ -77,25 +65,13 @@ def url_state() -> UrlState:
         P("k", f"{K}.preset", "vertical_edge", choice(controls.preset_keys()),
           label="kernel preset"),
         P("ks", f"{K}.size", None, integer(1, library.MAX_SIZE), label="kernel size"),
-        P("sigma", f"{K}.sigma", None, number(*library.SIGMA_RANGE), format=_num,
+        P("sigma", f"{K}.sigma", None, number(*library.SIGMA_RANGE), format=fmt_number,
           label="sigma"),
-        P("kt", "sw.kt", None, controls.parse_compact, format=_compact, label="kernel"),
+        P("kt", "sw.kt", None, controls.parse_compact, format=controls.format_compact,
+          label="kernel"),
         P("flip", "sw.flip", False, flag, format=lambda v: "1" if v else "0",
           label="true convolution (flip)"),
-        P("pad", "sw.pad", layer["sw.pad"], choice(controls.PADDING_CHOICES), label="padding"),
-        P("ph", "sw.ph", layer["sw.ph"], integer(0, 8), label="padding rows"),
-        P("pw", "sw.pw", layer["sw.pw"], integer(0, 8), label="padding columns"),
-        P("pm", "sw.pm", layer["sw.pm"], choice(ops.PADDING_MODES), label="padding mode"),
-        P("s", "sw.stride", layer["sw.stride"], integer(1, controls.MAX_STRIDE), label="stride"),
-        P("d", "sw.dil", layer["sw.dil"], integer(1, controls.MAX_DILATION), label="dilation"),
-        P("b", "sw.bias", layer["sw.bias"], number(-controls.MAX_BIAS, controls.MAX_BIAS),
-          format=_num, label="bias"),
-        P("act", "sw.act", layer["sw.act"], choice(ops.ACTIVATIONS), label="activation"),
-        P("slope", "sw.slope", layer["sw.slope"], number(0.0, 1.0), format=_num,
-          label="leaky ReLU slope"),
-        P("pool", "sw.pool", layer["sw.pool"], choice(controls.POOL_CHOICES), label="pooling"),
-        P("pk", "sw.pk", layer["sw.pk"], integer(1, controls.MAX_POOL), label="pool window"),
-        P("ps", "sw.ps", layer["sw.ps"], integer(0, controls.MAX_POOL), label="pool stride"),
+        *controls.layer_params("sw", max_pad=8),
         P("step", "sw.step", 0, lambda t: integer(1, 10**6)(t) - 1, format=lambda v: str(v + 1),
           label="step"),
     ])

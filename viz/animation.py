@@ -642,6 +642,21 @@ def _plotly_shape(template: dict, coords: dict) -> dict:
 # The convolution scene
 # --------------------------------------------------------------------------------------------
 
+def _step_texts(look: Look, x_lo: float, y_lo: float, grid_h: float, cell: float,
+                eq_font: int) -> list[dict]:
+    """Templates of the two texts every frame rewrites: the step line at the top left and the
+    equation under the grids."""
+    return [
+        {"showarrow": False, "xref": "x", "yref": "y", "x": _n(x_lo), "y": _n(y_lo + 0.02),
+         "xanchor": "left", "yanchor": "top",
+         "font": {"size": look.title_font, "family": SANS, "color": "#000000", "weight": "bold"}},
+        {"showarrow": False, "xref": "x", "yref": "y", "x": _n(x_lo + 0.2),
+         "y": _n(grid_h + (look.label_font * 0.8 + EQ_GAP_PX) / cell), "xanchor": "left",
+         "yanchor": "top", "align": "left",
+         "font": {"size": eq_font, "family": MONO, "color": "#000000"}},
+    ]
+
+
 def _pending_masks(outs: list[Box], current: int, row: int, col: int) -> list[dict]:
     """Two rectangles per output map covering the cells not computed yet when output
     ``current`` is at ``(row, col)``: the rest of the row, and the rows below (maps before
@@ -812,15 +827,7 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
     mask_t = {"type": "rect", "layer": "above", "line": {"width": 0}, "fillcolor": MASK_FILL}
     dyn_shapes = ([hl_t] + ([span_t] if dil else []) + ([ghost_t] if jumps else [])
                   + ([filt_t] if c_out > 1 else []) + [mask_t] * (2 * c_out))
-    title_t = {"showarrow": False, "xref": "x", "yref": "y", "x": _n(x_lo), "y": _n(y_lo + 0.02),
-               "xanchor": "left", "yanchor": "top",
-               "font": {"size": look.title_font, "family": SANS, "color": "#000000",
-                        "weight": "bold"}}
-    eq_t = {"showarrow": False, "xref": "x", "yref": "y", "x": _n(x_lo + 0.2),
-            "y": _n(grid_h + (look.label_font * 0.8 + EQ_GAP_PX) / cell), "xanchor": "left",
-            "yanchor": "top", "align": "left",
-            "font": {"size": eq_font, "family": MONO, "color": "#000000"}}
-    dyn_texts = [title_t, eq_t]
+    dyn_texts = _step_texts(look, x_lo, y_lo, grid_h, cell, eq_font)
     nowhere = {"path": f"M{_n(inp[0].x)},{_n(inp[0].y)}Z"}
 
     n = len(steps)
@@ -933,14 +940,6 @@ def _pool_scene(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, steps: list
                "line": {"color": SKY_BLUE, "width": max(2, lw - 1), "dash": "dash"}}
     mask_t = {"type": "rect", "layer": "above", "line": {"width": 0}, "fillcolor": MASK_FILL}
     dyn_shapes = [hl_t] + ([ghost_t] if jumps else []) + [mask_t] * (2 * c)
-    title_t = {"showarrow": False, "xref": "x", "yref": "y", "x": _n(x_lo), "y": _n(y_lo + 0.02),
-               "xanchor": "left", "yanchor": "top",
-               "font": {"size": look.title_font, "family": SANS, "color": "#000000",
-                        "weight": "bold"}}
-    eq_t = {"showarrow": False, "xref": "x", "yref": "y", "x": _n(x_lo + 0.2),
-            "y": _n(grid_h + (look.label_font * 0.8 + EQ_GAP_PX) / cell), "xanchor": "left",
-            "yanchor": "top", "align": "left",
-            "font": {"size": eq_font, "family": MONO, "color": "#000000"}}
     nowhere = {"path": f"M{_n(maps[0].x)},{_n(maps[0].y)}Z"}
     scene_steps, labels = [], []
     n = len(steps)
@@ -966,7 +965,8 @@ def _pool_scene(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, steps: list
         click["y"].append(_n(outs[st.channel].y + st.row + 0.5))
         click["step"].append(st.index)
     return Scene(look, cell, (x_lo, x_hi), (y_lo, y_hi), grids, static_shapes, texts,
-                 dyn_shapes, [title_t, eq_t], scene_steps, labels, click)
+                 dyn_shapes, _step_texts(look, x_lo, y_lo, grid_h, cell, eq_font), scene_steps,
+                 labels, click)
 
 
 # --------------------------------------------------------------------------------------------

@@ -217,6 +217,15 @@ def _index(t: np.ndarray) -> np.ndarray:
     return t.astype(np.uint8)
 
 
+def _resolve(a: np.ndarray, mapping: str, value_range_) -> tuple[float, float, str, str]:
+    """The real range (given, or of ``a``), the mapping "auto" stands for, and the label's
+    prefix saying it was chosen automatically."""
+    vmin, vmax = value_range_ if value_range_ is not None else value_range(a)
+    inside = _inside(a, vmin, vmax) if mapping == "auto" else None
+    return (vmin, vmax, resolve_mapping(mapping, vmin, vmax, inside),
+            "Auto → " if mapping == "auto" else "")
+
+
 def map_values(a, mapping: str = "auto", *,
                value_range_: tuple[float, float] | None = None) -> Mapped:
     """Map one channel ``(H, W)`` of values to colours.
@@ -227,10 +236,7 @@ def map_values(a, mapping: str = "auto", *,
     a = np.asarray(a, np.float32)
     if a.ndim != 2:
         raise ValueError(f"map_values needs a 2-D map, got shape {a.shape}")
-    vmin, vmax = value_range_ if value_range_ is not None else value_range(a)
-    inside = _inside(a, vmin, vmax) if mapping == "auto" else None
-    resolved = resolve_mapping(mapping, vmin, vmax, inside)
-    prefix = "Auto → " if mapping == "auto" else ""
+    vmin, vmax, resolved, prefix = _resolve(a, mapping, value_range_)
     if resolved == "signed":
         m = max(abs(vmin), abs(vmax)) or 1.0
         idx = _index(a * np.float32(0.5 / m) + np.float32(0.5))
@@ -269,10 +275,7 @@ def map_colour(a, mapping: str = "auto", *,
     a = np.asarray(a, np.float32)
     if a.ndim != 3 or a.shape[0] != 3:
         raise ValueError(f"map_colour needs a (3, H, W) array, got shape {a.shape}")
-    vmin, vmax = value_range_ if value_range_ is not None else value_range(a)
-    inside = _inside(a, vmin, vmax) if mapping == "auto" else None
-    resolved = resolve_mapping(mapping, vmin, vmax, inside)
-    prefix = "Auto → " if mapping == "auto" else ""
+    vmin, vmax, resolved, prefix = _resolve(a, mapping, value_range_)
     if resolved == "signed":
         m = max(abs(vmin), abs(vmax)) or 1.0
         t, lo, hi = a * np.float32(0.5 / m) + np.float32(0.5), -m, m
