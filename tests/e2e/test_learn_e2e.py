@@ -25,8 +25,13 @@ def test_training_shows_progress_stops_and_draws_the_loss_curve(page, app_url):
     _no_exception(page)
     screenshot(page, "learn_kernel_settings_1920x1080")
 
-    # a long run (2000 steps: the slider's last value, chosen with the keyboard) so that its
-    # progress can be watched, and stopped
+    # a long run (2000 steps at 512 px: the sliders' last values, chosen with the keyboard; about
+    # 12 s of numpy on this machine, 3 s at the default 256 px, which a slow browser could let
+    # finish before Stop is clicked) so that its progress can be watched, and stopped
+    resolution = page.get_by_role("slider", name=re.compile("Training resolution"))
+    resolution.focus()
+    resolution.press("End")
+    wait_for_app(page)
     steps = page.get_by_role("slider", name="Steps")
     steps.focus()
     steps.press("End")
@@ -38,7 +43,10 @@ def test_training_shows_progress_stops_and_draws_the_loss_curve(page, app_url):
     page.locator(".js-plotly-plot").first.wait_for()  # the live loss curve
     screenshot(page, "learn_kernel_training_1920x1080")
     page.locator(".st-key-learn_stop button").click()
-    page.get_by_text(re.compile(r"Stopped at step \d+ of 2000")).wait_for(timeout=60_000)
+    stopped = page.get_by_text(re.compile(r"Stopped at step \d+ of 2000"))
+    finished = page.get_by_text(re.compile(r"Finished 2000 steps"))
+    stopped.or_(finished).first.wait_for(timeout=60_000)
+    assert finished.count() == 0, "the run ended before Stop was clicked: make it longer"
     wait_for_app(page)
     _no_exception(page)
     assert page.locator(".st-key-learn_continue button").count() == 1
