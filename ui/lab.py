@@ -745,7 +745,7 @@ PAGE_CSS = """
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
 .st-key-lab-gallery [data-testid="stButton"] button p { font-size: 0.8rem; line-height: 1.1; }
 </style>
-"""
+""".replace("</style>", maps.PIXELATED_CSS + "</style>")
 
 
 def _fmt(v: float) -> str:

@@ -40,6 +40,7 @@ __all__ = [
     "DIVERGING",
     "GREYS",
     "MAPPINGS",
+    "PIXELATED_CSS",
     "MAPPING_TITLES",
     "Mapped",
     "Panel",
@@ -555,17 +556,23 @@ def _write_values(values: np.ndarray) -> bool:
     return max(values.shape[-2:]) <= _TEXT_CELLS
 
 
-def _image_trace(panel: Panel, xaxis: str, yaxis: str, side: int) -> go.Image:
-    m = panel.mapped
-    dh, dw = display_shape(*m.rgb.shape[:2], side)
-    h, w = panel.values.shape[-2:]
-    p = panel.placement
-    # the mapped picture covers the same area as the full map, in fewer (bigger) pixels
-    dx, dy = p.dx * w / dw, p.dy * h / dh
-    x0 = p.x0 - p.dx / 2 + dx / 2
-    y0 = p.y0 - p.dy / 2 + dy / 2
-    return go.Image(source=m.uri(side), x0=x0, y0=y0, dx=dx, dy=dy, xaxis=xaxis, yaxis=yaxis,
-                    hoverinfo="skip", name=panel.title)
+# CSS for pages that show a compare figure: its layout images keep square, sharp pixels when
+# zoomed in (the browser would smooth them), as an image trace's do.
+PIXELATED_CSS = ".js-plotly-plot .imagelayer image { image-rendering: pixelated; }\n"
+
+
+def _layout_image(panel: Panel, xaxis: str, yaxis: str, side: int) -> dict:
+    """The panel's picture as a layout image stretched over the map's area in input
+    coordinates (a reduced picture covers the same area in fewer, bigger pixels).
+
+    A layout image, not an ``image`` trace: Plotly draws an image trace's picture once more
+    into a canvas (to read pixel colours on hover) on every update; a layout image is only an
+    SVG ``<image>``. The exact values on hover come from the hover layer. Pixels stay sharp
+    when zoomed through the page's CSS (:data:`PIXELATED_CSS`)."""
+    x0, y0, x1, y1 = _extent(panel)
+    return dict(source=panel.mapped.uri(side), xref=xaxis, yref=yaxis, x=x0, y=y0,
+                sizex=x1 - x0, sizey=y1 - y0, xanchor="left", yanchor="top",
+                sizing="stretch", layer="below", name=panel.title)
 
 
 def _extent(panel: Panel) -> tuple[float, float, float, float]:
@@ -594,7 +601,7 @@ def compare_figure(left: Panel, right: Panel, *, height: int | None = None,
     domains = ((0.0, 0.445), (0.485, 0.925))
     for n, (panel, (d0, d1)) in enumerate(zip((left, right), domains), start=1):
         xa, ya = ("x", "y") if n == 1 else (f"x{n}", f"y{n}")
-        fig.add_trace(_image_trace(panel, xa, ya, side))
+        fig.add_layout_image(_layout_image(panel, xa, ya, side))
         # the input (a photo, 0..255) gets no colour bar: its label says so, and every colour
         # bar costs the browser a re-measure of its ticks on each update
         bar = d1 + 0.008 if n == 2 else None

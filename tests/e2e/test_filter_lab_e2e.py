@@ -61,6 +61,11 @@ def _open(page, url: str) -> None:
     wait_for_app(page)
     page.wait_for_selector(f"{FIGURE} .main-svg image")
     wait_for_app(page)
+    # the pictures are layout images, kept sharp when zoomed by the page's CSS
+    rendering = page.evaluate(
+        f"() => [...document.querySelectorAll('{FIGURE} .imagelayer image')]"
+        ".map(i => getComputedStyle(i).imageRendering)")
+    assert rendering == ["pixelated", "pixelated"]
 
 
 def _sidebar_tab(page, name: str):
@@ -102,12 +107,12 @@ def test_upload_change_kernel_and_stride_download(page, app_url, tmp_path):
 
     # the kernel: a preset from the grouped list
     sidebar = _sidebar_tab(page, "Kernel")
-    figure_before = page.evaluate(f"() => document.querySelector('{FIGURE}').data[2].source")
+    figure_before = page.evaluate(f"() => document.querySelector('{FIGURE}').layout.images[1].source")
     sidebar.locator(".st-key-lab-k-preset").click()
     page.keyboard.type("Laplacian (8")  # the list filters as one types
     page.get_by_role("option", name="Edges · Laplacian (8-neighbour)").click()
     token = _wait_new_figure(page, token)
-    figure_after = page.evaluate(f"() => document.querySelector('{FIGURE}').data[2].source")
+    figure_after = page.evaluate(f"() => document.querySelector('{FIGURE}').layout.images[1].source")
     assert figure_after != figure_before  # the result's picture changed
     assert sidebar.locator(".st-key-lab-k-text textarea").input_value().split() == (
         ["1", "1", "1", "1", "-8", "1", "1", "1", "1"])

@@ -139,7 +139,8 @@ def test_opens_on_the_sample_with_every_stage(start):
     for stage_ in ("Input", "Padded input", "Convolution", "302 x 453 x 1"):
         assert stage_ in strip
     fig = figure(at)
-    assert [t["type"] for t in fig["data"]] == ["image", "heatmap", "image", "heatmap"]
+    assert [t["type"] for t in fig["data"]] == ["heatmap", "heatmap"]  # the hover layers
+    assert [(i["xref"], i["yref"]) for i in fig["layout"]["images"]] == [("x", "y"), ("x2", "y2")]
     assert fig["layout"]["xaxis2"]["matches"] == "x"
     # the link box shows a link; the other pages get the image
     assert any(c.language == "plaintext" and c.value.startswith(("http", "?", "/"))

@@ -205,12 +205,20 @@ def test_compare_figure_links_zoom_and_draws_exact_images():
     fig = maps.compare_figure(left, right)
     assert fig.layout.xaxis2.matches == "x" and fig.layout.yaxis2.matches == "y"
     assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis2.scaleanchor is None
-    images = [t for t in fig.data if t.type == "image"]
-    assert len(images) == 2
+    images = fig.layout.images  # layout images: no image traces for Plotly to redraw
+    assert len(images) == 2 and not [t for t in fig.data if t.type == "image"]
     assert np.array_equal(_decode(images[0].source), left.mapped.rgb)
     assert np.array_equal(_decode(images[1].source), right.mapped.rgb)
-    # the right image covers the same input area as the left one (stride 2 placement)
-    assert images[1].x0 == 0.5 and images[1].dx == 2
+    assert (images[0].xref, images[0].yref, images[1].xref, images[1].yref) == ("x", "y", "x2", "y2")
+    # the left image covers its pixels' squares: (-0.5, -0.5) to (w - 0.5, h - 0.5)
+    h, w = left.values.shape[-2:]
+    assert (images[0].x, images[0].y, images[0].sizex, images[0].sizey) == (-0.5, -0.5, w, h)
+    assert images[0].sizing == "stretch" and images[0].layer == "below"
+    # the right image covers the same input area as the left one (stride 2 placement: output
+    # pixel (0, 0) sits at input (0.5, 0.5), each one 2 input pixels wide)
+    rh, rw = right.values.shape[-2:]
+    assert (images[1].x, images[1].y) == (-0.5, -0.5)
+    assert (images[1].sizex, images[1].sizey) == (2 * rw, 2 * rh)
     # each panel states its mapping on the figure
     texts = " ".join(a.text for a in fig.layout.annotations)
     assert "clip" in texts and "centred on 0" in texts
@@ -263,11 +271,11 @@ def test_large_images_are_reduced_but_cover_the_same_area():
     left = Panel("in", x, maps.map_values(maps.reduce(x, 1024)[0], "clip",
                                            value_range_=maps.value_range(x)))
     fig = maps.compare_figure(left, left)
-    im = fig.data[0]
+    im = fig.layout.images[0]
     width = _decode(im.source).shape[1]
     assert width == 1024
-    assert im.x0 - im.dx / 2 == pytest.approx(-0.5)
-    assert im.x0 - im.dx / 2 + width * im.dx == pytest.approx(3000 - 0.5)
+    assert im.x == pytest.approx(-0.5)
+    assert im.x + im.sizex == pytest.approx(3000 - 0.5)
 
 
 def test_colour_panels_hover_three_values():
