@@ -712,7 +712,7 @@ def histogram(result: LabResult, stage: str, j, mapping: str):
         # as an image: st.html's sanitiser keeps <img> but drops inline <svg>
         uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
         return (f'<img src="{uri}" alt="{html.escape(title)}" '
-                f'style="width:100%; max-width:960px; display:block">')
+                f'style="width:100%; max-width:960px; display:block; margin-top:1rem">')
     return result.memo(("hist", stage, j, mapping), build)
 
 
@@ -739,6 +739,7 @@ PAGE_CSS = """
 .lab-bar { height: 12px; border: 1px solid #999; margin-top: 4px; }
 .lab-ticks { display: flex; justify-content: space-between; font-size: 0.9rem; color: #333; }
 .lab-how { font-size: 0.85rem; color: #555; margin-top: 2px; }
+.lab-h3 { font-size: 1.75rem; font-weight: 600; margin: 1.5rem 0 0.75rem; }
 [data-testid="stMetricValue"] { font-size: 2.1rem; font-weight: 700; }
 [data-testid="stMetricLabel"] p { font-size: 1.1rem; }
 /* less empty space above the title, so the figure starts higher on a 720-pixel screen */
@@ -994,11 +995,11 @@ def map_label(kernels, pair):
 def show_arithmetic(arith: Arithmetic, spec: ConvSpec, in_shape) -> None:
     """Output size with the actual numbers (flags for dropped rows and columns), parameters,
     multiply-adds."""
-    c1, c2, c3 = st.columns(3)
+    row = st.container(horizontal=True)  # one block, not four (columns): cheaper to redraw
     out = arith.out_shape
-    c1.metric("Output H x W x C", "—" if out is None else f"{out[1]} x {out[2]} x {out[0]}")
-    c2.metric("Parameters", f"{arith.params.value:,}")
-    c3.metric("Multiply-adds", "—" if arith.macs is None else f"{arith.macs.value:,}")
+    row.metric("Output H x W x C", "—" if out is None else f"{out[1]} x {out[2]} x {out[0]}")
+    row.metric("Parameters", f"{arith.params.value:,}")
+    row.metric("Multiply-adds", "—" if arith.macs is None else f"{arith.macs.value:,}")
     (t, b), (l, r) = arith.padding
     kh, kw = spec.weight_shape[2:]
     same_tf = (isinstance(spec.padding, str) and spec.padding == "same"
@@ -1038,23 +1039,28 @@ def show_downloads(img: LabImage, result: LabResult, j, mapping: str) -> None:
         ss["lab.dl.stage"] = keys[-1 if "mag" not in keys else -2]
     stem = img.filename.rsplit(".", 1)[0]
     jj = 0 if j == "mag" else j
-    st.subheader("Downloads")
-    c1, c2, c3, c4 = st.columns([1.6, 1, 1, 1], vertical_alignment="bottom")
-    stage = c1.selectbox("Stage", keys, key="lab.dl.stage",
-                         format_func=lambda k: _download_label(result, k))
-    c2.download_button("PNG (mapping applied)", stage_png(result, stage, jj, mapping),
-                       file_name=f"{stem}-{stage}.png", mime="image/png", key="lab.dl.png",
-                       on_click="ignore", icon=":material/download:", width="stretch")
-    c3.download_button(".npy (raw values)", stage_npy(result, stage),
-                       file_name=f"{stem}-{stage}.npy", mime="application/octet-stream",
-                       key="lab.dl.npy", on_click="ignore", icon=":material/download:",
-                       width="stretch")
-    c4.download_button("Kernel as text", kernels_text(result), file_name="kernel.txt",
-                       mime="text/plain", key="lab.dl.kernel", on_click="ignore",
-                       icon=":material/download:", width="stretch")
-    st.caption("PNG: the stage's picture at full resolution, with the display mapping of the "
-               "figure (of the map shown). NPY: the raw float32 values of every channel, "
-               "shape (C, H, W), for `numpy.load`.")
+    # built only when open, like the code below: a change of the layer then sends one element
+    # instead of eight (each costs the browser 1-2 ms to re-render, on every change)
+    box = st.expander("Downloads: any stage as PNG or raw values (.npy), the kernel as text",
+                      key="lab.dl_open", on_change="rerun", icon=":material/download:")
+    if not box.open:
+        return
+    with box:
+        row = st.container(horizontal=True, vertical_alignment="bottom")
+        stage = row.selectbox("Stage", keys, key="lab.dl.stage", width=420,
+                              format_func=lambda k: _download_label(result, k))
+        row.download_button("PNG (mapping applied)", stage_png(result, stage, jj, mapping),
+                            file_name=f"{stem}-{stage}.png", mime="image/png",
+                            key="lab.dl.png", on_click="ignore", icon=":material/download:")
+        row.download_button(".npy (raw values)", stage_npy(result, stage),
+                            file_name=f"{stem}-{stage}.npy", mime="application/octet-stream",
+                            key="lab.dl.npy", on_click="ignore", icon=":material/download:")
+        row.download_button("Kernel as text", kernels_text(result), file_name="kernel.txt",
+                            mime="text/plain", key="lab.dl.kernel", on_click="ignore",
+                            icon=":material/download:")
+        st.caption("PNG: the stage's picture at full resolution, with the display mapping of "
+                   "the figure (of the map shown). NPY: the raw float32 values of every "
+                   "channel, shape (C, H, W), for `numpy.load`.")
 
 
 def _download_label(result: LabResult, key: str) -> str:

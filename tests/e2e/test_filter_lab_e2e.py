@@ -147,7 +147,8 @@ def test_upload_change_kernel_and_stride_download(page, app_url, tmp_path):
     screenshot(page, "filter_lab_zoomed_1920x1080")
 
     # download the output as PNG: the mapping applied, at full resolution of the stage
-    page.get_by_role("heading", name="Downloads").scroll_into_view_if_needed()
+    page.locator(".st-key-lab-dl_open summary").click()  # the section is built when opened
+    page.locator(".st-key-lab-dl-png button").scroll_into_view_if_needed()
     with page.expect_download() as info:
         page.locator(".st-key-lab-dl-png button").click()
     data = Path(info.value.path()).read_bytes()

@@ -255,13 +255,18 @@ def test_upload_a_photo_and_change_every_control():
         labels = json.dumps(figure(at)["layout"]["annotations"])
         assert {"signed": "centred on 0", "abs": "|x|", "clip": "clip",
                 "stretch": "min-max", "auto": "Auto"}[mapping] in labels
-    # every stage can be downloaded, as PNG and as raw values
+    # every stage can be downloaded, as PNG and as raw values (built once the section is open)
+    assert not at.get("download_button")
+    at.session_state["lab.dl_open"] = True
+    ok(at.run())
     assert at.selectbox(key="lab.dl.stage").options == [
         "Input (512 x 512 x 1)", "Padded input (512 x 512 x 1)", "Convolution (508 x 508 x 1)",
         "+ bias (508 x 508 x 1)", "Leaky ReLU (slope 0.2) (508 x 508 x 1)",
         "Average pool 3x3, stride 2 (253 x 253 x 1)"]
     for stage_ in ("input", "conv", "pooled"):
+        at.session_state["lab.dl_open"] = True  # AppTest does not keep an expander open
         step(at.selectbox(key="lab.dl.stage"), stage_)
+        assert at.selectbox(key="lab.dl.stage").value == stage_
     keys = {b.key for b in at.get("download_button")}
     assert {"lab.dl.png", "lab.dl.npy", "lab.dl.kernel"} <= keys
     at.session_state["lab.code_open"] = True

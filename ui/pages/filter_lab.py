@@ -121,11 +121,13 @@ def figures(img: lab.LabImage, longest, colour: str, x, kernels, slices) -> None
     right = lab.right_key(result, shown, j)
     if len(kernels) > 1 or colour == "channels":
         st.caption(lab.strip_note(result, j))
-    st.html(lab.stage_strip_html(result, j, mapping, right))
+    # one element for the strips and the histogram: each element costs the browser a redraw
+    parts = [lab.stage_strip_html(result, j, mapping, right)]
     if result.spec.weight_shape[0] > 1 or pair:
-        st.subheader(f"Each map: {lab.STAGE_LABELS['conv' if right == 'mag' else right]}")
-        st.html(lab.maps_strip_html(result, "conv" if right == "mag" else right, mapping))
-    st.html(lab.histogram(result, right, j, mapping))
+        stage = "conv" if right == "mag" else right
+        parts += [f'<h3 class="lab-h3">Each map: {lab.STAGE_LABELS[stage]}</h3>',
+                  lab.maps_strip_html(result, stage, mapping)]
+    st.html("".join(parts + [lab.histogram(result, right, j, mapping)]))
     lab.show_downloads(img, result, j, mapping)
     lab.show_code(img, result)
 
