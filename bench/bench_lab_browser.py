@@ -10,9 +10,13 @@ click to the second animation frame after the main figure carries a new ``layout
 when a new figure has arrived and been handed to Plotly). Every bias is new, so every change
 recomputes the layer: nothing is served from a cache of earlier changes.
 
-Each lab change is followed by the same change on a trivial Streamlit app (a number input and
+Each lab change is paired with the same change on a trivial Streamlit app (a number input and
 one figure with one 1024 x 768 JPEG): the "floor", what this machine can do at that moment.
-Interleaving makes the comparison fair on a shared machine whose load changes by the minute.
+Interleaving makes the comparison fair on a shared machine whose load changes by the minute;
+the order within a pair alternates (ABBA), since the second of a pair tends to be faster.
+
+To compare two versions of the app, ``bench/ab_lab_browser.py`` runs the same change on two
+checkouts side by side.
 
 It also records whether a progress indicator (``st.spinner``, which Streamlit shows once work
 has taken half a second) appeared during each change.
@@ -141,9 +145,13 @@ def measure(lab, floor, rounds: int) -> tuple[list[dict], list[dict]]:
     if floor is not None:
         change(floor)
     out_lab, out_floor = [], []
-    for _ in range(rounds):
+    for r in range(rounds):
+        # ABBA: the page measured second in a pair tended to come out faster (7-23 ms in
+        # swapped runs of two versions of the lab), so the order alternates
+        if floor is not None and r % 2:
+            out_floor.append(change(floor))
         out_lab.append(change(lab))
-        if floor is not None:
+        if floor is not None and not r % 2:
             out_floor.append(change(floor))
     return out_lab, out_floor
 

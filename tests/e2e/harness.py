@@ -48,8 +48,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_streamlit(script: str = "app.py", timeout: float = 60.0):
-    """Start ``streamlit run script`` on a free port; return (process, base URL)."""
+def start_streamlit(script: str = "app.py", timeout: float = 60.0, *, cwd: Path = ROOT,
+                    extra_args: tuple[str, ...] | list[str] = ()):
+    """Start ``streamlit run script`` on a free port (in ``cwd``, another checkout for an A/B,
+    with ``extra_args`` for ``streamlit run``); return (process, base URL)."""
     port = _free_port()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
@@ -60,8 +62,9 @@ def start_streamlit(script: str = "app.py", timeout: float = 60.0):
             "--server.address", "127.0.0.1",
             "--browser.gatherUsageStats", "false",
             "--server.fileWatcherType", "none",
+            *extra_args,
         ],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
