@@ -26,27 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import bench_lab_browser as lab_bench  # noqa: E402
-from tests.e2e.harness import CHROMIUM_ARGS, chromium_path, start_streamlit, stop, wait_for_app  # noqa: E402
+import bench_lab_browser as lab_bench
 
-
-def open_lab(browser, url: str, photo: Path):
-    """A page on the lab with the photo uploaded and the layer's controls open."""
-    page = browser.new_page(viewport={"width": 1920, "height": 1080})
-    page.set_default_timeout(120_000)
-    page.goto(url)
-    wait_for_app(page)
-    page.wait_for_selector(".st-key-lab-figure .js-plotly-plot .main-svg")
-    sidebar = page.locator('[data-testid="stSidebar"]')
-    sidebar.get_by_role("tab", name="Image").click()
-    sidebar.locator(".st-key-lab-src").get_by_text("Upload", exact=True).click()
-    wait_for_app(page)
-    sidebar.locator('input[type="file"]').set_input_files(str(photo))
-    lab_bench._wait_token(page, "upload:")
-    page.locator(".st-key-lab-layer_open summary").click()
-    page.locator(lab_bench.PLUS).wait_for()
-    lab_bench.change(page)  # warm-up
-    return page
+from tests.e2e.harness import CHROMIUM_ARGS, chromium_path, start_streamlit, stop
 
 
 def main(argv=None) -> int:
@@ -75,7 +57,9 @@ def main(argv=None) -> int:
             for where, extra in runs:
                 proc, url = start_streamlit("app.py", cwd=where, extra_args=extra)
                 procs.append(proc)
-                pages.append(open_lab(browser, url, photo))
+                page, _ = lab_bench.open_lab(browser, url, photo)
+                lab_bench.change(page)  # warm-up
+                pages.append(page)
             for r in range(args.rounds):
                 for i in ((0, 1) if r % 2 == 0 else (1, 0)):
                     pages[i].bring_to_front()

@@ -138,6 +138,27 @@ def change(page) -> dict:
     return page.evaluate(_CHANGE, PLUS)
 
 
+def open_lab(browser, url: str, photo: Path):
+    """A page on the lab with ``photo`` uploaded through the file input and the layer's
+    controls open; returns (page, seconds from the upload to the first figure)."""
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.set_default_timeout(120_000)
+    page.goto(url)
+    wait_for_app(page)
+    page.wait_for_selector(".st-key-lab-figure .js-plotly-plot .main-svg")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_role("tab", name="Image").click()
+    sidebar.locator(".st-key-lab-src").get_by_text("Upload", exact=True).click()
+    wait_for_app(page)
+    t = time.perf_counter()
+    sidebar.locator('input[type="file"]').set_input_files(str(photo))
+    _wait_token(page, "upload:")
+    seconds = time.perf_counter() - t
+    page.locator(".st-key-lab-layer_open summary").click()  # the layer's controls
+    page.locator(PLUS).wait_for()
+    return page, seconds
+
+
 def measure(lab, floor, rounds: int) -> tuple[list[dict], list[dict]]:
     """``rounds`` changes on the lab, each followed by one on the floor app (interleaved, so
     both see the same machine load); one warm-up change each first."""
@@ -188,24 +209,12 @@ def main(argv=None) -> int:
                 floor.goto(floor_url)
                 wait_for_app(floor)
                 floor.wait_for_selector(".st-key-lab-figure .js-plotly-plot .main-svg image")
-            page = browser.new_page(viewport={"width": 1920, "height": 1080})
-            page.set_default_timeout(120_000)
-            page.goto(url)
-            wait_for_app(page)
-            page.wait_for_selector(".st-key-lab-figure .js-plotly-plot .main-svg")
-            sidebar = page.locator('[data-testid="stSidebar"]')
-            sidebar.get_by_role("tab", name="Image").click()
-            sidebar.locator(".st-key-lab-src").get_by_text("Upload", exact=True).click()
-            wait_for_app(page)
-            t = time.perf_counter()
-            sidebar.locator('input[type="file"]').set_input_files(str(photo))
-            _wait_token(page, "upload:")
+            page, upload_s = open_lab(browser, url, photo)
             print(f"upload of {photo.stat().st_size / 1e6:.1f} MB to first figure: "
-                  f"{time.perf_counter() - t:.2f} s (decode, reduce, compute, draw)")
-            page.locator(".st-key-lab-layer_open summary").click()  # the layer's controls
-            page.locator(PLUS).wait_for()
+                  f"{upload_s:.2f} s (decode, reduce, compute, draw)")
             results["1024"], floor_a = measure(page, floor, args.rounds)
 
+            sidebar = page.locator('[data-testid="stSidebar"]')
             sidebar.get_by_role("tab", name="Image").click()
             sidebar.locator(".st-key-lab-res").get_by_text("full", exact=True).click()
             _wait_token(page, "@None")
