@@ -548,7 +548,7 @@ def layer_summary(key: str) -> str:
     """The layer's settings in one line (from the session state, defaults where unset), e.g.
     "same padding (zeros) · stride 1 · dilation 1 · bias 0 · no activation · no pooling"."""
     s = st.session_state
-    v = {**layer_defaults(key), **{k: s[k] for k in layer_defaults(key) if k in s}}
+    v = {k: s.get(k, default) for k, default in layer_defaults(key).items()}
     pad = v[f"{key}.pad"]
     if pad == "custom":
         pad_text = f"padding {v[f'{key}.ph']} rows, {v[f'{key}.pw']} columns"

@@ -137,8 +137,6 @@ def url_state() -> UrlState:
     ])
 
 
-
-
 def after_restore(url: UrlState, notices: list[str]) -> None:
     """Settings that depend on each other, checked once a link has been applied: the kernel
     text of an edited kernel, a size the preset does not offer, an upload that links cannot
@@ -745,8 +743,7 @@ PAGE_CSS = """
 /* less empty space above the title, so the figure starts higher on a 720-pixel screen */
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
 .st-key-lab-gallery [data-testid="stButton"] button p { font-size: 0.8rem; line-height: 1.1; }
-</style>
-""".replace("</style>", maps.PIXELATED_CSS + "</style>")
+""" + maps.PIXELATED_CSS + "</style>\n"
 
 
 def _fmt(v: float) -> str:

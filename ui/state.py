@@ -290,7 +290,6 @@ class UrlState:
         query = urlencode(self.query(), safe=":,;|/")
         return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
-
     def show(self, what: str, key: str) -> None:
         """Publish, and offer the link: a button that opens it with a copy button at its right.
 
