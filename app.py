@@ -1,8 +1,13 @@
 """Convolution visualizer: the entry point (``streamlit run app.py``)."""
 
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="Convolution visualizer", page_icon=":material/blur_on:", layout="wide")
+# the icon is a file of ours: a ":material/...:" page icon makes the browser fetch its picture
+# from fonts.gstatic.com, and nothing may be fetched from the internet at run time
+ICON = str(Path(__file__).with_name("assets") / "icon.png")
+st.set_page_config(page_title="Convolution visualizer", page_icon=ICON, layout="wide")
 
 PAGES = [
     st.Page("ui/pages/filter_lab.py", title="Filter lab", icon=":material/photo_filter:", url_path="filter-lab", default=True),

@@ -946,6 +946,7 @@ def publish_image(rgb: np.ndarray, img: LabImage) -> None:
 PLOTLY_CONFIG = {
     "displayModeBar": True,  # always visible: no hover-only controls on a projector
     "displaylogo": False,
+    "responsive": True,  # follows the window's size (ui/plotly_view.js also follows the column)
     "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
     "toImageButtonOptions": {"format": "png", "filename": "filter-lab"},
 }

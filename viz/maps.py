@@ -626,12 +626,15 @@ def compare_figure(left: Panel, right: Panel, *, height: int | None = None,
         suffix = "" if n == 1 else str(n)
         layout[f"xaxis{suffix}"] = dict(
             domain=[d0, d1], range=[x0, x1], showgrid=False, zeroline=False,
-            tickfont={"size": 13}, side="top", constrain="range",
+            tickfont={"size": 13}, side="top", constrain="domain",
+            # the pictures keep square pixels by narrowing their panel ("domain", not "range":
+            # a widened range differs from the figure's own, and Plotly.react would then take
+            # the figure's range as a change and drop the user's zoom on every layer change)
             **({} if n == 1 else {"matches": "x"}),
         )
         layout[f"yaxis{suffix}"] = dict(
             domain=[0.0, 1.0], range=[y1, y0], showgrid=False, zeroline=False,
-            tickfont={"size": 13}, constrain="range",
+            tickfont={"size": 13}, constrain="domain", constraintoward="top",
             # the right panel's y matches the left one, which is anchored to x: square pixels
             **({"scaleanchor": "x", "scaleratio": 1} if n == 1
                else {"matches": "y", "showticklabels": False}),

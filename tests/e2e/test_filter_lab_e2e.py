@@ -146,6 +146,17 @@ def test_upload_change_kernel_and_stride_download(page, app_url, tmp_path):
     assert ranges[0][1] - ranges[0][0] < 500  # zoomed in from ~770 columns
     screenshot(page, "filter_lab_zoomed_1920x1080")
 
+    # a layer change redraws the same plot in place (Plotly.react): the zoom stays
+    page.evaluate(f"() => {{ window.__labPlot = document.querySelector('{FIGURE}'); }}")
+    page.locator('.st-key-lab-bias [data-testid="stNumberInputStepUp"]').click()
+    token = _wait_new_figure(page, token)
+    same, after = page.evaluate(f"""() => {{ const g = document.querySelector('{FIGURE}');
+        const l = g._fullLayout;
+        return [g === window.__labPlot,
+                [l.xaxis.range, l.xaxis2.range, l.yaxis.range, l.yaxis2.range]]; }}""")
+    assert same, "the plot was rebuilt instead of updated"
+    assert after == ranges
+
     # download the output as PNG: the mapping applied, at full resolution of the stage
     page.locator(".st-key-lab-dl_open summary").click()  # the section is built when opened
     page.locator(".st-key-lab-dl-png button").scroll_into_view_if_needed()

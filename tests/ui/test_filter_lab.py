@@ -73,11 +73,11 @@ def upload(at: AppTest, name: str, data: bytes, mime: str = "image/png") -> AppT
     return at.run()
 
 
-def figure(at: AppTest, key_part: str = "lab.figure") -> dict:
-    charts = at.get("plotly_chart")
-    specs = [json.loads(c.proto.spec) for c in charts]
-    main = [s for s in specs if s["layout"].get("meta", {}).get("token")]
-    return main[0] if key_part == "lab.figure" else specs[-1]
+def figure(at: AppTest) -> dict:
+    """The lab's main figure as the browser receives it (``ui/plotly_view.py``'s payload)."""
+    views = [e for e in at.get("bidi_component") if e.proto.id.endswith("-lab.figure")]
+    assert len(views) == 1, f"{len(views)} lab figures on the page"
+    return json.loads(views[0].proto.bytes)
 
 
 def _array(spec) -> np.ndarray:
@@ -591,3 +591,37 @@ def test_the_layer_summary_says_the_settings_in_one_line():
     label = next(e.label for e in ok(at).expander if e.label.startswith("**Layer:**"))
     assert label == ("**Layer:** valid padding · stride 2 · dilation 1 · bias -12.5 · "
                      "leaky ReLU · no pooling")
+
+
+def test_the_figure_payload_carries_config_data_and_layout():
+    import plotly.graph_objects as go
+
+    from ui.plotly_view import payload
+
+    fig = go.Figure(go.Heatmap(z=np.arange(6, dtype=np.float32).reshape(2, 3)))
+    fig.update_layout(meta={"token": "t"})
+    got = json.loads(payload(fig, lab.PLOTLY_CONFIG))
+    assert got["config"] == lab.PLOTLY_CONFIG
+    assert got["layout"]["meta"] == {"token": "t"}
+    assert _array(got["data"][0]["z"]).tolist() == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_without_static_serving_the_figure_is_a_plotly_chart():
+    """Started from another directory, Streamlit does not read the app's config, so it serves
+    no static files (no plotly.js for the in-place view): the figure is then a plotly_chart
+    with the same content."""
+    from streamlit import config
+
+    before = config.get_option("server.enableStaticServing")
+    try:
+        config.set_option("server.enableStaticServing", True)
+        with_view = ok(_open({"s": "2"}))
+        config.set_option("server.enableStaticServing", False)
+        at = ok(_open({"s": "2"}))
+    finally:
+        config.set_option("server.enableStaticServing", before)
+    assert not [e for e in at.get("bidi_component") if e.proto.id.endswith("-lab.figure")]
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(charts) == 1
+    assert charts[0]["layout"]["meta"] == figure(with_view)["layout"]["meta"]
+    assert shape(at) == shape(with_view)

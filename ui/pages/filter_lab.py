@@ -16,6 +16,7 @@ import streamlit as st
 
 from conv import image
 from ui import controls, lab
+from ui.plotly_view import plotly_view
 
 ss = st.session_state
 st.html(lab.PAGE_CSS)
@@ -113,7 +114,7 @@ def figures(img: lab.LabImage, longest, colour: str, x, kernels, slices) -> None
         st.error(f"This layer cannot be applied: {exc}")
         lab.show_link(URL)
         return
-    st.plotly_chart(figure, key="lab.figure", config=lab.PLOTLY_CONFIG, theme=None)
+    plotly_view(figure, key="lab.figure", config=lab.PLOTLY_CONFIG)
     lab.show_link(URL)
     lab.show_arithmetic(arith, spec, x.shape)
 
