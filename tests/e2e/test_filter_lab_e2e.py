@@ -238,3 +238,20 @@ def test_screenshots_of_the_default_page(page, app_url):
     page.wait_for_timeout(800)
     screenshot(page, "filter_lab_1280x720")
     assert Path(ROOT / "tests" / "e2e" / "artifacts" / "filter_lab_1280x720.png").exists()
+
+
+def test_nothing_is_fetched_from_the_internet(page, app_url):
+    """Every request of the page goes to the app itself: plotly.js from its static files, the
+    icon from its media files (a material page icon was fetched from fonts.gstatic.com)."""
+    outside = []
+    page.on("request", lambda r: outside.append(r.url)
+            if not r.url.startswith((app_url, "data:", "blob:")) else None)
+    _open(page, app_url)
+    page.locator(".st-key-lab-layer_open summary").click()
+    token = _token(page)
+    page.locator('.st-key-lab-bias [data-testid="stNumberInputStepUp"]').click()
+    _wait_new_figure(page, token)
+    plotly_js = page.evaluate("() => [...document.scripts].map(s => s.src)"
+                              ".filter(s => s.endsWith('/app/static/plotly.min.js'))")
+    assert plotly_js == [f"{app_url}/app/static/plotly.min.js"]
+    assert outside == []
