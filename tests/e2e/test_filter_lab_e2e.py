@@ -255,3 +255,18 @@ def test_nothing_is_fetched_from_the_internet(page, app_url):
                               ".filter(s => s.endsWith('/app/static/plotly.min.js'))")
     assert plotly_js == [f"{app_url}/app/static/plotly.min.js"]
     assert outside == []
+
+
+def test_the_gallery_is_built_when_opened_and_a_click_shows_the_photo(page, app_url):
+    _open(page, app_url)
+    sidebar = _sidebar_tab(page, "Image")
+    pick = sidebar.locator(".st-key-lab-pick-photo-rocket button")
+    assert pick.count() == 0  # closed: not sent to the browser at all
+    sidebar.locator(".st-key-lab-gallery_open summary").click()
+    pick.first.wait_for()
+    assert sidebar.locator(".st-key-lab-gallery img").count() == 16
+    token = _token(page)
+    pick.first.click()
+    assert _wait_new_figure(page, token).startswith("photo:rocket@")
+    # the gallery stays open for the next pick
+    assert sidebar.locator(".st-key-lab-gallery img").count() == 16

@@ -277,11 +277,18 @@ def test_upload_a_photo_and_change_every_control():
 
 def test_gallery_and_teaching_images():
     at = ok(_open())
-    at.button(key="lab.pick.synthetic:checkerboard").click().run()  # in the sidebar gallery
+    # the sidebar gallery is built only when opened
+    assert not [b for b in at.button if b.key.startswith("lab.pick.")]
+    at.session_state["lab.gallery_open"] = True
+    ok(at.run())
+    assert len([b for b in at.button if b.key.startswith("lab.pick.")]) == 16
+    at.button(key="lab.pick.synthetic:checkerboard").click().run()
     ok(at)
     assert shape(at) == "1024 x 1024 x 1" and "Checkerboard" in captions(at)
     at.pills(key="lab.res").set_value("256").run()
     assert shape(ok(at)) == "256 x 256 x 1"
+    at.session_state["lab.gallery_open"] = True  # AppTest does not report an expander's state
+    at.run()
     at.button(key="lab.pick.photo:rocket").click().run()
     assert shape(ok(at)) == "171 x 256 x 1"
 
