@@ -320,10 +320,13 @@ def kernel_picker(key: str, *, default: str = "sobel_x", label: str = "Kernel",
                 ("random", "Random", "random integers, seeded (the seed is shown)"),
                 ("reset", "Reset", "back to the preset"),
             )
-            for row in (buttons[:2], buttons[2:4], buttons[4:]):
-                for col, (action, text, helptext) in zip(st.columns(2, gap="small"), row):
-                    col.button(text, key=f"{key}.do.{action}", on_click=_act,
-                               args=(key, action), help=helptext, width="stretch")
+            # one row that wraps, not rows of columns: 6 elements instead of 14, which every
+            # rerun of the page sends and the browser redraws (a kernel change in the lab, in
+            # Chromium, ABBA 20 each: 291 -> 272 ms median)
+            row = st.container(horizontal=True, gap="small")
+            for action, text, helptext in buttons:
+                row.button(text, key=f"{key}.do.{action}", on_click=_act, args=(key, action),
+                           help=helptext)
             if s.get(f"{key}.note"):
                 st.caption(s[f"{key}.note"])
         with st.expander("Type or paste a kernel", expanded=not grid):
