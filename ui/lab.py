@@ -690,11 +690,12 @@ def main_figure(result: LabResult, shown: str, j, mapping: str, *, token: str,
         rname = STAGE_LABELS[right_key] if right_key in ("conv", "biased", "mag") else (
             _stage_title(result.spec, right_key))
         right_title = f"<b>{rname}</b> {_shape(rv)}<br>{html.escape(result.map_name(j))}"
-        fig = maps.compare_figure(
+        # plain data: ui/plotly_view.py sends it to plotly.js without go.Figure's validation
+        fig = maps.compare_figure_data(
             panel(result, left_key, 0, mapping, left_title),
             panel(result, right_key, 0 if j == "mag" else j, mapping, right_title),
             height=height)
-        fig.update_layout(meta={"token": token}, uirevision=token.split("|")[0])
+        fig["layout"].update(meta={"token": token}, uirevision=token.split("|")[0])
         return fig
     return result.memo(("figure", shown, j, mapping, height, token), build)
 

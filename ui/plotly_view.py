@@ -22,15 +22,33 @@ from pathlib import Path
 
 import plotly.io as pio
 import streamlit as st
+from _plotly_utils.utils import is_homogeneous_array, is_skipped_key, to_typed_array_spec
 
 _JS = Path(__file__).with_name("plotly_view.js").read_text(encoding="utf-8")
 _component = st.components.v2.component("conv_plotly_view", js=_JS, isolate_styles=False)
 
 
 def payload(fig, config: dict | None = None) -> bytes:
-    """The figure and its Plotly config as the UTF-8 JSON the component reads."""
+    """The figure (a ``go.Figure``, or plain ``{"data": ..., "layout": ...}`` whose numpy
+    arrays travel as plotly.js typed arrays, as ``go.Figure`` would send them) and its Plotly
+    config as the UTF-8 JSON the component reads."""
+    if isinstance(fig, dict):
+        fig = _typed_arrays(fig)
     spec = pio.to_json(fig, validate=False)  # '{"data": ..., "layout": ...}'
     return ('{"config":' + json.dumps(config or {}) + "," + spec.lstrip()[1:]).encode()
+
+
+def _typed_arrays(obj):
+    """A copy of ``obj`` with its numpy arrays as plotly.js typed-array specs (base64), the
+    containers copied and the input left untouched (it may be cached)."""
+    if isinstance(obj, dict):
+        return {k: (v if is_skipped_key(k) else
+                    to_typed_array_spec(v) if is_homogeneous_array(v) else _typed_arrays(v))
+                for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_typed_array_spec(v) if is_homogeneous_array(v) else _typed_arrays(v)
+                for v in obj]
+    return obj
 
 
 def static_serving() -> bool:

@@ -632,3 +632,18 @@ def test_without_static_serving_the_figure_is_a_plotly_chart():
     assert len(charts) == 1
     assert charts[0]["layout"]["meta"] == figure(with_view)["layout"]["meta"]
     assert shape(at) == shape(with_view)
+
+
+def test_the_plain_figure_data_sends_what_the_validated_figure_sends():
+    """The lab sends compare_figure_data without go.Figure's validation: the browser must get
+    the same figure (every array as the same typed array) as from the validated go.Figure."""
+    from tests.viz.test_maps import _panels
+    from ui.plotly_view import payload
+    from viz import maps
+
+    _, _, left, right = _panels()
+    data = maps.compare_figure_data(left, right)
+    sent = json.loads(payload(data))
+    assert sent == json.loads(payload(maps.compare_figure(left, right)))
+    assert sent["data"][1]["z"]["dtype"] == "f4"  # arrays travel as typed arrays
+    assert isinstance(data["data"][1]["z"], np.ndarray)  # the (cached) input is left as it was
