@@ -531,7 +531,7 @@ def _hover_trace(panel: Panel, xaxis: str, yaxis: str, colorbar_x: float | None)
     if show_bar:
         trace["colorbar"] = {
             "x": colorbar_x, "xanchor": "left", "len": 0.85, "thickness": 16,
-            "tickfont": {"size": 14},
+            "tickfont": {"size": 14}, "ticklabeloverflow": "allow",
             "title": {"text": f"min {_fmt(m.vmin)}<br>max {_fmt(m.vmax)}", "side": "top",
                        "font": {"size": 13}},
         }
@@ -641,7 +641,7 @@ def compare_figure_data(left: Panel, right: Panel, *, height: int | None = None,
         suffix = "" if n == 1 else str(n)
         layout[f"xaxis{suffix}"] = dict(
             domain=[d0, d1], range=[x0, x1], showgrid=False, zeroline=False,
-            tickfont={"size": 13}, side="top", constrain="domain",
+            tickfont={"size": 13}, side="top", constrain="domain", ticklabeloverflow="allow",
             # the pictures keep square pixels by narrowing their panel ("domain", not "range":
             # a widened range differs from the figure's own, and Plotly.react would then take
             # the figure's range as a change and drop the user's zoom on every layer change)
@@ -650,6 +650,7 @@ def compare_figure_data(left: Panel, right: Panel, *, height: int | None = None,
         layout[f"yaxis{suffix}"] = dict(
             domain=[0.0, 1.0], range=[y1, y0], showgrid=False, zeroline=False,
             tickfont={"size": 13}, constrain="domain", constraintoward="top",
+            ticklabeloverflow="allow",
             # the right panel's y matches the left one, which is anchored to x: square pixels
             **({"scaleanchor": "x", "scaleratio": 1} if n == 1
                else {"matches": "y", "showticklabels": False}),
