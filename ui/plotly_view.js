@@ -11,6 +11,137 @@
 
 let loading = null;
 
+// ---- Hover layers ---------------------------------------------------------------------------
+// A heatmap trace with meta.role "hover" is an invisible grid of exact values (viz/maps.py).
+// Plotly redraws every heatmap on every update (about 13 ms each here); such layers are taken
+// out of the figure and their hover is drawn here instead, from the same numbers and with the
+// trace's own hovertemplate: the label appears in every panel at once (the axes are linked, so
+// a point of the input and the same point of the result), as Plotly's hover labels.
+
+const DTYPES = { f4: Float32Array, f8: Float64Array, i1: Int8Array, u1: Uint8Array,
+                 i2: Int16Array, u2: Uint16Array, i4: Int32Array, u4: Uint32Array };
+
+// values and shape of a Plotly array: a typed-array spec {dtype, bdata, shape} or nested lists
+function unpack(a) {
+  if (a && a.bdata !== undefined) {
+    const bin = atob(a.bdata);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    const values = new DTYPES[a.dtype](bytes.buffer);
+    const shape = a.shape !== undefined ? String(a.shape).split(",").map(Number) : [values.length];
+    return { values, shape };
+  }
+  const shape = [];
+  for (let x = a; Array.isArray(x); x = x[0]) shape.push(x.length);
+  return { values: a.flat(Infinity), shape };
+}
+
+// d3-format's "~g" (the one format the templates use): significant digits, zeros trimmed
+function format(v, spec) {
+  if (typeof v !== "number") return String(v);
+  if (!(spec && /g$/.test(spec))) return String(v);
+  const digits = parseInt(spec.replace(/\D/g, ""), 10) || 6;
+  const [mantissa, exponent] = v.toPrecision(digits).split("e");
+  const trimmed = mantissa.includes(".") ? mantissa.replace(/\.?0+$/, "") : mantissa;
+  return exponent === undefined ? trimmed : trimmed + "e" + exponent;
+}
+
+// Plotly's hovertemplate syntax, the part the hover layers use: %{x}, %{z:.6~g},
+// %{customdata[2]:.6~g}; <extra></extra> dropped
+function render(template, vars) {
+  return template.replace(/<extra>[\s\S]*?<\/extra>/g, "").replace(
+    /%\{(\w+)(?:\[(\d+)\])?(?::([^}]*))?\}/g, (all, name, index, spec) => {
+      let v = vars[name];
+      if (index !== undefined) v = v === undefined ? undefined : v[Number(index)];
+      return v === undefined ? "" : format(v, spec);
+    });
+}
+
+function hoverLayer(t) {
+  const z = unpack(t.z);
+  const [ny, nx] = z.shape;
+  const custom = t.customdata ? unpack(t.customdata) : null;
+  const k = custom ? custom.values.length / (ny * nx) : 0;
+  const x0 = t.x0 || 0, dx = t.dx || 1, y0 = t.y0 || 0, dy = t.dy || 1;
+  return {
+    xname: "xaxis" + (t.xaxis || "x").slice(1), yname: "yaxis" + (t.yaxis || "y").slice(1),
+    // the label of the cell under data coordinates (x, y), or null outside the grid
+    label(x, y) {
+      const j = Math.round((x - x0) / dx), i = Math.round((y - y0) / dy);
+      if (!(i >= 0 && i < ny && j >= 0 && j < nx)) return null;
+      const at = i * nx + j;
+      const customdata = custom ? Array.from(custom.values.subarray(at * k, at * k + k)) : undefined;
+      return render(t.hovertemplate || "%{z}", { x: x0 + j * dx, y: y0 + i * dy,
+                                                  z: z.values[at], customdata });
+    },
+  };
+}
+
+// the figure without its hover layers (a one-point invisible scatter keeps a layer's colour
+// bar), and the layers
+function takeHoverLayers(spec) {
+  const layers = [], data = [];
+  for (const t of spec.data || []) {
+    if (!(t.type === "heatmap" && t.meta && t.meta.role === "hover")) {
+      data.push(t);
+      continue;
+    }
+    const layer = hoverLayer(t);
+    layers.push(layer);
+    if (t.showscale) {
+      const z = unpack(t.z);
+      const [ny, nx] = z.shape;
+      data.push({
+        type: "scatter", mode: "markers", xaxis: t.xaxis, yaxis: t.yaxis, showlegend: false,
+        hoverinfo: "skip",
+        x: [(t.x0 || 0) + (t.dx || 1) * (nx - 1) / 2], y: [(t.y0 || 0) + (t.dy || 1) * (ny - 1) / 2],
+        marker: { size: 1, opacity: 0, color: [t.zmin], cmin: t.zmin, cmax: t.zmax,
+                  colorscale: t.colorscale, showscale: true, colorbar: t.colorbar },
+      });
+    }
+  }
+  if (layers.length) spec.layout = Object.assign({}, spec.layout, { hovermode: false });
+  return { spec: Object.assign({}, spec, { data }), layers };
+}
+
+function bindHover(gd) {
+  const container = () => gd._fullLayout && gd._fullLayout._hoverlayer &&
+    gd._fullLayout._hoverlayer.node();
+  const clear = () => {
+    const c = container();
+    if (c && window.Plotly) window.Plotly.Fx.loneUnhover(c);
+  };
+  gd.addEventListener("mouseleave", clear);
+  gd.addEventListener("mousemove", (ev) => {
+    const fl = gd._fullLayout, layers = gd.__hoverLayers || [];
+    if (!fl || !layers.length || ev.buttons) return clear();  // not while dragging a zoom box
+    const box = gd.getBoundingClientRect();
+    const px = ev.clientX - box.left, py = ev.clientY - box.top;
+    let here = null;
+    for (const L of layers) {
+      const xa = fl[L.xname], ya = fl[L.yname];
+      if (xa && ya && px >= xa._offset && px <= xa._offset + xa._length &&
+          py >= ya._offset && py <= ya._offset + ya._length) {
+        here = { x: xa.p2d(px - xa._offset), y: ya.p2d(py - ya._offset) };
+        break;
+      }
+    }
+    if (!here) return clear();
+    const items = [];
+    for (const L of layers) {
+      const text = L.label(here.x, here.y);
+      const xa = fl[L.xname], ya = fl[L.yname];
+      if (text === null || !xa || !ya) continue;
+      const cx = xa._offset + xa.d2p(here.x), cy = ya._offset + ya.d2p(here.y);
+      items.push({ x: cx, y: cy, text, color: "white", borderColor: "#444",
+                   fontColor: "#1f1f1f", fontSize: 16 });
+    }
+    if (!items.length) return clear();
+    window.Plotly.Fx.loneHover(items, { gd, container: container(),
+                                        outerContainer: fl._paperdiv.node() });
+  });
+}
+
 function loadPlotly() {
   if (window.Plotly) return Promise.resolve(window.Plotly);
   if (!loading) {
@@ -56,8 +187,13 @@ export default function (component) {
     loadPlotly()
       .then((Plotly) => {
         const start = performance.now();
-        const spec = JSON.parse(gd.__next);
+        const { spec, layers } = takeHoverLayers(JSON.parse(gd.__next));
         gd.__next = null;
+        gd.__hoverLayers = layers;
+        if (!gd.__hoverBound) {
+          gd.__hoverBound = true;
+          bindHover(gd);
+        }
         const old = parentElement.querySelector(":scope > .conv-plot-error");
         if (old) old.remove();
         // the time each update takes, for benchmarks (performance.getEntriesByName)

@@ -525,6 +525,8 @@ def _hover_trace(panel: Panel, xaxis: str, yaxis: str, colorbar_x: float | None)
         showscale=show_bar,
         xaxis=xaxis, yaxis=yaxis,
         name=panel.title,
+        # ui/plotly_view.js draws the hover of such layers itself, without the heatmap
+        meta={"role": "hover"},
     )
     if custom is not None:
         trace["customdata"] = custom

@@ -131,8 +131,11 @@ def test_upload_change_kernel_and_stride_download(page, app_url, tmp_path):
     page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.55)
     hover = page.locator(".hoverlayer .hovertext").first
     hover.wait_for()
-    text = hover.text_content()  # SVG text
-    assert "output row" in text and "value =" in text
+    # one label in each panel, at the same point: the input's pixel and the output's
+    texts = page.locator(".hoverlayer .hovertext").all_text_contents()  # SVG text
+    assert len(texts) == 2, texts
+    assert "input row" in texts[0] + texts[1] and "output row" in texts[0] + texts[1]
+    assert all("value =" in t for t in texts)
 
     # zoom by dragging on the left panel: the right one follows
     page.mouse.move(box["x"] + box["width"] * 0.15, box["y"] + box["height"] * 0.35)
@@ -270,3 +273,25 @@ def test_the_gallery_is_built_when_opened_and_a_click_shows_the_photo(page, app_
     assert _wait_new_figure(page, token).startswith("photo:rocket@")
     # the gallery stays open for the next pick
     assert sidebar.locator(".st-key-lab-gallery img").count() == 16
+
+
+def test_hover_names_the_exact_numbers_of_both_panels(page, app_url):
+    """The lecture notes' 6 x 6 image (10 | 0) with the vertical-edge kernel, no padding:
+    every output row is 0 30 30 0, each output pixel drawn at the centre of its window.
+    Hovering over input pixel (row 2, col 3) labels it (0, the dark half) and the output pixel
+    whose window is centred there, (row 1, col 2): columns 2-4, 10 + 0 + 0 per row, 30."""
+    _open(page, f"{app_url}/?img=synthetic:lecture_6x6&k=vertical_edge&pad=valid")
+    # input pixel (row 2, col 3) as screen pixels of each panel
+    points = page.evaluate(f"""() => {{
+        const g = document.querySelector('{FIGURE}'), l = g._fullLayout;
+        const box = g.getBoundingClientRect();
+        const at = (xa, ya, x, y) => [box.left + xa._offset + xa.d2p(x),
+                                      box.top + ya._offset + ya.d2p(y)];
+        return [at(l.xaxis, l.yaxis, 3, 2), at(l.xaxis2, l.yaxis2, 3, 2)]; }}""")
+    for x, y in points:  # over either panel: both labels
+        page.mouse.move(x, y)
+        page.locator(".hoverlayer .hovertext").first.wait_for()
+        texts = sorted(page.locator(".hoverlayer .hovertext").all_text_contents())
+        assert texts == ["input row 2, col 3value = 0", "output row 1, col 2value = 30"], texts
+        page.mouse.move(5, 5)  # off the figure: the labels go
+        page.locator(".hoverlayer .hovertext").first.wait_for(state="detached")
