@@ -9,7 +9,8 @@ histogram, downloads, equivalent code, and a link that restores all of it.
 A change in the sidebar reruns the page (it changes the layer's input or its weights); the
 layer's controls and the display options live in the fragment that draws the figures, so their
 changes rerun only that fragment (the sidebar is not sent again: about 60 ms less per change in
-Chromium). Logic lives in ``ui/lab.py``; figures in ``viz/maps.py``.
+Chromium). The figure is updated in place (``ui/plotly_view.py``), so a zoom survives changes.
+Logic lives in ``ui/lab.py``; figures in ``viz/maps.py``.
 """
 
 import streamlit as st
