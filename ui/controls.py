@@ -16,6 +16,7 @@ reset) rewrites the text, so nothing is applied that is not on the screen.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -203,6 +204,24 @@ def _act(key: str, action: str) -> None:
         _reset_text(key)
 
 
+def kernel_table_html(weights: np.ndarray) -> str:
+    """The kernel as an HTML table of exactly the numbers :func:`format_kernel` writes (a
+    common fraction in front when there is one, e.g. "1/16 ×" and integers)."""
+    lines = format_kernel(weights).splitlines()
+    scale = ""
+    if lines[0].rstrip().endswith("*"):
+        scale, lines = lines[0].rstrip()[:-1].strip(), lines[1:]
+    size = 1.3 if max(weights.shape) <= 5 else 1.0 if max(weights.shape) <= 9 else 0.8
+    cell = "border: 1px solid #c8c8c8; padding: 2px 10px; text-align: right;"
+    rows = "".join("<tr>" + "".join(f'<td style="{cell}">{html.escape(v)}</td>'
+                                    for v in line.split()) + "</tr>" for line in lines)
+    front = (f'<span style="font-size: {size}rem; margin-right: 6px">{html.escape(scale)} ×</span>'
+             if scale else "")
+    return (f'<div class="kernel-table" style="display: flex; align-items: center; '
+            f'overflow-x: auto">{front}<table style="border-collapse: collapse; '
+            f'font-family: monospace; font-size: {size}rem">{rows}</table></div>')
+
+
 def kernel_grid(key: str, weights: np.ndarray, *,
                 label: str = "The kernel applied") -> tuple[np.ndarray, bool]:
     """An editable grid (``st.data_editor``) of ``weights``; returns (weights after the user's
@@ -307,11 +326,21 @@ def kernel_picker(key: str, *, default: str = "sobel_x", label: str = "Kernel",
             current = base
         if grid:
             st.markdown(f"**The kernel applied** ({current.shape[0]} x {current.shape[1]}, "
-                        f"cross-correlation as in PyTorch; edit any cell)")
-            current, changed = kernel_grid(key, current)
-            if changed:
-                s[f"{key}.text"] = format_kernel(current)
-                s[f"{key}.note"] = ""
+                        f"cross-correlation as in PyTorch)")
+            # the numbers as a table, and the editable grid when asked for: the grid is a
+            # heavy widget that the browser builds anew for every new kernel (about 50 ms
+            # of each kernel change in Chromium), a table is plain text in large type
+            table = st.empty()
+            box = st.expander("Edit the numbers in a grid", key=f"{key}.grid_open",
+                              on_change="rerun", icon=":material/edit:")
+            if box.open:
+                with box:
+                    current, changed = kernel_grid(key, current)
+                if changed:
+                    s[f"{key}.text"] = format_kernel(current)
+                    s[f"{key}.note"] = ""
+            else:
+                table.html(kernel_table_html(current))
         if actions:
             buttons = (
                 ("normalise", "Normalise", "divide every weight by their sum"),

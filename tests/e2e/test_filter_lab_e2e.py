@@ -295,3 +295,19 @@ def test_hover_names_the_exact_numbers_of_both_panels(page, app_url):
         assert texts == ["input row 2, col 3value = 0", "output row 1, col 2value = 30"], texts
         page.mouse.move(5, 5)  # off the figure: the labels go
         page.locator(".hoverlayer .hovertext").first.wait_for(state="detached")
+
+
+def test_the_kernel_table_and_the_grid_on_demand(page, app_url):
+    _open(page, f"{app_url}/?k=gaussian_3x3")
+    sidebar = _sidebar_tab(page, "Kernel")
+    table = sidebar.locator(".kernel-table")
+    table.wait_for()
+    assert table.inner_text().split() == ["1/16", "×", "1", "2", "1", "2", "4", "2",
+                                          "1", "2", "1"]
+    assert sidebar.locator('[data-testid="stDataFrame"]').count() == 0
+    sidebar.locator(".st-key-lab-k-grid_open summary").click()
+    sidebar.locator('[data-testid="stDataFrame"]').wait_for()
+    table.wait_for(state="detached")
+    # the kernel's text is unchanged, and so is the figure
+    assert sidebar.locator(".st-key-lab-k-text textarea").input_value().split()[:2] == [
+        "1/16", "*"]

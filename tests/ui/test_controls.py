@@ -1,6 +1,8 @@
 """ui.controls: the kernel picker (grid, text, actions), the filter bank, RGB slices and the
 layer controls; the kernel applied is always the kernel shown."""
 
+import re
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -59,8 +61,16 @@ def _picker_app():
     st.text(repr(np.asarray(k.weights).tolist()))  # exact: repr of Python floats
 
 
-def _open() -> AppTest:
-    return AppTest.from_function(_picker_app, default_timeout=30).run()
+def _open(grid: bool = False) -> AppTest:
+    at = AppTest.from_function(_picker_app, default_timeout=30)
+    return (_with_grid(at) if grid else at).run()
+
+
+def _with_grid(at) -> AppTest:
+    """Open the "Edit the numbers in a grid" expander for the next run (AppTest does not report
+    an expander's state, so it is closed again after each run)."""
+    at.session_state["t.grid_open"] = True
+    return at
 
 
 def _weights(at) -> np.ndarray:
@@ -79,25 +89,43 @@ def test_the_grid_and_the_text_show_the_preset():
     assert np.array_equal(parse_kernel(at.text_area(key="t.text").value), _weights(at))
 
 
-def test_editing_a_grid_cell_changes_the_kernel_applied_and_its_text():
+def test_the_kernel_is_a_table_of_its_exact_numbers_and_the_grid_opens_on_demand():
     at = _open()
+    assert not at.exception and not at.data_editor  # the grid is built only when opened
+    table = next(h.proto.body for h in at.get("html") if "kernel-table" in h.proto.body)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", table)
+    assert cells == ["-1", "0", "1", "-2", "0", "2", "-1", "0", "1"]
+    at.text_area(key="t.text").set_value("1/16 * [1 2 1; 2 4 2; 1 2 1]").run()
+    table = next(h.proto.body for h in at.get("html") if "kernel-table" in h.proto.body)
+    assert "1/16 ×" in table
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", table) == ["1", "2", "1", "2", "4", "2",
+                                                            "1", "2", "1"]
+    _with_grid(at).run()
+    assert not at.exception and len(at.data_editor) == 1
+    assert not [h for h in at.get("html") if "kernel-table" in h.proto.body]
+    assert at.data_editor[0].value.to_numpy().tolist() == (
+        library.get("gaussian_3x3").weights.tolist())
+
+
+def test_editing_a_grid_cell_changes_the_kernel_applied_and_its_text():
+    at = _open(grid=True)
     at.session_state[_grid_key(at)] = {"edited_rows": {1: {"2": 7.5}}, "added_rows": [],
                                        "deleted_rows": []}
-    at.run()
+    _with_grid(at).run()
     assert not at.exception
     w = _weights(at)
     assert w[1, 1] == 7.5 and w[1, 0] == -2
     assert np.array_equal(parse_kernel(at.text_area(key="t.text").value), w)
     assert at.text[0].value.startswith("name=Custom (edited from Sobel x")
-    at.run()  # the edit is not applied twice or lost
+    _with_grid(at).run()  # the edit is not applied twice or lost
     assert np.array_equal(_weights(at), w)
 
 
 def test_an_empty_grid_cell_is_an_error_naming_it_and_the_kernel_stays():
-    at = _open()
+    at = _open(grid=True)
     at.session_state[_grid_key(at)] = {"edited_rows": {2: {"3": None}}, "added_rows": [],
                                        "deleted_rows": []}
-    at.run()
+    _with_grid(at).run()
     assert not at.exception
     assert any("row 3, column 3 is empty" in e.value for e in at.error)
     assert np.array_equal(_weights(at), library.get("sobel_x").weights)
@@ -113,6 +141,7 @@ def test_typed_text_with_an_error_points_at_row_and_column():
     assert np.array_equal(_weights(at), library.get("gaussian_3x3").weights)
     assert not at.error
     # the grid follows the text
+    _with_grid(at).run()
     assert at.data_editor[0].value.to_numpy().tolist() == _weights(at).tolist()
 
 

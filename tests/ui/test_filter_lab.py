@@ -198,8 +198,11 @@ def test_upload_a_photo_and_change_every_control():
     assert metric(at, "Parameters") == "50"
     step(at.slider(key="lab.k.sigma"), 2.0)
     step(at.selectbox(key="lab.k.preset"), "sobel_x")
+    at.session_state["lab.k.grid_open"] = True  # the grid is built when its expander opens
+    ok(at.run())
     at.session_state[at.data_editor[0].key] = {"edited_rows": {0: {"1": -3.0}},
                                                "added_rows": [], "deleted_rows": []}
+    at.session_state["lab.k.grid_open"] = True
     ok(at.run())
     assert "-3" in at.text_area(key="lab.k.text").value
     for action in ("flip", "transpose", "normalise", "random", "reset"):
@@ -458,7 +461,8 @@ def test_an_edited_kernel_travels_in_the_link():
     at = ok(_open({"kt": "[1,2;3,4]", "k": "box", "ks": "2"}))
     assert not at.warning, warnings(at)
     assert at.text_area(key="lab.k.text").value.split() == ["1", "2", "3", "4"]
-    assert at.data_editor[0].value.to_numpy().tolist() == [[1, 2], [3, 4]]
+    table = next(h.proto.body for h in at.get("html") if "kernel-table" in h.proto.body)
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", table) == ["1", "2", "3", "4"]
     # and the page writes it back the same way
     at.number_input(key="lab.stride").set_value(2).run()
     published = {k: (v[-1] if isinstance(v, list) else v) for k, v in at.query_params.items()}
