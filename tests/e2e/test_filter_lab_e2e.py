@@ -311,3 +311,23 @@ def test_the_kernel_table_and_the_grid_on_demand(page, app_url):
     # the kernel's text is unchanged, and so is the figure
     assert sidebar.locator(".st-key-lab-k-text textarea").input_value().split()[:2] == [
         "1/16", "*"]
+
+
+def test_a_layer_change_updates_only_the_stages_that_changed(page, app_url):
+    """The stage strip is patched in place: after a bias change the input's picture is the same
+    element (not decoded again), the result's picture a new one."""
+    _open(page, f"{app_url}/?b=10")  # with a bias: a "+ bias" card, which the next one keeps
+    page.locator(".st-key-lab-layer_open summary").click()
+    cards = ".st-key-lab-stages .lab-strip .lab-card"
+    page.locator(cards).first.wait_for()
+    page.evaluate(f"""() => {{ const c = document.querySelectorAll('{cards} img');
+        window.__first = c[0]; window.__last = c[c.length - 1]; }}""")
+    token = _token(page)
+    page.locator('.st-key-lab-bias [data-testid="stNumberInputStepUp"]').click()
+    _wait_new_figure(page, token)
+    page.wait_for_function(f"""() => {{ const c = document.querySelectorAll('{cards} img');
+        return c[c.length - 1] !== window.__last; }}""")
+    kept = page.evaluate(f"() => document.querySelectorAll('{cards} img')[0] === window.__first")
+    assert kept
+    titles = page.locator(f"{cards} .lab-title").all_inner_texts()
+    assert titles[0] == "Input" and titles[-1] == "+ bias"

@@ -17,6 +17,7 @@ import streamlit as st
 
 from conv import image
 from ui import controls, lab
+from ui.html_view import html_view
 from ui.plotly_view import plotly_view
 
 ss = st.session_state
@@ -129,7 +130,7 @@ def figures(img: lab.LabImage, longest, colour: str, x, kernels, slices) -> None
         stage = "conv" if right == "mag" else right
         parts += [f'<h3 class="lab-h3">Each map: {lab.STAGE_LABELS[stage]}</h3>',
                   lab.maps_strip_html(result, stage, mapping)]
-    st.html("".join(parts + [lab.histogram(result, right, j, mapping)]))
+    html_view("".join(parts + [lab.histogram(result, right, j, mapping)]), key="lab.stages")
     lab.show_downloads(img, result, j, mapping)
     lab.show_code(img, result)
 
