@@ -122,6 +122,22 @@ def _label(option: str) -> str:
     return f"{GROUP_TITLES.get(k.group, k.group)} · {k.name}"
 
 
+def kernel_summary(key: str) -> str:
+    """The picker's kernel in a few words, from the session state (for a collapsed section's
+    label, written before the picker): its preset, size and the filter bank's extra maps."""
+    s = st.session_state
+    option = s.get(f"{key}.preset")
+    if option is None or option not in _options():
+        return "choose a kernel"
+    text = _label(option).split(" · ", 1)[-1]
+    if f"{key}.size" in s and option in library.PARAMETRIC:
+        text += f", {s[f'{key}.size']} x {s[f'{key}.size']}"
+    bank = s.get(f"{key}.bank") or []
+    if bank:
+        text += f" · + {len(bank)} more in the filter bank"
+    return text
+
+
 def preset_kernel(option: str, size: int | None, sigma: float | None) -> np.ndarray:
     """The weights of a picker option at the given parameters."""
     sent = _sent(option)

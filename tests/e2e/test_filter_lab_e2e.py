@@ -68,10 +68,19 @@ def _open(page, url: str) -> None:
     assert rendering == ["pixelated", "pixelated"]
 
 
-def _sidebar_tab(page, name: str):
-    sidebar = page.locator('[data-testid="stSidebar"]')
-    sidebar.get_by_role("tab", name=name).click()
-    return sidebar
+def _sidebar(page):
+    """The sidebar: the image's controls."""
+    return page.locator('[data-testid="stSidebar"]')
+
+
+def _open_kernel(page):
+    """Open the kernel's controls (above the figure, collapsed to a one-line summary)."""
+    kernel = page.locator(".st-key-lab-kernel_open")
+    preset = kernel.locator(".st-key-lab-k-preset")
+    if not preset.is_visible():
+        kernel.locator("summary").first.click()
+        preset.wait_for()
+    return kernel
 
 
 def _phone_photo(tmp: Path) -> Path:
@@ -91,7 +100,7 @@ def _phone_photo(tmp: Path) -> Path:
 def test_upload_change_kernel_and_stride_download(page, app_url, tmp_path):
     _open(page, app_url)
     assert page.locator('[data-testid="stException"]').count() == 0
-    sidebar = _sidebar_tab(page, "Image")
+    sidebar = _sidebar(page)
     sidebar.locator(".st-key-lab-src").get_by_text("Upload", exact=True).click()
     wait_for_app(page)
     old = _token(page)
@@ -106,15 +115,15 @@ def test_upload_change_kernel_and_stride_download(page, app_url, tmp_path):
     screenshot(page, "filter_lab_upload_1920x1080")
 
     # the kernel: a preset from the grouped list
-    sidebar = _sidebar_tab(page, "Kernel")
+    kernel = _open_kernel(page)
     figure_before = page.evaluate(f"() => document.querySelector('{FIGURE}').layout.images[1].source")
-    sidebar.locator(".st-key-lab-k-preset").click()
+    kernel.locator(".st-key-lab-k-preset").click()
     page.keyboard.type("Laplacian (8")  # the list filters as one types
     page.get_by_role("option", name="Edges · Laplacian (8-neighbour)").click()
     token = _wait_new_figure(page, token)
     figure_after = page.evaluate(f"() => document.querySelector('{FIGURE}').layout.images[1].source")
     assert figure_after != figure_before  # the result's picture changed
-    assert sidebar.locator(".st-key-lab-k-text textarea").input_value().split() == (
+    assert kernel.locator(".st-key-lab-k-text textarea").input_value().split() == (
         ["1", "1", "1", "1", "-8", "1", "1", "1", "1"])
 
     # the stride: "+" once, the output halves (TensorFlow-style SAME at stride 2)
@@ -175,7 +184,7 @@ def test_a_bad_file_shows_an_error_and_the_page_keeps_working(page, app_url, tmp
     _open(page, app_url)
     bad = tmp_path / "holiday.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0" + b"this is not the photo you are looking for" * 50)
-    sidebar = _sidebar_tab(page, "Image")
+    sidebar = _sidebar(page)
     sidebar.locator(".st-key-lab-src").get_by_text("Upload", exact=True).click()
     wait_for_app(page)
     sidebar.locator('input[type="file"]').set_input_files(str(bad))
@@ -262,7 +271,7 @@ def test_nothing_is_fetched_from_the_internet(page, app_url):
 
 def test_the_gallery_is_built_when_opened_and_a_click_shows_the_photo(page, app_url):
     _open(page, app_url)
-    sidebar = _sidebar_tab(page, "Image")
+    sidebar = _sidebar(page)
     pick = sidebar.locator(".st-key-lab-pick-photo-rocket button")
     assert pick.count() == 0  # closed: not sent to the browser at all
     sidebar.locator(".st-key-lab-gallery_open summary").click()
@@ -299,17 +308,18 @@ def test_hover_names_the_exact_numbers_of_both_panels(page, app_url):
 
 def test_the_kernel_table_and_the_grid_on_demand(page, app_url):
     _open(page, f"{app_url}/?k=gaussian_3x3")
-    sidebar = _sidebar_tab(page, "Kernel")
-    table = sidebar.locator(".kernel-table")
+    kernel = _open_kernel(page)
+    assert "Gaussian blur" in kernel.locator("summary").first.inner_text()
+    table = kernel.locator(".kernel-table")
     table.wait_for()
     assert table.inner_text().split() == ["1/16", "×", "1", "2", "1", "2", "4", "2",
                                           "1", "2", "1"]
-    assert sidebar.locator('[data-testid="stDataFrame"]').count() == 0
-    sidebar.locator(".st-key-lab-k-grid_open summary").click()
-    sidebar.locator('[data-testid="stDataFrame"]').wait_for()
+    assert kernel.locator('[data-testid="stDataFrame"]').count() == 0
+    kernel.locator(".st-key-lab-k-grid_open summary").click()
+    kernel.locator('[data-testid="stDataFrame"]').wait_for()
     table.wait_for(state="detached")
-    # the kernel's text is unchanged, and so is the figure
-    assert sidebar.locator(".st-key-lab-k-text textarea").input_value().split()[:2] == [
+    # the kernel's text is unchanged
+    assert kernel.locator(".st-key-lab-k-text textarea").input_value().split()[:2] == [
         "1/16", "*"]
 
 
