@@ -714,7 +714,7 @@ def histogram(result: LabResult, stage: str, j, mapping: str):
             values = values[:, ::k, ::k]
             title += f" (every {k}th row and column)"
         svg = maps.histogram_svg(values, m, title=title)
-        # as an image: st.html's sanitiser keeps <img> but drops inline <svg>
+        # as an image: one node for ui/html_view.js to keep or replace as a whole
         uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
         return (f'<img src="{uri}" alt="{html.escape(title)}" '
                 f'style="width:100%; max-width:960px; display:block; margin-top:1rem">')

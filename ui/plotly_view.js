@@ -65,6 +65,8 @@ function hoverLayer(t) {
   const x0 = t.x0 || 0, dx = t.dx || 1, y0 = t.y0 || 0, dy = t.dy || 1;
   return {
     xname: "xaxis" + (t.xaxis || "x").slice(1), yname: "yaxis" + (t.yaxis || "y").slice(1),
+    // the middle of the grid, in data coordinates
+    centre: { x: x0 + dx * (nx - 1) / 2, y: y0 + dy * (ny - 1) / 2 },
     // the label of the cell under data coordinates (x, y), or null outside the grid
     label(x, y) {
       const j = Math.round((x - x0) / dx), i = Math.round((y - y0) / dy);
@@ -89,12 +91,9 @@ function takeHoverLayers(spec) {
     const layer = hoverLayer(t);
     layers.push(layer);
     if (t.showscale) {
-      const z = unpack(t.z);
-      const [ny, nx] = z.shape;
       data.push({
         type: "scatter", mode: "markers", xaxis: t.xaxis, yaxis: t.yaxis, showlegend: false,
-        hoverinfo: "skip",
-        x: [(t.x0 || 0) + (t.dx || 1) * (nx - 1) / 2], y: [(t.y0 || 0) + (t.dy || 1) * (ny - 1) / 2],
+        hoverinfo: "skip", x: [layer.centre.x], y: [layer.centre.y],
         marker: { size: 1, opacity: 0, color: [t.zmin], cmin: t.zmin, cmax: t.zmax,
                   colorscale: t.colorscale, showscale: true, colorbar: t.colorbar },
       });
