@@ -94,7 +94,7 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 
-def wait_for_app(pg, timeout: float = 30_000) -> None:
+def wait_for_app(pg, timeout: float = 60_000) -> None:
     """Wait until Streamlit has rendered and finished running the script.
 
     The script state goes "initial" (connecting: nothing rendered yet) -> "running" ->

@@ -51,6 +51,7 @@ def _open_layer(page) -> None:
         page.locator(".st-key-lab-layer_open summary").click()
         stride.wait_for()
 
+
 def _metric(page, label: str) -> str:
     m = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
     return m.locator('[data-testid="stMetricValue"]').inner_text().strip()
@@ -259,7 +260,7 @@ def test_nothing_is_fetched_from_the_internet(page, app_url):
     page.on("request", lambda r: outside.append(r.url)
             if not r.url.startswith((app_url, "data:", "blob:")) else None)
     _open(page, app_url)
-    page.locator(".st-key-lab-layer_open summary").click()
+    _open_layer(page)
     token = _token(page)
     page.locator('.st-key-lab-bias [data-testid="stNumberInputStepUp"]').click()
     _wait_new_figure(page, token)
@@ -276,6 +277,8 @@ def test_the_gallery_is_built_when_opened_and_a_click_shows_the_photo(page, app_
     assert pick.count() == 0  # closed: not sent to the browser at all
     sidebar.locator(".st-key-lab-gallery_open summary").click()
     pick.first.wait_for()
+    # the gallery arrives element by element: wait for its last picture
+    sidebar.locator(".st-key-lab-gallery img").nth(15).wait_for()
     assert sidebar.locator(".st-key-lab-gallery img").count() == 16
     token = _token(page)
     pick.first.click()
@@ -316,6 +319,7 @@ def test_the_kernel_table_and_the_grid_on_demand(page, app_url):
                                           "1", "2", "1"]
     assert kernel.locator('[data-testid="stDataFrame"]').count() == 0
     kernel.locator(".st-key-lab-k-grid_open summary").click()
+    kernel.locator(".st-key-lab-k-grid_open details[open]").wait_for()
     kernel.locator('[data-testid="stDataFrame"]').wait_for()
     table.wait_for(state="detached")
     # the kernel's text is unchanged
@@ -327,7 +331,7 @@ def test_a_layer_change_updates_only_the_stages_that_changed(page, app_url):
     """The stage strip is patched in place: after a bias change the input's picture is the same
     element (not decoded again), the result's picture a new one."""
     _open(page, f"{app_url}/?b=10")  # with a bias: a "+ bias" card, which the next one keeps
-    page.locator(".st-key-lab-layer_open summary").click()
+    _open_layer(page)
     cards = ".st-key-lab-stages .lab-strip .lab-card"
     page.locator(cards).first.wait_for()
     page.evaluate(f"""() => {{ const c = document.querySelectorAll('{cards} img');
