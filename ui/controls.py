@@ -558,7 +558,7 @@ def layer_params(key: str, *, max_pad: int = MAX_PAD) -> list[Param]:
 def layer_from_state(key: str) -> Layer:
     """The layer :func:`layer_controls` returns, read from the session state alone (defaults
     where unset): for a fragment that reruns without the controls."""
-    v = {k: st.session_state.get(k, default) for k, default in layer_defaults(key).items()}
+    v = _layer_values(key)
     pad = v[f"{key}.pad"]
     padding = (int(v[f"{key}.ph"]), int(v[f"{key}.pw"])) if pad == "custom" else pad
     return Layer(padding=padding, padding_mode=v[f"{key}.pm"], stride=int(v[f"{key}.stride"]),
@@ -581,40 +581,41 @@ def layer_controls(key: str, *, columns: bool = False, on_value=None) -> Layer:
         s.setdefault(k, v)
     c1, c2, c3 = (st.columns(3, gap="medium") if columns else (st.container(),) * 3)
     with c1:
-        padding, mode = _padding_controls(key, on_value)
+        _padding_controls(key, on_value)
     with c2:
-        stride = st.number_input("Stride s", 1, MAX_STRIDE, step=1, key=f"{key}.stride",
-                                 on_change=on_value)
-        dilation = st.number_input("Dilation d", 1, MAX_DILATION, step=1, key=f"{key}.dil",
-                                   on_change=on_value)
-        bias = st.number_input("Bias b (added to every map)", -MAX_BIAS, MAX_BIAS, step=10.0,
-                               key=f"{key}.bias", format="%g", on_change=on_value)
+        st.number_input("Stride s", 1, MAX_STRIDE, step=1, key=f"{key}.stride",
+                        on_change=on_value)
+        st.number_input("Dilation d", 1, MAX_DILATION, step=1, key=f"{key}.dil",
+                        on_change=on_value)
+        st.number_input("Bias b (added to every map)", -MAX_BIAS, MAX_BIAS, step=10.0,
+                        key=f"{key}.bias", format="%g", on_change=on_value)
     with c3:
         act = st.pills("Activation", ops.ACTIVATIONS, key=f"{key}.act", required=True,
                        format_func=ACTIVATION_LABELS.get, wrap=True)
-        slope = s[f"{key}.slope"]
         if act == "leaky_relu":
-            slope = st.number_input("Leaky ReLU slope for x < 0", 0.0, 1.0, step=0.01,
-                                    key=f"{key}.slope", format="%g", on_change=on_value)
+            st.number_input("Leaky ReLU slope for x < 0", 0.0, 1.0, step=0.01,
+                            key=f"{key}.slope", format="%g", on_change=on_value)
         pool = st.pills("Pooling", POOL_CHOICES, key=f"{key}.pool", required=True,
                         format_func={"none": "none", "max": "max", "avg": "average"}.get,
                         wrap=True)
-        pk, ps = s[f"{key}.pk"], s[f"{key}.ps"]
         if pool != "none":
-            pk = st.number_input("Pool window", 1, MAX_POOL, step=1, key=f"{key}.pk",
-                                 on_change=on_value)
-            ps = st.number_input("Pool stride (0 = the window)", 0, MAX_POOL, step=1,
-                                 key=f"{key}.ps", on_change=on_value)
-    return Layer(padding=padding, padding_mode=mode, stride=int(stride), dilation=int(dilation),
-                 bias=float(bias), activation=act, negative_slope=float(slope), pool=pool,
-                 pool_size=int(pk), pool_stride=int(ps) or None)
+            st.number_input("Pool window", 1, MAX_POOL, step=1, key=f"{key}.pk",
+                            on_change=on_value)
+            st.number_input("Pool stride (0 = the window)", 0, MAX_POOL, step=1,
+                            key=f"{key}.ps", on_change=on_value)
+    # every control has a key: the session state now holds what they show
+    return layer_from_state(key)
+
+
+def _layer_values(key: str) -> dict[str, object]:
+    """The layer's settings in the session state, defaults where unset."""
+    return {k: st.session_state.get(k, default) for k, default in layer_defaults(key).items()}
 
 
 def layer_summary(key: str) -> str:
     """The layer's settings in one line (from the session state, defaults where unset), e.g.
     "same padding (zeros) · stride 1 · dilation 1 · bias 0 · no activation · no pooling"."""
-    s = st.session_state
-    v = {k: s.get(k, default) for k, default in layer_defaults(key).items()}
+    v = _layer_values(key)
     pad = v[f"{key}.pad"]
     if pad == "custom":
         pad_text = f"padding {v[f'{key}.ph']} rows, {v[f'{key}.pw']} columns"
@@ -634,23 +635,20 @@ def layer_summary(key: str) -> str:
                        f"bias {float(v[f'{key}.bias']):g}", act_text, pool_text])
 
 
-def _padding_controls(key: str, on_value=None) -> tuple[object, str]:
-    """The padding (a word or (ph, pw)) and what it fills with."""
+def _padding_controls(key: str, on_value=None) -> None:
+    """The padding (a word, or rows and columns when custom) and what it fills with."""
     pad = st.pills("Padding", PADDING_CHOICES, key=f"{key}.pad", required=True, wrap=True,
                                help="valid: none; same: output as large as the input (at "
                                     "stride 1); full: every partial overlap; custom: you say")
-    padding: object = pad
     # number inputs one per line: in a narrow column Streamlit drops their +/- buttons, and a
     # teacher at a projector clicks rather than types
     if pad == "custom":
-        ph = st.number_input("p rows (top and bottom)", 0, MAX_PAD, step=1, key=f"{key}.ph",
-                             on_change=on_value)
-        pw = st.number_input("p columns (left and right)", 0, MAX_PAD, step=1, key=f"{key}.pw",
-                             on_change=on_value)
-        padding = (int(ph), int(pw))
-    mode = st.pills("Padding fills with", ops.PADDING_MODES, key=f"{key}.pm", required=True,
-                    format_func=_mode_label, wrap=True, on_change=on_value)
-    return padding, mode
+        st.number_input("p rows (top and bottom)", 0, MAX_PAD, step=1, key=f"{key}.ph",
+                        on_change=on_value)
+        st.number_input("p columns (left and right)", 0, MAX_PAD, step=1, key=f"{key}.pw",
+                        on_change=on_value)
+    st.pills("Padding fills with", ops.PADDING_MODES, key=f"{key}.pm", required=True,
+             format_func=_mode_label, wrap=True, on_change=on_value)
 
 
 def _mode_label(mode: str) -> str:

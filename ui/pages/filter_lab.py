@@ -76,6 +76,9 @@ if limit:
 lab.publish_image(rgb, img)
 
 
+FIGURES = "lab-figures"  # the figures' fragment, rerun alone by a layer value's change
+
+
 @st.fragment
 def lab_section(img: lab.LabImage, longest, colour: str, x) -> None:
     """The kernel's and the layer's controls, then :func:`figures`. A change of the kernel, or
@@ -103,9 +106,6 @@ def _figures_only() -> None:
     """A layer value changed: rerun the figures, not the controls (the kernel's and the layer's
     20 elements not sent again: a bias change 26 and 37 ms faster side by side, both orders)."""
     st.rerun(FIGURES)
-
-
-FIGURES = "lab-figures"
 
 
 @st.fragment(key=FIGURES)
