@@ -220,6 +220,18 @@ def _act(key: str, action: str) -> None:
         _reset_text(key)
 
 
+def _then(callback, after):
+    """``callback``, then ``after`` (e.g. a keyed ``st.rerun`` naming what to redraw); just
+    ``callback`` when there is no ``after``."""
+    if after is None:
+        return callback
+
+    def both(*args):
+        callback(*args)
+        after()
+    return both
+
+
 def kernel_table_html(weights: np.ndarray) -> str:
     """The kernel as an HTML table of exactly the numbers :func:`format_kernel` writes (a
     common fraction in front when there is one, e.g. "1/16 ×" and integers)."""
@@ -238,11 +250,11 @@ def kernel_table_html(weights: np.ndarray) -> str:
             f'font-family: monospace; font-size: {size}rem">{rows}</table></div>')
 
 
-def kernel_grid(key: str, weights: np.ndarray, *,
-                label: str = "The kernel applied") -> tuple[np.ndarray, bool]:
+def kernel_grid(key: str, weights: np.ndarray, *, label: str = "The kernel applied",
+                on_change=None) -> tuple[np.ndarray, bool]:
     """An editable grid (``st.data_editor``) of ``weights``; returns (weights after the user's
     edits, whether they changed). An empty or non-finite cell is refused with an error naming
-    its row and column, and the weights stay as they were.
+    its row and column, and the weights stay as they were. ``on_change``: called after an edit.
 
     The editor restarts (a new key) whenever ``weights`` change from outside the grid, so an
     old edit is never replayed onto a new kernel.
@@ -261,7 +273,7 @@ def kernel_grid(key: str, weights: np.ndarray, *,
         frame, key=f"{key}.grid{s[f'{key}.grid_ver']}",
         column_config={c: st.column_config.NumberColumn(c, format="plain", width=width)
                        for c in cols},
-        width="content", num_rows="fixed", row_height=38,
+        width="content", num_rows="fixed", row_height=38, on_change=on_change,
     )
     try:
         w = edited.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -287,7 +299,7 @@ def kernel_grid(key: str, weights: np.ndarray, *,
 
 def kernel_picker(key: str, *, default: str = "sobel_x", label: str = "Kernel",
                   editable: bool = True, page: str | None = None, grid: bool = True,
-                  actions: bool = True) -> PickedKernel:
+                  actions: bool = True, on_change=None) -> PickedKernel:
     """A preset picker grouped by purpose, its parameters (size, sigma), its description and
     reference, and editors holding exactly the kernel that will be applied: a grid of numbers
     (``grid``), a text box to type or paste a kernel, and the actions normalise, flip,
@@ -295,6 +307,9 @@ def kernel_picker(key: str, *, default: str = "sobel_x", label: str = "Kernel",
 
     A kernel sent from another page (``ui.shared.send_kernel``) is offered in the list, and
     selected once when ``page`` is given and it has not adopted that kernel yet.
+
+    ``on_change``: called after every change of the kernel (preset, size, sigma, an action,
+    the grid, the text), e.g. a keyed ``st.rerun`` that redraws what uses the kernel too.
     """
     s = st.session_state
     options = _options()
@@ -306,14 +321,14 @@ def kernel_picker(key: str, *, default: str = "sobel_x", label: str = "Kernel",
         s[f"{key}.text"] = format_kernel(new.weights)
         st.toast(f"Using the kernel sent from {new.source}: {new.name}")
     option = st.selectbox(label, options, key=f"{key}.preset", format_func=_label,
-                          on_change=_reset_text, args=(key,))
+                          on_change=_then(_reset_text, on_change), args=(key,))
     spec = library.PARAMETRIC.get(option)
     size = sigma = None
     if spec is not None:
         if f"{key}.size" not in s or s[f"{key}.size"] not in spec.sizes:
             s[f"{key}.size"] = spec.default_size
         size = st.select_slider("Kernel size", spec.sizes, key=f"{key}.size",
-                                on_change=_on_size, args=(key,),
+                                on_change=_then(_on_size, on_change), args=(key,),
                                 format_func=lambda n: f"{n} x {n}")
         if spec.takes_sigma:
             lo, hi = spec.sigma_range
@@ -321,7 +336,8 @@ def kernel_picker(key: str, *, default: str = "sobel_x", label: str = "Kernel",
             if f"{key}.sigma" not in s or not lo <= s[f"{key}.sigma"] <= min(hi, 10.0):
                 s[f"{key}.sigma"] = default_sigma
             sigma = st.slider("Sigma (spread)", float(lo), float(min(hi, 10.0)), step=0.05,
-                              key=f"{key}.sigma", on_change=_reset_text, args=(key,))
+                              key=f"{key}.sigma", on_change=_then(_reset_text, on_change),
+                              args=(key,))
     try:
         base = preset_kernel(option, size, sigma)
     except ValueError as exc:  # e.g. a sigma outside the range after a URL edit
@@ -351,7 +367,7 @@ def kernel_picker(key: str, *, default: str = "sobel_x", label: str = "Kernel",
                               on_change="rerun", icon=":material/edit:")
             if box.open:
                 with box:
-                    current, changed = kernel_grid(key, current)
+                    current, changed = kernel_grid(key, current, on_change=on_change)
                 if changed:
                     s[f"{key}.text"] = format_kernel(current)
                     s[f"{key}.note"] = ""
@@ -370,15 +386,16 @@ def kernel_picker(key: str, *, default: str = "sobel_x", label: str = "Kernel",
             # Chromium, ABBA 20 each: 291 -> 272 ms median)
             row = st.container(horizontal=True, gap="small")
             for action, text, helptext in buttons:
-                row.button(text, key=f"{key}.do.{action}", on_click=_act, args=(key, action),
-                           help=helptext)
+                row.button(text, key=f"{key}.do.{action}", on_click=_then(_act, on_change),
+                           args=(key, action), help=helptext)
             if s.get(f"{key}.note"):
                 st.caption(s[f"{key}.note"])
         with st.expander("Type or paste a kernel", expanded=not grid):
             text = st.text_area(
                 "Numbers in rows; fractions like 1/9; `1/16 * [1 2 1; 2 4 2; 1 2 1]`; "
                 "Python/numpy, MATLAB and LaTeX forms work too",
-                key=f"{key}.text", height=min(60 + 28 * base.shape[0], 360))
+                key=f"{key}.text", height=min(60 + 28 * base.shape[0], 360),
+                on_change=on_change)
         try:
             weights = check_weights(parse_kernel(text))
             s[f"{key}.last_good"] = weights
@@ -413,9 +430,11 @@ def bank_candidates(shape: tuple[int, int]) -> dict[str, np.ndarray]:
     return out
 
 
-def bank_picker(key: str, shape: tuple[int, int]) -> list[tuple[str, np.ndarray]]:
+def bank_picker(key: str, shape: tuple[int, int], *,
+                on_change=None) -> list[tuple[str, np.ndarray]]:
     """More kernels for a filter bank (one output map each), of the main kernel's shape.
-    Returns ``[(name, weights), ...]`` without the main kernel."""
+    Returns ``[(name, weights), ...]`` without the main kernel. ``on_change``: called after a
+    change of the bank."""
     s = st.session_state
     candidates = bank_candidates(shape)
     chosen = list(s.get(f"{key}.bank") or [])
@@ -428,7 +447,7 @@ def bank_picker(key: str, shape: tuple[int, int]) -> list[tuple[str, np.ndarray]
         f"Filter bank: more {shape[0]} x {shape[1]} kernels, one output map each",
         list(candidates), key=f"{key}.bank", format_func=lambda k: library.get(k).name.split(
             " (")[0] if k not in library.PARAMETRIC else library.get(k, size=shape[0]).name,
-        placeholder="e.g. Sobel y with Sobel x", max_selections=7)
+        placeholder="e.g. Sobel y with Sobel x", max_selections=7, on_change=on_change)
     return [(library.get(k, size=shape[0] if k in library.PARAMETRIC else None).name,
              candidates[k]) for k in picked]
 
@@ -457,9 +476,10 @@ def _slice_action(key: str, base_text: str, action: str) -> None:
                 s[f"{key}.slice.{c}"] = format_kernel(np.zeros_like(base))
 
 
-def rgb_slices(key: str, base: np.ndarray) -> np.ndarray:
+def rgb_slices(key: str, base: np.ndarray, *, on_change=None) -> np.ndarray:
     """The three slices (R, G, B) of a full-RGB filter, each editable; a slice that was never
-    edited is ``base``. Returns float64 ``(3, kH, kW)``."""
+    edited is ``base``. Returns float64 ``(3, kH, kW)``. ``on_change``: called after a change
+    of a slice."""
     s = st.session_state
     base_text = format_kernel(base)
     slices = []
@@ -483,13 +503,15 @@ def rgb_slices(key: str, base: np.ndarray) -> np.ndarray:
              "luma": "slices = kernel x (0.299, 0.587, 0.114): the grayscale result"}
     for row in (buttons[:2], buttons[2:4], buttons[4:]):
         for col, (action, text) in zip(st.columns(2, gap="small"), row):
-            col.button(text, key=f"{key}.slices.{action}", on_click=_slice_action,
+            col.button(text, key=f"{key}.slices.{action}",
+                       on_click=_then(_slice_action, on_change),
                        args=(key, base_text, action), width="stretch",
                        help=helps.get(action, f"keep the {action} slice, zero the others"))
     tabs = st.tabs([f"{c} slice" for c in ("R", "G", "B")])
     for i, (tab, c) in enumerate(zip(tabs, "RGB")):
         with tab:
-            w, changed = kernel_grid(f"{key}.slice{c}", slices[i], label=f"{c} slice")
+            w, changed = kernel_grid(f"{key}.slice{c}", slices[i], label=f"{c} slice",
+                                     on_change=on_change)
             if changed:
                 s[f"{key}.slice.{c}"] = format_kernel(w)
                 slices[i] = w
@@ -568,20 +590,21 @@ def layer_from_state(key: str) -> Layer:
                  pool_stride=int(v[f"{key}.ps"]) or None)
 
 
-def layer_controls(key: str, *, columns: bool = False, on_value=None) -> Layer:
+def layer_controls(key: str, *, columns: bool = False, on_value=None, on_shape=None) -> Layer:
     """Padding (valid / same / full / custom per axis) and its mode, stride, dilation, bias,
     activation and pooling. Click-only widgets (segmented controls and +/- number inputs).
 
     ``columns``: in three columns (padding; stride, dilation, bias; activation, pooling) for
     the main area, instead of one below the other (a sidebar). ``on_value``: the ``on_change``
     callback of the controls whose change does not change the controls themselves (every one
-    but padding, activation and pooling, which show or hide other controls)."""
+    but padding, activation and pooling, which show or hide other controls); ``on_shape``: the
+    ``on_change`` callback of those three."""
     s = st.session_state
     for k, v in layer_defaults(key).items():
         s.setdefault(k, v)
     c1, c2, c3 = (st.columns(3, gap="medium") if columns else (st.container(),) * 3)
     with c1:
-        _padding_controls(key, on_value)
+        _padding_controls(key, on_value, on_shape)
     with c2:
         st.number_input("Stride s", 1, MAX_STRIDE, step=1, key=f"{key}.stride",
                         on_change=on_value)
@@ -591,13 +614,13 @@ def layer_controls(key: str, *, columns: bool = False, on_value=None) -> Layer:
                         key=f"{key}.bias", format="%g", on_change=on_value)
     with c3:
         act = st.pills("Activation", ops.ACTIVATIONS, key=f"{key}.act", required=True,
-                       format_func=ACTIVATION_LABELS.get, wrap=True)
+                       format_func=ACTIVATION_LABELS.get, wrap=True, on_change=on_shape)
         if act == "leaky_relu":
             st.number_input("Leaky ReLU slope for x < 0", 0.0, 1.0, step=0.01,
                             key=f"{key}.slope", format="%g", on_change=on_value)
         pool = st.pills("Pooling", POOL_CHOICES, key=f"{key}.pool", required=True,
                         format_func={"none": "none", "max": "max", "avg": "average"}.get,
-                        wrap=True)
+                        wrap=True, on_change=on_shape)
         if pool != "none":
             st.number_input("Pool window", 1, MAX_POOL, step=1, key=f"{key}.pk",
                             on_change=on_value)
@@ -635,11 +658,12 @@ def layer_summary(key: str) -> str:
                        f"bias {float(v[f'{key}.bias']):g}", act_text, pool_text])
 
 
-def _padding_controls(key: str, on_value=None) -> None:
+def _padding_controls(key: str, on_value=None, on_shape=None) -> None:
     """The padding (a word, or rows and columns when custom) and what it fills with."""
     pad = st.pills("Padding", PADDING_CHOICES, key=f"{key}.pad", required=True, wrap=True,
-                               help="valid: none; same: output as large as the input (at "
-                                    "stride 1); full: every partial overlap; custom: you say")
+                   on_change=on_shape,
+                   help="valid: none; same: output as large as the input (at stride 1); "
+                        "full: every partial overlap; custom: you say")
     # number inputs one per line: in a narrow column Streamlit drops their +/- buttons, and a
     # teacher at a projector clicks rather than types
     if pad == "custom":

@@ -74,15 +74,18 @@ def upload(at: AppTest, name: str, data: bytes, mime: str = "image/png") -> AppT
 
 
 def whole(at: AppTest) -> AppTest:
-    """After a layer value's change, which reruns only the figures' fragment (AppTest then holds
-    only what that fragment drew), run the page again to have every control back."""
-    if not _has(at, "lab.stride"):
+    """After a change that reruns only some of the page's fragments (a layer value: the
+    figures; a kernel change: the kernel's controls and the figures), AppTest holds only what
+    those fragments drew: run the page again to have every control back."""
+    if not all(_has(at, key) for key in ("lab.src", "lab.k.preset", "lab.stride")):
         at.run()
     return ok(at)
 
 
 def _has(at: AppTest, key: str) -> bool:
-    return any(getattr(e, "key", None) == key for e in at.number_input)
+    """Whether the page AppTest holds has a widget with this key."""
+    return any(getattr(e, "key", None) == key for e in at.main) or any(
+        getattr(e, "key", None) == key for e in at.sidebar)
 
 
 def stages_html(at: AppTest) -> str:
@@ -206,7 +209,7 @@ def test_upload_a_photo_and_change_every_control():
     step(at.pills(key="lab.colour"), "rgb", "256 x 256 x 1")
     assert at.button(key="lab.k.slices.luma")
     at.button(key="lab.k.slices.luma").click().run()
-    ok(at)
+    whole(at)
     step(at.pills(key="lab.colour"), "gray", "256 x 256 x 1")
     step(at.pills(key="lab.res"), "512", "512 x 512 x 1")
     step(at.pills(key="lab.res"), "full", "512 x 512 x 1")
@@ -429,7 +432,7 @@ def test_impossible_layers_give_reasons_not_tracebacks():
     at.text_area(key="lab.k.text").set_value("1 2\nnan 4").run()
     assert "row 2, column 1" in errors(ok(at))
     at.text_area(key="lab.k.text").set_value("\n".join(["1 " * 15] * 15)).run()  # 15 x 15
-    at.pills(key="lab.pad").set_value("valid").run()
+    whole(at).pills(key="lab.pad").set_value("valid").run()
     assert "kernel larger than padded input: 15 > 1" in errors(ok(at))
 
 
@@ -626,6 +629,66 @@ def test_the_layer_summary_says_the_settings_in_one_line():
     at.pills(key="lab.pool").set_value("none").run()
     assert summary() == ("**Layer applied:** valid padding · stride 2 · dilation 1 · "
                          "bias -12.5 · leaky ReLU · no pooling")
+
+
+def _applied_digest(at: AppTest) -> str:
+    """The layer the figure shows (its token names the spec's digest)."""
+    return figure(at)["layout"]["meta"]["token"].split("|")[2]
+
+
+def _shown_digest(at: AppTest) -> str:
+    """The digest of the layer made of the kernel the text box shows, the filter bank's kernels
+    and the default layer (grayscale): what the figure must apply."""
+    from kernels.text import parse_kernel
+    from ui import controls
+    w = parse_kernel(at.text_area(key="lab.k.text").value)
+    bank = controls.bank_candidates(w.shape)
+    kernels = [("", w)] + [("", bank[k]) for k in at.multiselect(key="lab.k.bank").value]
+    weight, groups, _ = lab.layer_weights(kernels, "gray")
+    return lab.spec_digest(lab.layer_spec(weight, groups, controls.Layer(
+        "same", "zeros", 1, 1, 0.0, "identity", 0.01, "none", 2, None)))
+
+
+def test_every_kernel_change_redraws_the_figures_with_the_kernel_shown():
+    """A kernel change reruns the kernel's controls and the figures, not the layer's controls;
+    after each, the figure applies exactly the kernel the text box shows."""
+    at = ok(_open())
+    before = _applied_digest(at)
+    assert before == _shown_digest(at)
+    changes = [
+        lambda: at.selectbox(key="lab.k.preset").set_value("gaussian"),
+        lambda: at.select_slider(key="lab.k.size").set_value(7),
+        lambda: at.slider(key="lab.k.sigma").set_value(2.0),
+        *[lambda a=a: at.button(key=f"lab.k.do.{a}").click()
+          for a in ("flip", "random", "transpose", "random", "normalise", "reset")],
+        lambda: at.selectbox(key="lab.k.preset").set_value("sobel_x"),
+        lambda: at.text_area(key="lab.k.text").set_value("1 2 3\n4 5 6\n7 8 10"),
+        lambda: at.text_area(key="lab.k.text").set_value("0 1 0\n1 -4 1\n0 1 0"),
+        lambda: at.multiselect(key="lab.k.bank").set_value(["sobel_y"]),
+    ]
+    redrawn = 0
+    for i, change in enumerate(changes):
+        change().run()
+        ok(at)
+        assert not _has(at, "lab.stride"), i  # the layer's controls were not sent again
+        assert _has(at, "lab.k.preset"), i
+        assert _applied_digest(at) == _shown_digest(at), i
+        redrawn += _applied_digest(at) != before
+        before = _applied_digest(at)
+    # all but the flip of the (symmetric) Gaussian changed the kernel, and the figure with it
+    assert redrawn == len(changes) - 1
+
+
+def test_padding_activation_and_pooling_rerun_the_layer_and_the_figures():
+    at = ok(_open())
+    at.pills(key="lab.pool").set_value("max").run()
+    assert shape(ok(at)) == "150 x 225 x 1"
+    assert _has(at, "lab.pk")  # the pool's window appeared
+    assert not _has(at, "lab.k.preset")  # the kernel's controls were not sent again
+    at.pills(key="lab.pad").set_value("valid").run()
+    assert shape(ok(at)) == "149 x 224 x 1"
+    at.pills(key="lab.act").set_value("leaky_relu").run()
+    assert _has(ok(at), "lab.slope")
 
 
 def test_the_figure_payload_carries_config_data_and_layout():

@@ -7,12 +7,10 @@ linked zoom, the
 output-size arithmetic, every stage with its shape, range and colour bar, each map, a
 histogram, downloads, equivalent code, and a link that restores all of it.
 
-A change in the sidebar reruns the page (it changes the layer's input); the kernel's and the
-layer's controls live in a fragment, so their changes rerun only that (the sidebar is not sent
-again: about 60 ms less per layer change in Chromium; a kernel change, side by side in both
-orders: about 33 ms less than from the sidebar). Inside it, the figures are a fragment of their
-own: a layer value (stride, dilation, bias, padding mode, ...) or a display option reruns only
-the figures, not the controls (a bias change: -26 and -37 ms side by side, in both orders).
+A change in the sidebar reruns the page (it changes the layer's input). The kernel's controls,
+the layer's controls and the figures are three fragments, and a change reruns only what it
+affects: the sidebar is not sent again (about 60 ms less per layer change in Chromium), nor the
+layer's controls after a bias change (-26 and -37 ms side by side, in both orders).
 The figure is updated in place (``ui/plotly_view.py``), so a zoom survives changes.
 Logic lives in ``ui/lab.py``; figures in ``viz/maps.py``.
 """
@@ -76,43 +74,55 @@ if limit:
 lab.publish_image(rgb, img)
 
 
-FIGURES = "lab-figures"  # the figures' fragment, rerun alone by a layer value's change
+# The three fragments below rerun alone or in pairs, each naming what it changes: a kernel change
+# reruns the kernel's controls and the figures, a layer value only the figures (the ~20 layer
+# controls are not sent again), padding, activation and pooling the layer's controls and the
+# figures. The browser's redraw of every element sent is the larger part of a change's time.
+KERNEL, LAYER, FIGURES = "lab-kernel", "lab-layer", "lab-figures"
+APPLIED = "lab.applied"  # (kernels, RGB slices): what the kernel's controls hand the figures
 
 
-@st.fragment
-def lab_section(img: lab.LabImage, longest, colour: str, x) -> None:
-    """The kernel's and the layer's controls, then :func:`figures`. A change of the kernel, or
-    of a layer control that shows or hides others (padding, activation, pooling), reruns this."""
+def _redraw(*fragments: str):
+    """A callback's follow-up: rerun these fragments, in this order, and nothing else."""
+    return lambda: st.rerun(list(fragments))
+
+
+@st.fragment(key=KERNEL)
+def kernel_section(colour: str) -> None:
+    """The kernel: preset, table or grid, text, actions, filter bank, RGB slices. Every change
+    reruns this, then the figures, which apply what this leaves in ``ss[APPLIED]``."""
+    after = _redraw(KERNEL, FIGURES)
     # collapsed, so that the figure starts high on a 720-pixel screen
     with st.expander(f"**Kernel:** {controls.kernel_summary('lab.k')}", key="lab.kernel_open",
                      icon=":material/grid_on:"):
         left, right = st.columns([1.2, 1], gap="large")
         with left:
-            picked = controls.kernel_picker("lab.k", page="filter_lab")
+            picked = controls.kernel_picker("lab.k", page="filter_lab", on_change=after)
         with right:
-            bank = controls.bank_picker("lab.k", picked.weights.shape)
-            slices = (controls.rgb_slices("lab.k", picked.weights) if colour == "rgb"
-                      else None)
+            bank = controls.bank_picker("lab.k", picked.weights.shape, on_change=after)
+            slices = (controls.rgb_slices("lab.k", picked.weights, on_change=after)
+                      if colour == "rgb" else None)
     ss["lab.kt"] = controls.format_kernel(picked.weights) if picked.edited else None
-    kernels = [(picked.name, picked.weights)] + bank
+    ss[APPLIED] = ([(picked.name, picked.weights)] + bank, slices)
+
+
+@st.fragment(key=LAYER)
+def layer_section() -> None:
+    """The layer's controls. A value (stride, dilation, bias, padding mode, ...) reruns only
+    the figures; padding, activation and pooling, which show or hide controls, this too."""
     # its label is constant: a value change reruns only the figures, which say the settings
     with st.expander("**Layer:** padding, stride, dilation, bias, activation, pooling",
                      key="lab.layer_open", icon=":material/tune:"):
-        controls.layer_controls("lab", columns=True, on_value=_figures_only)
-    figures(img, longest, colour, x, kernels, slices)
-
-
-def _figures_only() -> None:
-    """A layer value changed: rerun the figures, not the controls (the kernel's and the layer's
-    20 elements not sent again: a bias change 26 and 37 ms faster side by side, both orders)."""
-    st.rerun(FIGURES)
+        controls.layer_controls("lab", columns=True, on_value=_redraw(FIGURES),
+                                on_shape=_redraw(LAYER, FIGURES))
 
 
 @st.fragment(key=FIGURES)
-def figures(img: lab.LabImage, longest, colour: str, x, kernels, slices) -> None:
-    """Everything computed from the layer (read from the session state: this reruns alone when a
-    layer value changes, with the arguments of its last call). The display options' changes
-    rerun only this too."""
+def figures(img: lab.LabImage, longest, colour: str, x) -> None:
+    """Everything computed from the layer: its kernels from ``ss[APPLIED]``, its settings from
+    the session state (this reruns alone, with the arguments of its last call). The display
+    options' changes rerun only this too."""
+    kernels, slices = ss[APPLIED]
     layer = controls.layer_from_state("lab")
     st.caption(f"**Layer applied:** {controls.layer_summary('lab')}")
     weight, groups, names = lab.layer_weights(kernels, colour, slices)
@@ -161,4 +171,6 @@ def figures(img: lab.LabImage, longest, colour: str, x, kernels, slices) -> None
     lab.show_code(img, result)
 
 
-lab_section(img, longest, colour, x)
+kernel_section(colour)
+layer_section()
+figures(img, longest, colour, x)
