@@ -327,6 +327,35 @@ def test_the_kernel_table_and_the_grid_on_demand(page, app_url):
         "1/16", "*"]
 
 
+def test_a_number_typed_into_the_grid_is_applied(page, app_url):
+    """An edit in the grid reruns the kernel's controls and the figures: the text box and the
+    figure follow the grid (the kernel applied is the kernel shown)."""
+    _open(page, app_url)
+    kernel = _open_kernel(page)
+    kernel.locator(".st-key-lab-k-grid_open summary").click()
+    grid = kernel.locator('[data-testid="stDataFrame"]')
+    grid.wait_for()
+    assert kernel.locator("#glide-cell-2-0").inner_text() == "0"  # Sobel x: -1 0 1
+    token = _token(page)
+    box = None
+    while box != grid.bounding_box():  # the expander's opening moves the grid: let it settle
+        box = grid.bounding_box()
+        page.wait_for_timeout(200)
+    # columns of 53 px after the row numbers, a header of 36 px and rows of 38 px
+    # (controls.kernel_grid): the middle of the first row; typing starts the cell's editor
+    page.mouse.click(box["x"] + box["width"] - 53 * 2 + 26, box["y"] + 37 + 19)
+    # the grid moves the focus to the selected cell (its accessible table's) a moment later
+    page.wait_for_function("() => document.activeElement.id === 'glide-cell-2-0'")
+    page.keyboard.type("5")
+    page.locator("input.gdg-input").wait_for()  # the cell's editor, holding the 5
+    assert page.locator("input.gdg-input").input_value() == "5"
+    page.keyboard.press("Enter")
+    _wait_new_figure(page, token)
+    text = kernel.locator(".st-key-lab-k-text textarea").input_value()
+    assert text.split("\n")[0].split() == ["-1", "5", "1"], text
+    assert "kt=" in _link(page)  # and the link carries the edited kernel
+
+
 def test_a_layer_change_updates_only_the_stages_that_changed(page, app_url):
     """The stage strip is patched in place: after a bias change the input's picture is the same
     element (not decoded again), the result's picture a new one."""
