@@ -133,6 +133,10 @@ def kernel_summary(key: str) -> str:
     if f"{key}.size" in s and option in library.PARAMETRIC:
         text += f", {s[f'{key}.size']} x {s[f'{key}.size']}"
     bank = s.get(f"{key}.bank") or []
+    current = (current_kernel(key) if f"{key}.text" in s or _next(f"{key}.text") in s
+               else _base(key))
+    if bank and current is not None:  # those the bank keeps: of the kernel's shape
+        bank = [k for k in bank if k in bank_candidates(current.shape)]
     if bank:
         text += f" · + {len(bank)} more in the filter bank"
     return text
@@ -149,17 +153,48 @@ def preset_kernel(option: str, size: int | None, sigma: float | None) -> np.ndar
     return library.get(option, size=size, sigma=sigma if spec.takes_sigma else None).weights
 
 
+# A callback that changes a widget's value (the text after an action, the sigma after a new
+# size) leaves the value under "<widget key>.next", and the script moves it into the widget's
+# key just before drawing the widget. Written into the widget's key by the callback itself, the
+# value would not reach the browser when the callback's rerun is a keyed one (``st.rerun`` of
+# named fragments, Streamlit 1.67: that run starts by settling the session state, after which
+# the widget no longer counts as set by the app), and the browser's old value would come back
+# with the next interaction.
+def _next(name: str) -> str:
+    return f"{name}.next"
+
+
+def _peek(name: str, default=None):
+    """A widget's value, or the value a callback left for it."""
+    s = st.session_state
+    return s[_next(name)] if _next(name) in s else s.get(name, default)
+
+
+def apply_pending(*names: str) -> None:
+    """Move the values callbacks left for these widgets into their keys (before drawing them)."""
+    s = st.session_state
+    for name in names:
+        if _next(name) in s:
+            s[name] = s.pop(_next(name))
+
+
+def drop_pending(*names: str) -> None:
+    for name in names:
+        st.session_state.pop(_next(name), None)
+
+
 def _base(key: str) -> np.ndarray | None:
     s = st.session_state
     try:
-        return preset_kernel(s[f"{key}.preset"], s.get(f"{key}.size"), s.get(f"{key}.sigma"))
+        return preset_kernel(s[f"{key}.preset"], s.get(f"{key}.size"), _peek(f"{key}.sigma"))
     except (ValueError, KeyError):
         return None
 
 
 def _set_text(key: str, w: np.ndarray, note: str = "") -> None:
+    """From a callback: the text box will show ``w`` (see :func:`_next`)."""
     s = st.session_state
-    s[f"{key}.text"] = format_kernel(w)
+    s[_next(f"{key}.text")] = format_kernel(w)
     s[f"{key}.note"] = note
 
 
@@ -176,14 +211,15 @@ def _on_size(key: str) -> None:
     s = st.session_state
     spec = library.PARAMETRIC.get(s[f"{key}.preset"])
     if spec is not None and spec.takes_sigma:
-        s[f"{key}.sigma"] = round(float(spec.default_sigma(s[f"{key}.size"])), 2)
+        s[_next(f"{key}.sigma")] = round(float(spec.default_sigma(s[f"{key}.size"])), 2)
     _reset_text(key)
 
 
-def _current(key: str) -> np.ndarray | None:
+def current_kernel(key: str) -> np.ndarray | None:
+    """The kernel the text box holds (the last good one while its text has an error)."""
     s = st.session_state
     try:
-        return check_weights(parse_kernel(s.get(f"{key}.text", "")))
+        return check_weights(parse_kernel(_peek(f"{key}.text", "")))
     except KernelTextError:
         return s.get(f"{key}.last_good")
 
@@ -191,7 +227,7 @@ def _current(key: str) -> np.ndarray | None:
 def _act(key: str, action: str) -> None:
     """The kernel actions; each rewrites the text, so what is applied is what is shown."""
     s = st.session_state
-    w = _current(key)
+    w = current_kernel(key)
     if w is None:
         return
     if action == "normalise":
@@ -299,19 +335,26 @@ def kernel_grid(key: str, weights: np.ndarray, *, label: str = "The kernel appli
 
 def kernel_picker(key: str, *, default: str = "sobel_x", label: str = "Kernel",
                   editable: bool = True, page: str | None = None, grid: bool = True,
-                  actions: bool = True, on_change=None) -> PickedKernel:
+                  actions: bool = True, on_change=None, on_edit=None,
+                  editor_key: str | None = None, on_picked=None) -> PickedKernel:
     """A preset picker grouped by purpose, its parameters (size, sigma), its description and
-    reference, and editors holding exactly the kernel that will be applied: a grid of numbers
-    (``grid``), a text box to type or paste a kernel, and the actions normalise, flip,
-    transpose, random and reset (``actions``).
+    reference, and editors holding exactly the kernel that will be applied: the actions
+    normalise, flip, transpose, random and reset (``actions``), a grid of numbers (``grid``)
+    and a text box to type or paste a kernel.
 
     A kernel sent from another page (``ui.shared.send_kernel``) is offered in the list, and
     selected once when ``page`` is given and it has not adopted that kernel yet.
 
-    ``on_change``: called after every change of the kernel (preset, size, sigma, an action,
-    the grid, the text), e.g. a keyed ``st.rerun`` that redraws what uses the kernel too.
+    ``on_change``: called after a change of the preset or its parameters, ``on_edit`` after
+    an edit (an action, the grid, the text; default: ``on_change``), e.g. a keyed
+    ``st.rerun`` that redraws what uses the kernel too. ``editor_key``: the editors below the
+    actions (the table or grid, the note, the text) are a fragment with this key, which
+    ``on_edit`` may rerun alone; ``on_picked`` is then called with the kernel each time the
+    editors run, as the return value is not seen when they rerun alone.
     """
     s = st.session_state
+    on_edit = on_change if on_edit is None else on_edit
+    apply_pending(f"{key}.sigma")
     options = _options()
     if f"{key}.preset" not in s or s[f"{key}.preset"] not in options:
         s[f"{key}.preset"] = default if default in options else options[0]
@@ -319,6 +362,7 @@ def kernel_picker(key: str, *, default: str = "sobel_x", label: str = "Kernel",
     if new is not None:
         s[f"{key}.preset"] = f"{SENT_PREFIX}{new.serial}"
         s[f"{key}.text"] = format_kernel(new.weights)
+        drop_pending(f"{key}.text")
         st.toast(f"Using the kernel sent from {new.source}: {new.name}")
     option = st.selectbox(label, options, key=f"{key}.preset", format_func=_label,
                           on_change=_then(_reset_text, on_change), args=(key,))
@@ -351,64 +395,82 @@ def kernel_picker(key: str, *, default: str = "sobel_x", label: str = "Kernel",
         st.caption(f"Sent from {sent.source}.")
     if f"{key}.text" not in s:
         s[f"{key}.text"] = format_kernel(base)
-    weights, edited = base, False
-    if editable:
-        current = _current(key)
-        if current is None:
-            current = base
-        if grid:
-            st.markdown(f"**The kernel applied** ({current.shape[0]} x {current.shape[1]}, "
-                        f"cross-correlation as in PyTorch)")
-            # the numbers as a table, and the editable grid when asked for: the grid is a
-            # heavy widget that the browser builds anew for every new kernel (about 50 ms
-            # of each kernel change in Chromium), a table is plain text in large type
-            table = st.empty()
-            box = st.expander("Edit the numbers in a grid", key=f"{key}.grid_open",
-                              on_change="rerun", icon=":material/edit:")
-            if box.open:
-                with box:
-                    current, changed = kernel_grid(key, current, on_change=on_change)
-                if changed:
-                    s[f"{key}.text"] = format_kernel(current)
-                    s[f"{key}.note"] = ""
-            else:
-                table.html(kernel_table_html(current))
-        if actions:
-            buttons = (
-                ("normalise", "Normalise", "divide every weight by their sum"),
-                ("flip", "Flip 180°", "rotate by 180°: true convolution"),
-                ("transpose", "Transpose", "swap rows and columns"),
-                ("random", "Random", "random integers, seeded (the seed is shown)"),
-                ("reset", "Reset", "back to the preset"),
-            )
-            # one row that wraps, not rows of columns: 6 elements instead of 14, which every
-            # rerun of the page sends and the browser redraws (a kernel change in the lab, in
-            # Chromium, ABBA 20 each: 291 -> 272 ms median)
-            row = st.container(horizontal=True, gap="small")
-            for action, text, helptext in buttons:
-                row.button(text, key=f"{key}.do.{action}", on_click=_then(_act, on_change),
-                           args=(key, action), help=helptext)
-            if s.get(f"{key}.note"):
-                st.caption(s[f"{key}.note"])
-        with st.expander("Type or paste a kernel", expanded=not grid):
-            text = st.text_area(
-                "Numbers in rows; fractions like 1/9; `1/16 * [1 2 1; 2 4 2; 1 2 1]`; "
-                "Python/numpy, MATLAB and LaTeX forms work too",
-                key=f"{key}.text", height=min(60 + 28 * base.shape[0], 360),
-                on_change=on_change)
-        try:
-            weights = check_weights(parse_kernel(text))
-            s[f"{key}.last_good"] = weights
-        except KernelTextError as exc:
-            still = "Still using the previous kernel" if current is not None else "Using the preset"
-            st.error(f"The kernel text has a problem: {exc}. {still}.")
-            weights = current if current is not None else base
-        edited = weights.shape != base.shape or not np.array_equal(weights, base)
     name = (preset.name if preset else sent.name if sent else "Kernel")
+    if not editable:
+        picked = PickedKernel(np.asarray(base, np.float64), name, preset, False)
+        if on_picked is not None:
+            on_picked(picked)
+        return picked
+    if actions:
+        buttons = (
+            ("normalise", "Normalise", "divide every weight by their sum"),
+            ("flip", "Flip 180°", "rotate by 180°: true convolution"),
+            ("transpose", "Transpose", "swap rows and columns"),
+            ("random", "Random", "random integers, seeded (the seed is shown)"),
+            ("reset", "Reset", "back to the preset"),
+        )
+        # one row that wraps, not rows of columns: 6 elements instead of 14, which every
+        # rerun of the page sends and the browser redraws (a kernel change in the lab, in
+        # Chromium, ABBA 20 each: 291 -> 272 ms median). Above the kernel, so that an
+        # action can rerun the editors alone (``editor_key``), without the buttons.
+        row = st.container(horizontal=True, gap="small")
+        for action, text, helptext in buttons:
+            row.button(text, key=f"{key}.do.{action}", on_click=_then(_act, on_edit),
+                       args=(key, action), help=helptext)
+    editor = _kernel_editor if editor_key is None else st.fragment(_kernel_editor,
+                                                                     key=editor_key)
+    return editor(key, base, name, preset, grid, on_edit, on_picked)
+
+
+def _kernel_editor(key: str, base: np.ndarray, name: str, preset: library.Kernel | None,
+                   grid: bool, on_edit, on_picked) -> PickedKernel:
+    """:func:`kernel_picker`'s editors: the kernel as a table (or an editable grid), the last
+    action's note, the text box; returns the kernel they hold (the text's, when it parses)."""
+    s = st.session_state
+    apply_pending(f"{key}.text")
+    current = current_kernel(key)
+    if current is None:
+        current = base
+    if grid:
+        st.markdown(f"**The kernel applied** ({current.shape[0]} x {current.shape[1]}, "
+                    f"cross-correlation as in PyTorch)")
+        # the numbers as a table, and the editable grid when asked for: the grid is a
+        # heavy widget that the browser builds anew for every new kernel (about 50 ms
+        # of each kernel change in Chromium), a table is plain text in large type
+        table = st.empty()
+        box = st.expander("Edit the numbers in a grid", key=f"{key}.grid_open",
+                          on_change="rerun", icon=":material/edit:")
+        if box.open:
+            with box:
+                current, changed = kernel_grid(key, current, on_change=on_edit)
+            if changed:
+                s[f"{key}.text"] = format_kernel(current)
+                s[f"{key}.note"] = ""
+        else:
+            table.html(kernel_table_html(current))
+    if s.get(f"{key}.note"):
+        st.caption(s[f"{key}.note"])
+    with st.expander("Type or paste a kernel", expanded=not grid):
+        text = st.text_area(
+            "Numbers in rows; fractions like 1/9; `1/16 * [1 2 1; 2 4 2; 1 2 1]`; "
+            "Python/numpy, MATLAB and LaTeX forms work too",
+            key=f"{key}.text", height=min(60 + 28 * base.shape[0], 360),
+            on_change=on_edit)
+    try:
+        weights = check_weights(parse_kernel(text))
+        s[f"{key}.last_good"] = weights
+    except KernelTextError as exc:
+        still = "Still using the previous kernel" if current is not None else "Using the preset"
+        st.error(f"The kernel text has a problem: {exc}. {still}.")
+        weights = current if current is not None else base
+    edited = weights.shape != base.shape or not np.array_equal(weights, base)
     if edited:
         origin = s.get(f"{key}.origin")
         name = origin if origin else f"Custom (edited from {name})"
-    return PickedKernel(np.asarray(weights, np.float64), name, preset, edited)
+    picked = PickedKernel(np.asarray(weights, np.float64), name, preset, edited)
+    if on_picked is not None:
+        on_picked(picked)
+    return picked
 
 
 # --------------------------------------------------------------------------------------------

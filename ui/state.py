@@ -290,24 +290,32 @@ class UrlState:
         query = urlencode(self.query(), safe=":,;|/")
         return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
-    def show(self, what: str, key: str) -> None:
+    @staticmethod
+    def link_css(key: str) -> str:
+        """The style of :meth:`show`'s link (inside a ``<style>``): the copy button always shown
+        (Streamlit shows it on hover only), and larger."""
+        k = f".st-key-{key}"
+        return f"""
+{k} [data-testid="stCode"] div:has(> div > [data-testid="stElementToolbarButton"]),
+{k} [data-testid="stCode"] div:has(> [data-testid="stElementToolbarButton"]),
+{k} [data-testid="stElementToolbarButton"] {{ opacity: 1 !important; visibility: visible !important; }}
+{k} [data-testid="stElementToolbarButton"] svg {{ width: 1.6rem; height: 1.6rem; }}
+{k} [data-testid="stCode"] code {{ font-size: 1.0rem; }}
+"""
+
+    def show(self, what: str, key: str, *, css: bool = True) -> None:
         """Publish, and offer the link: a button that opens it with a copy button at its right.
 
         ``what``: what the link restores, in a few words. The link sits in a popover because
         Streamlit loads its code highlighter (half a second of main-thread time on a slow CPU,
         measured with Chromium's profiler) only when an ``st.code`` is first shown; the page's
         figure is interactive that much sooner. ``key``: the container around the link.
+        ``css``: write the link's style (:meth:`link_css`) here; a page that reruns this often
+        (in a fragment) puts it in its own style once instead, one element less to redraw.
         """
         self.publish()
-        # the copy button always shown (Streamlit shows it on hover only), and larger
-        k = f".st-key-{key}"
-        st.html(f"""<style>
-{k} [data-testid="stCode"] div:has(> div > [data-testid="stElementToolbarButton"]),
-{k} [data-testid="stCode"] div:has(> [data-testid="stElementToolbarButton"]),
-{k} [data-testid="stElementToolbarButton"] {{ opacity: 1 !important; visibility: visible !important; }}
-{k} [data-testid="stElementToolbarButton"] svg {{ width: 1.6rem; height: 1.6rem; }}
-{k} [data-testid="stCode"] code {{ font-size: 1.0rem; }}
-</style>""")
+        if css:
+            st.html(f"<style>{self.link_css(key)}</style>")
         with (st.popover("Link to this exact configuration", icon=":material/link:",
                          key=f"{key}-open"),
               st.container(key=key)):

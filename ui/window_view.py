@@ -132,6 +132,7 @@ def after_restore(url: UrlState, notices: list[str]) -> None:
                 ss[k] = v
     for k in (f"{K}.text", f"{K}.note", f"{K}.origin"):
         ss.pop(k, None)
+    controls.drop_pending(f"{K}.text", f"{K}.sigma")
     if ss.get("sw.kt"):
         ss[f"{K}.text"] = ss["sw.kt"]
     spec = library.PARAMETRIC.get(ss.get(f"{K}.preset"))

@@ -333,6 +333,7 @@ def test_a_number_typed_into_the_grid_is_applied(page, app_url):
     _open(page, app_url)
     kernel = _open_kernel(page)
     kernel.locator(".st-key-lab-k-grid_open summary").click()
+    kernel.locator(".st-key-lab-k-grid_open details[open]").wait_for()
     grid = kernel.locator('[data-testid="stDataFrame"]')
     grid.wait_for()
     assert kernel.locator("#glide-cell-2-0").inner_text() == "0"  # Sobel x: -1 0 1
@@ -354,6 +355,36 @@ def test_a_number_typed_into_the_grid_is_applied(page, app_url):
     text = kernel.locator(".st-key-lab-k-text textarea").input_value()
     assert text.split("\n")[0].split() == ["-1", "5", "1"], text
     assert "kt=" in _link(page)  # and the link carries the edited kernel
+
+
+def test_a_kernel_action_reaches_the_text_box_and_survives_the_next_change(page, app_url):
+    """An action reruns only the kernel's editors and the figures (a keyed rerun): the text box
+    must still show the new kernel, and the next change elsewhere (the sidebar's resolution)
+    must keep it. With Streamlit 1.67 a callback's write into the text box's key did neither:
+    the browser kept the old text and sent it back with the next change."""
+    _open(page, f"{app_url}/?k=gaussian&ks=5")
+    kernel = _open_kernel(page)
+    token = _token(page)
+    kernel.locator(".st-key-lab-k-do-random button").first.click()
+    token = _wait_new_figure(page, token)
+    kernel.get_by_text("Type or paste a kernel").click()
+    box = kernel.locator(".st-key-lab-k-text textarea")
+    box.wait_for()
+    numbers = kernel.locator(".kernel-table").inner_text().split()
+    assert box.input_value().split() == numbers and len(numbers) == 25
+    _sidebar(page).locator(".st-key-lab-res").get_by_text("512 px", exact=True).click()
+    after = _wait_new_figure(page, token)
+    assert "@512|" in after
+    assert after.split("|")[2] == token.split("|")[2]  # the same layer: the random kernel
+    assert box.input_value().split() == numbers
+    # a new size resets the sigma to that size's default (a callback's write, the same way)
+    kernel.locator(".st-key-lab-k-size input[type=range]").press("ArrowRight")
+    _wait_new_figure(page, after)
+    sigma = kernel.locator(".st-key-lab-k-sigma input[type=range]")
+    page.wait_for_function("(e) => e.getAttribute('aria-valuetext') !== '1.10'",
+                           arg=sigma.element_handle())
+    assert sigma.get_attribute("aria-valuetext") == "1.40"  # OpenCV's default for 7 x 7
+    assert len(box.input_value().split("\n")) == 7
 
 
 def test_a_layer_change_updates_only_the_stages_that_changed(page, app_url):

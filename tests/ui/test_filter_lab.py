@@ -229,7 +229,7 @@ def test_upload_a_photo_and_change_every_control():
     ok(at.run())
     assert "-3" in at.text_area(key="lab.k.text").value
     for action in ("flip", "transpose", "normalise", "random", "reset"):
-        at.button(key=f"lab.k.do.{action}").click().run()
+        whole(at).button(key=f"lab.k.do.{action}").click().run()
         ok(at)
     step(at.text_area(key="lab.k.text"), "1 0 -1\n2 0 -2\n1 0 -1")
     step(at.multiselect(key="lab.k.bank"), ["sobel_y", "laplacian_4"], "512 x 512 x 3")
@@ -500,6 +500,14 @@ def test_bank_and_slices_travel_in_the_link():
     assert at.session_state["lab.k.slice.G"].split() == ["0"] * 9
 
 
+def test_a_bank_kernel_of_another_size_is_dropped_and_not_counted():
+    at = ok(_open({"k": "gaussian", "ks": "5", "bank": "sobel_y"}))  # Sobel y is 3 x 3
+    assert "sobel_y" in " ".join(i.value for i in at.info)
+    assert shape(at) == "300 x 451 x 1"
+    label = next(e.label for e in at.expander if e.label.startswith("**Kernel:**"))
+    assert "filter bank" not in label, label
+
+
 def test_garbage_in_the_link_falls_back_with_notices():
     at = ok(_open({"k": "nope", "s": "0", "pad": "diagonal", "b": "abc", "img": "photo:dog",
                    "kt": "[1,x]", "mapping": "rainbow", "res": "2048", "zzz": "1"}))
@@ -643,38 +651,47 @@ def _shown_digest(at: AppTest) -> str:
     from ui import controls
     w = parse_kernel(at.text_area(key="lab.k.text").value)
     bank = controls.bank_candidates(w.shape)
-    kernels = [("", w)] + [("", bank[k]) for k in at.multiselect(key="lab.k.bank").value]
+    chosen = at.session_state["lab.k.bank"] if "lab.k.bank" in at.session_state else []
+    kernels = [("", w)] + [("", bank[k]) for k in chosen]
     weight, groups, _ = lab.layer_weights(kernels, "gray")
     return lab.spec_digest(lab.layer_spec(weight, groups, controls.Layer(
         "same", "zeros", 1, 1, 0.0, "identity", 0.01, "none", 2, None)))
 
 
 def test_every_kernel_change_redraws_the_figures_with_the_kernel_shown():
-    """A kernel change reruns the kernel's controls and the figures, not the layer's controls;
-    after each, the figure applies exactly the kernel the text box shows."""
+    """A kernel change reruns the kernel's controls (an edit that keeps the kernel's shape:
+    only its editors) and the figures, never the layer's controls; after each, the figure
+    applies exactly the kernel the text box shows."""
     at = ok(_open())
     before = _applied_digest(at)
     assert before == _shown_digest(at)
-    changes = [
-        lambda: at.selectbox(key="lab.k.preset").set_value("gaussian"),
-        lambda: at.select_slider(key="lab.k.size").set_value(7),
-        lambda: at.slider(key="lab.k.sigma").set_value(2.0),
-        *[lambda a=a: at.button(key=f"lab.k.do.{a}").click()
+    five = "\n".join(["1 2 3 2 1"] * 5)
+    changes = [  # (change, what reruns besides the figures)
+        (lambda: at.selectbox(key="lab.k.preset").set_value("gaussian"), "kernel"),
+        (lambda: at.select_slider(key="lab.k.size").set_value(7), "kernel"),
+        (lambda: at.slider(key="lab.k.sigma").set_value(2.0), "kernel"),
+        *[(lambda a=a: at.button(key=f"lab.k.do.{a}").click(), "editor")
           for a in ("flip", "random", "transpose", "random", "normalise", "reset")],
-        lambda: at.selectbox(key="lab.k.preset").set_value("sobel_x"),
-        lambda: at.text_area(key="lab.k.text").set_value("1 2 3\n4 5 6\n7 8 10"),
-        lambda: at.text_area(key="lab.k.text").set_value("0 1 0\n1 -4 1\n0 1 0"),
-        lambda: at.multiselect(key="lab.k.bank").set_value(["sobel_y"]),
+        (lambda: at.selectbox(key="lab.k.preset").set_value("sobel_x"), "kernel"),
+        (lambda: at.text_area(key="lab.k.text").set_value("1 2 3\n4 5 6\n7 8 10"), "editor"),
+        (lambda: at.multiselect(key="lab.k.bank").set_value(["sobel_y"]), "kernel"),
+        (lambda: at.text_area(key="lab.k.text").set_value("0 1 0\n1 -4 1\n0 1 0"), "editor"),
+        # a new shape: the filter bank (3 x 3 kernels) must be redrawn, and drops Sobel y
+        (lambda: at.text_area(key="lab.k.text").set_value(five), "kernel"),
+        (lambda: at.button(key="lab.k.do.transpose").click(), "editor"),
     ]
     redrawn = 0
-    for i, change in enumerate(changes):
+    for i, (change, reruns) in enumerate(changes):
+        whole(at)  # every control back in the page AppTest holds
         change().run()
         ok(at)
         assert not _has(at, "lab.stride"), i  # the layer's controls were not sent again
-        assert _has(at, "lab.k.preset"), i
+        assert _has(at, "lab.k.text"), i
+        assert _has(at, "lab.k.preset") == (reruns == "kernel"), i
         assert _applied_digest(at) == _shown_digest(at), i
         redrawn += _applied_digest(at) != before
         before = _applied_digest(at)
+    assert at.session_state["lab.k.bank"] == []
     # all but the flip of the (symmetric) Gaussian changed the kernel, and the figure with it
     assert redrawn == len(changes) - 1
 

@@ -7,13 +7,16 @@ linked zoom, the
 output-size arithmetic, every stage with its shape, range and colour bar, each map, a
 histogram, downloads, equivalent code, and a link that restores all of it.
 
-A change in the sidebar reruns the page (it changes the layer's input). The kernel's controls,
-the layer's controls and the figures are three fragments, and a change reruns only what it
-affects: the sidebar is not sent again (about 60 ms less per layer change in Chromium), nor the
-layer's controls after a bias change (-26 and -37 ms side by side, in both orders).
+A change in the sidebar reruns the page (it changes the layer's input). The kernel's controls
+(with its editors, a fragment of their own), the layer's controls and the figures are
+fragments, and a change reruns only what it affects, through a keyed ``st.rerun`` from its
+callback: the sidebar is not sent again (about 60 ms less per layer change in Chromium), nor
+the controls after a layer value's change, nor the preset's controls after a kernel action.
 The figure is updated in place (``ui/plotly_view.py``), so a zoom survives changes.
 Logic lives in ``ui/lab.py``; figures in ``viz/maps.py``.
 """
+
+import html
 
 import streamlit as st
 
@@ -74,12 +77,15 @@ if limit:
 lab.publish_image(rgb, img)
 
 
-# The three fragments below rerun alone or in pairs, each naming what it changes: a kernel change
-# reruns the kernel's controls and the figures, a layer value only the figures (the ~20 layer
-# controls are not sent again), padding, activation and pooling the layer's controls and the
-# figures. The browser's redraw of every element sent is the larger part of a change's time.
-KERNEL, LAYER, FIGURES = "lab-kernel", "lab-layer", "lab-figures"
-APPLIED = "lab.applied"  # (kernels, RGB slices): what the kernel's controls hand the figures
+# The fragments below rerun alone or in pairs, each naming what it changes: a kernel change
+# reruns the kernel's controls and the figures (an edit that keeps the kernel's shape: only the
+# kernel's editors and the figures), a layer value only the figures (the ~20 layer controls are
+# not sent again), padding, activation and pooling the layer's controls and the figures. The
+# browser's redraw of every element sent (about 2 ms each) is a large part of a change's time.
+KERNEL, EDITOR, LAYER, FIGURES = "lab-kernel", "lab-kernel-edit", "lab-layer", "lab-figures"
+# what the kernel's controls hand the figures: the picked kernel (name, weights), the filter
+# bank's [(name, weights), ...] and the RGB slices (3, kH, kW) or None
+PICKED, BANK, SLICES = "lab.picked", "lab.bank_applied", "lab.slices_applied"
 
 
 def _redraw(*fragments: str):
@@ -87,23 +93,41 @@ def _redraw(*fragments: str):
     return lambda: st.rerun(list(fragments))
 
 
+def _after_edit() -> None:
+    """An action, the grid or the text changed the kernel: rerun its editors and the figures,
+    or all the kernel's controls when the filter bank or the RGB slices depend on the change
+    (a new shape, or a full RGB filter, whose slices start from the kernel)."""
+    _, old = ss[PICKED]
+    new = controls.current_kernel("lab.k")
+    if ss.get("lab.colour") == "rgb" or new is None or new.shape != old.shape:
+        st.rerun([KERNEL, FIGURES])
+    st.rerun([EDITOR, FIGURES])
+
+
+def _picked(picked: controls.PickedKernel) -> None:
+    ss["lab.kt"] = controls.format_kernel(picked.weights) if picked.edited else None
+    ss[PICKED] = (picked.name, picked.weights)
+
+
 @st.fragment(key=KERNEL)
 def kernel_section(colour: str) -> None:
-    """The kernel: preset, table or grid, text, actions, filter bank, RGB slices. Every change
-    reruns this, then the figures, which apply what this leaves in ``ss[APPLIED]``."""
-    after = _redraw(KERNEL, FIGURES)
+    """The kernel: preset, actions, table or grid, text, filter bank, RGB slices. Every change
+    reruns this (or only its editors), then the figures, which apply what it leaves in the
+    session state (:data:`PICKED`, :data:`BANK`, :data:`SLICES`)."""
     # collapsed, so that the figure starts high on a 720-pixel screen
     with st.expander(f"**Kernel:** {controls.kernel_summary('lab.k')}", key="lab.kernel_open",
                      icon=":material/grid_on:"):
         left, right = st.columns([1.2, 1], gap="large")
         with left:
-            picked = controls.kernel_picker("lab.k", page="filter_lab", on_change=after)
+            picked = controls.kernel_picker("lab.k", page="filter_lab",
+                                            on_change=_redraw(KERNEL, FIGURES),
+                                            on_edit=_after_edit, editor_key=EDITOR,
+                                            on_picked=_picked)
         with right:
-            bank = controls.bank_picker("lab.k", picked.weights.shape, on_change=after)
-            slices = (controls.rgb_slices("lab.k", picked.weights, on_change=after)
-                      if colour == "rgb" else None)
-    ss["lab.kt"] = controls.format_kernel(picked.weights) if picked.edited else None
-    ss[APPLIED] = ([(picked.name, picked.weights)] + bank, slices)
+            after = _redraw(KERNEL, FIGURES)
+            ss[BANK] = controls.bank_picker("lab.k", picked.weights.shape, on_change=after)
+            ss[SLICES] = (controls.rgb_slices("lab.k", picked.weights, on_change=after)
+                          if colour == "rgb" else None)
 
 
 @st.fragment(key=LAYER)
@@ -119,10 +143,14 @@ def layer_section() -> None:
 
 @st.fragment(key=FIGURES)
 def figures(img: lab.LabImage, longest, colour: str, x) -> None:
-    """Everything computed from the layer: its kernels from ``ss[APPLIED]``, its settings from
-    the session state (this reruns alone, with the arguments of its last call). The display
-    options' changes rerun only this too."""
-    kernels, slices = ss[APPLIED]
+    """Everything computed from the layer: its kernels and settings from the session state
+    (this reruns alone, with the arguments of its last call). The display options' changes
+    rerun only this too."""
+    name, w = ss[PICKED]
+    # the bank and the slices share the kernel's shape (the callbacks rerun their controls when
+    # the shape changes); never a traceback if they did not
+    kernels = [(name, w)] + [(n, b) for n, b in ss[BANK] if b.shape == w.shape]
+    slices = ss[SLICES] if ss[SLICES] is not None and ss[SLICES].shape[1:] == w.shape else None
     layer = controls.layer_from_state("lab")
     st.caption(f"**Layer applied:** {controls.layer_summary('lab')}")
     weight, groups, names = lab.layer_weights(kernels, colour, slices)
@@ -156,12 +184,13 @@ def figures(img: lab.LabImage, longest, colour: str, x) -> None:
     lab.show_link(URL)
     lab.show_arithmetic(arith, spec, x.shape)
 
-    st.subheader("Stage by stage")
     right = lab.right_key(result, shown, j)
+    # one element for the heading, the strips and the histogram: every element sent costs the
+    # browser a redraw (about 2 ms each per change)
+    parts = ['<h3 class="lab-h3">Stage by stage</h3>']
     if len(kernels) > 1 or colour == "channels":
-        st.caption(lab.strip_note(result, j))
-    # one element for the strips and the histogram: each element costs the browser a redraw
-    parts = [lab.stage_strip_html(result, j, mapping, right)]
+        parts.append(f'<p class="lab-note">{html.escape(lab.strip_note(result, j))}</p>')
+    parts.append(lab.stage_strip_html(result, j, mapping, right))
     if result.spec.weight_shape[0] > 1 or pair:
         stage = "conv" if right == "mag" else right
         parts += [f'<h3 class="lab-h3">Each map: {lab.STAGE_LABELS[stage]}</h3>',
