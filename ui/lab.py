@@ -34,6 +34,7 @@ from kernels import learned as _learned  # noqa: F401 - registers the digits CNN
 from kernels import library
 from kernels.text import format_kernel
 from ui import controls, shared
+from ui.html_view import html_view
 from ui.state import Param, UrlState, choice, fmt_number, integer, number, words
 from viz import maps, snippets
 
@@ -748,8 +749,15 @@ PAGE_CSS = """
 .lab-how { font-size: 0.85rem; color: #555; margin-top: 2px; }
 .lab-h3 { font-size: 1.75rem; font-weight: 600; margin: 1.5rem 0 0.75rem; }
 .lab-note { font-size: 0.875rem; color: rgba(49, 51, 63, 0.6); margin: 0 0 0.75rem; }
-[data-testid="stMetricValue"] { font-size: 2.1rem; font-weight: 700; }
-[data-testid="stMetricLabel"] p { font-size: 1.1rem; }
+.lab-metrics { display: flex; flex-wrap: wrap; gap: 0.5rem 4rem; margin: 0.5rem 0 0.75rem; }
+.lab-metric-label { font-size: 1.1rem; color: rgb(49, 51, 63); }
+.lab-metric-value { font-size: 2.1rem; font-weight: 700; font-variant-numeric: tabular-nums; }
+.lab-arith p { margin: 0 0 0.5rem; }
+.lab-arith ul { margin: 0 0 0.75rem; padding-left: 1.5rem; }
+.lab-arith code { font-size: 0.9em; padding: 0.1em 0.25em; border-radius: 0.25rem;
+                  background: rgba(172, 177, 195, 0.25); color: rgb(9, 171, 59); }
+.lab-info { margin: 0.5rem 0; padding: 0.75rem 1rem; border-radius: 0.5rem;
+            background: rgba(28, 131, 225, 0.1); color: rgb(0, 66, 128); }
 /* less empty space above the title, so the figure starts higher on a 720-pixel screen */
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
 .st-key-lab-gallery [data-testid="stButton"] button p { font-size: 0.8rem; line-height: 1.1; }
@@ -1000,42 +1008,59 @@ def map_label(kernels, pair):
     return label
 
 
-def show_arithmetic(arith: Arithmetic, spec: ConvSpec, in_shape) -> None:
+def _code(text: str) -> str:
+    return f"<code>{html.escape(text)}</code>"
+
+
+def arithmetic_html(arith: Arithmetic, spec: ConvSpec, in_shape) -> str:
     """Output size with the actual numbers (flags for dropped rows and columns), parameters,
-    multiply-adds."""
-    row = st.container(horizontal=True)  # one block, not four (columns): cheaper to redraw
+    multiply-adds: three large figures, the formulas with the numbers, and a note for each
+    division that is not exact. One element, not eight (metrics, their row, the formulas, the
+    notes): every element sent costs the browser a redraw on every change of the layer."""
     out = arith.out_shape
-    row.metric("Output H x W x C", "—" if out is None else f"{out[1]} x {out[2]} x {out[0]}")
-    row.metric("Parameters", f"{arith.params.value:,}")
-    row.metric("Multiply-adds", "—" if arith.macs is None else f"{arith.macs.value:,}")
+    figures = (("Output H x W x C", "—" if out is None else f"{out[1]} x {out[2]} x {out[0]}"),
+               ("Parameters", f"{arith.params.value:,}"),
+               ("Multiply-adds", "—" if arith.macs is None else f"{arith.macs.value:,}"))
+    parts = ['<div class="lab-metrics">'] + [
+        f'<div class="lab-metric" data-label="{html.escape(label)}"><div class="lab-metric-label">'
+        f'{html.escape(label)}</div><div class="lab-metric-value">{html.escape(value)}</div></div>'
+        for label, value in figures] + ["</div>"]
     (t, b), (l, r) = arith.padding
     kh, kw = spec.weight_shape[2:]
     same_tf = (isinstance(spec.padding, str) and spec.padding == "same"
                and max(spec.stride) > 1)
-    lines = [
-        f"**Output size** `floor((n + p_before + p_after - d*(k - 1) - 1) / s) + 1` with "
-        f"padding top {t}, bottom {b}, left {l}, right {r}"
-        + (" (TensorFlow-style SAME at stride > 1: output = ceil(n / s))" if same_tf else "")
-        + ":",
-        f"- rows: `{arith.rows.formula}`\n- columns: `{arith.cols.formula}`",
-    ]
+
+    def rows_cols(rows, cols) -> str:
+        return (f"<ul><li>rows: {_code(rows.formula)}</li>"
+                f"<li>columns: {_code(cols.formula)}</li></ul>")
+
+    parts += [
+        f"<p><b>Output size</b> "
+        f"{_code('floor((n + p_before + p_after - d*(k - 1) - 1) / s) + 1')} with padding top "
+        f"{t}, bottom {b}, left {l}, right {r}"
+        + (" (TensorFlow-style SAME at stride &gt; 1: output = ceil(n / s))" if same_tf else "")
+        + ":</p>", rows_cols(arith.rows, arith.cols)]
     if arith.pool_rows is not None:
-        p = spec.pool
-        lines += [f"**{p.title}** on the {arith.rows.value} x {arith.cols.value} map:",
-                  f"- rows: `{arith.pool_rows.formula}`\n- columns: `{arith.pool_cols.formula}`"]
+        parts += [f"<p><b>{html.escape(spec.pool.title)}</b> on the {arith.rows.value} x "
+                  f"{arith.cols.value} map:</p>", rows_cols(arith.pool_rows, arith.pool_cols)]
     c_out = spec.weight_shape[0]
-    lines.append(f"**Parameters** `((f*f*c_in/groups) + 1) * c_out`: "
-                 f"`{arith.params.formula}` ({kh} x {kw} weights per input channel of a "
-                 f"filter, one bias per filter, {c_out} filter{'s' if c_out > 1 else ''})")
+    parts.append(f"<p><b>Parameters</b> {_code('((f*f*c_in/groups) + 1) * c_out')}: "
+                 f"{_code(arith.params.formula)} ({kh} x {kw} weights per input channel of a "
+                 f"filter, one bias per filter, {c_out} filter{'s' if c_out > 1 else ''})</p>")
     if arith.macs is not None:
-        lines.append(f"**Multiply-adds** `H_out*W_out*c_out * (f*f*c_in/groups)`: "
-                     f"`{arith.macs.formula}`")
-    st.markdown("\n\n".join(lines))
+        parts.append(f"<p><b>Multiply-adds</b> {_code('H_out*W_out*c_out * (f*f*c_in/groups)')}"
+                     f": {_code(arith.macs.formula)}</p>")
     for worked, what in ((arith.rows, "rows"), (arith.cols, "columns"),
                          (arith.pool_rows, "pooled rows"), (arith.pool_cols, "pooled columns")):
         if worked is not None and not worked.exact and not worked.error:
-            st.info(f"Division not exact for the {what}: {worked.note}.",
-                    icon=":material/crop:")
+            note = worked.note.removeprefix("not exact: ")
+            parts.append(f'<div class="lab-info">Division not exact for the {what}: '
+                         f"{html.escape(note)}.</div>")
+    return '<div class="lab-arith">' + "".join(parts) + "</div>"
+
+
+def show_arithmetic(arith: Arithmetic, spec: ConvSpec, in_shape) -> None:
+    html_view(arithmetic_html(arith, spec, in_shape), key="lab.arith")
 
 
 def show_downloads(img: LabImage, result: LabResult, j, mapping: str) -> None:
@@ -1124,4 +1149,5 @@ def display_options(spec: ConvSpec, kernels, pair) -> tuple[str, object, str]:
 
 def show_link(url: UrlState) -> None:
     """Write the settings into the URL, and show the link with a copy button."""
-    url.show("every setting but an uploaded photo", key=LINK_KEY, css=False)  # in PAGE_CSS
+    # its style in PAGE_CSS, its content built when it opens: 4 elements less per change
+    url.show("every setting but an uploaded photo", key=LINK_KEY, css=False, lazy=True)

@@ -303,7 +303,7 @@ class UrlState:
 {k} [data-testid="stCode"] code {{ font-size: 1.0rem; }}
 """
 
-    def show(self, what: str, key: str, *, css: bool = True) -> None:
+    def show(self, what: str, key: str, *, css: bool = True, lazy: bool = False) -> None:
         """Publish, and offer the link: a button that opens it with a copy button at its right.
 
         ``what``: what the link restores, in a few words. The link sits in a popover because
@@ -312,15 +312,18 @@ class UrlState:
         figure is interactive that much sooner. ``key``: the container around the link.
         ``css``: write the link's style (:meth:`link_css`) here; a page that reruns this often
         (in a fragment) puts it in its own style once instead, one element less to redraw.
+        ``lazy``: the popover's content only while it is open (opening it reruns the page or
+        its fragment); closed, a change sends one element instead of four.
         """
         self.publish()
         if css:
             st.html(f"<style>{self.link_css(key)}</style>")
-        with (st.popover("Link to this exact configuration", icon=":material/link:",
-                         key=f"{key}-open"),
-              st.container(key=key)):
-            st.markdown(f"Opens this page with {what}. Copy it with the button at its right:")
-            st.code(self.link(), language=None, wrap_lines=True)
+        box = st.popover("Link to this exact configuration", icon=":material/link:",
+                         key=f"{key}-open", on_change="rerun" if lazy else "ignore")
+        if not lazy or box.open:
+            with box, st.container(key=key):
+                st.markdown(f"Opens this page with {what}. Copy it with the button at its right:")
+                st.code(self.link(), language=None, wrap_lines=True)
 
 
 def _describe(p: Param) -> str:

@@ -53,8 +53,9 @@ def _open_layer(page) -> None:
 
 
 def _metric(page, label: str) -> str:
-    m = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
-    return m.locator('[data-testid="stMetricValue"]').inner_text().strip()
+    """One of the three large figures above the output-size arithmetic."""
+    m = page.locator(f'.st-key-lab-arith .lab-metric[data-label="{label}"] .lab-metric-value')
+    return m.inner_text().strip()
 
 
 def _open(page, url: str) -> None:
@@ -215,7 +216,7 @@ def test_a_link_restores_the_settings_at_two_screen_sizes(page, app_url):
                  "pm=replicate", "act=relu", "pool=max"):
         assert part in link and part in page.url.replace("%3A", ":")
     # large type for the lecture hall
-    size = page.locator('[data-testid="stMetricValue"]').first.evaluate(
+    size = page.locator(".st-key-lab-arith .lab-metric-value").first.evaluate(
         "e => parseFloat(getComputedStyle(e).fontSize)")
     assert size >= 30
     screenshot(page, "filter_lab_link_1920x1080")

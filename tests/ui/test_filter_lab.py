@@ -47,11 +47,29 @@ def ok(at: AppTest) -> AppTest:
 
 
 def shape(at: AppTest) -> str:
-    return next(m.value for m in at.metric if m.label == "Output H x W x C")
+    return metric(at, "Output H x W x C")
+
+
+def arithmetic_html(at: AppTest) -> str:
+    """The output-size arithmetic as the browser receives it (``lab.arithmetic_html``)."""
+    views = [e for e in at.get("bidi_component") if e.proto.id.endswith("-lab.arith")]
+    assert len(views) == 1, f"{len(views)} arithmetic views on the page"
+    return views[0].proto.bytes.decode()
+
+
+def arithmetic_text(at: AppTest) -> str:
+    """Its text, as a reader sees it."""
+    import html as html_
+    return html_.unescape(re.sub(r"<[^>]+>", " ", arithmetic_html(at)))
 
 
 def metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
+    """One of the three large figures above the arithmetic."""
+    import html as html_
+    found = re.search(rf'data-label="{re.escape(html_.escape(label))}">.*?'
+                      r'class="lab-metric-value">(.*?)</div>', arithmetic_html(at))
+    assert found, label
+    return html_.unescape(found.group(1))
 
 
 def errors(at: AppTest) -> str:
@@ -164,14 +182,20 @@ def test_opens_on_the_sample_with_every_stage(start):
     assert [t["type"] for t in fig["data"]] == ["heatmap", "heatmap"]  # the hover layers
     assert [(i["xref"], i["yref"]) for i in fig["layout"]["images"]] == [("x", "y"), ("x2", "y2")]
     assert fig["layout"]["xaxis2"]["matches"] == "x"
-    # the link box shows a link; the other pages get the image
-    assert any(c.language == "plaintext" and c.value.startswith(("http", "?", "/"))
-               or c.value == "" for c in at.code) or at.code
+    # the other pages get the image
     assert at.session_state["shared.lab_image"].rgb.shape == (300, 451, 3)
 
 
+def test_the_link_is_built_when_its_popover_opens():
+    at = ok(_open({"s": "2"}))
+    assert not at.code  # closed: only its button is sent
+    at.session_state["lab-link-open"] = True
+    link = next(c.value for c in ok(at.run()).code)
+    assert "s=2" in link and link.startswith(("http", "?", "/"))
+
+
 def test_the_output_size_formula_has_the_numbers(start):
-    text = " ".join(m.value for m in start.markdown)
+    text = arithmetic_text(start)
     assert "(300 + 2*1 - 3) / 1 + 1 = 300" in text
     assert "(451 + 2*1 - 3) / 1 + 1 = 451" in text
     assert "((3*3*1/1) + 1) * 1 = 10" in text
@@ -256,7 +280,7 @@ def test_upload_a_photo_and_change_every_control():
         step(at.pills(key="lab.pm"), mode, "516 x 510 x 1")
     step(at.pills(key="lab.pad"), "same", "512 x 512 x 1")
     step(at.number_input(key="lab.stride"), 3, "171 x 171 x 1")  # TensorFlow SAME: ceil(512/3)
-    assert "TensorFlow-style SAME" in " ".join(m.value for m in at.markdown)
+    assert "TensorFlow-style SAME" in arithmetic_text(at)
     step(at.number_input(key="lab.stride"), 1)
     step(at.pills(key="lab.pad"), "valid")
     step(at.number_input(key="lab.dil"), 2, "508 x 508 x 1")
@@ -474,7 +498,8 @@ def test_a_link_restores_every_setting():
     assert at.pills(key="lab.show").value == "conv"
     # 256 x 256 astronaut, 7x7 valid stride 2 -> 125, avg pool 3 stride 2 -> 62
     assert shape(at) == "62 x 62 x 3"
-    flags = " ".join(i.value for i in at.info)
+    flags = arithmetic_text(at)
+    assert "Division not exact for the rows" in flags
     assert "249/2 = 124.5, floor keeps 124; the last 1 row" in flags  # dropped rows flagged
     # the URL written back is the link itself (round trip)
     published = {k: (v[-1] if isinstance(v, list) else v) for k, v in at.query_params.items()}
