@@ -33,6 +33,25 @@ def _wait_new_figure(page, old: str) -> str:
     return _token(page)
 
 
+def _sent(page) -> int:
+    return sum("websocket sent" in m for m in page.console_log)
+
+
+def _click_sent(page, control) -> None:
+    """Click a control that reruns the app, and click again if the browser sent nothing to the
+    server: under load a click on a control just drawn was seen to be lost (no message at all
+    after it, in CI and in a loaded run here), the page then waiting for a figure that was never
+    asked for."""
+    for _ in range(3):
+        before = _sent(page)
+        control.click()
+        for _ in range(100):  # up to 10 s (the wait lets the page's events come in)
+            if _sent(page) > before:
+                return
+            page.wait_for_timeout(100)
+    raise AssertionError("three clicks sent nothing to the server")
+
+
 def _link(page) -> str:
     """Open the "Link to this exact configuration" popover and read the link, then close it."""
     page.locator(".st-key-lab-link-open button").first.click()
@@ -130,7 +149,7 @@ def test_upload_change_kernel_and_stride_download(page, app_url, tmp_path):
 
     # the stride: "+" once, the output halves (TensorFlow-style SAME at stride 2)
     _open_layer(page)
-    page.locator('.st-key-lab-stride [data-testid="stNumberInputStepUp"]').click()
+    _click_sent(page, page.locator('.st-key-lab-stride [data-testid="stNumberInputStepUp"]'))
     token = _wait_new_figure(page, token)
     assert _metric(page, "Output H x W x C") == "512 x 384 x 1"
     assert "s=2" in page.url and "k=laplacian_8" in page.url
@@ -162,7 +181,7 @@ def test_upload_change_kernel_and_stride_download(page, app_url, tmp_path):
 
     # a layer change redraws the same plot in place (Plotly.react): the zoom stays
     page.evaluate(f"() => {{ window.__labPlot = document.querySelector('{FIGURE}'); }}")
-    page.locator('.st-key-lab-bias [data-testid="stNumberInputStepUp"]').click()
+    _click_sent(page, page.locator('.st-key-lab-bias [data-testid="stNumberInputStepUp"]'))
     token = _wait_new_figure(page, token)
     same, after = page.evaluate(f"""() => {{ const g = document.querySelector('{FIGURE}');
         const l = g._fullLayout;
@@ -197,7 +216,7 @@ def test_a_bad_file_shows_an_error_and_the_page_keeps_working(page, app_url, tmp
     assert _metric(page, "Output H x W x C") == "300 x 451 x 1"
     token = _token(page)
     _open_layer(page)
-    page.locator('.st-key-lab-stride [data-testid="stNumberInputStepUp"]').click()
+    _click_sent(page, page.locator('.st-key-lab-stride [data-testid="stNumberInputStepUp"]'))
     _wait_new_figure(page, token)
     assert _metric(page, "Output H x W x C") == "150 x 226 x 1"
     screenshot(page, "filter_lab_bad_file_1920x1080")
@@ -263,7 +282,7 @@ def test_nothing_is_fetched_from_the_internet(page, app_url):
     _open(page, app_url)
     _open_layer(page)
     token = _token(page)
-    page.locator('.st-key-lab-bias [data-testid="stNumberInputStepUp"]').click()
+    _click_sent(page, page.locator('.st-key-lab-bias [data-testid="stNumberInputStepUp"]'))
     _wait_new_figure(page, token)
     plotly_js = page.evaluate("() => [...document.scripts].map(s => s.src)"
                               ".filter(s => s.endsWith('/app/static/plotly.min.js'))")
@@ -366,7 +385,7 @@ def test_a_kernel_action_reaches_the_text_box_and_survives_the_next_change(page,
     _open(page, f"{app_url}/?k=gaussian&ks=5")
     kernel = _open_kernel(page)
     token = _token(page)
-    kernel.locator(".st-key-lab-k-do-random button").first.click()
+    _click_sent(page, kernel.locator(".st-key-lab-k-do-random button").first)
     token = _wait_new_figure(page, token)
     kernel.get_by_text("Type or paste a kernel").click()
     box = kernel.locator(".st-key-lab-k-text textarea")
@@ -398,7 +417,7 @@ def test_a_layer_change_updates_only_the_stages_that_changed(page, app_url):
     page.evaluate(f"""() => {{ const c = document.querySelectorAll('{cards} img');
         window.__first = c[0]; window.__last = c[c.length - 1]; }}""")
     token = _token(page)
-    page.locator('.st-key-lab-bias [data-testid="stNumberInputStepUp"]').click()
+    _click_sent(page, page.locator('.st-key-lab-bias [data-testid="stNumberInputStepUp"]'))
     _wait_new_figure(page, token)
     page.wait_for_function(f"""() => {{ const c = document.querySelectorAll('{cards} img');
         return c[c.length - 1] !== window.__last; }}""")
