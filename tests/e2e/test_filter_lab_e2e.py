@@ -52,6 +52,24 @@ def _click_sent(page, control) -> None:
     raise AssertionError("three clicks sent nothing to the server")
 
 
+def _expand(page, key: str) -> None:
+    """Open the expander with this key (its class, e.g. ``st-key-lab-layer_open``), clicking
+    again if a click was lost (seen under load, like the clicks :func:`_click_sent` repeats)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = page.locator(f".{key}").first
+    for _ in range(3):
+        if box.locator("details[open]").count():
+            return
+        box.locator("summary").first.click()
+        try:
+            box.locator("details[open]").first.wait_for(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            pass
+    raise AssertionError(f"{key}: three clicks did not open it")
+
+
 def _link(page) -> str:
     """Open the "Link to this exact configuration" popover and read the link, then close it."""
     page.locator(".st-key-lab-link-open button").first.click()
@@ -67,7 +85,7 @@ def _open_layer(page) -> None:
     """Open the layer's controls (above the figure, collapsed to a one-line summary)."""
     stride = page.locator(".st-key-lab-stride")
     if not stride.is_visible():
-        page.locator(".st-key-lab-layer_open summary").click()
+        _expand(page, "st-key-lab-layer_open")
         stride.wait_for()
 
 
@@ -99,7 +117,7 @@ def _open_kernel(page):
     kernel = page.locator(".st-key-lab-kernel_open")
     preset = kernel.locator(".st-key-lab-k-preset")
     if not preset.is_visible():
-        kernel.locator("summary").first.click()
+        _expand(page, "st-key-lab-kernel_open")
         preset.wait_for()
     return kernel
 
@@ -191,7 +209,7 @@ def test_upload_change_kernel_and_stride_download(page, app_url, tmp_path):
     assert after == ranges
 
     # download the output as PNG: the mapping applied, at full resolution of the stage
-    page.locator(".st-key-lab-dl_open summary").click()  # the section is built when opened
+    _expand(page, "st-key-lab-dl_open")  # the section is built when opened
     page.locator(".st-key-lab-dl-png button").scroll_into_view_if_needed()
     with page.expect_download() as info:
         page.locator(".st-key-lab-dl-png button").click()
@@ -338,8 +356,7 @@ def test_the_kernel_table_and_the_grid_on_demand(page, app_url):
     assert table.inner_text().split() == ["1/16", "×", "1", "2", "1", "2", "4", "2",
                                           "1", "2", "1"]
     assert kernel.locator('[data-testid="stDataFrame"]').count() == 0
-    kernel.locator(".st-key-lab-k-grid_open summary").click()
-    kernel.locator(".st-key-lab-k-grid_open details[open]").wait_for()
+    _expand(page, "st-key-lab-k-grid_open")
     kernel.locator('[data-testid="stDataFrame"]').wait_for()
     table.wait_for(state="detached")
     # the kernel's text is unchanged
@@ -352,8 +369,7 @@ def test_a_number_typed_into_the_grid_is_applied(page, app_url):
     figure follow the grid (the kernel applied is the kernel shown)."""
     _open(page, app_url)
     kernel = _open_kernel(page)
-    kernel.locator(".st-key-lab-k-grid_open summary").click()
-    kernel.locator(".st-key-lab-k-grid_open details[open]").wait_for()
+    _expand(page, "st-key-lab-k-grid_open")
     grid = kernel.locator('[data-testid="stDataFrame"]')
     grid.wait_for()
     assert kernel.locator("#glide-cell-2-0").inner_text() == "0"  # Sobel x: -1 0 1
