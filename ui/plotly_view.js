@@ -178,8 +178,11 @@ export default function (component) {
     }).observe(gd);
   }
   // only the newest figure matters: figures that arrive while Plotly is drawing replace each
-  // other, and the last one is drawn next
-  gd.__next = typeof data === "string" ? data : new TextDecoder().decode(data);
+  // other, and the last one is drawn next; the figure already drawn, sent again by a rerun that
+  // changed nothing in it (the link's popover opened or closed), is not drawn again
+  const text = typeof data === "string" ? data : new TextDecoder().decode(data);
+  if (text === gd.__drawn && !gd.__busy) return;
+  gd.__next = text;
   if (gd.__busy) return;
   gd.__busy = true;
   const draw = () =>
@@ -187,6 +190,7 @@ export default function (component) {
       .then((Plotly) => {
         const start = performance.now();
         const { spec, layers } = takeHoverLayers(JSON.parse(gd.__next));
+        gd.__drawn = gd.__next;
         gd.__next = null;
         gd.__hoverLayers = layers;
         if (!gd.__hoverBound) {

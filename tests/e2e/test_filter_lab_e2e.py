@@ -76,8 +76,16 @@ def _link(page) -> str:
     code = page.locator(".st-key-lab-link code")
     code.wait_for()
     link = code.inner_text()
+    sent = _sent(page)
     page.keyboard.press("Escape")
     code.wait_for(state="hidden")
+    # closing it reruns the figures (its content is built only while it is open): let that
+    # run finish, so that it does not redraw the figure under the test's next step
+    for _ in range(100):
+        if _sent(page) > sent:
+            break
+        page.wait_for_timeout(100)
+    wait_for_app(page)
     return link
 
 
