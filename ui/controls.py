@@ -133,10 +133,11 @@ def kernel_summary(key: str) -> str:
     if f"{key}.size" in s and option in library.PARAMETRIC:
         text += f", {s[f'{key}.size']} x {s[f'{key}.size']}"
     bank = s.get(f"{key}.bank") or []
-    current = (current_kernel(key) if f"{key}.text" in s or _next(f"{key}.text") in s
-               else _base(key))
-    if bank and current is not None:  # those the bank keeps: of the kernel's shape
-        bank = [k for k in bank if k in bank_candidates(current.shape)]
+    if bank:  # those the bank keeps: of the kernel's shape
+        has_text = f"{key}.text" in s or _next(f"{key}.text") in s
+        current = current_kernel(key) if has_text else _base(key)
+        if current is not None:
+            bank = [k for k in bank if k in bank_candidates(current.shape)]
     if bank:
         text += f" · + {len(bank)} more in the filter bank"
     return text

@@ -37,6 +37,16 @@ def _sent(page) -> int:
     return sum("websocket sent" in m for m in page.console_log)
 
 
+def _wait_sent(page, before: int) -> bool:
+    """Whether the browser sends the server a message within 10 s (more than ``before``); the
+    waits let the page's events come in."""
+    for _ in range(100):
+        if _sent(page) > before:
+            return True
+        page.wait_for_timeout(100)
+    return False
+
+
 def _click_sent(page, control) -> None:
     """Click a control that reruns the app, and click again if the browser sent nothing to the
     server: under load a click on a control just drawn was seen to be lost (no message at all
@@ -45,10 +55,8 @@ def _click_sent(page, control) -> None:
     for _ in range(3):
         before = _sent(page)
         control.click()
-        for _ in range(100):  # up to 10 s (the wait lets the page's events come in)
-            if _sent(page) > before:
-                return
-            page.wait_for_timeout(100)
+        if _wait_sent(page, before):
+            return
     raise AssertionError("three clicks sent nothing to the server")
 
 
@@ -81,10 +89,7 @@ def _link(page) -> str:
     code.wait_for(state="hidden")
     # closing it reruns the figures (its content is built only while it is open): let that
     # run finish, so that it does not redraw the figure under the test's next step
-    for _ in range(100):
-        if _sent(page) > sent:
-            break
-        page.wait_for_timeout(100)
+    _wait_sent(page, sent)
     wait_for_app(page)
     return link
 

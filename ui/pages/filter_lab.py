@@ -114,17 +114,16 @@ def kernel_section(colour: str) -> None:
     """The kernel: preset, actions, table or grid, text, filter bank, RGB slices. Every change
     reruns this (or only its editors), then the figures, which apply what it leaves in the
     session state (:data:`PICKED`, :data:`BANK`, :data:`SLICES`)."""
+    after = _redraw(KERNEL, FIGURES)
     # collapsed, so that the figure starts high on a 720-pixel screen
     with st.expander(f"**Kernel:** {controls.kernel_summary('lab.k')}", key="lab.kernel_open",
                      icon=":material/grid_on:"):
         left, right = st.columns([1.2, 1], gap="large")
         with left:
-            picked = controls.kernel_picker("lab.k", page="filter_lab",
-                                            on_change=_redraw(KERNEL, FIGURES),
+            picked = controls.kernel_picker("lab.k", page="filter_lab", on_change=after,
                                             on_edit=_after_edit, editor_key=EDITOR,
                                             on_picked=_picked)
         with right:
-            after = _redraw(KERNEL, FIGURES)
             ss[BANK] = controls.bank_picker("lab.k", picked.weights.shape, on_change=after)
             ss[SLICES] = (controls.rgb_slices("lab.k", picked.weights, on_change=after)
                           if colour == "rgb" else None)
