@@ -37,6 +37,8 @@ import numpy as np
 import scipy.fft
 from scipy import special
 
+from conv import warm
+
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 PADDING_WORDS = ("valid", "same", "full")
 POOL_MODES = ("max", "avg")
@@ -186,7 +188,8 @@ def _as_image(x, name: str = "x") -> np.ndarray:
 
 
 def _check_finite(a: np.ndarray, name: str) -> None:
-    if a.size >= _INLINE_WORK and a.dtype == np.float32 and a.flags.c_contiguous:
+    if (a.size >= _INLINE_WORK and a.dtype == np.float32 and a.flags.c_contiguous
+            and warm.compiled_ready()):
         from conv import _jit
 
         # a parallel compiled pass: a photo's check costs ~1.5 ms instead of 3.4 (measured)
@@ -395,6 +398,9 @@ def _direct(x: np.ndarray, weight: np.ndarray, pads: Padding, mode: str, stride:
 
 
 def _conv_rows(x, weight, out, rows, cols, stride, dilation, left, groups, r0, r1) -> None:
+    if not warm.compiled_ready():
+        _conv_rows_numpy(x, weight, out, rows, cols, stride, dilation, groups, r0, r1)
+        return
     from conv import _jit  # imported late: numba takes ~0.5 s to import
     import numba
 
@@ -407,6 +413,39 @@ def _conv_rows(x, weight, out, rows, cols, stride, dilation, left, groups, r0, r
         band = max(1, (r1 - r0) // (32 * _THREADS))
         _jit.conv_rows(x, weight, out, rows, cols, stride[0], stride[1], dilation[0],
                        dilation[1], left, groups, _CHUNK, r0, r1, band)
+
+
+def _conv_rows_numpy(x, weight, out, rows, cols, stride, dilation, groups, r0, r1) -> None:
+    """What ``_jit.conv_rows`` computes, in numpy: used while a server compiles the loop.
+
+    ``out[o, r, j] = sum w[o, ci, ky, kx] * x[c, rows[r*sh + ky*dh], cols[j*sw + kx*dw]]``
+    (an index of -1 reads a zero), for output rows ``[r0, r1)``, in bands of rows whose padded
+    copy stays small.
+    """
+    c_out, cpg, kh, kw = weight.shape
+    opg = c_out // groups
+    (sh, sw), (dh, dw) = stride, dilation
+    w_out = out.shape[2]
+    pcols = cols[:(w_out - 1) * sw + (kw - 1) * dw + 1]
+    per_band = rows_per_band(4 * x.shape[0] * len(pcols) * sh)
+    for b0 in range(r0, r1, per_band):
+        b1 = min(b0 + per_band, r1)
+        n = b1 - b0
+        prows = rows[b0 * sh:(b1 - 1) * sh + (kh - 1) * dh + 1]
+        band = x[:, np.maximum(prows, 0)][:, :, np.maximum(pcols, 0)]
+        band[:, prows < 0] = 0
+        band[:, :, pcols < 0] = 0
+        acc = out[:, b0:b1]
+        acc[...] = 0
+        for o in range(c_out):
+            g = o // opg
+            for ci in range(cpg):
+                for ky in range(kh):
+                    for kx in range(kw):
+                        v = weight[o, ci, ky, kx]
+                        if v != 0:
+                            acc[o] += v * band[g * cpg + ci, ky * dh:ky * dh + (n - 1) * sh + 1:sh,
+                                               kx * dw:kx * dw + (w_out - 1) * sw + 1:sw]
 
 
 def rank1_factors(kernel2d: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
