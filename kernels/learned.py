@@ -55,7 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
-from conv import ops
+from conv import geometry, ops
 from kernels import cnn, library
 
 log = logging.getLogger(__name__)
@@ -80,14 +80,14 @@ RANDOM_INIT_STD = 0.5
 
 
 def _pair(size, name: str) -> tuple[int, int]:
-    kh, kw = ops.as_pair(size, name)
+    kh, kw = geometry.as_pair(size, name)
     if kh > MAX_SIZE or kw > MAX_SIZE:
         raise ValueError(f"{name} must be at most {MAX_SIZE} x {MAX_SIZE}, got {kh} x {kw}")
     return kh, kw
 
 
 def _same_padded(x: np.ndarray, kernel_hw: tuple[int, int]) -> np.ndarray:
-    pads = ops.resolve_padding("same", x.shape, kernel_hw)
+    pads = geometry.resolve_padding("same", x.shape, kernel_hw)
     return ops.pad(x[None], pads)
 
 

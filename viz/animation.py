@@ -38,7 +38,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from conv import ops
-from conv.shapes import output_size, receptive_field
+from conv.geometry import output_size
+from conv.shapes import receptive_field
 from conv.stages import ConvSpec, PoolSpec, Stages
 
 __all__ = [
