@@ -124,6 +124,11 @@ def haproxy_config(*, bind: str, port: int, replica_ports: list[int], stats_port
         # retry is redispatched), and a cookie naming a replica that is down is ignored
         "    retries 2",
         "    option redispatch 1",
+        # a request sent on a pooled connection to a replica that has just died gets no
+        # answer: retry it too (else the student's reload shows a 502). Safe here: Streamlit's
+        # HTTP requests are pages, static files, health, media; an upload larger than one
+        # buffer is never retried, and the work itself runs over the websocket
+        "    retry-on conn-failure empty-response",
         "    timeout connect 5s",
         "    timeout client 60s",
         "    timeout server 120s",
@@ -177,13 +182,15 @@ def _address(host: str, port: int) -> str:
 # ------------------------------------------------------------------------------------------
 
 def find_haproxy(explicit: str | None = None, *, path: str | None = None,
-                 extra_dirs: tuple[str, ...] = SBIN_DIRS) -> str | None:
+                 extra_dirs: tuple[str, ...] | None = None) -> str | None:
     """The haproxy executable: ``explicit`` if given (None when it is not executable), else
-    the first on ``path`` (default: $PATH), else in ``extra_dirs``."""
+    the first on ``path`` (default: $PATH), else in ``extra_dirs`` (default: SBIN_DIRS)."""
     if explicit:
         return explicit if os.path.isfile(explicit) and os.access(explicit, os.X_OK) else None
     if path is None:
         path = os.environ.get("PATH", "")
+    if extra_dirs is None:
+        extra_dirs = SBIN_DIRS
     found = shutil.which("haproxy", path=path)
     if found:
         return found
@@ -384,7 +391,7 @@ class Server:
     """Starts, watches and stops the replicas and HAProxy (see the module's docstring)."""
 
     def __init__(self, args: argparse.Namespace, streamlit_args: list[str], haproxy: str,
-                 out=sys.stdout):
+                 out):
         self.args = args
         self.streamlit_args = streamlit_args
         self.haproxy_bin = haproxy
@@ -790,14 +797,17 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     return args, passed
 
 
-def main(argv: list[str] | None = None, *, out=sys.stdout, err=sys.stderr) -> int:
+def main(argv: list[str] | None = None, *, out=None, err=None) -> int:
+    """The command; returns its exit status (``out``, ``err``: default sys.stdout, sys.stderr)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
     args, streamlit_args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         haproxy = find_haproxy(args.haproxy)
         if haproxy is None:
             where = (f"{args.haproxy} is not an executable file" if args.haproxy else
-                     "haproxy is not installed (not on PATH, nor in "
-                     + ", ".join(SBIN_DIRS) + ")")
+                     "haproxy is not installed (not on PATH"
+                     + (", nor in " + ", ".join(SBIN_DIRS) if SBIN_DIRS else "") + ")")
             raise ServeError(f"{where}. serve.py needs HAProxy in front of the replicas. "
                              + INSTALL_HINT)
         if not args.replica_cmd and not (ROOT / args.app).is_file():
