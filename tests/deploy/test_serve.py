@@ -36,13 +36,15 @@ def _directives(text: str) -> list[str]:
 
 def test_the_config_keeps_a_browser_on_its_replica_by_an_inserted_cookie():
     d = _directives(_config())
-    assert "cookie conv_replica insert indirect nocache httponly attr SameSite=Lax" in d
+    assert "cookie conv_replica_8080 insert indirect nocache httponly attr SameSite=Lax" in d
     assert "server r1 127.0.0.1:8081 cookie r1" in d
     assert "server r2 127.0.0.1:8082 cookie r2" in d
     assert "balance leastconn" in d
     # never by the client's address: one campus NAT would put the whole class on one replica
     assert not any(x.startswith(("balance source", "stick on src", "stick-table")) for x in d)
     assert "bind 0.0.0.0:8080" in d
+    # browsers scope cookies by host, not port: another port, another cookie
+    assert "cookie conv_replica_9090 insert" in " ".join(_directives(_config(port=9090)))
 
 
 def test_the_config_checks_health_and_moves_a_dead_replicas_requests():
@@ -197,9 +199,9 @@ def served(tmp_path):
         s.kill_all()
 
 
-def _cookie(set_cookie: str | None) -> str | None:
-    """The value of conv_replica in a Set-Cookie header."""
-    if not set_cookie or not set_cookie.startswith("conv_replica="):
+def _cookie(set_cookie: str | None, name: str) -> str | None:
+    """The value of the affinity cookie ``name`` in a Set-Cookie header."""
+    if not set_cookie or not set_cookie.startswith(f"{name}="):
         return None
     return set_cookie.split(";")[0].split("=", 1)[1]
 
@@ -210,21 +212,23 @@ def test_affinity_redispatch_restart_and_stop(served):
     st = s.wait_ready()
     r1, r2 = st["replicas"]
     assert "ready:" in s.output() and s.url + "/" in s.output()
+    name = st["cookie"]
+    assert name == f"conv_replica_{s.port}"  # its own cookie: another port has another
 
     # a new browser gets a cookie naming a replica; the cookie then decides
     status, body, set_cookie = get(s.url + "/")
-    assert status == 200 and _cookie(set_cookie) in ("r1", "r2")
+    assert status == 200 and _cookie(set_cookie, name) in ("r1", "r2")
     assert "HttpOnly" in set_cookie and "SameSite=Lax" in set_cookie
     for r in (r1, r2):
         for path in ("/", "/_stcore/upload_file/x", "/media/x.png", "/app/static/plotly.min.js"):
-            status, body, set_cookie = get(s.url + path, cookie=f"conv_replica={r['cookie']}")
+            status, body, set_cookie = get(s.url + path, cookie=f"{name}={r['cookie']}")
             assert (status, body, set_cookie) == (200, f"port={r['port']} pid={r['pid']}", None)
 
     # r1 dies: a request carrying its cookie is served by r2, with r2's cookie
     os.kill(r1["pid"], signal.SIGKILL)
-    status, body, set_cookie = get(s.url + "/", cookie="conv_replica=r1")
+    status, body, set_cookie = get(s.url + "/", cookie=f"{name}=r1")
     assert status == 200 and body == f"port={r2['port']} pid={r2['pid']}"
-    assert _cookie(set_cookie) == "r2"
+    assert _cookie(set_cookie, name) == "r2"
     # ... serve.py says so, and starts it again
     wait_until("r1 restarted", lambda: s.replica("r1")["pid"] != r1["pid"]
                and s.replica("r1")["state"] == "healthy")
@@ -233,7 +237,7 @@ def test_affinity_redispatch_restart_and_stop(served):
     assert "Restarting it in 1 s" in s.output()
     new = s.replica("r1")["pid"]
     wait_until("HAProxy to send r1's cookie to the new r1",
-               lambda: get(s.url + "/", cookie="conv_replica=r1")[1] == f"port={r1['port']} pid={new}")
+               lambda: get(s.url + "/", cookie=f"{name}=r1")[1] == f"port={r1['port']} pid={new}")
 
     # SIGTERM: everything it started stops, and it exits 0
     pids = s.pids()
@@ -254,7 +258,7 @@ def test_without_restarts_the_last_replica_gone_stops_serve(served):
     os.kill(r1["pid"], signal.SIGKILL)
     wait_until("r1 reported", lambda: s.replica("r1")["state"] == "stopped")
     assert "Not restarted (--max-restarts 0)" in s.output()
-    assert get(s.url + "/", cookie="conv_replica=r1")[1] == f"port={r2['port']} pid={r2['pid']}"
+    assert get(s.url + "/", cookie=f"{st['cookie']}=r1")[1] == f"port={r2['port']} pid={r2['pid']}"
     os.kill(r2["pid"], signal.SIGKILL)
     assert s.proc.wait(timeout=60) == 1
     assert "no replica is left running; stopping." in s.output()

@@ -27,7 +27,6 @@ from tests.e2e.harness import screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 
-COOKIE = "conv_replica"
 FIGURE = ".st-key-lab-figure .js-plotly-plot"
 LOAD = 120_000  # ms: a replica's first page compiles the engine (numba), slow on a loaded host
 
@@ -55,7 +54,8 @@ def students(browser, served, name: str):
     def student(path: str = "/", replica: str | None = None):
         ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
         if replica:  # this student's affinity cookie, as if HAProxy had set it
-            ctx.add_cookies([{"name": COOKIE, "value": replica, "url": served.url}])
+            ctx.add_cookies([{"name": served.state()["cookie"], "value": replica,
+                              "url": served.url}])
         pg = ctx.new_page()
         pg.set_default_timeout(LOAD)
         pg.console_log, pg.ws_closed = [], []
@@ -104,9 +104,10 @@ def _until(pg, what: str, condition, timeout: float = 60.0):
     return value
 
 
-def _replica(pg) -> str:
+def _replica(pg, served) -> str:
     """The replica this page's affinity cookie names (HttpOnly: read from the context)."""
-    values = [c["value"] for c in pg.context.cookies() if c["name"] == COOKIE]
+    name = served.state()["cookie"]
+    values = [c["value"] for c in pg.context.cookies() if c["name"] == name]
     assert len(values) == 1, pg.context.cookies()
     return values[0]
 
@@ -170,18 +171,18 @@ def test_two_students_have_their_own_replica_and_upload_through_the_proxy(browse
                                                                           tmp_path):
     with students(browser, served, "two_students") as student:
         a = student()
-        first = _replica(a)  # HAProxy chose it and set the cookie
+        first = _replica(a, served)  # HAProxy chose it and set the cookie
         assert first in ("r1", "r2")
         other = "r2" if first == "r1" else "r1"
         b = student(replica=other)  # the second student on the other replica
-        assert _replica(b) == other  # HAProxy honoured the cookie (no new one)
+        assert _replica(b, served) == other  # HAProxy honoured the cookie (no new one)
         # each page's websocket is open on the replica its cookie names
         wait_until("a websocket open on each replica",
                    lambda: all(n >= 1 for n in _open_sessions(served).values()), timeout=60)
         for pg, seed in ((a, 1), (b, 2)):  # the upload reaches the replica holding the session
             _upload(pg, _photo(tmp_path, seed))
             assert pg.locator('[data-testid="stException"]').count() == 0
-        assert (_replica(a), _replica(b)) == (first, other)
+        assert (_replica(a, served), _replica(b, served)) == (first, other)
         assert a.ws_closed == [] and b.ws_closed == []
         screenshot(a, "serve_student_a_upload")
 
@@ -190,7 +191,7 @@ def test_a_dead_replicas_student_reloads_onto_the_other_with_the_settings(browse
                                                                           tmp_path):
     with students(browser, served, "dead_replica") as student:
         a = student("/?k=sobel_y&s=2")
-        victim = _replica(a)
+        victim = _replica(a, served)
         survivor = "r2" if victim == "r1" else "r1"
         b = student(replica=survivor)
         before = _settings(a)
@@ -204,7 +205,7 @@ def test_a_dead_replicas_student_reloads_onto_the_other_with_the_settings(browse
         # the student reloads: HAProxy sends the dead replica's cookie to the live one
         a.reload()
         _wait_figure(a)
-        now = _replica(a)
+        now = _replica(a, served)
         # (serve.py restarts the dead replica after 1 s: a reload on a slow host can find it
         # back under the old cookie; a fresh process then serves the page, also fine)
         restarted = served.replica(victim)["pid"] != killed["pid"]
@@ -218,7 +219,7 @@ def test_a_dead_replicas_student_reloads_onto_the_other_with_the_settings(browse
         # the other student never noticed: same websocket, and the session still works
         assert b.ws_closed == []
         _upload(b, _photo(tmp_path, 3))
-        assert b.ws_closed == [] and _replica(b) == survivor
+        assert b.ws_closed == [] and _replica(b, served) == survivor
 
         # serve.py reported the death and starts the replica again
         assert f"replica {victim} (pid {killed['pid']}, port {killed['port']}) exited" in (
