@@ -274,6 +274,10 @@ def _print(text: str, out, lock: threading.Lock) -> None:
             pass
 
 
+def _replicas(n: int) -> str:
+    return f"{n} replica" + ("s" if n != 1 else "")
+
+
 def _describe_exit(code: int | None) -> str:
     if code is None:
         return "still running"
@@ -301,7 +305,9 @@ class Child:
         self.proc = subprocess.Popen(
             self.argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1,
-            start_new_session=True, preexec_fn=_child_setup(os.getpid()))
+            # preexec_fn with threads alive: it only calls prctl and getppid (no locks, no
+            # allocation), and children are started from the main thread only
+            start_new_session=True, preexec_fn=_child_setup(os.getpid()))  # noqa: PLW1509
         threading.Thread(target=self._pump, args=(self.proc, out, lock), daemon=True,
                          name=f"output of {self.name}").start()
 
@@ -488,7 +494,7 @@ class Server:
             bind=self.args.bind, port=self.args.port, replica_ports=[r.port for r in self.replicas],
             stats_port=self.args.stats, socket_path=self.socket_path))
         check = subprocess.run([self.haproxy_bin, "-c", "-f", str(self.config_path)],
-                               capture_output=True, text=True, errors="replace")
+                               capture_output=True, text=True, errors="replace", check=False)
         if check.returncode != 0:
             raise ServeError(f"haproxy -c rejected the generated configuration "
                              f"({self.config_path}):\n{check.stdout}{check.stderr}")
@@ -524,12 +530,13 @@ class Server:
     def _start_replica(self, r: Replica) -> None:
         r.start(self.env, self.out, self.lock)
         r.state, r.started_at = "starting", time.monotonic()
-        self.say(f"replica {r.name} pid {r.pid} on 127.0.0.1:{r.port} (cookie {cookie_name(self.args.port)}={r.cookie})")
+        self.say(f"replica {r.name} pid {r.pid} on 127.0.0.1:{r.port} "
+                 f"(cookie {cookie_name(self.args.port)}={r.cookie})")
 
     def _wait_healthy(self) -> None:
         """Every replica answers its health check (a replica that exits meanwhile is an
         error: at start-up that is a bug or a bad option, not bad luck)."""
-        self.say(f"waiting for {len(self.replicas)} replicas to answer {HEALTH} "
+        self.say(f"waiting for {_replicas(len(self.replicas))} to answer {HEALTH} "
                  f"(at most {self.args.ready_timeout:g} s)...")
         t0 = time.monotonic()
         while True:
@@ -572,7 +579,7 @@ class Server:
         self.ready = True
         self._write_state()
         host = socket.gethostname() if self.args.bind in ("0.0.0.0", "::", "") else None
-        lines = [f"ready: {len(self.replicas)} replicas behind HAProxy.",
+        lines = [f"ready: {_replicas(len(self.replicas))} behind HAProxy.",
                  f"  Open {self.url()}"]
         if host:
             lines.append(f"  Students on the network: {self.url(host)} (or this machine's "
@@ -706,7 +713,8 @@ class Server:
             try:
                 c.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                self.say(f"{c.name} (pid {c.pid}) did not stop within {STOP_GRACE:g} s; killing it.")
+                self.say(f"{c.name} (pid {c.pid}) did not stop within {STOP_GRACE:g} s; "
+                         "killing it.")
         for c in children:
             c.signal_group(signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):

@@ -128,7 +128,7 @@ class Served:
         if stats:
             self.argv += ["--stats", str(self.port + replicas + 1)]
         self.argv += list(args)
-        self._log = open(self.log_path, "w")
+        self._log = open(self.log_path, "w")  # noqa: SIM115 (closed by stop/kill_all)
         self.proc = subprocess.Popen(self.argv, cwd=ROOT, stdout=self._log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      env=dict(os.environ, **(env or {})))

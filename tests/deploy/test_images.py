@@ -15,13 +15,13 @@ MANIFEST = (ROOT / "deploy" / "kubernetes.yaml").read_text()
 
 def _copied() -> set[str]:
     """The top-level files and directories the Dockerfile copies into the image."""
-    return {m.group(1).strip("/") for m in re.finditer(r"^COPY (\S+) ", DOCKERFILE, re.M)}
+    return {m.group(1).strip("/") for m in re.finditer(r"^COPY (\S+) ", DOCKERFILE, re.MULTILINE)}
 
 
 def _local_imports(path) -> set[str]:
     """Top-level names of this repository's packages imported by one file."""
     local = {p.name for p in ROOT.iterdir() if p.is_dir() and any(p.glob("*.py"))}
-    names = re.findall(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", path.read_text(), re.M)
+    names = re.findall(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", path.read_text(), re.MULTILINE)
     return set(names) & local
 
 
@@ -49,7 +49,7 @@ def test_the_image_holds_what_the_app_reads():
 
 def test_the_image_runs_one_replica_as_a_user_with_a_health_check():
     assert "FROM python:3.11-slim" in DOCKERFILE
-    users = re.findall(r"^USER (\S+)", DOCKERFILE, re.M)
+    users = re.findall(r"^USER (\S+)", DOCKERFILE, re.MULTILINE)
     assert users and users[-1] not in ("root", "0")
     assert "HEALTHCHECK" in DOCKERFILE and "/_stcore/health" in DOCKERFILE
     assert "EXPOSE 8501" in DOCKERFILE and "--server.port=8501" in DOCKERFILE
@@ -60,7 +60,7 @@ def test_the_image_runs_one_replica_as_a_user_with_a_health_check():
 
 def _annotation(name: str) -> str:
     m = re.search(rf'^\s*nginx\.ingress\.kubernetes\.io/{re.escape(name)}:\s*"([^"]*)"',
-                  MANIFEST, re.M)
+                  MANIFEST, re.MULTILINE)
     assert m, f"annotation {name} missing"
     return m.group(1)
 

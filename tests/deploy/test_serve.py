@@ -14,8 +14,17 @@ import sys
 import pytest
 
 from deploy import serve
-from tests.deploy.helpers import (FAKE, SERVE, Served, free_ports, get, gone, group_gone,
-                                  haproxy_or_missing, wait_until)
+from tests.deploy.helpers import (
+    FAKE,
+    SERVE,
+    Served,
+    free_ports,
+    get,
+    gone,
+    group_gone,
+    haproxy_or_missing,
+    wait_until,
+)
 
 FAKE_CMD = f"{sys.executable} {FAKE} {{port}}"
 
@@ -25,7 +34,7 @@ FAKE_CMD = f"{sys.executable} {FAKE} {{port}}"
 # ------------------------------------------------------------------------------------------
 
 def _config(**kw) -> str:
-    args = dict(bind="0.0.0.0", port=8080, replica_ports=[8081, 8082])
+    args = {"bind": "0.0.0.0", "port": 8080, "replica_ports": [8081, 8082]}
     return serve.haproxy_config(**{**args, **kw})
 
 
@@ -78,7 +87,8 @@ def test_haproxy_accepts_the_generated_config(tmp_path):
                {"replica_ports": list(range(8101, 8109)), "bind": "127.0.0.1"}):
         cfg = tmp_path / "haproxy.cfg"
         cfg.write_text(_config(**kw))
-        check = subprocess.run([haproxy, "-c", "-f", str(cfg)], capture_output=True, text=True)
+        check = subprocess.run([haproxy, "-c", "-f", str(cfg)], capture_output=True, text=True,
+                               check=False)
         assert check.returncode == 0, check.stdout + check.stderr
         assert "warning" not in (check.stdout + check.stderr).lower(), check.stdout + check.stderr
 
@@ -151,7 +161,7 @@ def test_haproxy_missing_from_the_command_line(tmp_path):
     """The real command, with a fake PATH and a --haproxy that does not exist: exit 1 and the
     message, nothing started."""
     run = subprocess.run([sys.executable, str(SERVE), "--haproxy", str(tmp_path / "haproxy")],
-                         capture_output=True, text=True, timeout=60,
+                         capture_output=True, text=True, timeout=60, check=False,
                          env=dict(os.environ, PATH=str(tmp_path)))
     assert run.returncode == 1
     assert "is not an executable file" in run.stderr and "apt-get install haproxy" in run.stderr
@@ -222,7 +232,8 @@ def test_affinity_redispatch_restart_and_stop(served):
     for r in (r1, r2):
         for path in ("/", "/_stcore/upload_file/x", "/media/x.png", "/app/static/plotly.min.js"):
             status, body, set_cookie = get(s.url + path, cookie=f"{name}={r['cookie']}")
-            assert (status, body, set_cookie) == (200, f"port={r['port']} pid={r['pid']}", None)
+            expected = (200, f"port={r['port']} pid={r['pid']}", None)
+            assert (status, body, set_cookie) == expected
 
     # r1 dies: a request carrying its cookie is served by r2, with r2's cookie
     os.kill(r1["pid"], signal.SIGKILL)
@@ -233,7 +244,8 @@ def test_affinity_redispatch_restart_and_stop(served):
     wait_until("r1 restarted", lambda: s.replica("r1")["pid"] != r1["pid"]
                and s.replica("r1")["state"] == "healthy")
     assert s.replica("r1")["restarts"] == 1
-    assert f"replica r1 (pid {r1['pid']}, port {r1['port']}) exited (killed by SIGKILL)" in s.output()
+    said = f"replica r1 (pid {r1['pid']}, port {r1['port']}) exited (killed by SIGKILL)"
+    assert said in s.output()
     assert "Restarting it in 1 s" in s.output()
     new = s.replica("r1")["pid"]
     wait_until("HAProxy to send r1's cookie to the new r1",

@@ -21,8 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.deploy.helpers import (Served, get, gone, group_gone, haproxy_or_missing,
-                                  wait_until)
+from tests.deploy.helpers import Served, get, gone, group_gone, haproxy_or_missing, wait_until
 from tests.e2e.harness import screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
@@ -210,7 +209,8 @@ def test_a_dead_replicas_student_reloads_onto_the_other_with_the_settings(browse
         # back under the old cookie; a fresh process then serves the page, also fine)
         restarted = served.replica(victim)["pid"] != killed["pid"]
         assert now == survivor or restarted, (now, served.state())
-        print(f"after the reload: on {now} ({'the other replica' if now == survivor else 'restarted'})")
+        print(f"after the reload: on {now}",
+              "(the other replica)" if now == survivor else "(restarted)")
         assert _settings(a) == before  # Sobel y, stride 2: from the URL
         assert "k=sobel_y" in a.url and "s=2" in a.url
         assert a.locator('[data-testid="stException"]').count() == 0
