@@ -126,7 +126,7 @@ def load_digits(path: Path | str | None = None, *, sha256: str | None = DATA_SHA
     if table.ndim != 2 or table.shape[1] != IMAGE_SIZE * IMAGE_SIZE + 1:
         raise ValueError(f"{path} must have 785 columns (784 pixels and a label), "
                          f"got {table.shape}")
-    pixels, labels = table[:, :-1], table[:, -1]
+    pixels, labels = table[:, :-1], table[:, -1].copy()  # not a view keeping the table (31 MB)
     if pixels.min() < 0 or pixels.max() > 255 or labels.min() < 0 or labels.max() > 9:
         raise ValueError(f"{path}: pixels must be 0..255 and labels 0..9")
     images = pixels.reshape(-1, IMAGE_SIZE, IMAGE_SIZE).astype(np.uint8)

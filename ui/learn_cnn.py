@@ -14,8 +14,10 @@ inside.clear    a token; a new value clears the canvas (a link's drawing replace
 inside.mistake  how many times "Show a mistake" was clicked (it steps through them)
 
 Caches: everything that depends only on a test digit (its maps' data, a traced cell's figures)
-and the shipped weights, data and tables live in ``st.cache_resource``: a class looking at the
-same digits shares them, and a rerun that changes nothing rebuilds nothing.
+and the shipped weights, data and tables are entries of the app's one byte budget
+(``ui/cache.py``), shared by every session: a class looking at the same digits shares them, and
+a rerun that changes nothing rebuilds nothing. A test digit costs about 60 kB, a traced cell's
+figure 10-50 kB; the weights 0.26 MB and the 5,000 digits 4 MB.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from conv import stages as conv_stages
 from conv.network import Analysis, analyze
 from conv.stages import ConvSpec, PoolSpec
 from kernels import drawing, lenet
+from ui import cache
 from ui.state import Param, UrlState, choice, integer
 from viz import animation
 from viz import lenet as figs
@@ -46,23 +49,23 @@ VIEW_KEY = "inside.maps"
 # --------------------------------------------------------------------------------------------
 
 
-@st.cache_resource(show_spinner=False)
+@cache.cached
 def weights() -> lenet.Weights:
     """The shipped weights (read-only, shared by every session)."""
     return lenet.load()
 
 
-@st.cache_resource(show_spinner=False)
+@cache.cached
 def digits() -> lenet.Digits:
     return lenet.load_digits()
 
 
-@st.cache_resource(show_spinner=False)
+@cache.cached
 def analysis() -> Analysis:
     return analyze(lenet.network())
 
 
-@st.cache_resource(show_spinner=False)
+@cache.cached
 def held_out_predictions() -> np.ndarray:
     """The prediction for every held-out digit, by the batched forward pass (a test checks it
     decides as the engine's forward does, digit by digit)."""
@@ -95,7 +98,7 @@ def _shape_text(r) -> str:
     return f"({o.c}, 1)" if o.flat else f"({o.h}, {o.w}, {o.c})"
 
 
-@st.cache_resource(show_spinner=False)
+@cache.cached
 def notes_table() -> pd.DataFrame:
     """The network in the lecture notes' LeNet-5 table format (their "Analysis": activation
     shape, activation size, parameters), with the trained network's numbers, and the totals."""
@@ -233,11 +236,12 @@ def _shown(image: np.ndarray, label: int | None, key: tuple) -> Shown:
     return Shown(image, trace, figs.layers_json(map_layers(trace)), label, key)
 
 
-@st.cache_resource(max_entries=128, show_spinner=False)
+@cache.cached
 def test_digit(index: int) -> Shown:
     """A held-out digit through the network (shared by every session)."""
     d = digits()
-    return _shown(d.images[index], int(d.labels[index]), ("test", index))
+    # a copy: a view would keep (and be charged) all 5,000 digits
+    return _shown(d.images[index].copy(), int(d.labels[index]), ("test", index))
 
 
 def drawn_digit(image: np.ndarray) -> Shown:
@@ -445,7 +449,7 @@ def explain(shown: Shown, sel: tuple[str, int, int, int]) -> Explained:
     return Explained(head, tuple(lines), fig, "")
 
 
-@st.cache_resource(max_entries=256, show_spinner=False)
+@cache.cached
 def explain_test(index: int, sel: tuple[str, int, int, int]) -> Explained:
     """:func:`explain` for a test digit, shared by every session."""
     return explain(test_digit(index), sel)
