@@ -51,7 +51,9 @@ OTHER = "#8c96a0"
 TRUE = "#0072B2"  # Okabe & Ito blue
 # Plotly's RdBu reversed (blue negative, red positive) and its positive half: the same colours
 # as ui/netview.js
-DIVERGING = "RdBu_r"
+DIVERGING_STOPS = [[0.0, "#053061"], [0.1, "#2166ac"], [0.2, "#4393c3"], [0.3, "#92c5de"],
+                   [0.4, "#d1e5f0"], [0.5, "#f7f7f7"], [0.6, "#fddbc7"], [0.7, "#f4a582"],
+                   [0.8, "#d6604d"], [0.9, "#b2182b"], [1.0, "#67001f"]]
 POSITIVE = [[0.0, "#f7f7f7"], [0.2, "#fddbc7"], [0.4, "#f4a582"], [0.6, "#d6604d"],
             [0.8, "#b2182b"], [1.0, "#67001f"]]
 
@@ -271,6 +273,16 @@ def _cells_text(a: np.ndarray) -> list[list[str]]:
     return [[short(v) for v in row] for row in a]
 
 
+def _figure(traces: list[dict], layout: dict) -> go.Figure:
+    """A figure from plain dicts, not validated (a test checks them against plotly's schema):
+    plotly.py's validation took ~170 ms for the twelve heatmaps of a CONV2 cell on a busy
+    2-core machine, and a drawn digit's traced cell is drawn again on every stroke."""
+    base = {"template": {"data": {}, "layout": {}}, "paper_bgcolor": "#FFFFFF",
+            "plot_bgcolor": "#FFFFFF", "font": {"family": "Arial, Helvetica, sans-serif",
+                                                 "color": "#111111"}}
+    return go.Figure(data=traces, layout={**base, **layout}, _validate=False)
+
+
 def conv_channels_figure(step: ConvStep, *, map_names: Sequence[str], value_title: str,
                          font_size: int = 15, height: int = 420) -> go.Figure:
     """A convolution cell over many input channels (the sliding window's display lays out at
@@ -279,40 +291,40 @@ def conv_channels_figure(step: ConvStep, *, map_names: Sequence[str], value_titl
     products. Cells are square."""
     values, weights = np.asarray(step.values, np.float64), np.asarray(step.weights, np.float64)
     c, kh, kw = values.shape
-    fig = go.Figure()
     gap = 1.0
     top = kh + 1.3  # the kernels' first row
     vmax = float(values.max()) or 1.0
     wmax = float(np.abs(weights).max()) or 1.0
-    annotations = []
+    traces, annotations = [], []
     for ch in range(c):
         x0 = ch * (kw + gap)
-        common = dict(x0=x0, dx=1, dy=1, xgap=1, ygap=1, showscale=False, hoverinfo="skip",
-                      texttemplate="%{text}", textfont={"size": font_size - 3})
-        fig.add_trace(go.Heatmap(z=values[ch], y0=0, zmin=0, zmax=vmax, colorscale=POSITIVE,
-                                 text=_cells_text(values[ch]), **common))
-        fig.add_trace(go.Heatmap(z=weights[ch], y0=top, zmin=-wmax, zmax=wmax,
-                                 colorscale=DIVERGING, text=_cells_text(weights[ch]), **common))
+        common = {"type": "heatmap", "x0": x0, "dx": 1, "dy": 1, "xgap": 1, "ygap": 1,
+                  "showscale": False, "hoverinfo": "skip", "texttemplate": "%{text}",
+                  "textfont": {"size": font_size - 3}}
+        traces.append({**common, "z": values[ch], "y0": 0, "zmin": 0, "zmax": vmax,
+                       "colorscale": POSITIVE, "text": _cells_text(values[ch])})
+        traces.append({**common, "z": weights[ch], "y0": top, "zmin": -wmax, "zmax": wmax,
+                       "colorscale": DIVERGING_STOPS, "text": _cells_text(weights[ch])})
         cx = x0 + (kw - 1) / 2
+        note = {"showarrow": False, "x": cx}
         annotations += [
-            dict(x=cx, y=-0.6, text=f"<b>{html.escape(map_names[ch])}</b>", showarrow=False,
-                 yanchor="bottom", font={"size": font_size - 1}),
-            dict(x=cx, y=kh - 0.5 + 0.65, text="×", showarrow=False, yanchor="middle",
-                 font={"size": font_size + 4}),
-            dict(x=cx, y=top + kh - 0.5 + 0.1, text=f"= {fmt(step.partials[ch])}",
-                 showarrow=False, yanchor="top", font={"size": font_size}),
+            {**note, "y": -0.6, "text": f"<b>{html.escape(map_names[ch])}</b>",
+             "yanchor": "bottom", "font": {"size": font_size - 1}},
+            {**note, "y": kh - 0.5 + 0.65, "text": "×", "yanchor": "middle",
+             "font": {"size": font_size + 4}},
+            {**note, "y": top + kh - 0.5 + 0.1, "text": f"= {fmt(step.partials[ch])}",
+             "yanchor": "top", "font": {"size": font_size}},
         ]
     width = c * (kw + gap) - gap
-    fig.update_layout(
-        annotations=annotations, template="plotly_white", height=height,
-        margin={"l": 4, "r": 4, "t": 34, "b": 4}, font={"size": font_size},
-        title={"text": value_title, "font": {"size": font_size + 1}, "x": 0.01, "y": 0.985},
-        xaxis={"visible": False, "range": [-0.6, width - 0.4], "fixedrange": True,
-               "constrain": "domain", "constraintoward": "left"},
-        yaxis={"visible": False, "range": [top + kh + 0.6, -1.5], "fixedrange": True,
-               "scaleanchor": "x", "constrain": "domain", "constraintoward": "top"},
-    )
-    return fig
+    return _figure(traces, {
+        "annotations": annotations, "height": height, "font": {"size": font_size},
+        "margin": {"l": 4, "r": 4, "t": 34, "b": 4},
+        "title": {"text": value_title, "font": {"size": font_size + 1}, "x": 0.01, "y": 0.985},
+        "xaxis": {"visible": False, "range": [-0.6, width - 0.4], "fixedrange": True,
+                  "constrain": "domain", "constraintoward": "left"},
+        "yaxis": {"visible": False, "range": [top + kh + 0.6, -1.5], "fixedrange": True,
+                  "scaleanchor": "x", "constrain": "domain", "constraintoward": "top"},
+    })
 
 
 def top_terms(inputs: np.ndarray, weights: np.ndarray, n: int = 8) -> np.ndarray:
@@ -330,18 +342,19 @@ def fc_figure(inputs: np.ndarray, weights: np.ndarray, *, input_names: Sequence[
     x, w = np.asarray(inputs, np.float64), np.asarray(weights, np.float64)
     idx = top_terms(x, w, n)
     prod = x[idx] * w[idx]
-    labels = [input_names[k] for k in idx]
-    text = [f"{fmt(x[k], 3)} × {fmt(w[k], 3)} = {fmt(p, 3)}" for k, p in zip(idx, prod)]
-    fig = go.Figure(go.Bar(
-        y=labels, x=prod, orientation="h", text=text, textposition="outside",
-        marker_color=[PREDICTED if p > 0 else TRUE for p in prod], cliponaxis=False,
-        textfont={"size": font_size - 1}, hoverinfo="skip"))
-    span = float(np.abs(prod).max()) if len(prod) else 1.0
-    fig.update_layout(template="plotly_white", height=70 + 34 * len(idx),
-                      margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 30},
-                      font={"size": font_size}, showlegend=False,
-                      title={"text": title, "x": 0.01} if title else None)
-    fig.update_xaxes(range=[-2.2 * span, 2.2 * span], zeroline=True, zerolinewidth=2,
-                     title_text="input × weight", fixedrange=True)
-    fig.update_yaxes(autorange="reversed", automargin=True, fixedrange=True)
-    return fig
+    span = float(np.abs(prod).max()) if len(prod) and np.abs(prod).max() > 0 else 1.0
+    bar = {"type": "bar", "orientation": "h", "y": [input_names[k] for k in idx],
+           "x": [float(p) for p in prod], "cliponaxis": False, "hoverinfo": "skip",
+           "text": [f"{fmt(x[k], 3)} × {fmt(w[k], 3)} = {fmt(p, 3)}" for k, p in zip(idx, prod)],
+           "textposition": "outside", "textfont": {"size": font_size - 1},
+           "marker": {"color": [PREDICTED if p > 0 else TRUE for p in prod]}}
+    axis = {"gridcolor": "#E5E5E5", "fixedrange": True}
+    return _figure([bar], {
+        "height": 70 + 34 * len(idx), "font": {"size": font_size}, "showlegend": False,
+        "margin": {"l": 10, "r": 10, "t": 40 if title else 10, "b": 30},
+        "title": {"text": title, "x": 0.01} if title else {"text": ""},
+        "xaxis": {**axis, "range": [-2.2 * span, 2.2 * span], "zeroline": True,
+                  "zerolinewidth": 2, "zerolinecolor": "#444444",
+                  "title": {"text": "input × weight"}},
+        "yaxis": {**axis, "autorange": "reversed", "automargin": True},
+    })

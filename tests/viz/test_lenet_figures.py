@@ -119,3 +119,18 @@ def test_a_still_is_one_step_without_controls():
     still = pool.still(0, formula=False)
     assert any("max(0, 1, 5, 6) = 6" in a.text for a in still.layout.annotations)
     assert not any("Output size" in a.text for a in still.layout.annotations)
+
+
+def test_the_unvalidated_figures_pass_plotlys_schema():
+    """The builders skip plotly.py's validation (for speed); their dicts must pass it."""
+    import plotly.graph_objects as go
+
+    rng = np.random.default_rng(1)
+    x = rng.random((6, 5, 5)).astype(np.float32)
+    spec = ConvSpec(weight=rng.normal(size=(1, 6, 5, 5)), bias=(0.1,), activation="relu")
+    step = animation.conv_steps(stages.run(x, spec), spec)[0]
+    figures = [L.conv_channels_figure(step, map_names=list("abcdef"), value_title="t"),
+               L.fc_figure(rng.random(20), rng.normal(size=20), input_names=list("abcdefghij"
+                                                                                  "klmnopqrst"))]
+    for fig in figures:
+        go.Figure(fig.to_dict())  # raises on any property plotly does not know
