@@ -4,9 +4,11 @@
 //   {size: 280, width: <pen width>, strokes: [[x0, y0, x1, y1, ...], ...], n: <edit count>}
 // in canvas units (0..280 whatever the canvas' size on screen), a few hundred numbers.
 //
-// data: {size, width, label, active, hint, clear}: the canvas' units, the pen's width to start
-// with, its accessible label, whether the page shows this drawing (else it is dimmed, with
-// `hint` on it), and a token: a new value clears the drawing (a link replaced it).
+// data: {size, width, label, active, hint, clear, restore}: the canvas' units, the pen's width
+// to start with, its accessible label, whether the page shows this drawing (else it is dimmed,
+// with `hint` on it), a token (a new value clears the drawing: a link replaced it), and the
+// drawing the server last received, drawn again by a canvas built anew (the page was left and
+// opened again) so that the canvas shows what the page shows.
 
 const MIN_WIDTH = 8, MAX_WIDTH = 40;
 const MIN_STEP = 1.5;  // canvas units between kept points (a fast mouse sends many)
@@ -55,6 +57,12 @@ export default function (component) {
                  pointer: null };
     root.__st = st;
     root.__ui = ui;
+    const restore = data.restore;
+    if (restore && Array.isArray(restore.strokes) && restore.strokes.length) {
+      st.strokes = restore.strokes.map((s) => s.slice());
+      st.width = restore.width || st.width;
+      st.n = restore.n || 0;
+    }
     ui.width.value = String(st.width);
     const ctx = ui.canvas.getContext("2d");
 

@@ -49,16 +49,18 @@ _component = st.components.v2.component("conv_canvas", js=_JS, css=_CSS, isolate
 
 
 def canvas(*, key: str, on_change: Callable[[], None] | None = None, active: bool = True,
-           hint: str = "", clear: int = 0, width: int = DEFAULT_WIDTH) -> None:
+           hint: str = "", clear: int = 0, width: int = DEFAULT_WIDTH,
+           restore: dict | None = None) -> None:
     """Draw the canvas. Its drawing is ``st.session_state[key]["drawing"]`` (the component's
     state: ``{"size", "width", "strokes", "n"}``), and ``on_change`` runs when it changes.
 
     ``active=False`` dims it with ``hint`` on it (the page shows something else); a new
-    ``clear`` token clears it.
+    ``clear`` token clears it; ``restore`` (a drawing it sent) is drawn by a canvas built anew,
+    when the page is opened again in the same session.
     """
     _component(
         data={"size": drawing.CANVAS, "width": width, "label": LABEL, "active": active,
-              "hint": hint, "clear": clear},
+              "hint": hint, "clear": clear, "restore": restore},
         key=key, default={"drawing": None}, on_drawing_change=on_change or (lambda: None),
     )
 

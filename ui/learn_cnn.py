@@ -9,6 +9,7 @@ inside.ex       which held-out example of that class (0-based; the link counts f
 inside.drawn    the drawn digit as the network's 28x28 uint8 input, or None
 inside.pre      the drawing's preprocessing steps (:class:`kernels.drawing.Preprocessed`),
                 None when the drawing came from a link
+inside.strokes  the canvas' last value (its strokes), drawn again by a canvas built anew
 inside.sel      the selected cell ``(stage, c, i, j)``, or None
 inside.clear    a token; a new value clears the canvas (a link's drawing replaced it)
 inside.mistake  how many times "Show a mistake" was clicked (it steps through them)
@@ -177,7 +178,7 @@ def after_restore(url: UrlState) -> None:
     link_d = ss.get("inside.link_d")
     if link_d is not None:
         ss["inside.drawn"] = link_d
-        ss["inside.pre"] = None
+        ss["inside.pre"] = ss["inside.strokes"] = None
         ss["inside.clear"] = ss.get("inside.clear", 0) + 1
     if ss.get("inside.source") == "drawn" and ss.get("inside.drawn") is None:
         ss["inside.source"] = "test"

@@ -100,6 +100,14 @@ def test_a_ring_and_a_bar_drawn_with_the_mouse_are_read_as_0_and_1(page, app_url
     _wait_prediction(page, r"^Prediction: 0 ")
     _no_exception(page)
 
+    # another page and back: the canvas shows the drawing the page reads
+    page.get_by_role("link", name="CNN arithmetic").click()
+    wait_for_app(page)
+    page.get_by_role("link", name="Inside a CNN").click()
+    _wait_prediction(page, r"^Prediction: 0 ")
+    page.wait_for_function("() => { const r = document.querySelector('.conv-canvas');"
+                           " return r && r.__st && r.__st.strokes.length === 1; }")
+
 
 def test_a_bar_drawn_with_a_finger_is_read_as_1(browser, app_url):
     context = browser.new_context(viewport={"width": 1280, "height": 720}, has_touch=True)

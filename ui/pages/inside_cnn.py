@@ -85,6 +85,7 @@ def _on_draw() -> None:
         ss["inside.draw_error"] = str(exc)
         return
     ss.pop("inside.draw_error", None)
+    ss["inside.strokes"] = value  # drawn again if the canvas is built anew
     ss["inside.drawn"] = pre.image
     ss["inside.pre"] = pre
     ss["inside.source"] = "drawn"
@@ -151,7 +152,7 @@ def top(shown: data.Shown, what: str, index: int | None) -> None:
     left, right = st.columns([1, 1.45], gap="medium")
     with left, st.container(key="inside-canvas"):
         cv.canvas(key=data.CANVAS_KEY, on_change=_on_draw, active=drawn,
-                  clear=int(ss.get("inside.clear", 0)),
+                  clear=int(ss.get("inside.clear", 0)), restore=ss.get("inside.strokes"),
                   hint="Showing a test digit: draw here to try yours")
         if ss.get("inside.draw_error"):
             st.warning(f"The drawing could not be read: {ss['inside.draw_error']}")
