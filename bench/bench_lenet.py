@@ -6,13 +6,15 @@ Run: ``python bench/bench_lenet.py [--rounds N]`` (needs Chromium and Playwright
 What it does: starts ``streamlit run app.py``, opens the page at 1280x720 and draws on the real
 canvas with the mouse, N times each:
 
-- stroke: a new stroke (a ring, a bar, a hook, at shifting places) and Undo, alternately: each
-  ends with the canvas sending its strokes (``ui/canvas.js``), a rerun of the page's fragment
-  (the drawing preprocessed, LeNet-5's forward pass, the maps' data, the bars) and the new
-  probabilities patched into the page. Timed inside the browser from the ``pointerup`` (or the
-  Undo click) to the first change of the prediction's HTML (a MutationObserver);
-- cell: a click on a cell of a map (CONV1, POOL1, CONV2, POOL2 in turn) to its traced heading;
-- test digit: "Next example", to the new test digit's prediction.
+- stroke: from a blank canvas, two strokes (rings, bars, hooks at shifting places), Undo and
+  Clear: each ends with the canvas sending its strokes (``ui/canvas.js``), a rerun of the
+  page's fragment (the drawing preprocessed, LeNet-5's forward pass, the maps' data, the bars)
+  and the new probabilities patched into the page. Timed inside the browser from the
+  ``pointerup`` (or the Undo click) to the first change of the prediction's HTML (a
+  MutationObserver);
+- test digit: "Next example", to the new test digit's prediction;
+- cell: a click on a cell of a map of that test digit (CONV1, POOL1, CONV2, POOL2 in turn) to
+  its traced heading.
 
 The server's CPU time (``/proc/<pid>/stat``, every thread) is read before and after each kind:
 divided by the reruns, it is the cost of one rerun to the server, what limits a class sharing
@@ -118,39 +120,60 @@ def browser_rounds(rounds: int) -> dict:
             page.locator(".conv-pred-line").wait_for()
             canvas = page.get_by_label("Draw a digit")
             box = canvas.bounding_box()
-            # warm up: the first drawing compiles nothing, but fills the caches and the JIT
-            for k in range(2):
+
+            def measured(action) -> float:
                 page.evaluate(_ARM)
-                pts = shape(k, box, 0.5)
+                action()
+                return page.evaluate("() => window.__benchDone")
+
+            def draw(pts) -> None:
                 page.mouse.move(*pts[0])
                 page.mouse.down()
                 for x, y in pts[1:]:
                     page.mouse.move(x, y)
                 page.mouse.up()
-                page.evaluate("() => window.__benchDone")
-            page.get_by_role("button", name="✕ Clear").click()
+
+            def undo() -> None:
+                page.get_by_role("button", name="↶ Undo").click()
+
+            def clear() -> None:
+                page.get_by_role("button", name="✕ Clear").click()
+
+            # warm up: fills the caches
+            measured(lambda: draw(shape(0, box, 0.5)))
+            measured(clear)
             wait_for_app(page)
 
+            # each round from a blank canvas: two strokes, Undo, Clear. Every state differs
+            # from the one before it, so every rerun changes the prediction's HTML
             strokes, undos = [], []
             cpu0 = cpu_seconds(proc.pid)
             for r in range(rounds):
-                page.evaluate(_ARM)
-                pts = shape(r % 3, box, (r % 5) / 4)
-                page.mouse.move(*pts[0])
-                page.mouse.down()
-                for x, y in pts[1:]:
-                    page.mouse.move(x, y)
-                page.mouse.up()
-                strokes.append(page.evaluate("() => window.__benchDone"))
-                if r % 2:
-                    page.evaluate(_ARM)
-                    page.get_by_role("button", name="↶ Undo").click()
-                    undos.append(page.evaluate("() => window.__benchDone"))
+                strokes.append(measured(lambda: draw(shape(r % 3, box, (r % 5) / 4))))
+                strokes.append(measured(lambda: draw(shape((r + 1) % 3, box, (r % 4) / 3))))
+                undos.append(measured(undo))
+                measured(clear)
                 wait_for_app(page)
-            reruns = len(strokes) + len(undos)
+            reruns = 4 * rounds
             out["stroke"] = strokes
             out["undo"] = undos
             out["stroke cpu ms"] = (cpu_seconds(proc.pid) - cpu0) * 1000 / reruns
+
+            # test digits
+            digits = []
+            page.locator(".conv-pred-line").scroll_into_view_if_needed()
+            cpu0 = cpu_seconds(proc.pid)
+            for r in range(rounds):
+                before = page.locator(".conv-pred").inner_text()
+                t0 = time.perf_counter()
+                page.locator(".st-key-inside_next button").click()
+                page.wait_for_function(
+                    "(old) => { const e = document.querySelector('.conv-pred');"
+                    " return e && e.innerText !== old; }", arg=before)
+                digits.append((time.perf_counter() - t0) * 1000)
+                wait_for_app(page)
+            out["test digit"] = digits
+            out["test digit cpu ms"] = (cpu_seconds(proc.pid) - cpu0) * 1000 / rounds
 
             # clicks on cells of the maps
             clicks = []
@@ -172,21 +195,6 @@ def browser_rounds(rounds: int) -> dict:
             out["cell"] = clicks
             out["cell cpu ms"] = (cpu_seconds(proc.pid) - cpu0) * 1000 / rounds
 
-            # test digits
-            digits = []
-            page.locator(".conv-pred-line").scroll_into_view_if_needed()
-            cpu0 = cpu_seconds(proc.pid)
-            for r in range(rounds):
-                before = page.locator(".conv-pred").inner_text()
-                t0 = time.perf_counter()
-                page.locator(".st-key-inside_next button").click()
-                page.wait_for_function(
-                    "(old) => { const e = document.querySelector('.conv-pred');"
-                    " return e && e.innerText !== old; }", arg=before)
-                digits.append((time.perf_counter() - t0) * 1000)
-                wait_for_app(page)
-            out["test digit"] = digits
-            out["test digit cpu ms"] = (cpu_seconds(proc.pid) - cpu0) * 1000 / rounds
             browser.close()
     finally:
         stop(proc)
