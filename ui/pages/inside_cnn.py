@@ -84,6 +84,10 @@ def _on_draw() -> None:
     except ValueError as exc:
         ss["inside.draw_error"] = str(exc)
         return
+    except Exception as exc:  # noqa: BLE001 - no traceback reaches the page
+        log.exception("a drawing could not be read")
+        ss["inside.draw_error"] = f"unexpected error ({type(exc).__name__})"
+        return
     ss.pop("inside.draw_error", None)
     ss["inside.strokes"] = value  # drawn again if the canvas is built anew
     ss["inside.drawn"] = pre.image
@@ -234,7 +238,16 @@ def trace_panel(shown: data.Shown, index: int | None) -> None:
 
 @st.fragment
 def explorer() -> None:
-    """Everything a stroke or a click changes: one fragment, rerun alone."""
+    """Everything a stroke or a click changes: one fragment, rerun alone (so it catches its own
+    errors: a fragment's rerun does not pass through :func:`body`)."""
+    try:
+        _explorer()
+    except Exception as exc:  # noqa: BLE001 - the page must survive anything
+        log.exception("inside-a-CNN explorer failed")
+        st.error(f"Something went wrong on this page: {exc}")
+
+
+def _explorer() -> None:
     for notice in notices:
         st.warning(notice)
     notices.clear()
