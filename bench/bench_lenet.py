@@ -149,8 +149,10 @@ def browser_rounds(rounds: int) -> dict:
             strokes, undos = [], []
             cpu0 = cpu_seconds(proc.pid)
             for r in range(rounds):
-                strokes.append(measured(lambda: draw(shape(r % 3, box, (r % 5) / 4))))
-                strokes.append(measured(lambda: draw(shape((r + 1) % 3, box, (r % 4) / 3))))
+                first, second = shape(r % 3, box, (r % 5) / 4), shape((r + 1) % 3, box,
+                                                                       (r % 4) / 3)
+                strokes.append(measured(lambda pts=first: draw(pts)))
+                strokes.append(measured(lambda pts=second: draw(pts)))
                 undos.append(measured(undo))
                 measured(clear)
                 wait_for_app(page)
@@ -217,7 +219,7 @@ def in_process(rounds: int) -> dict[str, float]:
         t1 = time.perf_counter()
         trace = lenet.forward(w, pre.image)
         t2 = time.perf_counter()
-        import ui.learn_cnn as data  # noqa: PLC0415 - streamlit imported only here
+        import ui.learn_cnn as data  # streamlit imported only here
 
         figs.maps_payload(figs.layers_json(data.map_layers(trace)))
         t3 = time.perf_counter()

@@ -114,10 +114,10 @@ def notes_table() -> pd.DataFrame:
 
 
 NOTES_CORRECTIONS = (
-    "The notes' input has 3 channels (32, 32, 3); MNIST's digits are grey: (32, 32, 1), 1,024 "
-    "values, and CONV1 has (5 x 5 x 1 + 1) x 6 = 156 parameters instead of 456.",
-    "The notes print CONV1's shape as (8, 20, 6) with 4707 activations: it is (32 - 5) / 1 + 1 "
-    "= 28, so (28, 28, 6) and 4,704.",
+    ("The notes' input has 3 channels (32, 32, 3); MNIST's digits are grey: (32, 32, 1), 1,024 "
+     "values, and CONV1 has (5 x 5 x 1 + 1) x 6 = 156 parameters instead of 456."),
+    ("The notes print CONV1's shape as (8, 20, 6) with 4707 activations: it is (32 - 5) / 1 + 1 "
+     "= 28, so (28, 28, 6) and 4,704."),
     "The notes print 48210 parameters for FC3: it is (400 + 1) x 120 = 48,120.",
     "The notes print the softmax's activation size as 16: it has 10 units, one per digit.",
 )
@@ -290,11 +290,10 @@ def regions_json(sel: tuple[str, int, int, int] | None) -> list[dict]:
 def receptive_lines(sel: tuple[str, int, int, int]) -> list[str]:
     """The receptive field in words, layer by layer, with the formula's numbers (Markdown)."""
     key, c, i, j = sel
-    st_ = lenet.stage(key)
     regions = lenet.receptive_regions(key, c, i, j)
     if not regions:
-        return ["An input pixel: the digit's pixel / 255 (0 on the padding). Nothing comes "
-                "before it."]
+        return [("An input pixel: the digit's pixel / 255 (0 on the padding). Nothing comes "
+                 "before it.")]
     lines = []
     rows, cols = (i, i), (j, j)
     here = lenet.STAGE_KEYS.index(key)
@@ -384,10 +383,11 @@ def explain(shown: Shown, sel: tuple[str, int, int, int]) -> Explained:
         bias = w.b1 if key == "conv1" else w.b2
         spec, run, step = _conv_step(x, weight[c], float(bias[c]), i, j)
         relu = max(value, 0.0)
-        lines = (f"The 5 x 5 window at rows {i}..{i + 4}, columns {j}..{j + 4} of "
-                 f"{'the input' if key == 'conv1' else 'POOL1 (all 6 maps)'}, times filter "
-                 f"{c + 1}, summed; plus its bias {animation.fmt(bias[c])}. The map shows this "
-                 f"sum before ReLU; the next layer reads ReLU of it: {animation.fmt(relu)}.",)
+        lines = ((f"The 5 x 5 window at rows {i}..{i + 4}, columns {j}..{j + 4} of "
+                  f"{'the input' if key == 'conv1' else 'POOL1 (all 6 maps)'}, times filter "
+                  f"{c + 1}, summed; plus its bias {animation.fmt(bias[c])}. The map shows "
+                  f"this sum before ReLU; the next layer reads ReLU of it: "
+                  f"{animation.fmt(relu)}."),)
         if key == "conv1":
             anim = animation.conv_animation(run, spec)
             fig = anim.still(0, heading=f"CONV1 filter {c + 1} at row {i + 1}, column {j + 1}",
@@ -412,9 +412,9 @@ def explain(shown: Shown, sel: tuple[str, int, int, int]) -> Explained:
                          formula=False)
         src = "CONV1" if key == "pool1" else "CONV2"
         nums = ", ".join(animation.fmt(v) for v in before.ravel())
-        lines = (f"The 2 x 2 window at rows {2 * i}..{2 * i + 1}, columns {2 * j}..{2 * j + 1} "
-                 f"of {src} map {c + 1}: {nums}. ReLU sets the negatives to 0, and the largest "
-                 f"is kept: {animation.fmt(value)}.",)
+        lines = ((f"The 2 x 2 window at rows {2 * i}..{2 * i + 1}, columns "
+                  f"{2 * j}..{2 * j + 1} of {src} map {c + 1}: {nums}. ReLU sets the negatives "
+                  f"to 0, and the largest is kept: {animation.fmt(value)}."),)
         return Explained(head, lines, fig, "")
     # fully connected
     if key == "fc3":
@@ -432,11 +432,10 @@ def explain(shown: Shown, sel: tuple[str, int, int, int]) -> Explained:
     n = len(x)
     zero = int(np.count_nonzero(x == 0))
     lines = [
-        f"{n} inputs, each times its weight: {n - zero} inputs are not 0 "
-        f"({zero} are 0 after ReLU and add nothing). The products add up to "
-        f"{animation.fmt(pos)} (positive) {animation.fmt(neg)} (negative) = "
-        f"{animation.fmt(total)}; plus the bias {animation.fmt(bias[c])}: "
-        f"**{animation.fmt(total + float(bias[c]))}**.",
+        (f"{n} inputs, each times its weight: {n - zero} inputs are not 0 ({zero} are 0 after "
+         f"ReLU and add nothing). The positive products add up to {animation.fmt(pos)}, the "
+         f"negative ones to {animation.fmt(neg)}: {animation.fmt(total)} in all; plus the bias "
+         f"{animation.fmt(bias[c])}: **{animation.fmt(total + float(bias[c]))}**."),
     ]
     if act:
         lines.append(f"The next layer reads ReLU of it: "

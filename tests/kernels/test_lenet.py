@@ -130,7 +130,6 @@ def test_the_weights_hold_exactly_the_tables_parameters():
 
 
 def test_the_stages_shapes_are_the_tables():
-    _, rows = _ours()
     spatial = [s.shape for s in lenet.STAGES if s.spatial]
     assert spatial == [(1, 32, 32), (6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5)]
     assert [s.shape[0] for s in lenet.STAGES[5:]] == [120, 84, 10]

@@ -84,7 +84,7 @@ def _on_draw() -> None:
     except ValueError as exc:
         ss["inside.draw_error"] = str(exc)
         return
-    except Exception as exc:  # noqa: BLE001 - no traceback reaches the page
+    except Exception as exc:  # no traceback reaches the page
         log.exception("a drawing could not be read")
         ss["inside.draw_error"] = f"unexpected error ({type(exc).__name__})"
         return
@@ -242,7 +242,7 @@ def explorer() -> None:
     errors: a fragment's rerun does not pass through :func:`body`)."""
     try:
         _explorer()
-    except Exception as exc:  # noqa: BLE001 - the page must survive anything
+    except Exception as exc:  # the page must survive anything
         log.exception("inside-a-CNN explorer failed")
         st.error(f"Something went wrong on this page: {exc}")
 
