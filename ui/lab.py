@@ -30,7 +30,7 @@ import streamlit as st
 
 from conv import geometry, image, samples, shapes
 from conv.stages import ConvSpec, PoolSpec, Stages, check, run
-from kernels import learned as _learned  # noqa: F401 - registers the digits CNN's filters
+from kernels import learned as _learned  # noqa: F401 - registers LeNet-5's filters
 from kernels import library
 from kernels.text import format_kernel
 from ui import controls, shared

@@ -1,0 +1,376 @@
+"""One byte budget for everything the app caches, shared by every session of the process.
+
+``st.cache_resource`` bounds a cache by its number of entries, and one entry can be a few kB
+(a kernel's figure) or a few hundred MB (every stage of a layer on a 12 MP photo): a class
+took a server to 6 GB. Here every entry is charged its size in bytes when it is stored, and
+the least recently used entries are dropped once the total passes the budget::
+
+    from ui import cache
+
+    @cache.cached
+    def working(image_key: str, longest: int | None, _rgb: np.ndarray) -> np.ndarray:
+        ...                                   # `_rgb` is not part of the key (leading "_")
+
+    thumb = cache.get_or_build(("thumb", name), lambda: encode(name))
+
+- Sizes: numpy arrays by the memory they keep alive (a view is charged its whole base),
+  ``bytes``/``str`` by their length, containers and plain objects recursively (each object
+  once), objects that declare an integer ``nbytes`` by that. Measured once, when stored: a
+  value must not grow afterwards (build it whole, or store what grows as entries of its own);
+  :meth:`ByteCache.recharge` re-measures one that did.
+- Values are shared by every session: the numpy arrays found while measuring are made
+  read-only. Never mutate a cached value.
+- A value larger than ``max_share`` of the budget (a quarter by default) is returned but not
+  stored: it would push out everything else and be pushed out in turn.
+- Callers asking at the same time for the same missing key wait for one build: 30 students
+  opening the default page compute it once.
+- The budget: ``CONVVIZ_CACHE_MB`` (megabytes, default 1024), read when this module is first
+  imported. Memory of a replica ~ the budget + what sessions hold + the interpreter.
+
+:func:`heavy` limits how many large computations run at once in the process
+(``CONVVIZ_HEAVY_JOBS``, default 1): their transient arrays are outside the budget, and five
+students starting a 12 MP layer together would otherwise each allocate hundreds of MB at once.
+
+No Streamlit here: the core is testable on its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import os
+import sys
+import threading
+import types
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ByteCache", "CACHE", "BUDGET_BYTES", "Stats", "cached", "get_or_build", "heavy",
+           "sizeof", "stats"]
+
+MB = 1 << 20
+DEFAULT_BUDGET_MB = 1024
+DEFAULT_MAX_SHARE = 0.25
+
+
+def _env_int(name: str, default: int, lo: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(float(text))
+    except ValueError:
+        raise ValueError(f"{name}={text!r} is not a number") from None
+    if value < lo:
+        raise ValueError(f"{name}={text!r} must be at least {lo}")
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Sizes
+# --------------------------------------------------------------------------------------------
+
+# never walked into: they are shared by the whole program, not owned by a cached value
+_OPAQUE = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
+           types.MethodType, type(None), bool, int, float, complex, threading.Lock().__class__)
+
+
+def sizeof(value: Any, *, freeze: bool = False) -> int:
+    """The bytes ``value`` keeps alive: arrays (their base once), bytes, strings, containers and
+    objects' attributes, each object counted once. ``freeze``: make the arrays read-only."""
+    seen: set[int] = set()
+    total = 0
+    stack = [value]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, _OPAQUE):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, np.ndarray):
+            if freeze and obj.flags.writeable:
+                obj.setflags(write=False)
+            base = obj
+            while isinstance(base.base, np.ndarray):  # a view keeps its whole base alive
+                base = base.base
+            if base is not obj:
+                if id(base) in seen:
+                    continue
+                seen.add(id(base))
+            if base.base is not None:  # memory owned by another object (bytes, mmap...)
+                stack.append(base.base)
+            else:
+                total += base.nbytes
+            total += 112  # the array's header
+            continue
+        if isinstance(obj, (bytes, bytearray, str, memoryview)):
+            total += obj.nbytes if isinstance(obj, memoryview) else sys.getsizeof(obj)
+            continue
+        declared = getattr(obj, "nbytes", None) if not isinstance(obj, (dict, list, tuple, set,
+                                                                          frozenset)) else None
+        if isinstance(declared, int) and not isinstance(declared, bool):
+            total += declared
+            continue
+        total += sys.getsizeof(obj, 64)
+        plotly = _plotly_parts(obj)
+        if plotly is not None:  # its validators and parents are shared, not the figure's
+            stack.append(plotly)
+        elif isinstance(obj, dict):
+            stack.extend(obj.keys())
+            stack.extend(obj.values())
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            stack.extend(obj)
+        else:
+            d = getattr(obj, "__dict__", None)
+            if isinstance(d, dict):
+                stack.append(d)
+            for cls in type(obj).__mro__:
+                for slot in getattr(cls, "__slots__", ()):
+                    if isinstance(slot, str) and slot not in ("__dict__", "__weakref__"):
+                        stack.append(getattr(obj, slot, None))
+    return total
+
+
+def _plotly_parts(obj) -> list | None:
+    """What a Plotly figure or object owns (its JSON-like data), or None for anything else."""
+    if not type(obj).__module__.startswith("plotly"):
+        return None
+    if hasattr(obj, "_frame_objs") and hasattr(obj, "_layout"):
+        return [obj._data, obj._layout, [getattr(f, "_props", None) for f in obj._frame_objs]]
+    props = getattr(obj, "_props", None)
+    return [props] if isinstance(props, dict) else None
+
+
+# --------------------------------------------------------------------------------------------
+# The cache
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Stats:
+    budget: int      # bytes
+    used: int        # bytes charged to the entries held
+    entries: int
+    hits: int
+    misses: int      # builds (a caller that waited for another's build counts as a hit)
+    evictions: int   # entries dropped to stay within the budget
+    oversize: int    # values returned but not stored (larger than max_share of the budget)
+    largest: int     # bytes of the largest entry held
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class _Build:
+    """A build in progress: the others asking for its key wait on ``done``."""
+
+    __slots__ = ("owner", "done", "ok", "value")
+
+    def __init__(self):
+        self.owner = threading.get_ident()
+        self.done = threading.Event()
+        self.ok = False
+        self.value = None
+
+
+class ByteCache:
+    """A thread-safe LRU whose entries are charged their size in bytes.
+
+    ``budget``: bytes; ``max_share``: the largest fraction of the budget one value may take
+    (larger ones are returned, not stored).
+    """
+
+    def __init__(self, budget: int, *, max_share: float = DEFAULT_MAX_SHARE):
+        if budget < 0:
+            raise ValueError(f"budget must be >= 0 bytes, got {budget}")
+        if not 0 < max_share <= 1:
+            raise ValueError(f"max_share must be in (0, 1], got {max_share}")
+        self.budget = int(budget)
+        self.max_share = max_share
+        self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._building: dict[Hashable, _Build] = {}
+        self._lock = threading.Lock()
+        self._used = 0
+        self._hits = self._misses = self._evictions = self._oversize = 0
+
+    @property
+    def limit(self) -> int:
+        """The largest value stored, in bytes."""
+        return int(self.budget * self.max_share)
+
+    def get_or_build(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """The value stored under ``key``, or ``build()``'s, stored (once, whatever the number
+        of callers asking at the same time). An exception in ``build`` reaches its caller;
+        the callers that waited for it try the build themselves."""
+        while True:
+            with self._lock:
+                entry = self._entries.get(key)
+                if entry is not None:
+                    self._entries.move_to_end(key)
+                    self._hits += 1
+                    return entry[0]
+                pending = self._building.get(key)
+                if pending is None:
+                    pending = self._building[key] = _Build()
+                    self._misses += 1
+                    mine = True
+                else:
+                    mine = False
+                    if pending.owner == threading.get_ident():
+                        raise RuntimeError(f"the build of {key!r} asked for its own key")
+            if not mine:
+                pending.done.wait()
+                if pending.ok:
+                    with self._lock:
+                        self._hits += 1
+                    return pending.value
+                continue  # its build failed: try ours
+            try:
+                value = build()
+                self._store(key, value)
+                pending.ok, pending.value = True, value
+                return value
+            finally:
+                with self._lock:
+                    self._building.pop(key, None)
+                pending.done.set()
+
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return default
+            self._entries.move_to_end(key)
+            self._hits += 1
+            return entry[0]
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._entries
+
+    def put(self, key: Hashable, value: Any) -> Any:
+        """Store ``value`` under ``key`` (replacing what was there); returns it."""
+        self._store(key, value)
+        return value
+
+    def recharge(self, key: Hashable) -> int:
+        """Measure again the entry under ``key`` (a value that grew): its new size, evicting
+        others (or itself, when too large now) as needed. 0 if it is not held."""
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None:
+            return 0
+        size = sizeof(entry[0], freeze=True)
+        with self._lock:
+            if self._entries.get(key) is not entry:
+                return 0
+            if size > self.limit:
+                del self._entries[key]
+                self._used -= entry[1]
+                self._oversize += 1
+                return size
+            self._entries[key] = (entry[0], size)
+            self._used += size - entry[1]
+            self._evict(keep=key)
+        return size
+
+    def discard(self, key: Hashable) -> None:
+        with self._lock:
+            entry = self._entries.pop(key, None)
+            if entry is not None:
+                self._used -= entry[1]
+
+    def clear(self) -> None:
+        """Drop every entry and reset the counters."""
+        with self._lock:
+            self._entries.clear()
+            self._used = 0
+            self._hits = self._misses = self._evictions = self._oversize = 0
+
+    def stats(self) -> Stats:
+        with self._lock:
+            largest = max((s for _, s in self._entries.values()), default=0)
+            return Stats(self.budget, self._used, len(self._entries), self._hits, self._misses,
+                         self._evictions, self._oversize, largest)
+
+    def _store(self, key: Hashable, value: Any) -> None:
+        size = sizeof(value, freeze=True)  # outside the lock: it walks the value
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._used -= old[1]
+            if size > self.limit:
+                self._oversize += 1
+                return
+            self._entries[key] = (value, size)
+            self._used += size
+            self._evict(keep=key)
+
+    def _evict(self, keep: Hashable) -> None:
+        while self._used > self.budget and self._entries:
+            key, (_, size) = next(iter(self._entries.items()))
+            if key == keep and len(self._entries) == 1:
+                break
+            if key == keep:
+                self._entries.move_to_end(key)
+                continue
+            del self._entries[key]
+            self._used -= size
+            self._evictions += 1
+
+
+BUDGET_BYTES = _env_int("CONVVIZ_CACHE_MB", DEFAULT_BUDGET_MB, 0) * MB
+CACHE = ByteCache(BUDGET_BYTES)
+
+
+def get_or_build(key: Hashable, build: Callable[[], Any]) -> Any:
+    """:meth:`ByteCache.get_or_build` on the process's cache."""
+    return CACHE.get_or_build(key, build)
+
+
+def stats() -> Stats:
+    """The process's cache: bytes used, entries, hits, misses, evictions."""
+    return CACHE.stats()
+
+
+def cached(fn: Callable | None = None, *, name: str | None = None,
+           cache: ByteCache | None = None):
+    """Decorator: ``fn``'s results in the byte budget, keyed on its name and its arguments,
+    except those whose parameter name starts with ``_`` (as ``st.cache_resource``): pass
+    those for what the key already identifies (an array under its digest). The key's
+    arguments must be hashable. ``wrapper.clear()`` is not offered: entries age out."""
+    def wrap(f: Callable) -> Callable:
+        sig = inspect.signature(f)
+        prefix = name or f"{f.__module__}.{f.__qualname__}"
+        keep = [p for p in sig.parameters if not p.startswith("_")]
+
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            bound = sig.bind(*args, **kwargs)
+            bound.apply_defaults()
+            key = (prefix,) + tuple(bound.arguments[p] for p in keep)
+            target = cache if cache is not None else CACHE
+            return target.get_or_build(key, lambda: f(*args, **kwargs))
+        return wrapper
+    return wrap(fn) if fn is not None else wrap
+
+
+HEAVY_JOBS = _env_int("CONVVIZ_HEAVY_JOBS", 1, 1)
+_HEAVY = threading.BoundedSemaphore(HEAVY_JOBS)
+# below this many input values a computation is not "heavy": it runs without waiting
+HEAVY_VALUES = 4_000_000
+
+
+@contextlib.contextmanager
+def heavy(values: int):
+    """Around a computation on ``values`` numbers: at most ``CONVVIZ_HEAVY_JOBS`` computations
+    of ``HEAVY_VALUES`` or more at once in the process (the others wait their turn); smaller
+    ones run at once."""
+    if values < HEAVY_VALUES:
+        yield
+        return
+    with _HEAVY:
+        yield
