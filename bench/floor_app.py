@@ -14,5 +14,6 @@ v = st.query_params.get("v")
 if v is not None and v != st.session_state.get("applied"):  # a new link: apply it once
     st.session_state["applied"] = v
     st.session_state["v"] = min(max(int(v), 0), 100) if v.isdigit() else 50
-value = st.slider("A number", 0, 100, 50, key="v")
+st.session_state.setdefault("v", 50)
+value = st.slider("A number", 0, 100, key="v")
 st.write(f"{value} squared is {value * value}.")
