@@ -40,10 +40,16 @@ widget: a digit, the next example, a target kernel, an optimiser, Train. Each st
 own fixed seed. A rerun through a new query string reruns the whole page, where a click in the
 browser often reruns one fragment: these reruns are heavier than most real clicks.
 
+Before the phases, a warm-up: one student visits every page once (one per replica behind a
+balancer); the first visit after the server became healthy is reported on its own.
+
 Per rerun: the time from sending the request to the run's ``script_finished``, its status
 (finished; finished after the script reran itself; with an error), and what went wrong:
 exception elements, error alerts, compile errors, "page not found", time-outs, dropped
-connections, failed uploads. Warning alerts (the pages' notices about a link) are counted too.
+connections, failed uploads. Warning alerts are counted too (notices about a link apart: one
+would mean the benchmark sent a value a page refuses). "Learn a kernel"'s Train runs for
+seconds by design, behind a progress bar: it is reported on its own (with the time to its first
+element) and left out of the latency percentiles.
 
 Server: memory is the sum of PSS (RSS where PSS is unreadable) over the serve command's whole
 process tree, sampled every 0.5 s; CPU is utime + stime of that tree, reported as the cores used
@@ -1460,32 +1466,39 @@ async def idle_wait(ctx: Context, seconds: float, floor_phase: Phase | None,
     await asyncio.sleep(max(0.0, t_end - time.monotonic()))
 
 
-async def warm_up(ctx: Context, report: dict, healthy_at: float) -> None:
-    """One student visits every page once (the first visit compiles numba's functions)."""
+async def warm_up(ctx: Context, report: dict, healthy_at: float, replicas: int) -> None:
+    """One student visits every page once (the first visit compiles numba's functions); behind
+    a balancer, one such student per replica (each new tab, without a cookie yet, is sent to
+    the next replica)."""
     phase = Phase("warm-up", "app", 1)
     phase.t0 = healthy_at
-    tab = Tab(ctx.servers["app"].base)
-    firsts = {}
-    try:
-        await tab.open("")
-        for page in TOUR:
-            run = await do_run(tab, phase, 0, first_change(page, label="first visit"), ctx=ctx)
-            firsts[page] = run
-            if page == "lab":
-                report["first_visit_after_healthy"] = time.monotonic() - healthy_at
-    finally:
-        await tab.close()
-    report["warm_up"] = {p: {"latency": r.latency, "status": r.status, "errors": r.errors}
-                         for p, r in firsts.items()}
-    fv = report.get("first_visit_after_healthy")
-    print(f"first visit after healthy: {fs(fv)} (target {FIRST_VISIT_TARGET:.0f} s)"
-          f"{'' if fv is not None and fv <= FIRST_VISIT_TARGET else '  OVER TARGET'}")
-    print("  first visit of each page: " + ", ".join(
-        f"{PAGES[p].title} {fs(r.latency)}" + (f" [{r.status}]" if r.errors else "")
-        for p, r in firsts.items()))
-    for r in firsts.values():
-        for kind, text in r.errors[:2]:
-            print(f"    {kind}: {text[:200]!r}")
+    report["warm_up"] = []
+    for replica in range(replicas):
+        tab = Tab(ctx.servers["app"].base)
+        firsts = {}
+        try:
+            await tab.open("")
+            for page in TOUR:
+                run = await do_run(tab, phase, 0, first_change(page, label="first visit"),
+                                   ctx=ctx)
+                firsts[page] = run
+                if page == "lab" and replica == 0:
+                    report["first_visit_after_healthy"] = time.monotonic() - healthy_at
+        finally:
+            await tab.close()
+        report["warm_up"].append({p: {"latency": r.latency, "status": r.status,
+                                      "errors": r.errors} for p, r in firsts.items()})
+        if replica == 0:
+            fv = report.get("first_visit_after_healthy")
+            print(f"first visit after healthy: {fs(fv)} (target {FIRST_VISIT_TARGET:.0f} s)"
+                  f"{'' if fv is not None and fv <= FIRST_VISIT_TARGET else '  OVER TARGET'}")
+        print(f"  first visit of each page{f' (tab {replica + 1})' if replicas > 1 else ''}: "
+              + ", ".join(f"{PAGES[p].title} {fs(r.latency)}" + (f" [{r.status}]" if r.errors
+                                                                    else "")
+                          for p, r in firsts.items()))
+        for r in firsts.values():
+            for kind, text in r.errors[:2]:
+                print(f"    {kind}: {text[:200]!r}")
 
 
 def print_phase_table(rows: list[dict], replicas: int, budget: float, idle: float) -> None:
@@ -1644,7 +1657,7 @@ async def main_async(args) -> int:
               f"{Path('/proc/loadavg').read_text().split()[0]}; machine shared with other work")
         print(f"memory right after start: {gb(mem0)} "
               f"({'PSS' if sampler.pss else 'RSS'}, all server processes)")
-        await warm_up(ctx, report, healthy_at)
+        await warm_up(ctx, report, healthy_at, replicas)
         await asyncio.sleep(2)
         idle = sampler.sample().get("app", 0)
         report.update(mem_start=mem0, mem_idle=idle, replicas=replicas, healthy_s=healthy,
