@@ -13,7 +13,9 @@ the same for the floor app; ``--students``, ``--duration`` (s per phase), ``--id
 wait after everyone left before reading the memory), ``--uploads`` (students uploading a 12 MP
 photo), ``--tabs`` (upload-and-close tabs), ``--skip floor,uploads,tabs``, ``--budget-gb``
 (memory budget per replica), ``--replicas`` (default: counted among the server's processes),
-``--timeout`` (s without ``script_finished``), ``--seed``. Results also go to
+``--timeout`` (s without ``script_finished``), ``--seed``, ``--cold-numba`` (an empty numba
+cache: the first visit compiles, as on a fresh deployment; by default the checkout's on-disk
+cache is used). Results also go to
 ``bench/out/classroom-<time>.json``.
 
 What a student is: an asyncio client that does what the browser does, without a browser: GETs
@@ -665,8 +667,8 @@ def free_port(exclude=()) -> int:
 class Server:
     """The serve command, started in the repository's root in a process group of its own."""
 
-    def __init__(self, name: str, command: str, port: int):
-        self.name, self.port = name, port
+    def __init__(self, name: str, command: str, port: int, env: dict | None = None):
+        self.name, self.port, self.env = name, port, env or {}
         self.command = command.format(port=port)
         self.base = f"http://127.0.0.1:{port}"
         self.proc: subprocess.Popen | None = None
@@ -675,7 +677,7 @@ class Server:
     def start(self) -> None:
         OUT.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log, "wb")
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
         self.proc = subprocess.Popen(shlex.split(self.command), cwd=ROOT, env=env,
                                      stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
@@ -1125,10 +1127,13 @@ async def do_run(tab: Tab, phase: Phase, student: int, change: Change, states=()
 
 
 async def student(idx: int, phase: Phase, ctx: Context, end: float, *, tour: bool = False,
-                  start_page: str | None = None) -> None:
-    """A student of the class until ``end`` (monotonic time)."""
+                  start_page: str | None = None, pace: tuple[float, float] = (2.0, 4.0),
+                  per_page: int | None = None) -> None:
+    """A student of the class until ``end`` (monotonic time). ``tour``: every page in the
+    lesson's order, the server's CPU read around each rerun (one student alone);
+    ``per_page``: that many changes on each page, then stop (the profile)."""
     args = ctx.args
-    rng = random.Random(args.seed * 100_003 + idx)
+    rng = random.Random(args.seed * 100_003 + idx + (7_777 if per_page else 0))
     base = ctx.servers[phase.server].base
     await asyncio.sleep(rng.uniform(0, min(5.0, 0.1 * phase.students)))  # the class arrives
     page = start_page or pick_page(rng, None)
@@ -1147,12 +1152,12 @@ async def student(idx: int, phase: Phase, ctx: Context, end: float, *, tour: boo
         last = time.monotonic()
         run = await do_run(tab, phase, idx, change, ctx=ctx, measure_cpu=tour, rng=rng)
         # the tour (one student) spends the phase evenly on every page, 3 s a change
-        tour_stay = max(1, int((end - last) / 3.0 / len(TOUR)) - 1)
+        tour_stay = per_page or max(1, int((end - last) / 3.0 / len(TOUR)) - 1)
         stay = tour_stay if tour else rng.randint(3, 8)
         visits = 0
         while True:
-            wake = last + rng.uniform(2.0, 4.0)
-            if wake >= end:
+            wake = last + rng.uniform(*pace)
+            if wake >= end or (per_page and stay <= 0 and visits + 1 >= len(TOUR)):
                 break
             await asyncio.sleep(max(0.0, wake - time.monotonic()))
             if tab.closed:  # the browser reconnects: a new session
@@ -1540,10 +1545,12 @@ def print_errors(rows: list[dict]) -> None:
             kinds = ", ".join(f"{k} {v}" for k, v in sorted(s["errors"].items()) if v)
             lines.append(f"  {s['phase']:<16} errors: {kinds or 'none'}; warning alerts "
                          f"{s['warnings']} (notices about the link: {s['link_notices']}); "
-                         f"runs that reran themselves {s['reran_itself']}")
+                         f"runs preceded by a run cut short {s['reran_itself']}")
     if lines:
         print("\nerrors by kind (a warning alert is page content, e.g. the notes' corrections; "
-              "a notice about the link would mean the benchmark sent a bad value):")
+              "a notice about the link would mean the benchmark sent a bad value; a run cut "
+              "short is a FINISHED_EARLY_FOR_RERUN seen before the run's own end, as when the "
+              "request follows a timed-out run still going on the server):")
         print("\n".join(lines))
 
 
@@ -1613,22 +1620,40 @@ def print_single(phase: Phase) -> None:
             print(f"    {fs(r.cpu, 'ms'):>8}  {r.label:<36} {r.query[:90]}")
 
 
-def print_slowest(phases: list[Phase], limit: int = 8) -> None:
-    """Configurations with the longest latency, over every phase of the app."""
-    runs = [r for p in phases if p.server == "app" for r in p.runs if r.latency is not None]
+def change_kind(run: Run) -> str:
+    """A run's label without what varies within a kind ("(widget not found)")."""
+    return run.label.replace(" (widget not found)", "")
+
+
+def print_profile(phase: Phase, limit: int = 14) -> None:
+    """Server CPU per rerun by kind of change: one student, changes back to back."""
     agg = defaultdict(list)
-    for r in runs:
-        agg[r.label].append(r.latency)
-    rows = sorted(agg.items(), key=lambda kv: -pct(kv[1], 50))[:limit]
-    print("\nslowest kinds of change (all app phases; median, count):")
-    for label, lat in rows:
-        print(f"  {label:<44}{fs(pct(lat, 50)):>9}{len(lat):>6}")
+    for r in phase.runs:
+        if r.cpu is not None:
+            agg[change_kind(r)].append(r)
+    rows = sorted(agg.items(), key=lambda kv: -sum(r.cpu for r in kv[1]) / len(kv[1]))
+    print(f"\nprofile: one student, {phase.info.get('per_page')} changes per page back to back; "
+          f"server CPU per rerun by kind of change (most expensive first; @res: the lab's "
+          f"working resolution)")
+    print(f"{'kind of change':<44}{'reruns':>7}{'CPU mean':>10}{'CPU max':>9}{'latency med':>13}")
+    for label, runs in rows[:limit]:
+        cpu = [r.cpu for r in runs]
+        print(f"{label:<44}{len(runs):>7}{fs(sum(cpu) / len(cpu), 'ms'):>10}"
+              f"{fs(max(cpu), 'ms'):>9}{fs(pct([r.latency for r in runs], 50), 'ms'):>13}")
+    worst = sorted(phase.runs, key=lambda r: -(r.cpu or 0))[:5]
+    print("  the most expensive reruns:")
+    for r in worst:
+        print(f"    {fs(r.cpu, 'ms'):>8}  {change_kind(r):<36} {r.query[:100]}")
 
 
 async def main_async(args) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
-    servers = {"app": Server("app", args.serve, free_port())}
+    cold = {}
+    if args.cold_numba:  # an empty numba cache: what a fresh deployment's first visit costs
+        import tempfile
+        cold = {"NUMBA_CACHE_DIR": tempfile.mkdtemp(prefix="classroom-numba-")}
+    servers = {"app": Server("app", args.serve, free_port(), cold)}
     if "floor" not in args.skip:
         servers["floor"] = Server("floor", args.floor_serve,
                                   free_port(exclude={servers["app"].port}))
@@ -1691,12 +1716,37 @@ async def main_async(args) -> int:
                     rows.append(summarise(p))
                     print_examples(p)
 
+        async def run_profile():
+            """One student, ``--profile`` changes per page back to back, CPU per rerun."""
+            phase = Phase("profile", "app", 1)
+            phase.info["per_page"] = args.profile
+            print(f"\nprofile: one student, {args.profile} changes per page back to back",
+                  flush=True)
+            meter = Meter(ctx, "app")
+            phase.t0 = time.monotonic()
+            await student(0, phase, ctx, phase.t0 + 3600, tour=True, pace=(0.2, 0.4),
+                          per_page=args.profile)
+            phase.t1 = time.monotonic()
+            phase.info.update(meter.read())
+            phase.info["mem_peak"] = sampler.peak("app", phase.t0, phase.t1 + 1)
+            print(f"  profile: {len(phase.runs)} reruns in {phase.info['wall']:.0f} s",
+                  flush=True)
+            phases.append(phase)
+            rows.append(summarise(phase))
+            print_examples(phase)
+
         for n in args.students:
+            if n != args.students[0] and args.profile and not any(
+                    p.name == "profile" for p in phases):
+                await run_profile()
             phase = Phase(f"N={n}", "app", n)
             floor = Phase(f"floor N={n}", "floor", n) if "floor" in servers else None
             print(f"\nphase {phase.name}: {n} student(s) for {args.duration:.0f} s"
                   + (", then the floor while the server idles" if floor else ""), flush=True)
             await measured(phase, run_students(phase, ctx, args.duration, tour=(n == 1)), floor)
+
+        if args.profile and not any(p.name == "profile" for p in phases):
+            await run_profile()
 
         if "uploads" not in args.skip and args.uploads:
             phase = Phase(f"uploads x{args.uploads}", "app", args.uploads)
@@ -1744,7 +1794,9 @@ async def main_async(args) -> int:
         single = next((p for p in phases if p.name == "N=1"), None)
         if single is not None:
             print_single(single)
-        print_slowest(phases)
+        profile = next((p for p in phases if p.name == "profile"), None)
+        if profile is not None:
+            print_profile(profile)
         for s in rows:
             if s["phase"].startswith("uploads"):
                 put = s.get("put_seconds") or []
@@ -1793,13 +1845,20 @@ def parse_args(argv=None):
                     help="replicas behind the serve command (default: counted)")
     ap.add_argument("--timeout", type=float, default=30.0,
                     help="seconds without script_finished before a rerun counts as timed out")
+    ap.add_argument("--profile", type=int, default=12,
+                    help="changes per page for the profile (one student, back to back, "
+                         "server CPU per kind of change); 0: none")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--cold-numba", action="store_true",
+                    help="serve with an empty numba cache (NUMBA_CACHE_DIR in a new temporary "
+                         "directory): the first visit then compiles, as on a fresh deployment")
     ap.add_argument("--json", default=None, help="where to write the results")
     ap.add_argument("--quick", action="store_true",
                     help="N = 1, 5 for 20 s, 2 uploads, 3 tabs, 15 s idle wait")
     args = ap.parse_args(argv)
     if args.quick:
         args.students, args.duration, args.uploads, args.tabs = "1,5", 20.0, 2, 3
+        args.profile = min(args.profile, 3)
         args.idle_after = 15.0
     args.students = [int(n) for n in str(args.students).split(",") if n.strip()]
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
