@@ -71,17 +71,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import math
 import os
 import random
-import resource
 import shlex
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -89,6 +88,13 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
+
+from google.protobuf.message import DecodeError
+from streamlit.proto.Alert_pb2 import Alert
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.Common_pb2 import FileUploaderState, UploadedFileInfo
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -220,7 +226,7 @@ def conv_out(n: int, k: int, cfg: dict, defaults: dict) -> int | None:
     """Output side of the layer in ``cfg`` on an ``n`` x ``n`` input with a ``k`` x ``k``
     kernel, then pooled; None when the layer cannot be applied (kernel larger than the padded
     input, a reflect padding of ``n`` or more, a pool window larger than the map)."""
-    get = lambda name: cfg.get(name, defaults[name])  # noqa: E731
+    get = lambda name: cfg.get(name, defaults[name])
     s, d = int(get("s")), int(get("d"))
     ext = d * (k - 1) + 1
     pad = get("pad")
@@ -609,7 +615,7 @@ def cmdline(pid: int) -> str:
 class Sampler(threading.Thread):
     """Every ``period`` s: the memory of each server's process tree, with a timestamp."""
 
-    def __init__(self, servers: dict[str, "Server"], period: float = 0.5):
+    def __init__(self, servers: dict[str, Server], period: float = 0.5):
         super().__init__(daemon=True, name="memory-sampler")
         self.servers, self.period = servers, period
         self.samples: list[tuple[float, dict[str, int]]] = []
@@ -676,7 +682,7 @@ class Server:
 
     def start(self) -> None:
         OUT.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log, "wb")
+        self._log = open(self.log, "wb")  # noqa: SIM115 - open while the server runs
         env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
         self.proc = subprocess.Popen(shlex.split(self.command), cwd=ROOT, env=env,
                                      stdout=self._log, stderr=subprocess.STDOUT,
@@ -738,13 +744,6 @@ class Server:
 # ============================================================================================
 # The protocol: one browser tab
 # ============================================================================================
-
-from google.protobuf.message import DecodeError  # noqa: E402
-from streamlit.proto.Alert_pb2 import Alert  # noqa: E402
-from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
-from streamlit.proto.Common_pb2 import FileUploaderState, UploadedFileInfo  # noqa: E402
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
-from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
 
 FINISHED = {ForwardMsg.FINISHED_SUCCESSFULLY: "finished",
             ForwardMsg.FINISHED_WITH_COMPILE_ERROR: "compile error",
@@ -836,14 +835,12 @@ class Tab:
 
     async def close(self) -> None:
         if self.ws is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a broken socket
                 await self.ws.close()
-            except Exception:  # noqa: BLE001 - closing a broken socket
-                pass
         if self.reader is not None:
             try:
                 await asyncio.wait_for(self.reader, 10)
-            except (asyncio.TimeoutError, asyncio.CancelledError, Exception):  # noqa: BLE001
+            except (TimeoutError, asyncio.CancelledError, Exception):  # noqa: BLE001
                 self.reader.cancel()
         self.http.close()
 
@@ -954,9 +951,9 @@ class Tab:
                 self._error("error alert", sub.body)
             elif sub.format == Alert.WARNING and self.wait is not None:
                 self.wait.warnings.append(sub.body)
-        elif which == "markdown" and self.wait is not None and self.wait.expect:
-            if self.wait.expect in sub.body:
-                self.wait.shown = True
+        elif (which == "markdown" and self.wait is not None and self.wait.expect
+              and self.wait.expect in sub.body):
+            self.wait.shown = True
         if "id" in sub.DESCRIPTOR.fields_by_name and sub.id:
             self.widgets[_user_key(sub.id)] = (sub.id, which, sub)
 
@@ -1115,7 +1112,7 @@ async def do_run(tab: Tab, phase: Phase, student: int, change: Change, states=()
         run.first = None if w.first is None else w.first - t0
         if w.status == "compile error" and not run.errors:
             run.errors.append(("compile error", "the run ended with a compile error"))
-    except asyncio.TimeoutError:
+    except TimeoutError:
         run.status = "timeout"
         run.errors.append(("timeout", f"no script_finished within {timeout:.0f} s"))
     except (Dropped, OSError) as exc:

@@ -44,7 +44,7 @@ def _parse_all(query, url_state):
 
 
 def _conv_ok(n, k, cfg, defaults):
-    get = lambda name: cfg.get(name, defaults[name])  # noqa: E731
+    get = lambda name: cfg.get(name, defaults[name])
     pad = get("pad")
     padding = (int(get("ph")), int(get("pw"))) if pad == "custom" else pad
     _, _, _, (_, h, w) = ops.check_conv_args(
