@@ -47,9 +47,9 @@ def _conv_ok(n, k, cfg, defaults):
     get = lambda name: cfg.get(name, defaults[name])
     pad = get("pad")
     padding = (int(get("ph")), int(get("pw"))) if pad == "custom" else pad
-    _, _, _, (_, h, w) = ops.check_conv_args(
+    h, w = ops.check_conv_args(
         (1, n, n), (1, 1, k, k), stride=int(get("s")), padding=padding,
-        dilation=int(get("d")), padding_mode=get("pm"))
+        dilation=int(get("d")), padding_mode=get("pm")).out_shape
     if get("pool") != "none":
         assert int(get("pk")) <= min(h, w), f"pool window larger than the map: {cfg}"
 
