@@ -31,7 +31,7 @@ from __future__ import annotations
 import io
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -1018,6 +1018,8 @@ class Animation:
     traces: list
     frames: list[dict]
     varying: list[tuple[str, ...]]
+    # the bytes it holds, once someone measured them (a byte-budgeted cache reads it)
+    nbytes: int | None = field(default=None, compare=False, repr=False)
 
     @property
     def n_steps(self) -> int:

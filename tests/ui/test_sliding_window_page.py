@@ -78,6 +78,15 @@ def test_every_example_one_click(page, key):
     assert f"ex={key}" in page.code[-1].value or key == "edge_6x6"
 
 
+def test_a_rerun_that_changes_nothing_sends_the_same_figure(page):
+    page.button_group(key="sw.source").set_value("blur_5x5").run()
+    first = page.get("plotly_chart")[0].proto
+    page.run()
+    again = page.get("plotly_chart")[0].proto
+    # same spec, same element id: the browser keeps the chart and its animation playing
+    assert (again.spec, again.id) == (first.spec, first.id)
+
+
 def test_blur_example_shows_the_notes_equation(page):
     page.button_group(key="sw.source").set_value("blur_5x5").run()
     eq = _figure(page)["layout"]["annotations"][1]["text"]
