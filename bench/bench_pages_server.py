@@ -33,7 +33,6 @@ rerun well under 100 ms of server CPU: tens of milliseconds for the typical chan
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import socket
 import statistics

@@ -13,22 +13,33 @@ learn.size, learn.init, learn.seed, learn.optimizer, learn.lr, learn.steps   the
 learn.run        the last :class:`kernels.learned.Run` (kept while it trains: Stop keeps it)
 learn.run_info   what that run was trained on (image name, target name, settings)
 learn.sent       the name of the kernel last sent with "Use this kernel"
+learn.digest     the content digest of the filter lab's photo or of the upload, with what it is
+                 of (hashing a photo on every rerun costs milliseconds)
+
+Caches (``ui.cache``, one byte budget shared by every session): decoded photos, the gray
+training image, the problem, the encoded pictures and the results' figures (frozen, see
+``viz.frozen``), each keyed on the content it is made of (digests of the arrays), so that a
+rerun rebuilds nothing and students training the same run share its figures.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
+from PIL import Image
 
 from conv import image as cimage
 from conv import samples
 from kernels import learned
-from ui import shared
+from ui import cache, shared
 from viz import training as figs
+from viz.frozen import FrozenFigure, freeze
 
 SOURCES = {"lab": "Filter lab's photo", "sample": "Sample photo", "synthetic": "Synthetic",
            "upload": "Upload"}
@@ -58,6 +69,13 @@ class TrainingImage:
     gray: np.ndarray  # float32 (H, W) 0..255 at the training resolution
     name: str
     notes: tuple[str, ...] = ()
+    key: str = ""  # what the gray image is made of (a digest or a name, and the resolution)
+
+
+def gray_picture(img: TrainingImage, width: int) -> bytes:
+    """The training image as shown (``width`` pixels wide at most), encoded once."""
+    return cache.get_or_build(("learn.gray_jpeg", img.key, width),
+                              lambda: jpeg(figs.gray_rgb(img.gray), width))
 
 
 # --------------------------------------------------------------------------------------------
@@ -65,19 +83,57 @@ class TrainingImage:
 # --------------------------------------------------------------------------------------------
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def _decode(data: bytes) -> tuple[np.ndarray, tuple[str, ...]]:
-    decoded = cimage.decode(data)
+@cache.cached
+def _decode(key: str, _data: Callable[[], bytes]) -> tuple[np.ndarray, tuple[str, ...]]:
+    # key: the file's digest or a sample's name; the bytes are read only to decode them
+    decoded = cimage.decode(_data())
     return decoded.rgb, decoded.notes
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _gray_at(rgb_key: str, rgb: np.ndarray, longest: int) -> np.ndarray:
-    # rgb_key (a content hash or a sample's name) is the cache key that matters: the array
-    # itself is hashed by Streamlit too, but only from a sample when it is large.
-    del rgb_key
-    small = cimage.working_resolution(np.ascontiguousarray(rgb), longest)
-    return cimage.to_gray(small)[0]
+def _gray_at(key: str, longest: int, rgb: Callable[[], np.ndarray]) -> np.ndarray:
+    """The gray training image of the photo ``key`` (made by ``rgb()``, only when not cached)."""
+    def build():
+        small = cimage.working_resolution(np.ascontiguousarray(rgb()), longest)
+        return cimage.to_gray(small)[0]
+    return cache.get_or_build(("learn.gray", key, longest), build)
+
+
+def digest(*arrays: np.ndarray) -> str:
+    """A short digest of arrays' shapes, types and values: a cache key for what they make."""
+    h = hashlib.blake2b(digest_size=16)
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.data)
+    return h.hexdigest()
+
+
+def _digest_of(what, data: Callable[[], bytes | np.ndarray]) -> str:
+    """The content digest of ``what`` (the lab's picture; an upload's id), computed once and
+    kept in the session (``what`` with it, so that the picture's id is not reused meanwhile)."""
+    s = st.session_state
+    held = s.get("learn.digest")
+    if held is not None and (held[0] is what or isinstance(what, tuple) and held[0] == what):
+        return held[1]
+    value = data()
+    key = (hashlib.sha256(value).hexdigest() if isinstance(value, bytes)
+           else digest(value))
+    s["learn.digest"] = (what, key)
+    return key
+
+
+def jpeg(rgb: np.ndarray, width: int | None = None) -> bytes:
+    """``rgb`` as ``st.image`` would send it: JPEG at quality 100, or, when wider than
+    ``width``, resized bilinearly to it at quality 90. Given these bytes, ``st.image`` sends
+    them as they are; cached, a rerun encodes nothing."""
+    im = Image.fromarray(np.asarray(rgb, np.uint8))
+    quality = 100
+    if width is not None and im.width > width:
+        im = im.resize((width, int(1.0 * im.height * width / im.width)), Image.BILINEAR)
+        quality = 90
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
 
 
 NOISE = "noise"
@@ -92,7 +148,7 @@ def noise_image(size: int = 256, seed: int = 0) -> np.ndarray:
 
 
 def _sample_rgb(name: str) -> np.ndarray:
-    return _decode(samples.load_sample(name))[0]
+    return _decode(f"sample:{name}", lambda: samples.load_sample(name))[0]
 
 
 def image_source() -> TrainingImage | None:
@@ -109,21 +165,23 @@ def image_source() -> TrainingImage | None:
         "Training resolution (longest side, px)", RESOLUTIONS, value=256, key="learn.resolution",
         help="The photo is scaled down (area averaging) and turned to gray before training.")
     if source == "lab":
-        rgb, name, key = lab.rgb, f"{lab.name} (from the filter lab)", _digest(lab.rgb)
-        notes: tuple[str, ...] = ()
+        name = f"{lab.name} (from the filter lab)"
+        key = "array:" + _digest_of(lab, lambda: lab.rgb)
+        rgb, notes = (lambda: lab.rgb), ()
     elif source == "sample":
         name = st.selectbox("Sample photo", list(samples.SAMPLES), key="learn.sample",
                             index=list(samples.SAMPLES).index(DEFAULT_SAMPLE),
                             format_func=lambda n: samples.SAMPLES[n].title)
-        rgb, notes, key = _sample_rgb(name), (), f"sample:{name}"
+        key, notes = f"sample:{name}", ()
+        rgb = (lambda n=name: _sample_rgb(n))
         name = samples.SAMPLES[name].title
     elif source == "synthetic":
         name = st.selectbox("Synthetic image", (NOISE, *samples.SYNTHETIC_NAMES),
                             key="learn.synthetic",
                             format_func=lambda n: NOISE_TITLE if n == NOISE
                             else samples.SYNTHETIC[n])
-        rgb = noise_image() if name == NOISE else samples.synthetic(name, size=256)
-        notes, key = (), f"synthetic:{name}"
+        key, notes = f"synthetic:{name}", ()
+        rgb = (noise_image if name == NOISE else lambda n=name: samples.synthetic(n, size=256))
         name = NOISE_TITLE if name == NOISE else name
     else:
         upload = st.file_uploader("Your photo", type=[e.lstrip(".") for e in cimage.EXTENSIONS],
@@ -131,19 +189,15 @@ def image_source() -> TrainingImage | None:
         if upload is None:
             st.info("Upload a photo to train on it (it stays in this browser session).")
             return None
-        data = upload.getvalue()
+        key = "upload:" + _digest_of(("upload", upload.file_id), upload.getvalue)
         try:
-            rgb, notes = _decode(data)
+            decoded, notes = _decode(key, upload.getvalue)
         except cimage.ImageError as exc:
             st.error(f"This file cannot be used: {exc}")
             return None
-        name, key = upload.name, "upload:" + hashlib.sha256(data).hexdigest()
-    gray = _gray_at(key, rgb, resolution)
-    return TrainingImage(gray, name, tuple(notes))
-
-
-def _digest(a: np.ndarray) -> str:
-    return "array:" + hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+        name, rgb = upload.name, (lambda: decoded)
+    gray = _gray_at(key, resolution, rgb)
+    return TrainingImage(gray, name, tuple(notes), f"{key}@{resolution}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,11 +245,11 @@ def settings(default_size: int) -> Settings:
     return Settings(int(size), init, seed, optimizer, float(lr), int(steps))
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def problem_for(gray: np.ndarray, target: np.ndarray, size: int) -> learned.Problem:
-    """The (immutable) problem for an image, a target kernel and a size; cached per session
-    and shared, since making it costs a few convolutions."""
-    return learned.make_problem(gray, target, size=size)
+def problem_for(img: TrainingImage, target: np.ndarray, size: int) -> learned.Problem:
+    """The (immutable) problem for an image, a target kernel and a size, shared by every
+    session, since making it costs a few convolutions."""
+    return cache.get_or_build(("learn.problem", img.key, digest(target), size),
+                              lambda: learned.make_problem(img.gray, target, size=size))
 
 
 def curvature_note(problem: learned.Problem) -> str:
@@ -219,6 +273,60 @@ def curvature_note(problem: learned.Problem) -> str:
         text += (f"The valley is nearly round (condition number {cond:,.1f}): every optimiser "
                  "is quick.")
     return text
+
+
+# --------------------------------------------------------------------------------------------
+# The results, cached on the numbers they show
+# --------------------------------------------------------------------------------------------
+
+
+def loss_figure(losses, floor: float | None) -> FrozenFigure:
+    """:func:`viz.training.loss_figure` of ``losses`` with ``floor``, built once."""
+    y = np.asarray(losses, dtype=np.float64)
+    return cache.get_or_build(("learn.loss", digest(y), floor),
+                              lambda: freeze(figs.loss_figure(y, floor=floor)))
+
+
+def evolution_figure(snapshots) -> FrozenFigure:
+    """:func:`viz.training.kernel_evolution_figure` of ``snapshots``, built once."""
+    snaps = [(int(s), np.array(k, dtype=np.float64)) for s, k in snapshots]
+    key = digest(np.array([s for s, _ in snaps]), *(k for _, k in snaps))
+    return cache.get_or_build(("learn.evolution", key),
+                              lambda: freeze(figs.kernel_evolution_figure(snaps)))
+
+
+def comparison_figure(learned_kernel: np.ndarray, reference: np.ndarray,
+                      title: str) -> FrozenFigure:
+    """:func:`viz.training.kernel_comparison_figure`, built once."""
+    return cache.get_or_build(
+        ("learn.comparison", digest(learned_kernel, reference), title),
+        lambda: freeze(figs.kernel_comparison_figure(learned_kernel, reference,
+                                                     reference_title=title)))
+
+
+@dataclass(frozen=True)
+class Pictures:
+    """The target's output, the learned kernel's and their difference, encoded (``output``
+    and ``difference`` are None when the kernel is not finite)."""
+
+    target: bytes
+    output: bytes | None
+    difference: bytes | None
+
+
+def pictures(problem: learned.Problem, kernel: np.ndarray) -> Pictures:
+    """The outputs compared, on the target's colour scale: computed and encoded once."""
+    def build() -> Pictures:
+        target = problem.target[0]
+        vmax = float(np.abs(target).max()) or 1.0
+        if not np.isfinite(kernel).all():
+            return Pictures(jpeg(figs.signed_rgb(target, vmax=vmax)), None, None)
+        out = problem.predict(kernel)[0]
+        return Pictures(jpeg(figs.signed_rgb(target, vmax=vmax)),
+                        jpeg(figs.signed_rgb(out, vmax=vmax)),
+                        jpeg(figs.signed_rgb(out - target, vmax=vmax)))
+    key = ("learn.pictures", digest(problem.padded, problem.target), digest(kernel))
+    return cache.get_or_build(key, build)
 
 
 # --------------------------------------------------------------------------------------------
