@@ -14,14 +14,12 @@ from conv.network import (
     SEPARABLE_EXAMPLE,
     SEPARABLE_SEED_NOTES,
     Network,
-    analyze,
     bottleneck_cost,
     dense_vs_conv,
     layers_from_rows,
     separable_cost,
 )
 from ui import arithmetic_view as view
-from viz.network import comparison_figure, network_figure
 
 log = logging.getLogger(__name__)
 ss = st.session_state
@@ -89,7 +87,7 @@ def network_body() -> None:
         st.error(f"The input size is not valid: {exc}")
         return
     ss["arith_input"] = network.input
-    analysis = analyze(network)
+    analysis = view.analysis_of(network)
 
     st.subheader("Totals")
     view.show_totals(analysis)
@@ -127,7 +125,7 @@ def network_body() -> None:
         st.markdown(view.rf_steps(analysis))
 
     st.subheader("Through the network")
-    st.plotly_chart(network_figure(analysis), config={"displayModeBar": False}, theme=None)
+    st.plotly_chart(view.network_chart(network), config={"displayModeBar": False}, theme=None)
 
 
 def comparison_body() -> None:
@@ -145,10 +143,10 @@ def comparison_body() -> None:
     dc_in = cols[2].number_input("input channels", 1, 100_000, ex[2], key="arith_fc_cin")
     dc_out = cols[3].number_input("output channels", 1, 100_000, ex[3], key="arith_fc_cout")
     df = cols[4].number_input("filter f", 1, 99, ex[4], key="arith_fc_f")
-    dense = dense_vs_conv(dh, dw, dc_in, dc_out, f=df)
+    dense, figure = view.comparison_chart(dense_vs_conv, dh, dw, dc_in, dc_out, f=df)
     is_seed = (dh, dw, dc_in, dc_out, df) == ex
     view.show_comparison(dense, PRESETS["ex_fc_vs_conv"].seed_notes if is_seed else ())
-    st.plotly_chart(comparison_figure(dense), config={"displayModeBar": False}, theme=None)
+    st.plotly_chart(figure, config={"displayModeBar": False}, theme=None)
 
     st.subheader("Standard vs depthwise-separable convolution (MobileNet)")
     st.markdown(
@@ -162,10 +160,10 @@ def comparison_body() -> None:
     f = cols[2].number_input("filter f", 1, 99, ex["f"], key="arith_sep_f")
     c_in = cols[3].number_input("input channels", 1, 100_000, ex["c_in"], key="arith_sep_cin")
     c_out = cols[4].number_input("output channels", 1, 100_000, ex["c_out"], key="arith_sep_cout")
-    sep = separable_cost(h_out, w_out, f, c_in, c_out)
+    sep, figure = view.comparison_chart(separable_cost, h_out, w_out, f, c_in, c_out)
     is_seed = dict(h_out=h_out, w_out=w_out, f=f, c_in=c_in, c_out=c_out) == ex
     view.show_comparison(sep, SEPARABLE_SEED_NOTES if is_seed else ())
-    st.plotly_chart(comparison_figure(sep), config={"displayModeBar": False}, theme=None)
+    st.plotly_chart(figure, config={"displayModeBar": False}, theme=None)
 
     st.subheader("1x1 convolution as a bottleneck (Inception)")
     st.markdown(
@@ -180,9 +178,9 @@ def comparison_body() -> None:
     b_mid = cols[3].number_input("bottleneck", 1, 100_000, ex["c_mid"], key="arith_bn_cmid")
     b_out = cols[4].number_input("output channels", 1, 100_000, ex["c_out"], key="arith_bn_cout")
     bf = cols[5].number_input("filter f", 1, 99, ex["f"], key="arith_bn_f")
-    bottleneck = bottleneck_cost(bh, bw, b_in, b_mid, b_out, bf)
+    bottleneck, figure = view.comparison_chart(bottleneck_cost, bh, bw, b_in, b_mid, b_out, bf)
     view.show_comparison(bottleneck)
-    st.plotly_chart(comparison_figure(bottleneck), config={"displayModeBar": False}, theme=None)
+    st.plotly_chart(figure, config={"displayModeBar": False}, theme=None)
 
 
 def guarded(body) -> None:
