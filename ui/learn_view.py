@@ -52,6 +52,9 @@ DEFAULT_SAMPLE = "chelsea"
 SOURCE_NAME = "Learn a kernel"
 #: Redraw the live figures at most this often (seconds): a redraw costs more than many steps.
 REDRAW_EVERY = 0.25
+#: ... and at most this many times a run: on a busy server the steps take longer, and redraws
+#: by the clock alone would multiply just when the server has the least time to spare.
+MAX_REDRAWS = 10
 
 PAGE_CSS = """
 <style>
@@ -343,13 +346,14 @@ def train_live(run: learned.Run) -> None:
     progress = st.progress(0.0, text="Starting...")
     c1, c2 = st.columns([3, 2])
     loss_slot, kernel_slot = c1.empty(), c2.empty()
-    last = 0.0
+    last, last_step = 0.0, run.step
     chunk = max(1, run.steps // 200)
+    spacing = max(1, run.steps // MAX_REDRAWS)
     while not run.finished:
         run.advance(chunk)
         now = time.monotonic()
-        if now - last >= REDRAW_EVERY or run.finished:
-            last = now
+        if (now - last >= REDRAW_EVERY and run.step - last_step >= spacing) or run.finished:
+            last, last_step = now, run.step
             progress.progress(run.step / run.steps,
                               text=f"Step {run.step} of {run.steps}: loss {run.losses[-1]:.3g}")
             loss_slot.plotly_chart(figs.loss_figure(run.losses, font_size=16), theme=None,

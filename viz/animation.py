@@ -982,8 +982,9 @@ class AnimatedFigure(go.Figure):
     and ``plotly.io.to_json`` call) adds them, without copying them, to the validated rest.
     """
 
-    def __init__(self, data, layout, frames):
-        super().__init__(data=data, layout=layout, _validate=False)
+    def __init__(self, data, layout, frames, *, validate: bool = False):
+        # validate: check data and layout as go.Figure does (and later updates too)
+        super().__init__(data=data, layout=layout, _validate=validate)
         object.__setattr__(self, "_raw_frames", frames)
 
     @property

@@ -249,7 +249,6 @@ def test_pictures_are_encoded_as_st_image_would_and_sent_as_they_are(width):
     import io
 
     from PIL import Image
-
     from streamlit.elements.lib import image_utils
     from streamlit.elements.lib.layout_utils import LayoutConfig
 
@@ -268,3 +267,22 @@ def test_pictures_are_encoded_as_st_image_would_and_sent_as_they_are(width):
         assert a.shape == b.shape == (195, 260, 3)
         assert np.abs(a - b).mean() < 2
     assert image_utils._ensure_image_size_and_format(ours, layout, "JPEG") is ours
+
+
+def test_live_redraws_are_bounded_on_a_slow_server(monkeypatch):
+    """On a busy server a step takes longer: redrawing by the clock alone would redraw after
+    every step. A run redraws at most ``MAX_REDRAWS`` times (plus its end)."""
+    from ui import learn_view as view
+
+    clock = iter(float(t) for t in range(10**6))  # one second per step: a very slow server
+    monkeypatch.setattr(view.time, "monotonic", lambda: next(clock))
+    drawn = []
+    real = view.figs.loss_figure
+    monkeypatch.setattr(view.figs, "loss_figure", lambda *a, **k: drawn.append(1) or real(*a, **k))
+    from kernels import learned
+
+    gray = np.random.default_rng(0).uniform(0, 255, (16, 16)).astype(np.float32)
+    run = learned.start(learned.make_problem(gray, learned.library.SOBEL_X, size=3), steps=200)
+    view.train_live(run)  # outside a page: Streamlit's elements draw nothing
+    assert run.status == "done"
+    assert 2 <= len(drawn) <= view.MAX_REDRAWS + 1
