@@ -19,8 +19,8 @@ before, by this or another session, so every cache holds them; ``cold``: a confi
 never seen):
 
 - sliding-window: an example (one click), a kernel preset, a layer setting, the step (as a
-  click on an output cell sets it), a random grid with a new seed (cold), a rerun that
-  changes nothing (a popover opened, say);
+  click on an output cell sets it), a random grid with a new seed (cold), a patch of a sample
+  photo moved across it, a rerun that changes nothing (a popover opened, say);
 - learn-kernel (after one training run): the steps and the learning rate (the result stays),
   the target kernel, the training resolution, nothing; and the training run itself, the
   first one and the default run again (as a class does: everyone trains the default);
@@ -271,13 +271,15 @@ def sliding_window(rounds: int) -> tuple[list[Change], dict[str, list[Change]]]:
     layers = ["s=2", "pad=same", "act=relu", "pool=max", "pad=same&s=2", ""]
     steps = [f"step={k}" for k in range(2, 17)]
     fresh = [f"ex=random&rows=12&cols=12&seed={1000 + k}" for k in range(rounds)]
-    setup = _cycle(examples + kernels + layers + steps[:rounds])
+    patches = [f"ex=photo&photo=chelsea&cells=8&x={x}&y=50" for x in (30, 40, 50, 60, 70)]
+    setup = _cycle(examples + kernels + layers + steps[:rounds] + patches)
     kinds = {
         "example (warm)": _cycle(examples),
         "kernel preset (warm)": _cycle(kernels),
         "layer setting (warm)": _cycle(layers),
         "step: a clicked cell": _cycle(steps),
         "random grid 12x12 (cold)": _cycle(fresh),
+        "photo patch: move it (warm)": _cycle(patches),
         "nothing changed": [Change()],
     }
     return setup, kinds

@@ -24,20 +24,18 @@ rerun rebuilds nothing and students training the same run share its figures.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
-from PIL import Image
 
 from conv import image as cimage
 from conv import samples
 from kernels import learned
 from ui import cache, shared
+from ui.media import digest, held_digest, jpeg
 from viz import training as figs
 from viz.frozen import FrozenFigure, freeze
 
@@ -101,44 +99,6 @@ def _gray_at(key: str, longest: int, rgb: Callable[[], np.ndarray]) -> np.ndarra
     return cache.get_or_build(("learn.gray", key, longest), build)
 
 
-def digest(*arrays: np.ndarray) -> str:
-    """A short digest of arrays' shapes, types and values: a cache key for what they make."""
-    h = hashlib.blake2b(digest_size=16)
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.dtype.str}{a.shape}".encode())
-        h.update(a.data)
-    return h.hexdigest()
-
-
-def _digest_of(what, data: Callable[[], bytes | np.ndarray]) -> str:
-    """The content digest of ``what`` (the lab's picture; an upload's id), computed once and
-    kept in the session (``what`` with it, so that the picture's id is not reused meanwhile)."""
-    s = st.session_state
-    held = s.get("learn.digest")
-    if held is not None and (held[0] is what or isinstance(what, tuple) and held[0] == what):
-        return held[1]
-    value = data()
-    key = (hashlib.sha256(value).hexdigest() if isinstance(value, bytes)
-           else digest(value))
-    s["learn.digest"] = (what, key)
-    return key
-
-
-def jpeg(rgb: np.ndarray, width: int | None = None) -> bytes:
-    """``rgb`` as ``st.image`` would send it: JPEG at quality 100, or, when wider than
-    ``width``, resized bilinearly to it at quality 90. Given these bytes, ``st.image`` sends
-    them as they are; cached, a rerun encodes nothing."""
-    im = Image.fromarray(np.asarray(rgb, np.uint8))
-    quality = 100
-    if width is not None and im.width > width:
-        im = im.resize((width, int(1.0 * im.height * width / im.width)), Image.BILINEAR)
-        quality = 90
-    buf = io.BytesIO()
-    im.save(buf, format="JPEG", quality=quality)
-    return buf.getvalue()
-
-
 NOISE = "noise"
 NOISE_TITLE = ("Random noise: every pixel independent (a round loss valley: every optimiser "
                "converges fast)")
@@ -169,7 +129,7 @@ def image_source() -> TrainingImage | None:
         help="The photo is scaled down (area averaging) and turned to gray before training.")
     if source == "lab":
         name = f"{lab.name} (from the filter lab)"
-        key = "array:" + _digest_of(lab, lambda: lab.rgb)
+        key = "array:" + held_digest("learn.digest", lab, lambda: lab.rgb)
         rgb, notes = (lambda: lab.rgb), ()
     elif source == "sample":
         name = st.selectbox("Sample photo", list(samples.SAMPLES), key="learn.sample",
@@ -192,7 +152,8 @@ def image_source() -> TrainingImage | None:
         if upload is None:
             st.info("Upload a photo to train on it (it stays in this browser session).")
             return None
-        key = "upload:" + _digest_of(("upload", upload.file_id), upload.getvalue)
+        key = "upload:" + held_digest("learn.digest", ("upload", upload.file_id),
+                                       upload.getvalue)
         try:
             decoded, notes = _decode(key, upload.getvalue)
         except cimage.ImageError as exc:

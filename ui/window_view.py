@@ -21,6 +21,7 @@ from conv.examples import EXAMPLES
 from conv.stages import ConvSpec, PoolSpec
 from kernels import library
 from ui import cache, controls, shared
+from ui.media import held_digest, jpeg
 from ui.state import Param, UrlState, choice, flag, fmt_number, integer, number
 from viz import animation
 from viz.frozen import FrozenFigure, freeze
@@ -197,12 +198,33 @@ def sample_rgb(name: str) -> np.ndarray:
     return image.decode(samples.load_sample(name)).rgb
 
 
-def photo(choice_: str) -> tuple[np.ndarray, str] | None:
+@dataclass(frozen=True)
+class Photo:
+    rgb: np.ndarray  # uint8 (H, W, 3)
+    name: str
+    key: str  # what it is: a sample's name, or the digest of the filter lab's picture
+
+
+def photo(choice_: str) -> Photo | None:
     """The RGB photo for a patch: the filter lab's current one, or a sample."""
     if choice_ == LAB_PHOTO:
         lab = shared.lab_image()
-        return None if lab is None else (lab.rgb, f"{lab.name} (the filter lab's photo)")
-    return sample_rgb(choice_), f"{choice_} (sample photo)"
+        if lab is None:
+            return None
+        return Photo(lab.rgb, f"{lab.name} (the filter lab's photo)",
+                     "lab:" + held_digest("sw.lab_digest", lab, lambda: lab.rgb))
+    return Photo(sample_rgb(choice_), f"{choice_} (sample photo)", f"sample:{choice_}")
+
+
+def photo_gray(p: Photo) -> np.ndarray:
+    """The photo in gray (H, W), computed once per photo."""
+    return cache.get_or_build(("sw.gray", p.key), lambda: image.to_gray(p.rgb)[0])
+
+
+def thumbnail_jpeg(p: Photo, box: tuple[int, int, int, int]) -> bytes:
+    """:func:`thumbnail` of the photo with ``box`` outlined, encoded once as ``st.image``
+    would encode it."""
+    return cache.get_or_build(("sw.thumbnail", p.key, box), lambda: jpeg(thumbnail(p.rgb, box)))
 
 
 # --------------------------------------------------------------------------------------------

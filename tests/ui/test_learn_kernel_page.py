@@ -187,11 +187,12 @@ def test_a_rerun_after_training_sends_the_same_figures_and_pictures(page):
     page.button(key="learn_train").click().run()
     _ok(page)
     before = [(c.proto.spec, c.proto.id) for c in page.get("plotly_chart")]
-    pictures = [i.proto.imgs[0].url for i in page.get("imgs")]
+    pictures = [i.proto.imgs[0].url for i in page.get("image")]
+    assert len(pictures) == 4  # the training image, the target's output, the learned, the difference
     page.run()
     _ok(page)
     assert [(c.proto.spec, c.proto.id) for c in page.get("plotly_chart")] == before
-    assert [i.proto.imgs[0].url for i in page.get("imgs")] == pictures
+    assert [i.proto.imgs[0].url for i in page.get("image")] == pictures
 
 
 def _run_of(steps: int = 30, seed: int = 0):
@@ -252,14 +253,14 @@ def test_pictures_are_encoded_as_st_image_would_and_sent_as_they_are(width):
     from streamlit.elements.lib import image_utils
     from streamlit.elements.lib.layout_utils import LayoutConfig
 
-    from ui import learn_view as view
+    from ui.media import jpeg
 
     yy, xx = np.mgrid[0:300, 0:400]
     rgb = np.stack([xx * 0.6, yy * 0.8, 128 + 100 * np.sin(xx / 17.0)], -1).astype(np.uint8)
     layout = LayoutConfig(width=width if width is not None else "content")
     data = image_utils._np_array_to_bytes(rgb, output_format="auto")
     theirs = image_utils._ensure_image_size_and_format(data, layout, "JPEG")
-    ours = view.jpeg(rgb, width)
+    ours = jpeg(rgb, width)
     if width is None:
         assert ours == theirs
     else:

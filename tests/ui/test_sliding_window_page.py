@@ -202,6 +202,10 @@ def test_photo_patch_of_the_filter_labs_photo():
     _ok(at)
     assert at.session_state["sw.photo"] == "lab"
     assert any("the filter lab's photo" in c.value for c in at.caption)
+    # the thumbnail is encoded once: a rerun sends the same picture
+    url = at.sidebar.get("image")[0].proto.imgs[0].url
+    at.run()
+    assert at.sidebar.get("image")[0].proto.imgs[0].url == url
 
 
 def test_classroom_mode_from_the_link_and_the_toggle():

@@ -78,3 +78,24 @@ def test_an_animations_declared_size_is_close_to_its_measured_size(n, padding):
     exact = cache.sizeof(anim)
     assert wv.measured(anim).nbytes == pytest.approx(exact, rel=0.1)
     assert cache.sizeof(anim) == anim.nbytes  # what the byte budget charges
+
+
+def test_a_photos_gray_and_thumbnail_are_made_once_per_photo_and_box():
+    import io
+
+    from PIL import Image
+
+    from ui.media import jpeg
+
+    pic = wv.photo("chelsea")
+    assert pic.key == "sample:chelsea"
+    gray = wv.photo_gray(pic)
+    assert wv.photo_gray(wv.photo("chelsea")) is gray
+    assert gray.shape == pic.rgb.shape[:2]
+    box = (10, 20, 110, 120)
+    thumb = wv.thumbnail_jpeg(pic, box)
+    assert wv.thumbnail_jpeg(wv.photo("chelsea"), box) is thumb
+    assert thumb == jpeg(wv.thumbnail(pic.rgb, box))
+    assert wv.thumbnail_jpeg(pic, (12, 20, 112, 120)) != thumb
+    assert wv.thumbnail_jpeg(wv.photo("coffee"), box) != thumb
+    assert Image.open(io.BytesIO(thumb)).width == 420
