@@ -24,7 +24,8 @@ never seen):
 - learn-kernel (after one training run): the steps and the learning rate (the result stays),
   the target kernel, the training resolution, nothing; and the training run itself, the
   first one and the default run again (as a class does: everyone trains the default);
-- arithmetic: a preset, an input of the cost comparisons (a fragment rerun), nothing.
+- arithmetic: a preset (by its link, and by its pill: a click), an input of the cost
+  comparisons (a fragment rerun), nothing.
 
 Targets (the issue): every page at most 300 ms per rerun for one student; the class target
 (30 students, a change every 2-4 s, two replicas on 2 cores, p95 < 1 s) needs the average
@@ -308,6 +309,8 @@ def arithmetic(rounds: int) -> tuple[list[Change], dict[str, list[Change]]]:
     presets = ["preset=alexnet", "preset=vgg16", "preset=ex_280", "preset=lenet5"]
     kinds = {
         "preset (warm)": _cycle(presets),
+        "preset pill: a click (warm)": [Change(widgets={"arith_pick": ("option", name)})
+                                        for name in ("AlexNet", "VGG-16", "LeNet-5")],
         "cost input (fragment)": [Change(widgets={"arith_fc_h": ("double", v)})
                                   for v in (28, 32, 64, 100)],
         "nothing changed": [Change()],

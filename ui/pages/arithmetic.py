@@ -14,6 +14,7 @@ from conv.network import (
     SEPARABLE_EXAMPLE,
     SEPARABLE_SEED_NOTES,
     Network,
+    Preset,
     bottleneck_cost,
     dense_vs_conv,
     layers_from_rows,
@@ -32,23 +33,29 @@ st.markdown(
 )
 
 view.sync_with_url()
-if ss.get("arith_notice"):
-    st.warning(ss["arith_notice"])
 
-st.pills(
-    "Preset: one click loads it (the link in the address bar restores it)",
-    options=list(PRESETS),
-    format_func=view.preset_label,
-    key="arith_pick",
-    on_change=view.on_pick,
-    required=True,
-)
-preset = PRESETS[ss["arith_preset"]]
-st.info(view.esc(preset.description))
-view.show_seed_notes(preset.seed_notes)
+
+def preset_header() -> Preset:
+    """The link's notice, the presets (one click each), the preset's description and the
+    notes' slips: part of the network's fragment, so that a click reruns only that."""
+    if ss.get("arith_notice"):
+        st.warning(ss["arith_notice"])
+    st.pills(
+        "Preset: one click loads it (the link in the address bar restores it)",
+        options=list(PRESETS),
+        format_func=view.preset_label,
+        key="arith_pick",
+        on_change=view.on_pick,
+        required=True,
+    )
+    preset = PRESETS[ss["arith_preset"]]
+    st.info(view.esc(preset.description))
+    view.show_seed_notes(preset.seed_notes)
+    return preset
 
 
 def network_body() -> None:
+    preset = preset_header()
     st.subheader("Input and layers")
     if "arith_h" not in ss:  # widget state is dropped on a page switch; the input is not
         ss["arith_h"], ss["arith_w"], ss["arith_c"] = ss["arith_input"]
@@ -192,7 +199,8 @@ def guarded(body) -> None:
         st.error(f"Something went wrong while computing this section: {exc}")
 
 
-# Fragments: editing the layers reruns only the network section, and the cost inputs only theirs.
+# Fragments: a preset or an edit of the layers reruns only the network section (the cost
+# comparisons do not depend on it), and the cost inputs only theirs.
 @st.fragment
 def network_section() -> None:
     guarded(network_body)
