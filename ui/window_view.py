@@ -24,7 +24,7 @@ from ui import cache, controls, shared
 from ui.media import held_digest, jpeg
 from ui.state import Param, UrlState, choice, flag, fmt_number, integer, number
 from viz import animation
-from viz.frozen import FrozenFigure, freeze
+from viz.frozen import FrozenFigure
 
 PAGE = "sliding-window"  # the page's name for kernels sent from other pages
 K = "sw.k"  # the kernel picker's key
@@ -287,7 +287,7 @@ def measured(anim: animation.Animation, sample: int = 16) -> animation.Animation
     per_step = cache.sizeof([(anim.steps[k], sc.steps[k], sc.step_labels[k], anim.frames[k])
                              for k in picks]) / len(picks)
     fixed = cache.sizeof((sc.grids, sc.static_shapes, sc.static_texts, sc.dyn_shapes,
-                          sc.dyn_texts, sc.click, anim.traces, anim.varying))
+                          sc.dyn_texts, sc.click, anim.traces, anim.varying, anim.data_spec))
     anim.nbytes = int(fixed + per_step * n)
     return anim
 
@@ -299,11 +299,16 @@ def conv_anim(data: bytes, shape: tuple[int, ...], spec: ConvSpec,
                                              classroom=classroom))
 
 
+def step_figure(anim: animation.Animation, start: int) -> FrozenFigure:
+    """The animation's figure at step ``start``, ready to send: its traces and frames are the
+    animation's (the same at every step: shared, not copied, not charged), its layout new."""
+    return FrozenFigure(anim.spec(start), shared=(*anim.data_spec, *anim.frames))
+
+
 @cache.cached
 def conv_figure(data: bytes, shape: tuple[int, ...], spec: ConvSpec, classroom: bool,
                 start: int) -> FrozenFigure:
-    # the frames are the animation's (the same at every start): kept, not copied
-    return freeze(conv_anim(data, shape, spec, classroom).figure(start), shared=("frames",))
+    return step_figure(conv_anim(data, shape, spec, classroom), start)
 
 
 def pool_input(run: stages.Stages) -> stages.Stage:
@@ -329,7 +334,7 @@ def pool_anim(data: bytes, shape: tuple[int, ...], spec: ConvSpec | None, pool: 
 @cache.cached
 def pool_figure(data: bytes, shape: tuple[int, ...], spec: ConvSpec | None, pool: PoolSpec,
                 classroom: bool, start: int) -> FrozenFigure:
-    return freeze(pool_anim(data, shape, spec, pool, classroom).figure(start), shared=("frames",))
+    return step_figure(pool_anim(data, shape, spec, pool, classroom), start)
 
 
 @cache.cached

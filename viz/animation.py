@@ -28,6 +28,7 @@ its successor (see :func:`step_chain`).
 
 from __future__ import annotations
 
+import copy
 import io
 import itertools
 import math
@@ -36,6 +37,7 @@ from functools import lru_cache
 
 import numpy as np
 import plotly.graph_objects as go
+from _plotly_utils.utils import convert_to_base64
 
 from conv import ops
 from conv.shapes import output_size, receptive_field
@@ -1019,6 +1021,8 @@ class Animation:
     traces: list
     frames: list[dict]
     varying: list[tuple[str, ...]]
+    # the traces as JSON-ready dicts (numpy arrays as plotly.js typed arrays), for spec()
+    data_spec: list[dict] = field(default_factory=list, compare=False, repr=False)
     # the bytes it holds, once someone measured them (a byte-budgeted cache reads it)
     nbytes: int | None = field(default=None, compare=False, repr=False)
 
@@ -1036,6 +1040,18 @@ class Animation:
     def figure(self, start: int = 0) -> AnimatedFigure:
         """The figure drawn at step ``start`` (its slider there, its step buttons stepping from
         there); the frames are shared between the figures of one animation."""
+        return AnimatedFigure(self.traces, self.layout(start), self.frames)
+
+    def spec(self, start: int = 0) -> dict:
+        """:meth:`figure`'s JSON-ready dict, built directly: the traces converted once per
+        animation (numpy arrays as plotly.js typed arrays) and the frames are the animation's
+        own, shared by every step's spec; only the layout is new. Going through the figure
+        (``to_dict`` deep-copies it and walks it for arrays) costs several times as much,
+        and a click on an output cell asks for a new step's figure."""
+        return {"data": self.data_spec, "layout": self.layout(start), "frames": self.frames}
+
+    def layout(self, start: int = 0) -> dict:
+        """The layout of :meth:`figure` (plain dicts)."""
         sc = self.scene
         n = self.n_steps
         start = min(max(int(start), 0), n - 1)
@@ -1103,7 +1119,7 @@ class Animation:
             "sliders": [slider],
             "meta": {"steps": n, "start": start, "width_px": int(width_px), "slider_every": every},
         }
-        return AnimatedFigure(self.traces, layout, self.frames)
+        return layout
 
     def gif(self, *, max_frames: int = MAX_GIF_FRAMES, frame_ms: int = 600) -> bytes:
         """The animation as an animated GIF (Pillow), at most ``max_frames`` steps, the last
@@ -1167,7 +1183,9 @@ def _frames(scene: Scene) -> tuple[list[dict], list[tuple[str, ...]]]:
 def _animation(scene: Scene, steps: list) -> Animation:
     traces = _traces(scene)
     frames, varying = _frames(scene)
-    return Animation(scene, steps, traces, frames, varying)
+    data = copy.deepcopy(traces)
+    convert_to_base64(data)
+    return Animation(scene, steps, traces, frames, varying, data_spec=data)
 
 
 def conv_animation(stages: Stages, spec: ConvSpec, *, classroom: bool = False) -> Animation:

@@ -11,9 +11,11 @@ animation playing in it).
 
 Public API
 ----------
-freeze(fig, *, shared=()) -> FrozenFigure the figure's dict, computed once
-FrozenFigure.to_dict()                    that dict (shared: never mutate it)
-FrozenFigure.nbytes                       the memory it owns (for a byte-budgeted cache)
+freeze(fig) -> FrozenFigure          the figure's dict, computed once
+FrozenFigure(spec, *, shared=())     a JSON-ready dict as a figure (``shared``: parts owned by
+                                     someone else, not charged to its size)
+FrozenFigure.to_dict()               the dict (shared: never mutate it)
+FrozenFigure.nbytes                  the memory it owns (for a byte-budgeted cache)
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ class FrozenFigure(go.Figure):
     """A figure reduced to its JSON-ready dict; read it with :meth:`to_dict`.
 
     The ``go.Figure`` part is empty (``fig.data``, ``fig.layout`` show nothing): it only makes
-    ``st.plotly_chart`` and ``plotly.io`` accept the object. Build one with :func:`freeze`.
+    ``st.plotly_chart`` and ``plotly.io`` accept the object. Build one with :func:`freeze`, or
+    from a dict of JSON types only (an animation's ``spec``); ``shared``: objects in it that
+    others own too (an animation's frames, the same in the figure of every step), left out of
+    :attr:`nbytes`.
     """
 
     def __init__(self, spec: dict, *, shared=()):
@@ -50,22 +55,19 @@ class FrozenFigure(go.Figure):
         return self._nbytes
 
 
-def freeze(fig: go.Figure, *, shared: tuple[str, ...] = ()) -> FrozenFigure:
+def freeze(fig: go.Figure) -> FrozenFigure:
     """``fig`` as a :class:`FrozenFigure`.
 
     ``fig.to_dict()`` is kept when orjson encodes it as it is (what ``plotly.io.to_json``
     tries first); anything else (a type only plotly's cleaning pass knows) goes through one
-    round trip through JSON, so that no later call takes the slow path. ``shared``: top-level
-    parts shared with other figures (an animation's frames, the same in the figure of every
-    step): their items are not charged to this figure's :attr:`~FrozenFigure.nbytes`.
+    round trip through JSON, so that no later call takes the slow path.
     """
     if isinstance(fig, FrozenFigure):
         return fig
     spec = fig.to_dict()
     if not _encodes(spec):
         spec = json.loads(pio.to_json(spec, validate=False))
-    parts = [item for k in shared if isinstance(spec.get(k), list) for item in spec[k]]
-    return FrozenFigure(spec, shared=parts)
+    return FrozenFigure(spec)
 
 
 def _encodes(spec: dict) -> bool:

@@ -1,5 +1,7 @@
 """The sliding window's caches (``ui/window_view.py``): what keys a figure, and what it holds."""
 
+import json
+
 import numpy as np
 import plotly.io as pio
 import pytest
@@ -13,6 +15,10 @@ from viz import animation
 
 def _spec(**kw) -> ConvSpec:
     return ConvSpec(weight=np.array([[[[1.0, 0, -1], [2, 0, -2], [1, 0, -1]]]]), **kw)
+
+
+def _json(fig) -> dict:
+    return json.loads(pio.to_json(fig, validate=False))
 
 
 def _grid(seed: int = 0, n: int = 6) -> np.ndarray:
@@ -45,8 +51,8 @@ def test_the_figure_key_holds_everything_the_figure_depends_on(change):
     x = np.frombuffer(data, np.float32).reshape(shape)
     fresh = animation.conv_animation(stages.run(x, spec), spec,
                                      classroom=classroom).figure(start)
-    assert pio.to_json(other, validate=False) == pio.to_json(fresh, validate=False)
-    assert pio.to_json(other, validate=False) != pio.to_json(base, validate=False)
+    assert _json(other) == _json(fresh)
+    assert _json(other) != _json(base)
 
 
 def test_pool_figures_are_cached_per_configuration_and_step():
