@@ -16,7 +16,7 @@ Each page change is followed by a floor rerun, measured the same way.
 
 Kinds of change (each a list of settings visited in turn; ``warm``: the settings were seen
 before, by this or another session, so every cache holds them; ``cold``: a configuration
-never seen):
+never seen), and, per page, new sessions opening it (a class opening the teacher's link):
 
 - sliding-window: an example (one click), a kernel preset, a layer setting, the step (as a
   click on an output cell sets it), a random grid with a new seed (cold), a patch of a sample
@@ -367,6 +367,12 @@ def measure(apps: list[Server], floor: Server, pages: list[str], rounds: int) ->
                 floor_rerun()
         for c in clients:
             c.close()
+        for k in range(rounds):  # students opening the teacher's link (the page's default)
+            fresh = [Client(app, page) for app in apps]
+            turn(fresh, Change(), page, "a new session (warm)", k)
+            for c in fresh:
+                c.close()
+            floor_rerun()
     floor_client.close()
     return results
 
@@ -384,7 +390,8 @@ def report(results: list[dict], rounds: int, names: list[str]) -> str:
     for (page, kind) in results[0]:
         row = f"{page:<16}{kind:<28}"
         target = "" if page == "floor" else (
-            f"<= {TARGET_MS:.0f}" if kind in ("first visit", "train (default run)")
+            f"<= {TARGET_MS:.0f}" if kind in ("first visit", "train (default run)",
+                                              "a new session (warm)")
             else f"<= {TARGET_MS:.0f}; class: mean << {CLASS_MS:.0f}")
         meds = []
         for res in results:
