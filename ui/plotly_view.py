@@ -18,11 +18,14 @@ so that it did not read the app's config), the figure falls back to ``st.plotly_
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable
 from pathlib import Path
 
 import plotly.io as pio
 import streamlit as st
 from _plotly_utils.utils import is_homogeneous_array, is_skipped_key, to_typed_array_spec
+
+from ui import cache
 
 _JS = Path(__file__).with_name("plotly_view.js").read_text(encoding="utf-8")
 _component = st.components.v2.component("conv_plotly_view", js=_JS, isolate_styles=False)
@@ -55,9 +58,23 @@ def static_serving() -> bool:
     return bool(st.get_option("server.enableStaticServing"))
 
 
-def plotly_view(fig, *, key: str, config: dict | None = None) -> None:
-    """Show ``fig``; a later call with the same key updates the same plot in place."""
-    if static_serving():
-        _component(data=payload(fig, config), key=key)
+def plotly_view(fig, *, key: str, config: dict | None = None,
+                cache_key: Hashable | None = None) -> None:
+    """Show ``fig`` (a figure, or a callable building it); a later call with the same key
+    updates the same plot in place.
+
+    ``cache_key``: identifies the figure's content; its payload (the JSON sent, about 0.2 MB
+    for the filter lab) is then kept in the byte budget, and a rerun that shows the same
+    figure neither builds nor serialises it again."""
+    def build():
+        return fig() if callable(fig) else fig
+    if not static_serving():
+        st.plotly_chart(build(), key=key, config=config, theme=None)
+        return
+    if cache_key is None:
+        data = payload(build(), config)
     else:
-        st.plotly_chart(fig, key=key, config=config, theme=None)
+        data = cache.get_or_build(
+            ("plotly_view", cache_key, json.dumps(config, sort_keys=True)),
+            lambda: payload(build(), config))
+    _component(data=data, key=key)

@@ -240,12 +240,15 @@ def test_heavy_lets_small_work_through_and_limits_large_work():
     with cache.heavy(10):
         with cache.heavy(10):  # small: never waits, even nested
             pass
+    with cache.heavy(cache.HEAVY_BYTES):
+        with cache.heavy(cache.HEAVY_BYTES):  # nested in the same thread: no deadlock
+            pass
     inside = []
     entered = threading.Event()
     release = threading.Event()
 
     def large():
-        with cache.heavy(cache.HEAVY_VALUES):
+        with cache.heavy(cache.HEAVY_BYTES):
             inside.append(1)
             entered.set()
             release.wait()

@@ -42,10 +42,9 @@ with st.sidebar:
         file = st.file_uploader("A photo: PNG, JPEG, WebP, BMP, GIF or TIFF",
                                 type=list(image.EXTENSIONS) + ["heic", "heif"],
                                 key="lab.file")
-        if file is not None:
+        if file is not None:  # None again once its bytes are taken (the name stays shown)
             with st.spinner("Reading the photo..."):
-                upload_error = lab.receive_upload(file.getvalue(), file.name, "upload",
-                                                  file.file_id)
+                upload_error = lab.receive_upload(file, "upload")
     res = st.pills("Working resolution (longest side)", lab.RESOLUTIONS, key="lab.res",
                    required=True, format_func=lab.resolution_label)
     colour = st.pills("Colour", lab.COLOURS, key="lab.colour", required=True,
@@ -59,22 +58,22 @@ for notice in notices:
 if source == "Webcam":
     shot = st.camera_input("Take a photo with the webcam", key="lab.camera")
     if shot is not None:
-        upload_error = lab.receive_upload(shot.getvalue(), "webcam photo", "camera",
-                                          shot.file_id)
+        upload_error = lab.receive_upload(shot, "camera", "webcam photo")
 
-img = lab.current_image()
+src, img, gone = lab.current_image()
+if gone:
+    st.warning(gone)
 if upload_error:
     st.error(f"{upload_error} Still showing {img.title}.")
 with st.spinner("Preparing the image..."):
-    rgb, what, limit = lab.working_image(img, res)
-    longest, _ = lab.longest_side(img, res)
-    x = lab.engine_input(img, longest, colour, rgb)
-st.caption(f"**{img.title}**. {what}"
+    prepared = lab.prepare(src, colour)
+st.caption(f"**{img.title}**. {prepared.what}"
            + (f" Notes on the file: {'; '.join(img.notes)}." if img.notes else "")
            + " Image: in the sidebar.")
-if limit:
-    st.warning(limit)
-lab.publish_image(rgb, img)
+if prepared.limit:
+    st.warning(prepared.limit)
+lab.publish_image(src, img)
+del img, prepared  # pixels live in the byte budget, not in this run's names
 
 
 # The fragments below rerun alone or in pairs, each naming what it changes: a kernel change
@@ -141,10 +140,15 @@ def layer_section() -> None:
 
 
 @st.fragment(key=FIGURES)
-def figures(img: lab.LabImage, longest, colour: str, x) -> None:
+def figures(src: lab.Source, colour: str) -> None:
     """Everything computed from the layer: its kernels and settings from the session state
-    (this reruns alone, with the arguments of its last call). The display options' changes
-    rerun only this too."""
+    (this reruns alone, with the arguments of its last call: a :class:`lab.Source`, which holds
+    no pixels). The display options' changes rerun only this too."""
+    try:
+        p = lab.prepare(src, colour)
+    except lab.UploadGone:  # dropped since the page's run: the page says so
+        st.rerun()
+    img, longest, x = p.img, p.longest, p.x
     name, w = ss[PICKED]
     # the bank and the slices share the kernel's shape (the callbacks rerun their controls when
     # the shape changes); never a traceback if they did not
@@ -172,14 +176,15 @@ def figures(img: lab.LabImage, longest, colour: str, x) -> None:
     try:
         with lab.busy(x, spec):
             result = lab.compute(img, longest, colour, x, spec, names, len(kernels), pair)
-            figure = lab.main_figure(result, shown, j, mapping,
-                                     token=lab.figure_token(img, longest, colour, spec, shown,
-                                                            j, mapping))
+            token = lab.figure_token(img, longest, colour, spec, shown, j, mapping)
+            # the figure is built only when plotly_view does not hold what it sends already
+            plotly_view(lambda: lab.main_figure(result, shown, j, mapping, token=token),
+                        key="lab.figure", config=lab.PLOTLY_CONFIG,
+                        cache_key=lab.figure_key(result, shown, j, mapping, token))
     except ValueError as exc:
         st.error(f"This layer cannot be applied: {exc}")
         lab.show_link(URL)
         return
-    plotly_view(figure, key="lab.figure", config=lab.PLOTLY_CONFIG)
     lab.show_link(URL)
     lab.show_arithmetic(arith, spec, x.shape)
 
@@ -195,10 +200,11 @@ def figures(img: lab.LabImage, longest, colour: str, x) -> None:
         parts += [f'<h3 class="lab-h3">Each map: {lab.STAGE_LABELS[stage]}</h3>',
                   lab.maps_strip_html(result, stage, mapping)]
     html_view("".join(parts + [lab.histogram(result, right, j, mapping)]), key="lab.stages")
-    lab.show_downloads(img, result, j, mapping)
+    job = lab.Job(src, colour, spec, tuple(names), len(kernels), pair)
+    lab.show_downloads(img, result, job, j, mapping)
     lab.show_code(img, result)
 
 
 kernel_section(colour)
 layer_section()
-figures(img, longest, colour, x)
+figures(src, colour)
