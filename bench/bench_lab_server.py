@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 PROBE = ROOT / "bench" / "probe_server.py"
 PORTS = range(8800, 8850)
 TARGET_MS = 40.0
+CACHE_AGE = 2  # runs a cached message stays in the browser unused (Streamlit's frontend)
 
 FLOOR_APP = """
 import streamlit as st
@@ -180,6 +181,11 @@ class Tab:
         self.page_hash = ""
         self.widgets: dict[str, tuple[str, str]] = {}  # key suffix -> (widget id, fragment id)
         self.received = 0
+        # as the browser's message cache: hashes of the large elements received, reported with
+        # each rerun so that the server sends a reference instead of an element the browser
+        # has (Streamlit's frontend drops an entry unused for a few runs)
+        self.cached: dict[str, int] = {}
+        self.runs = 0
 
     def rerun(self, query: dict | None = None, *, widget=None, fragment_id: str = "") -> float:
         """Rerun (the page with ``query``, or a fragment with one widget's new value); returns
@@ -193,6 +199,9 @@ class Tab:
             self.query = urllib.parse.urlencode(query, safe=":,")
         cs.query_string = getattr(self, "query", "")
         cs.page_script_hash = self.page_hash
+        self.runs += 1
+        self.cached = {h: n for h, n in self.cached.items() if self.runs - n <= CACHE_AGE}
+        cs.cached_message_hashes.extend(self.cached)
         if widget is not None:
             wid, value = widget
             w = cs.widget_states.widgets.add()
@@ -208,6 +217,10 @@ class Tab:
             fm = ForwardMsg()
             fm.ParseFromString(data)
             kind = fm.WhichOneof("type")
+            if fm.metadata.cacheable and fm.hash:
+                self.cached[fm.hash] = self.runs
+            elif kind == "ref_hash":
+                self.cached[fm.ref_hash] = self.runs
             if kind == "new_session":
                 self.page_hash = fm.new_session.page_script_hash or self.page_hash
             elif kind == "page_info_changed":
@@ -289,7 +302,7 @@ def pct(values, q):
     if not values:
         return float("nan")
     s = sorted(values)
-    return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
 
 
 def med(values):

@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ByteCache", "CACHE", "BUDGET_BYTES", "Stats", "cached", "get", "get_or_build",
+__all__ = ["BUDGET_BYTES", "CACHE", "ByteCache", "Stats", "cached", "get", "get_or_build",
            "heavy", "sizeof", "stats"]
 
 MB = 1 << 20
@@ -168,7 +168,7 @@ class Stats:
 class _Build:
     """A build in progress: the others asking for its key wait on ``done``."""
 
-    __slots__ = ("owner", "done", "ok", "value")
+    __slots__ = ("done", "ok", "owner", "value")
 
     def __init__(self):
         self.owner = threading.get_ident()

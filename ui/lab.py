@@ -1136,8 +1136,8 @@ def arithmetic_html(arith: Arithmetic, spec: ConvSpec, in_shape) -> str:
         + (" (TensorFlow-style SAME at stride &gt; 1: output = ceil(n / s))" if same_tf else "")
         + ":</p>", rows_cols(arith.rows, arith.cols)]
     if arith.pool_rows is not None:
-        parts += [f"<p><b>{html.escape(spec.pool.title)}</b> on the {arith.rows.value} x "
-                  f"{arith.cols.value} map:</p>", rows_cols(arith.pool_rows, arith.pool_cols)]
+        parts += [(f"<p><b>{html.escape(spec.pool.title)}</b> on the {arith.rows.value} x "
+                   f"{arith.cols.value} map:</p>"), rows_cols(arith.pool_rows, arith.pool_cols)]
     c_out = spec.weight_shape[0]
     parts.append(f"<p><b>Parameters</b> {_code('((f*f*c_in/groups) + 1) * c_out')}: "
                  f"{_code(arith.params.formula)} ({kh} x {kw} weights per input channel of a "

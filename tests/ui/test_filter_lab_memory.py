@@ -131,7 +131,7 @@ def test_the_session_state_and_the_fragment_hold_no_pixels():
     at = ok(_open())
     state = at.session_state.to_dict()
     assert {k: cache.sizeof(v) for k, v in state.items() if cache.sizeof(v) > 100_000} == {}
-    fragments = at._fragment_storage._fragments  # noqa: SLF001
+    fragments = at._fragment_storage._fragments
     assert fragments
     for f in fragments.values():  # a fragment keeps the arguments of its last call
         held = [c.cell_contents for c in f.__closure__ or ()]
@@ -140,15 +140,15 @@ def test_the_session_state_and_the_fragment_hold_no_pixels():
 
 
 def test_layer_result_and_its_pictures_are_charged_to_the_budget():
-    at = ok(_open())
+    ok(_open())
     s = cache.stats()
     assert s.entries > 5 and 0 < s.used <= s.budget
-    layers = [v for k, (v, _) in cache.CACHE._entries.items()  # noqa: SLF001
+    layers = [v for k, (v, _) in cache.CACHE._entries.items()
               if k[0] == "lab.layer"]
     assert layers and all(isinstance(v, lab.LabResult) for v in layers)
     # nothing stored grows afterwards: the charge is a fresh measurement's (to a few
     # object headers: Python resizes a dict's table now and then)
-    for key, (value, size) in list(cache.CACHE._entries.items()):  # noqa: SLF001
+    for key, (value, size) in list(cache.CACHE._entries.items()):
         assert cache.sizeof(value) <= size + 1024, key
 
 
@@ -191,7 +191,7 @@ def test_sweep_frees_a_closed_tab_after_the_grace_period(monkeypatch):
     assert uploads.sweep(1100.0, rt=rt, ttl=120) == []  # still within the grace period
     assert sorted(uploads.sweep(1120.0, rt=rt, ttl=120)) == ["closed", "never-ran"]
     assert set(rt.uploaded_file_mgr.file_storage) == {"open"}
-    assert set(uploads._STORE) == {"open"}  # noqa: SLF001
+    assert set(uploads._STORE) == {"open"}
     assert sorted(rt.media_cleared) == ["closed", "never-ran"] and rt.orphans_removed == 1
 
 
