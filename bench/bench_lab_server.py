@@ -96,8 +96,47 @@ def kinds(rounds: int) -> dict[str, tuple[dict, list[dict]]]:
     }
 
 
+def photo_kinds(rounds: int) -> dict[str, tuple[dict, list[dict]]]:
+    """The same kinds of change on an uploaded 12 MP photo at 1024 px (1024 x 768)."""
+    up = {"img": "upload"}
+    n = rounds
+    return {
+        "12 MP: bias (new)": (up, [{**up, "b": str(i)} for i in range(1, n + 1)]),
+        "12 MP: kernel": (up, [{**up, "k": k}
+                               for k in itertools.islice(itertools.cycle(KERNELS), n)]),
+        "12 MP: mapping": (up, [{**up, "mapping": m}
+                                for m in itertools.islice(itertools.cycle(MAPPINGS), n)]),
+        "12 MP: stage shown": ({**up, "b": "5", "act": "relu", "pool": "max"},
+                               [{**up, "b": "5", "act": "relu", "pool": "max", "show": s}
+                                for s in itertools.islice(itertools.cycle(SHOWN), n)]),
+        "12 MP: full resolution": (up, [{**up, "res": "full", "b": str(i)}
+                                        for i in range(1, min(n, 4) + 1)]),
+    }
+
+
+def make_photo(width: int = 4000, height: int = 3000) -> bytes:
+    """A 12 MP JPEG with colour waves, a few sharp shapes and sensor-like noise (as
+    bench/bench_lab_browser.py's)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(12)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    rgb = np.stack([128 + 90 * np.sin(xx / 310), 128 + 90 * np.cos(yy / 270),
+                    128 + 60 * np.sin((xx + yy) / 420)], axis=-1)
+    rgb[(xx - 2600) ** 2 + (yy - 1400) ** 2 < 500 ** 2] = (240, 230, 40)
+    rgb[400:900, 500:1800] = (20, 40, 160)
+    rgb += rng.normal(0, 10, rgb.shape).astype(np.float32)
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
 TARGET_KINDS = ("bias (new layer)", "kernel", "layer setting", "stage shown", "mapping",
-                "map shown", "mapping (fragment)")
+                "map shown", "mapping (fragment)", "12 MP: bias (new)", "12 MP: kernel",
+                "12 MP: mapping", "12 MP: stage shown")
 
 # ---- servers ------------------------------------------------------------------------------
 
@@ -132,7 +171,9 @@ class Server:
              "--server.headless", "true", "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none", "--server.runOnSave", "false",
-             "--runner.postScriptGC", "false", "--runner.magicEnabled", "false"],
+             "--runner.postScriptGC", "false", "--runner.magicEnabled", "false",
+             # the harness uploads with a plain HTTP PUT, without the browser's XSRF cookie
+             "--server.enableXsrfProtection", "false"],
             cwd=cwd, env=dict(os.environ, PYTHONUNBUFFERED="1", **(env or {})),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
@@ -186,10 +227,13 @@ class Tab:
         # has (Streamlit's frontend drops an entry unused for a few runs)
         self.cached: dict[str, int] = {}
         self.runs = 0
+        self.session_id = ""
+        self.states: dict[str, object] = {}  # widget id -> WidgetState sent with every rerun
 
     def rerun(self, query: dict | None = None, *, widget=None, fragment_id: str = "") -> float:
         """Rerun (the page with ``query``, or a fragment with one widget's new value); returns
-        the server's CPU milliseconds from the request to the run's end."""
+        the server's CPU milliseconds from the request to the run's end. The widget states set
+        with :meth:`set_state` are sent with every rerun, as a browser sends them."""
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -202,6 +246,8 @@ class Tab:
         self.runs += 1
         self.cached = {h: n for h, n in self.cached.items() if self.runs - n <= CACHE_AGE}
         cs.cached_message_hashes.extend(self.cached)
+        for state in self.states.values():
+            cs.widget_states.widgets.add().CopyFrom(state)
         if widget is not None:
             wid, value = widget
             w = cs.widget_states.widgets.add()
@@ -223,6 +269,7 @@ class Tab:
                 self.cached[fm.ref_hash] = self.runs
             if kind == "new_session":
                 self.page_hash = fm.new_session.page_script_hash or self.page_hash
+                self.session_id = fm.new_session.initialize.session_id or self.session_id
             elif kind == "page_info_changed":
                 pass
             elif kind == "delta":
@@ -243,9 +290,46 @@ class Tab:
             return
         el = d.new_element
         which = el.WhichOneof("type")
-        if which == "button_group":
-            wid = el.button_group.id
+        if which in ("button_group", "file_uploader"):
+            wid = getattr(el, which).id
             self.widgets[wid.rsplit("-", 1)[-1]] = (wid, d.fragment_id)
+
+    def set_state(self, key: str, fill) -> None:
+        """Keep a widget state for the widget with this key; ``fill(state)`` sets its value."""
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+        state = WidgetState()
+        state.id = self.widgets[key][0]
+        fill(state)
+        self.states[key] = state
+
+    def upload(self, data: bytes, name: str, query: dict) -> float:
+        """Upload a photo through the filter lab's uploader, as a browser does (the sidebar's
+        source set to "Upload", the file sent by HTTP, then a rerun naming it); returns the
+        CPU milliseconds of the rerun that reads it."""
+        import uuid
+
+        self.set_state("lab.src", lambda w: w.string_array_value.data.extend(["Upload"]))
+        self.rerun(query)
+        file_id = str(uuid.uuid4())
+        url = f"/_stcore/upload_file/{self.session_id}/{file_id}"
+        boundary = uuid.uuid4().hex
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"uploadedFile\"; "
+                f"filename=\"{name}\"\r\nContent-Type: image/jpeg\r\n\r\n").encode() + data + (
+                f"\r\n--{boundary}--\r\n").encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{self.server.port}{url}", data=body,
+                                     method="PUT", headers={
+                                         "Content-Type": f"multipart/form-data; boundary={boundary}"})
+        with urllib.request.urlopen(req, timeout=120):
+            pass
+
+        def fill(w):
+            info = w.file_uploader_state_value.uploaded_file_info.add()
+            info.file_id, info.name, info.size = file_id, name, len(data)
+            info.file_urls.file_id = file_id
+            info.file_urls.upload_url = info.file_urls.delete_url = url
+        self.set_state("lab.file", fill)
+        return self.rerun(query)
 
     def close(self) -> None:
         self._conn.__exit__(None, None, None)
@@ -254,12 +338,8 @@ class Tab:
 # ---- the run ------------------------------------------------------------------------------
 
 
-def measure(tabs: dict[str, Tab], floor: Tab, rounds: int, profile: str | None):
-    """{checkout: {kind: [(ms, new), ...]}}, and the floor's [ms, ...]."""
-    out = {name: {} for name in tabs}
-    floor_ms = []
-    seen: dict[str, set] = {name: set() for name in tabs}
-    for kind, (base, changes) in kinds(rounds).items():
+def _changes(tabs, floor, kinds_, profile, out, floor_ms, seen) -> None:
+    for kind, (base, changes) in kinds_.items():
         for name, tab in tabs.items():
             tab.rerun(base)
             seen[name].add(json.dumps(base, sort_keys=True))
@@ -276,6 +356,15 @@ def measure(tabs: dict[str, Tab], floor: Tab, rounds: int, profile: str | None):
                 seen[name].add(key)
             floor_ms.append(floor.rerun({"x": str(len(floor_ms))}))
         print(f"  {kind}: done", file=sys.stderr)
+
+
+def measure(tabs: dict[str, Tab], floor: Tab, rounds: int, profile: str | None,
+            photo: bytes | None):
+    """{checkout: {kind: [(ms, new), ...]}}, and the floor's [ms, ...]."""
+    out = {name: {} for name in tabs}
+    floor_ms = []
+    seen: dict[str, set] = {name: set() for name in tabs}
+    _changes(tabs, floor, kinds(rounds), profile, out, floor_ms, seen)
     # mapping changed in the browser's way: the pills' new value, the figures' fragment rerun
     kind = "mapping (fragment)"
     for name, tab in tabs.items():
@@ -295,6 +384,13 @@ def measure(tabs: dict[str, Tab], floor: Tab, rounds: int, profile: str | None):
                 tab.server.ask("profile off")
             out[name][kind].append((ms, False))
         floor_ms.append(floor.rerun({"x": str(len(floor_ms))}))
+    if photo is None:
+        return out, floor_ms
+    # a 12 MP photo uploaded: the run that decodes it (once per server), then changes at 1024
+    kind = "12 MP: upload (decode)"
+    for name, tab in tabs.items():
+        out[name][kind] = [(tab.upload(photo, "IMG_4000x3000.jpg", {"img": "upload"}), True)]
+    _changes(tabs, floor, photo_kinds(rounds), profile, out, floor_ms, seen)
     return out, floor_ms
 
 
@@ -347,6 +443,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=12, help="changes per kind")
     ap.add_argument("--profile", default=None, help="a kind to profile (cProfile)")
     ap.add_argument("--ab", default=None, help="another checkout to run side by side")
+    ap.add_argument("--no-photo", action="store_true",
+                    help="skip the uploaded 12 MP photo's changes")
     args = ap.parse_args()
 
     checkouts = {"this checkout": ROOT}
@@ -374,7 +472,8 @@ def main() -> None:
                     tab.rerun({"b": "0.5"})
                     tab.rerun({})
                 floor.rerun({"x": "w"})
-            out, floor_ms = measure(tabs, floor, args.rounds, args.profile)
+            photo = None if args.no_photo else make_photo()
+            out, floor_ms = measure(tabs, floor, args.rounds, args.profile, photo)
             report(out, floor_ms, list(tabs))
             for name, server in servers.items():
                 rss = int(server.ask("rss")) / 2**20

@@ -553,27 +553,48 @@ class LabResult:
         self.names, self.n, self.pair = names, n_kernels, pair
         self.input_key = input_key  # identifies x: image, resolution, colour mode
         self.key = key or (input_key, spec_digest(spec))  # identifies the whole result
+        self._stage_ids = self._ids()  # made here: a stored result never grows
 
     def memo(self, key, build):
-        """``build()``'s value, in the byte budget under this result's key and ``key``;
-        what concerns only the input or the padded input is shared by every layer on it (a
-        new kernel or bias reuses the input's pictures). ``build`` must not keep ``self``."""
-        shared = self._shared_key(key)
-        return cache.get_or_build(("lab.input",) + shared if shared is not None
-                                  else ("lab.memo", self.key, key), build)
+        """``build()``'s value, in the byte budget under this result's key and ``key``.
+        Pictures, ranges and copies of one stage's map (keys ``(what, stage, j, ...)``) are
+        keyed on what that stage depends on instead (:meth:`stage_id`), so that layers sharing
+        a stage share them: a new bias reuses the convolution's pictures, a new pooling every
+        earlier stage's, any layer the input's. ``build`` must not keep ``self``."""
+        if (isinstance(key, tuple) and len(key) >= 2
+                and key[0] in ("values", "range", "reduced", "mapped", "counts")):
+            what, stage, *rest = key
+            if what == "mapped" and stage in ("input", "padded"):
+                rest = rest[:1] + rest[2:]  # the input is shown as a photo, whatever the mapping
+            return cache.get_or_build(("lab.stage", self.input_key, self.stage_id(stage), what,
+                                       *rest), build)
+        return cache.get_or_build(("lab.memo", self.key, key), build)
 
-    def _shared_key(self, key):
-        """Memo keys about the input or the padded input get a key shared across layers."""
-        if not self.input_key or not isinstance(key, tuple) or len(key) < 2:
-            return None
-        if key[0] not in ("values", "range", "reduced", "mapped") or key[1] not in ("input",
-                                                                                     "padded"):
-            return None
-        if key[0] == "mapped":  # input pictures ignore the display mapping (always as photos)
-            key = key[:3] + key[4:]
-        if key[1] == "padded":
-            return (self.input_key, self.stages.padding, self.spec.padding_mode) + key
-        return (self.input_key,) + key
+    def stage_id(self, stage: str) -> tuple:
+        """What a stage's values depend on beside the input (``"output"`` is the last stage)."""
+        if stage == "output":
+            stage = self.stages.output.key
+        if stage == "mag":
+            return ("mag", self._stage_ids["conv"], self.pair, self.n, self.colour)
+        return self._stage_ids[stage]
+
+    def _ids(self) -> dict[str, tuple]:
+        s = self.spec
+        w = np.asarray(s.weight_array)
+        conv = ("conv", hashlib.sha256(w.tobytes()).hexdigest()[:24], w.shape, s.stride,
+                self.stages.padding, s.dilation, s.groups, s.padding_mode, s.flip)
+        ids = {"input": ("input",),
+               "padded": ("padded", self.stages.padding, s.padding_mode),
+               "conv": conv}
+        last = conv
+        if s.has_bias:
+            last = ids["biased"] = (last, "bias", tuple(s.bias))
+        if s.activation != "identity":
+            slope = s.negative_slope if s.activation == "leaky_relu" else None
+            last = ids["activated"] = (last, s.activation, slope)
+        if s.pool is not None:
+            ids["pooled"] = (last, repr(s.pool))
+        return ids
 
     # which channels make "map j" of a stage
     def channels(self, stage: str, j: int) -> list[int]:
@@ -606,7 +627,8 @@ class LabResult:
             else:
                 idx = [(i, k)]
             return np.stack([np.hypot(c[a], c[b]) for a, b in idx]).astype(np.float32)
-        return self.memo("mag", build)
+        return cache.get_or_build(("lab.stage", self.input_key, self.stage_id("mag"), "values"),
+                                  build)
 
     def value_range(self, stage: str, j: int) -> tuple[float, float]:
         return self.memo(("range", stage, j), lambda: maps.value_range(self.values(stage, j)))
@@ -779,11 +801,14 @@ def histogram(result: LabResult, stage: str, j, mapping: str):
         m = result.mapped(stage, jj, mapping)
         n = values.size
         title = f"Histogram of the values: {STAGE_LABELS[stage]} · {result.map_name(j)}"
+        k = 1
         if n > 4_000_000:  # every k-th row and column: the shape of the histogram, fast
             k = math.ceil(math.sqrt(n / 2_000_000))
-            values = values[:, ::k, ::k]
             title += f" (every {k}th row and column)"
-        svg = maps.histogram_svg(values, m, title=title)
+        # the counts do not depend on the mapping (only the bars' colours do): kept per stage
+        counts = result.memo(("counts", stage, jj), lambda: maps.histogram_counts(
+            values[:, ::k, ::k] if k > 1 else values, m.vmin, m.vmax))
+        svg = maps.histogram_svg(values, m, title=title, counts=counts)
         # as an image: one node for ui/html_view.js to keep or replace as a whole
         uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
         return (f'<img src="{uri}" alt="{html.escape(title)}" '
