@@ -129,7 +129,7 @@ def image_source() -> TrainingImage | None:
         help="The photo is scaled down (area averaging) and turned to gray before training.")
     if source == "lab":
         name = f"{lab.name} (from the filter lab)"
-        key = "array:" + held_digest("learn.digest", lab, lambda: lab.rgb)
+        key = "lab:" + (lab.key or held_digest("learn.digest", lab, lambda: lab.rgb))
         rgb, notes = (lambda: lab.rgb), ()
     elif source == "sample":
         name = st.selectbox("Sample photo", list(samples.SAMPLES), key="learn.sample",

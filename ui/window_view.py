@@ -10,6 +10,7 @@ the same spec, and the animation playing in the browser is not reset.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -200,9 +201,13 @@ def sample_rgb(name: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Photo:
-    rgb: np.ndarray  # uint8 (H, W, 3)
+    load: Callable[[], np.ndarray]  # -> uint8 (H, W, 3), asked for only to build what is cached
     name: str
-    key: str  # what it is: a sample's name, or the digest of the filter lab's picture
+    key: str  # what it is: a sample's name, or the filter lab's key (or digest) of its picture
+
+    @property
+    def rgb(self) -> np.ndarray:
+        return self.load()
 
 
 def photo(choice_: str) -> Photo | None:
@@ -211,9 +216,9 @@ def photo(choice_: str) -> Photo | None:
         lab = shared.lab_image()
         if lab is None:
             return None
-        return Photo(lab.rgb, f"{lab.name} (the filter lab's photo)",
-                     "lab:" + held_digest("sw.lab_digest", lab, lambda: lab.rgb))
-    return Photo(sample_rgb(choice_), f"{choice_} (sample photo)", f"sample:{choice_}")
+        key = lab.key or held_digest("sw.lab_digest", lab, lambda: lab.rgb)
+        return Photo(lambda: lab.rgb, f"{lab.name} (the filter lab's photo)", f"lab:{key}")
+    return Photo(lambda: sample_rgb(choice_), f"{choice_} (sample photo)", f"sample:{choice_}")
 
 
 def photo_gray(p: Photo) -> np.ndarray:

@@ -202,6 +202,9 @@ def test_photo_patch_of_the_filter_labs_photo():
     _ok(at)
     assert at.session_state["sw.photo"] == "lab"
     assert any("the filter lab's photo" in c.value for c in at.caption)
+    # the lab names its picture: no digest of its pixels is computed
+    assert at.session_state["shared.lab_image"].key
+    assert "sw.lab_digest" not in at.session_state
     # the thumbnail is encoded once: a rerun sends the same picture
     url = at.sidebar.get("image")[0].proto.imgs[0].url
     at.run()
