@@ -284,8 +284,8 @@ def run_layer(data: bytes, shape: tuple[int, ...], spec: ConvSpec) -> stages.Sta
 def measured(anim: animation.Animation, sample: int = 16) -> animation.Animation:
     """``anim`` with its size in bytes declared (``anim.nbytes``, which ``ui.cache`` reads
     instead of walking it): its fixed parts, and the objects of each step measured on
-    ``sample`` steps spread over the animation (all steps are alike). Walking every step's
-    objects took as long as building them (57 ms for a 32 x 32 grid)."""
+    ``sample`` steps spread over the animation (all steps are alike): walking every step's
+    objects takes about as long as building them."""
     n = anim.n_steps
     picks = sorted({round(k * (n - 1) / max(sample - 1, 1)) for k in range(min(n, sample))})
     sc = anim.scene
