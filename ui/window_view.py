@@ -292,7 +292,8 @@ def measured(anim: animation.Animation, sample: int = 16) -> animation.Animation
     per_step = cache.sizeof([(anim.steps[k], sc.steps[k], sc.step_labels[k], anim.frames[k])
                              for k in picks]) / len(picks)
     fixed = cache.sizeof((sc.grids, sc.static_shapes, sc.static_texts, sc.dyn_shapes,
-                          sc.dyn_texts, sc.click, anim.traces, anim.varying, anim.data_spec))
+                          sc.dyn_texts, sc.click, anim.traces, anim.varying, anim.data_spec,
+                          anim.slider_steps))
     anim.nbytes = int(fixed + per_step * n)
     return anim
 
@@ -307,7 +308,8 @@ def conv_anim(data: bytes, shape: tuple[int, ...], spec: ConvSpec,
 def step_figure(anim: animation.Animation, start: int) -> FrozenFigure:
     """The animation's figure at step ``start``, ready to send: its traces and frames are the
     animation's (the same at every step: shared, not copied, not charged), its layout new."""
-    return FrozenFigure(anim.spec(start), shared=(*anim.data_spec, *anim.frames))
+    return FrozenFigure(anim.spec(start),
+                        shared=(*anim.data_spec, *anim.frames, anim.slider_steps))
 
 
 @cache.cached

@@ -1023,6 +1023,8 @@ class Animation:
     varying: list[tuple[str, ...]]
     # the traces as JSON-ready dicts (numpy arrays as plotly.js typed arrays), for spec()
     data_spec: list[dict] = field(default_factory=list, compare=False, repr=False)
+    # the slider's positions, shared by the figures of every step
+    slider_steps: list[dict] = field(default_factory=list, compare=False, repr=False)
     # the bytes it holds, once someone measured them (a byte-budgeted cache reads it)
     nbytes: int | None = field(default=None, compare=False, repr=False)
 
@@ -1093,9 +1095,7 @@ class Animation:
             "font": {"size": max(10, look.button_font - 4), "color": "#222222" if few else
                      "rgba(0,0,0,0)"},
             "transition": {"duration": 0},
-            "steps": [{"method": "animate", "label": sc.step_labels[k], "args": [[str(k)], SLIDER_ARGS]}
-                      if few else {"method": "animate", "args": [[str(k)], SLIDER_ARGS]}
-                      for k in range(0, n, every)],
+            "steps": self.slider_steps,
         }
         width_px = (sc.x_range[1] - sc.x_range[0]) * sc.cell_px
         height_px = (sc.y_range[1] - sc.y_range[0]) * sc.cell_px
@@ -1180,12 +1180,23 @@ def _frames(scene: Scene) -> tuple[list[dict], list[tuple[str, ...]]]:
     return frames, varying
 
 
+def _slider_steps(scene: Scene) -> list[dict]:
+    """The slider's positions: the same in the figure of every step, so built once (they are
+    most of a figure's layout, and a cache holds the figures of many steps)."""
+    n = len(scene.steps)
+    every = max(1, -(-n // MAX_SLIDER_STEPS))
+    return [{"method": "animate", "label": scene.step_labels[k], "args": [[str(k)], SLIDER_ARGS]}
+            if n <= 40 else {"method": "animate", "args": [[str(k)], SLIDER_ARGS]}
+            for k in range(0, n, every)]
+
+
 def _animation(scene: Scene, steps: list) -> Animation:
     traces = _traces(scene)
     frames, varying = _frames(scene)
     data = copy.deepcopy(traces)
     convert_to_base64(data)
-    return Animation(scene, steps, traces, frames, varying, data_spec=data)
+    return Animation(scene, steps, traces, frames, varying, data_spec=data,
+                     slider_steps=_slider_steps(scene))
 
 
 def conv_animation(stages: Stages, spec: ConvSpec, *, classroom: bool = False) -> Animation:
