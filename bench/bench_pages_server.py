@@ -21,7 +21,7 @@ never seen), and, per page, new sessions opening it (a class opening the teacher
 - sliding-window: an example (one click), a kernel preset, a layer setting, the step (as a
   click on an output cell sets it), a random grid with a new seed (cold), a patch of a sample
   photo moved across it, a rerun that changes nothing (a popover opened, say);
-- learn-kernel (after one training run): the steps and the learning rate (the result stays),
+- learn-kernel (after one training run): the number of steps (the result stays),
   the target kernel, the training resolution, nothing; and the training run itself, the
   first one and the default run again (as a class does: everyone trains the default);
 - arithmetic: a preset (by its link, and by its pill: a click), an input of the cost
@@ -289,7 +289,7 @@ def sliding_window(rounds: int) -> tuple[list[Change], dict[str, list[Change]]]:
 def learn_kernel(rounds: int) -> tuple[list[Change], dict[str, list[Change]]]:
     setup = [Change(widgets={"learn_train": ("trigger", True)})]
     kinds = {
-        "steps / learning rate": [Change(widgets={"learn.steps": ("option", i)})
+        "steps setting (run kept)": [Change(widgets={"learn.steps": ("option", i)})
                                   for i in (3, 4, 5, 6)],
         "target kernel (warm)": [Change(widgets={"learn.target.preset": ("option", i)})
                                  for i in (1, 2, 3, 0)],
