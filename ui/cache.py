@@ -28,8 +28,9 @@ the least recently used entries are dropped once the total passes the budget::
   imported. Memory of a replica ~ the budget + what sessions hold + the interpreter.
 
 :func:`heavy` limits how many large computations run at once in the process
-(``CONVVIZ_HEAVY_JOBS``, default 1): their transient arrays are outside the budget, and five
-students starting a 12 MP layer together would otherwise each allocate hundreds of MB at once.
+(``CONVVIZ_HEAVY_JOBS``, default 1): their transient arrays are outside the budget until
+stored, and five students starting a 12 MP layer together would otherwise each allocate
+hundreds of MB at once. With the GIL, a process runs one Python thread at a time anyway.
 
 No Streamlit here: the core is testable on its own.
 """
@@ -50,8 +51,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ByteCache", "CACHE", "BUDGET_BYTES", "Stats", "cached", "get_or_build", "heavy",
-           "sizeof", "stats"]
+__all__ = ["BUDGET_BYTES", "CACHE", "ByteCache", "Stats", "cached", "get", "get_or_build",
+           "heavy", "sizeof", "stats"]
 
 MB = 1 << 20
 DEFAULT_BUDGET_MB = 1024
@@ -167,7 +168,7 @@ class Stats:
 class _Build:
     """A build in progress: the others asking for its key wait on ``done``."""
 
-    __slots__ = ("owner", "done", "ok", "value")
+    __slots__ = ("done", "ok", "owner", "value")
 
     def __init__(self):
         self.owner = threading.get_ident()
@@ -331,6 +332,11 @@ def get_or_build(key: Hashable, build: Callable[[], Any]) -> Any:
     return CACHE.get_or_build(key, build)
 
 
+def get(key: Hashable, default: Any = None) -> Any:
+    """The value stored under ``key`` in the process's cache, or ``default``."""
+    return CACHE.get(key, default)
+
+
 def stats() -> Stats:
     """The process's cache: bytes used, entries, hits, misses, evictions."""
     return CACHE.stats()
@@ -360,17 +366,25 @@ def cached(fn: Callable | None = None, *, name: str | None = None,
 
 HEAVY_JOBS = _env_int("CONVVIZ_HEAVY_JOBS", 1, 1)
 _HEAVY = threading.BoundedSemaphore(HEAVY_JOBS)
-# below this many input values a computation is not "heavy": it runs without waiting
-HEAVY_VALUES = 4_000_000
+# work allocating less than this at once runs without waiting (a layer at 1024 px: ~12 MB)
+HEAVY_BYTES = 32 * MB
+
+
+_held = threading.local()
 
 
 @contextlib.contextmanager
-def heavy(values: int):
-    """Around a computation on ``values`` numbers: at most ``CONVVIZ_HEAVY_JOBS`` computations
-    of ``HEAVY_VALUES`` or more at once in the process (the others wait their turn); smaller
-    ones run at once."""
-    if values < HEAVY_VALUES:
+def heavy(nbytes: int):
+    """Around work that allocates about ``nbytes`` at once (arrays outside the budget while
+    they are built): at most ``CONVVIZ_HEAVY_JOBS`` such works of ``HEAVY_BYTES`` or more run
+    at once in the process, the others wait their turn; smaller ones, and large ones nested
+    in a large one of the same thread, run at once."""
+    if nbytes < HEAVY_BYTES or getattr(_held, "slot", False):
         yield
         return
     with _HEAVY:
-        yield
+        _held.slot = True
+        try:
+            yield
+        finally:
+            _held.slot = False

@@ -334,10 +334,94 @@ def kernel_grid(key: str, weights: np.ndarray, *, label: str = "The kernel appli
     return w, True
 
 
+def _settle(key: str, default: str, page: str | None) -> list[str]:
+    """The picker's state made whole before it is drawn or read: a pending sigma applied, a
+    valid preset chosen, a kernel sent from another page adopted (once). Returns the options."""
+    s = st.session_state
+    apply_pending(f"{key}.sigma")
+    options = _options()
+    if f"{key}.preset" not in s or s[f"{key}.preset"] not in options:
+        s[f"{key}.preset"] = default if default in options else options[0]
+    new = shared.take_new_kernel(page) if page else None
+    if new is not None:
+        s[f"{key}.preset"] = f"{SENT_PREFIX}{new.serial}"
+        s[f"{key}.text"] = format_kernel(new.weights)
+        drop_pending(f"{key}.text")
+        st.toast(f"Using the kernel sent from {new.source}: {new.name}")
+    return options
+
+
+def _settle_size(key: str, spec: library.ParamSpec) -> None:
+    s = st.session_state
+    if f"{key}.size" not in s or s[f"{key}.size"] not in spec.sizes:
+        s[f"{key}.size"] = spec.default_size
+
+
+def _settle_sigma(key: str, spec: library.ParamSpec, size: int) -> None:
+    s = st.session_state
+    lo, hi = spec.sigma_range
+    if f"{key}.sigma" not in s or not lo <= s[f"{key}.sigma"] <= min(hi, 10.0):
+        s[f"{key}.sigma"] = round(float(spec.default_sigma(size)), 2)
+
+
+def _base_of(key: str, option: str, size, sigma, *, show_error: bool = True):
+    """(the weights of the option at its parameters, its name, its preset or None); the
+    text box starts from those weights."""
+    try:
+        base = preset_kernel(option, size, sigma)
+    except ValueError as exc:  # e.g. a sigma outside the range after a URL edit
+        if show_error:
+            st.error(str(exc))
+        base = library.get(option).weights
+    sent = _sent(option)
+    preset = None if option.startswith(SENT_PREFIX) else library.get(option, size=size, sigma=sigma)
+    if f"{key}.text" not in st.session_state:
+        st.session_state[f"{key}.text"] = format_kernel(base)
+    name = (preset.name if preset else sent.name if sent else "Kernel")
+    return base, name, preset
+
+
+def _picked(key: str, weights: np.ndarray, base: np.ndarray, name: str,
+            preset: library.Kernel | None) -> PickedKernel:
+    edited = weights.shape != base.shape or not np.array_equal(weights, base)
+    if edited:
+        origin = st.session_state.get(f"{key}.origin")
+        name = origin if origin else f"Custom (edited from {name})"
+    return PickedKernel(np.asarray(weights, np.float64), name, preset, edited)
+
+
+def picked_kernel(key: str, *, default: str = "sobel_x", page: str | None = None) -> PickedKernel:
+    """The kernel :func:`kernel_picker` holds, from the session state alone, without drawing
+    anything: for a page whose picker is folded away and not built (its widgets keep their
+    values while hidden: ``persist="page"``). The picker's own messages (a kernel text that
+    does not parse) wait until it is shown; the last good kernel applies meanwhile."""
+    s = st.session_state
+    _settle(key, default, page)
+    option = s[f"{key}.preset"]
+    spec = library.PARAMETRIC.get(option)
+    size = sigma = None
+    if spec is not None:
+        _settle_size(key, spec)
+        size = s[f"{key}.size"]
+        if spec.takes_sigma:
+            _settle_sigma(key, spec, size)
+            sigma = s[f"{key}.sigma"]
+    base, name, preset = _base_of(key, option, size, sigma, show_error=False)
+    apply_pending(f"{key}.text")
+    try:
+        weights = check_weights(parse_kernel(s[f"{key}.text"]))
+        s[f"{key}.last_good"] = weights
+    except KernelTextError:
+        weights = current_kernel(key)
+        weights = base if weights is None else weights
+    return _picked(key, weights, base, name, preset)
+
+
 def kernel_picker(key: str, *, default: str = "sobel_x", label: str = "Kernel",
                   editable: bool = True, page: str | None = None, grid: bool = True,
                   actions: bool = True, on_change=None, on_edit=None,
-                  editor_key: str | None = None, on_picked=None) -> PickedKernel:
+                  editor_key: str | None = None, on_picked=None,
+                  persist: str | None = None) -> PickedKernel:
     """A preset picker grouped by purpose, its parameters (size, sigma), its description and
     reference, and editors holding exactly the kernel that will be applied: the actions
     normalise, flip, transpose, random and reset (``actions``), a grid of numbers (``grid``)
@@ -351,52 +435,34 @@ def kernel_picker(key: str, *, default: str = "sobel_x", label: str = "Kernel",
     ``st.rerun`` that redraws what uses the kernel too. ``editor_key``: the editors below the
     actions (the table or grid, the note, the text) are a fragment with this key, which
     ``on_edit`` may rerun alone; ``on_picked`` is then called with the kernel each time the
-    editors run, as the return value is not seen when they rerun alone.
+    editors run, as the return value is not seen when they rerun alone. ``persist``: the
+    widgets' ``persist_state`` ("page": they keep their values while the picker is not drawn;
+    :func:`picked_kernel` reads them then).
     """
-    s = st.session_state
     on_edit = on_change if on_edit is None else on_edit
-    apply_pending(f"{key}.sigma")
-    options = _options()
-    if f"{key}.preset" not in s or s[f"{key}.preset"] not in options:
-        s[f"{key}.preset"] = default if default in options else options[0]
-    new = shared.take_new_kernel(page) if page else None
-    if new is not None:
-        s[f"{key}.preset"] = f"{SENT_PREFIX}{new.serial}"
-        s[f"{key}.text"] = format_kernel(new.weights)
-        drop_pending(f"{key}.text")
-        st.toast(f"Using the kernel sent from {new.source}: {new.name}")
+    options = _settle(key, default, page)
     option = st.selectbox(label, options, key=f"{key}.preset", format_func=_label,
-                          on_change=_then(_reset_text, on_change), args=(key,))
+                          on_change=_then(_reset_text, on_change), args=(key,),
+                          persist_state=persist)
     spec = library.PARAMETRIC.get(option)
     size = sigma = None
     if spec is not None:
-        if f"{key}.size" not in s or s[f"{key}.size"] not in spec.sizes:
-            s[f"{key}.size"] = spec.default_size
+        _settle_size(key, spec)
         size = st.select_slider("Kernel size", spec.sizes, key=f"{key}.size",
                                 on_change=_then(_on_size, on_change), args=(key,),
-                                format_func=lambda n: f"{n} x {n}")
+                                format_func=lambda n: f"{n} x {n}", persist_state=persist)
         if spec.takes_sigma:
             lo, hi = spec.sigma_range
-            default_sigma = round(float(spec.default_sigma(size)), 2)
-            if f"{key}.sigma" not in s or not lo <= s[f"{key}.sigma"] <= min(hi, 10.0):
-                s[f"{key}.sigma"] = default_sigma
+            _settle_sigma(key, spec, size)
             sigma = st.slider("Sigma (spread)", float(lo), float(min(hi, 10.0)), step=0.05,
                               key=f"{key}.sigma", on_change=_then(_reset_text, on_change),
-                              args=(key,))
-    try:
-        base = preset_kernel(option, size, sigma)
-    except ValueError as exc:  # e.g. a sigma outside the range after a URL edit
-        st.error(str(exc))
-        base = library.get(option).weights
+                              args=(key,), persist_state=persist)
+    base, name, preset = _base_of(key, option, size, sigma)
     sent = _sent(option)
-    preset = None if option.startswith(SENT_PREFIX) else library.get(option, size=size, sigma=sigma)
     if preset is not None:
         st.caption(f"**{preset.description}** Finds {preset.detects}. Source: {preset.reference}.")
     elif sent is not None:
         st.caption(f"Sent from {sent.source}.")
-    if f"{key}.text" not in s:
-        s[f"{key}.text"] = format_kernel(base)
-    name = (preset.name if preset else sent.name if sent else "Kernel")
     if not editable:
         picked = PickedKernel(np.asarray(base, np.float64), name, preset, False)
         if on_picked is not None:
@@ -420,11 +486,11 @@ def kernel_picker(key: str, *, default: str = "sobel_x", label: str = "Kernel",
                        args=(key, action), help=helptext)
     editor = _kernel_editor if editor_key is None else st.fragment(_kernel_editor,
                                                                      key=editor_key)
-    return editor(key, base, name, preset, grid, on_edit, on_picked)
+    return editor(key, base, name, preset, grid, on_edit, on_picked, persist)
 
 
 def _kernel_editor(key: str, base: np.ndarray, name: str, preset: library.Kernel | None,
-                   grid: bool, on_edit, on_picked) -> PickedKernel:
+                   grid: bool, on_edit, on_picked, persist: str | None = None) -> PickedKernel:
     """:func:`kernel_picker`'s editors: the kernel as a table (or an editable grid), the last
     action's note, the text box; returns the kernel they hold (the text's, when it parses)."""
     s = st.session_state
@@ -456,7 +522,7 @@ def _kernel_editor(key: str, base: np.ndarray, name: str, preset: library.Kernel
             "Numbers in rows; fractions like 1/9; `1/16 * [1 2 1; 2 4 2; 1 2 1]`; "
             "Python/numpy, MATLAB and LaTeX forms work too",
             key=f"{key}.text", height=min(60 + 28 * base.shape[0], 360),
-            on_change=on_edit)
+            on_change=on_edit, persist_state=persist)
     try:
         weights = check_weights(parse_kernel(text))
         s[f"{key}.last_good"] = weights
@@ -464,11 +530,7 @@ def _kernel_editor(key: str, base: np.ndarray, name: str, preset: library.Kernel
         still = "Still using the previous kernel" if current is not None else "Using the preset"
         st.error(f"The kernel text has a problem: {exc}. {still}.")
         weights = current if current is not None else base
-    edited = weights.shape != base.shape or not np.array_equal(weights, base)
-    if edited:
-        origin = s.get(f"{key}.origin")
-        name = origin if origin else f"Custom (edited from {name})"
-    picked = PickedKernel(np.asarray(weights, np.float64), name, preset, edited)
+    picked = _picked(key, weights, base, name, preset)
     if on_picked is not None:
         on_picked(picked)
     return picked
@@ -493,11 +555,13 @@ def bank_candidates(shape: tuple[int, int]) -> dict[str, np.ndarray]:
     return out
 
 
-def bank_picker(key: str, shape: tuple[int, int], *,
-                on_change=None) -> list[tuple[str, np.ndarray]]:
-    """More kernels for a filter bank (one output map each), of the main kernel's shape.
-    Returns ``[(name, weights), ...]`` without the main kernel. ``on_change``: called after a
-    change of the bank."""
+def _bank_name(k: str, shape: tuple[int, int]) -> str:
+    return library.get(k, size=shape[0] if k in library.PARAMETRIC else None).name
+
+
+def _keep_shape(key: str, shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    """The bank's candidates for ``shape``; kernels of another size are dropped from the bank,
+    and a message says which."""
     s = st.session_state
     candidates = bank_candidates(shape)
     chosen = list(s.get(f"{key}.bank") or [])
@@ -506,13 +570,30 @@ def bank_picker(key: str, shape: tuple[int, int], *,
         s[f"{key}.bank"] = [c for c in chosen if c in candidates]
         st.info(f"Removed from the bank (not {shape[0]} x {shape[1]}, the kernel's size): "
                 f"{', '.join(dropped)}.")
+    return candidates
+
+
+def bank_kernels(key: str, shape: tuple[int, int]) -> list[tuple[str, np.ndarray]]:
+    """The filter bank :func:`bank_picker` holds, from the session state alone, without
+    drawing the picker (only the message about kernels of another size, if any)."""
+    candidates = _keep_shape(key, shape)
+    return [(_bank_name(k, shape), candidates[k]) for k in st.session_state.get(f"{key}.bank")
+            or []]
+
+
+def bank_picker(key: str, shape: tuple[int, int], *, on_change=None,
+                persist: str | None = None) -> list[tuple[str, np.ndarray]]:
+    """More kernels for a filter bank (one output map each), of the main kernel's shape.
+    Returns ``[(name, weights), ...]`` without the main kernel. ``on_change``: called after a
+    change of the bank; ``persist``: the widget's ``persist_state``."""
+    candidates = _keep_shape(key, shape)
     picked = st.multiselect(
         f"Filter bank: more {shape[0]} x {shape[1]} kernels, one output map each",
         list(candidates), key=f"{key}.bank", format_func=lambda k: library.get(k).name.split(
             " (")[0] if k not in library.PARAMETRIC else library.get(k, size=shape[0]).name,
-        placeholder="e.g. Sobel y with Sobel x", max_selections=7, on_change=on_change)
-    return [(library.get(k, size=shape[0] if k in library.PARAMETRIC else None).name,
-             candidates[k]) for k in picked]
+        placeholder="e.g. Sobel y with Sobel x", max_selections=7, on_change=on_change,
+        persist_state=persist)
+    return [(_bank_name(k, shape), candidates[k]) for k in picked]
 
 
 LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, as conv.image.to_gray
@@ -539,12 +620,10 @@ def _slice_action(key: str, base_text: str, action: str) -> None:
                 s[f"{key}.slice.{c}"] = format_kernel(np.zeros_like(base))
 
 
-def rgb_slices(key: str, base: np.ndarray, *, on_change=None) -> np.ndarray:
-    """The three slices (R, G, B) of a full-RGB filter, each editable; a slice that was never
-    edited is ``base``. Returns float64 ``(3, kH, kW)``. ``on_change``: called after a change
-    of a slice."""
+def _slices_from_state(key: str, base: np.ndarray) -> list[np.ndarray]:
+    """The slices' kernels from their texts (a text that does not parse or no longer has the
+    kernel's shape is dropped: the slice is ``base`` again)."""
     s = st.session_state
-    base_text = format_kernel(base)
     slices = []
     for c in "RGB":
         text = s.get(f"{key}.slice.{c}")
@@ -558,6 +637,21 @@ def rgb_slices(key: str, base: np.ndarray, *, on_change=None) -> np.ndarray:
             s.pop(f"{key}.slice.{c}", None)
             w = base
         slices.append(w)
+    return slices
+
+
+def slices_from_state(key: str, base: np.ndarray) -> np.ndarray:
+    """The slices :func:`rgb_slices` holds, float64 ``(3, kH, kW)``, without drawing them."""
+    return np.stack(_slices_from_state(key, base))
+
+
+def rgb_slices(key: str, base: np.ndarray, *, on_change=None) -> np.ndarray:
+    """The three slices (R, G, B) of a full-RGB filter, each editable; a slice that was never
+    edited is ``base``. Returns float64 ``(3, kH, kW)``. ``on_change``: called after a change
+    of a slice."""
+    s = st.session_state
+    base_text = format_kernel(base)
+    slices = _slices_from_state(key, base)
     st.markdown(f"**The filter's three slices** ({base.shape[0]} x {base.shape[1]} x 3): each "
                 f"slice is applied to its channel and the three results are summed into one map.")
     buttons = (("same", "Same on all"), ("luma", "Luma weights"), ("R", "Only R"),
@@ -653,7 +747,8 @@ def layer_from_state(key: str) -> Layer:
                  pool_stride=int(v[f"{key}.ps"]) or None)
 
 
-def layer_controls(key: str, *, columns: bool = False, on_value=None, on_shape=None) -> Layer:
+def layer_controls(key: str, *, columns: bool = False, on_value=None, on_shape=None,
+                   persist: str | None = None) -> Layer:
     """Padding (valid / same / full / custom per axis) and its mode, stride, dilation, bias,
     activation and pooling. Click-only widgets (segmented controls and +/- number inputs).
 
@@ -661,34 +756,39 @@ def layer_controls(key: str, *, columns: bool = False, on_value=None, on_shape=N
     the main area, instead of one below the other (a sidebar). ``on_value``: the ``on_change``
     callback of the controls whose change does not change the controls themselves (every one
     but padding, activation and pooling, which show or hide other controls); ``on_shape``: the
-    ``on_change`` callback of those three."""
+    ``on_change`` callback of those three. ``persist``: the widgets' ``persist_state`` ("page":
+    they keep their values while the controls are not drawn; :func:`layer_from_state` reads
+    them then)."""
     s = st.session_state
     for k, v in layer_defaults(key).items():
         s.setdefault(k, v)
     c1, c2, c3 = (st.columns(3, gap="medium") if columns else (st.container(),) * 3)
     with c1:
-        _padding_controls(key, on_value, on_shape)
+        _padding_controls(key, on_value, on_shape, persist)
     with c2:
         st.number_input("Stride s", 1, MAX_STRIDE, step=1, key=f"{key}.stride",
-                        on_change=on_value)
+                        on_change=on_value, persist_state=persist)
         st.number_input("Dilation d", 1, MAX_DILATION, step=1, key=f"{key}.dil",
-                        on_change=on_value)
+                        on_change=on_value, persist_state=persist)
         st.number_input("Bias b (added to every map)", -MAX_BIAS, MAX_BIAS, step=10.0,
-                        key=f"{key}.bias", format="%g", on_change=on_value)
+                        key=f"{key}.bias", format="%g", on_change=on_value,
+                        persist_state=persist)
     with c3:
         act = st.pills("Activation", ops.ACTIVATIONS, key=f"{key}.act", required=True,
-                       format_func=ACTIVATION_LABELS.get, wrap=True, on_change=on_shape)
+                       format_func=ACTIVATION_LABELS.get, wrap=True, on_change=on_shape,
+                       persist_state=persist)
         if act == "leaky_relu":
             st.number_input("Leaky ReLU slope for x < 0", 0.0, 1.0, step=0.01,
-                            key=f"{key}.slope", format="%g", on_change=on_value)
+                            key=f"{key}.slope", format="%g", on_change=on_value,
+                            persist_state=persist)
         pool = st.pills("Pooling", POOL_CHOICES, key=f"{key}.pool", required=True,
                         format_func={"none": "none", "max": "max", "avg": "average"}.get,
-                        wrap=True, on_change=on_shape)
+                        wrap=True, on_change=on_shape, persist_state=persist)
         if pool != "none":
             st.number_input("Pool window", 1, MAX_POOL, step=1, key=f"{key}.pk",
-                            on_change=on_value)
+                            on_change=on_value, persist_state=persist)
             st.number_input("Pool stride (0 = the window)", 0, MAX_POOL, step=1,
-                            key=f"{key}.ps", on_change=on_value)
+                            key=f"{key}.ps", on_change=on_value, persist_state=persist)
     # every control has a key: the session state now holds what they show
     return layer_from_state(key)
 
@@ -721,21 +821,22 @@ def layer_summary(key: str) -> str:
                        f"bias {float(v[f'{key}.bias']):g}", act_text, pool_text])
 
 
-def _padding_controls(key: str, on_value=None, on_shape=None) -> None:
+def _padding_controls(key: str, on_value=None, on_shape=None, persist=None) -> None:
     """The padding (a word, or rows and columns when custom) and what it fills with."""
     pad = st.pills("Padding", PADDING_CHOICES, key=f"{key}.pad", required=True, wrap=True,
-                   on_change=on_shape,
+                   on_change=on_shape, persist_state=persist,
                    help="valid: none; same: output as large as the input (at stride 1); "
                         "full: every partial overlap; custom: you say")
     # number inputs one per line: in a narrow column Streamlit drops their +/- buttons, and a
     # teacher at a projector clicks rather than types
     if pad == "custom":
         st.number_input("p rows (top and bottom)", 0, MAX_PAD, step=1, key=f"{key}.ph",
-                        on_change=on_value)
+                        on_change=on_value, persist_state=persist)
         st.number_input("p columns (left and right)", 0, MAX_PAD, step=1, key=f"{key}.pw",
-                        on_change=on_value)
+                        on_change=on_value, persist_state=persist)
     st.pills("Padding fills with", ops.PADDING_MODES, key=f"{key}.pm", required=True,
-             format_func=_mode_label, wrap=True, on_change=on_value)
+             format_func=_mode_label, wrap=True, on_change=on_value,
+             persist_state=persist)
 
 
 def _mode_label(mode: str) -> str:

@@ -2,14 +2,19 @@
 and the pictures of every stage. ``ui/pages/filter_lab.py`` reads as a description of the page
 and calls into here; figures come from :mod:`viz.maps`, code from :mod:`viz.snippets`.
 
-Caching (never keyed on an array: Streamlit hashes big arrays from a sample):
+Caching: everything lives in the process's byte budget (``ui/cache.py``), keyed on names and
+digests, never on an array:
 
-- decoded images: ``st.cache_resource`` keyed on the sample's name or the upload's SHA-256;
-- the working image and the engine's input: keyed on (image key, resolution, colour mode);
+- decoded images: the sample's name or the upload's SHA-256 (the upload's compressed bytes
+  are kept once, in ``ui/uploads.py``, to decode it again if the budget dropped it);
+- the working image and the engine's input: (image key, resolution, colour mode);
 - the layer: a :class:`LabResult` keyed on (image key, resolution, colour mode, the spec's
-  digest); it keeps every stage and lazily the reduced display copies, value ranges and
-  figures built from them, so a change of display mapping or of the map shown costs no
-  recomputation.
+  digest, the maps' names), holding every stage; its reduced display copies, value ranges,
+  pictures, figure and HTML are entries of their own, built when first asked for, so a change
+  of display mapping or of the map shown costs no recomputation, and what concerns only the
+  input is shared by every layer on it;
+- what outlives a run (the figures fragment's arguments, download buttons' callables) holds a
+  :class:`Source`, a few strings, never pixels.
 
 Session-state keys start with ``lab.``; the URL names are in :func:`url_state`.
 """
@@ -17,12 +22,11 @@ Session-state keys start with ``lab.``; the URL names are in :func:`url_state`.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import html
 import io
 import math
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +37,7 @@ from conv.stages import ConvSpec, PoolSpec, Stages, check, run
 from kernels import learned as _learned  # noqa: F401 - registers LeNet-5's filters
 from kernels import library
 from kernels.text import format_kernel
-from ui import controls, shared
+from ui import cache, controls, shared, uploads
 from ui.html_view import html_view
 from ui.state import Param, UrlState, choice, fmt_number, integer, number, words
 from viz import maps, snippets
@@ -202,27 +206,19 @@ class LabImage:
     filename: str = "photo.jpg"
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+@cache.cached
 def _sample(name: str) -> image.Decoded:
     return image.decode(samples.load_sample(name))
 
 
-@st.cache_resource(max_entries=4, show_spinner=False, ttl=3600)
-def _decoded_upload(digest: str, _data: bytes) -> image.Decoded:
-    return image.decode(_data)
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
+@cache.cached
 def _synthetic(name: str, size: int) -> np.ndarray:
     if name == "lecture_6x6":
-        rgb = (samples.synthetic("vertical_edge", size=6) // 255 * 10).astype(np.uint8)
-    else:
-        rgb = samples.synthetic(name, size=size)
-    rgb.setflags(write=False)
-    return rgb
+        return (samples.synthetic("vertical_edge", size=6) // 255 * 10).astype(np.uint8)
+    return samples.synthetic(name, size=size)
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
+@cache.cached
 def gallery_img(choice_: str) -> str:
     """The thumbnail as an ``<img>`` with its PNG inline: ``st.image`` would re-open and
     re-encode each of the 16 thumbnails with Pillow on every rerun of the page."""
@@ -231,7 +227,7 @@ def gallery_img(choice_: str) -> str:
             'style="width:100%; display:block">')
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
+@cache.cached
 def gallery_thumbnail(choice_: str) -> bytes:
     """A small square picture of a gallery entry (PNG bytes: encoded once)."""
     kind, _, name = choice_.partition(":")
@@ -292,56 +288,119 @@ def pick_image(choice_: str) -> None:
     st.session_state["lab.img"] = choice_
 
 
-def receive_upload(data: bytes, name: str, source: str, file_id: str | None = None) -> str | None:
-    """Take an uploaded (or webcam) file: decode it, make it the current image. Returns an
-    error message for the page when it cannot be shown (the current image stays).
+def receive_upload(file, source: str, name: str | None = None) -> str | None:
+    """Take an uploaded (or webcam) file: decode it, make it the current image, and release
+    its bytes from Streamlit's uploaded-file manager (``ui/uploads.py`` keeps the one copy).
+    Returns an error message for the page when it cannot be shown (the current image stays).
 
     Caches key on the file's SHA-256 (never on the decoded array); the digest itself is
     remembered per upload id, so a 20 MB photo is hashed once, not on every rerun."""
     ss = st.session_state
-    digests = ss.setdefault("lab.digests", {})
-    digest = digests.get(file_id) if file_id else None
-    if digest is None:
-        digest = hashlib.sha256(data).hexdigest()
-        if file_id:
-            digests[file_id] = digest
+    up = uploads.take(file, name=name, digests=ss.setdefault("lab.digests", {}))
     bad = ss.setdefault("lab.bad_uploads", {})
-    if digest in bad:
-        return bad[digest]
-    if ss.get("lab.seen_upload") == digest:
+    if up.digest in bad:
+        return bad[up.digest]
+    if ss.get("lab.seen_upload") == up.digest and uploads.get(uploads.session_id(), up.digest):
         return None  # already taken: the widget just still holds it
     try:
-        _decoded_upload(digest, data)
+        _decode_upload(up)
     except image.ImageError as exc:
-        bad[digest] = f"{name}: {exc}"
-        return bad[digest]
-    ss["lab.seen_upload"] = digest
-    ss["lab.upload"] = (digest, name, data, source)
+        bad[up.digest] = f"{up.name}: {exc}"
+        return bad[up.digest]
+    uploads.keep(up)
+    ss["lab.seen_upload"] = up.digest
+    ss["lab.upload"] = (up.digest, up.name, source)
     ss["lab.img"] = source
     return None
 
 
-def current_image() -> LabImage:
-    """The image chosen (the default sample when the choice cannot be honoured)."""
+@dataclass(frozen=True)
+class Source:
+    """Which image, at which working resolution: a few strings, so that what outlives a run
+    (a fragment's arguments, a download button's callable) holds no pixels; the pixels come
+    from the byte budget, built again if it dropped them."""
+
+    choice: str         # "photo:chelsea", "synthetic:disc", "upload" or "camera"
+    res: str            # a RESOLUTIONS value
+    digest: str = ""    # an upload's SHA-256
+    name: str = ""      # an upload's file name
+    session: str = ""   # the session whose upload store (ui/uploads.py) holds its bytes
+
+
+def current_source() -> Source:
+    """The image chosen, as a :class:`Source` (the default sample when an upload is gone)."""
     ss = st.session_state
     choice_ = ss.get("lab.img", DEFAULT_IMAGE)
+    res = ss.get("lab.res", DEFAULT_RES)
     if choice_ in ("upload", "camera"):
         up = ss.get("lab.upload")
         if up:
-            digest, name, data, _ = up
-            d = _decoded_upload(digest, data)
-            return LabImage(f"upload:{digest}", choice_, name, d.rgb, d.source_size, d.format,
-                            d.notes, name)
+            digest, name, _ = up
+            return Source(choice_, res, digest, name, uploads.session_id())
         choice_ = ss["lab.img"] = DEFAULT_IMAGE
-    kind, _, name = choice_.partition(":")
+    return Source(choice_, res)
+
+
+class UploadGone(LookupError):
+    """The upload's pixels left the byte budget and its bytes are no longer held."""
+
+
+def _decode_upload(up: uploads.Upload) -> image.Decoded:
+    def build():
+        with cache.heavy(_decoded_bytes(up.data)):
+            return image.decode(up.data)
+    return cache.get_or_build(("lab.upload", up.digest), build)
+
+
+def _decoded_bytes(data: bytes) -> int:
+    """About the memory decoding these bytes takes (3 bytes a pixel, and a working copy)."""
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+    except Exception:  # noqa: BLE001 - image.decode says what is wrong with the file
+        return 0
+    return 6 * w * h
+
+
+def load_image(src: Source) -> LabImage:
+    """The image of ``src`` at full resolution (``UploadGone`` if it cannot be had)."""
+    if src.digest:
+        d = cache.get(("lab.upload", src.digest))
+        if d is None:
+            up = uploads.get(src.session, src.digest)
+            if up is None:
+                raise UploadGone(src.name)
+            d = _decode_upload(up)
+        return LabImage(f"upload:{src.digest}", src.choice, src.name, d.rgb, d.source_size,
+                        d.format, d.notes, src.name)
+    kind, _, name = src.choice.partition(":")
     if kind == "synthetic":
-        size = FIXED_SIZE.get(name) or synthetic_size(ss.get("lab.res", DEFAULT_RES))
+        size = FIXED_SIZE.get(name) or synthetic_size(src.res)
         rgb = _synthetic(name, size)
-        return LabImage(f"synthetic:{name}@{size}", choice_, choice_title(choice_), rgb,
+        return LabImage(f"synthetic:{name}@{size}", src.choice, choice_title(src.choice), rgb,
                         (size, size), "synthetic", (), f"{name}.png")
     d = _sample(name)
-    return LabImage(choice_, choice_, choice_title(choice_), d.rgb, d.source_size, d.format,
-                    d.notes, samples.SAMPLES[name].filename)
+    return LabImage(src.choice, src.choice, choice_title(src.choice), d.rgb, d.source_size,
+                    d.format, d.notes, samples.SAMPLES[name].filename)
+
+
+def current_image() -> tuple[Source, LabImage, str]:
+    """The image chosen (the default sample when the choice cannot be honoured), its
+    :class:`Source`, and a notice for the page ("" when none)."""
+    src = current_source()
+    try:
+        return src, load_image(src), ""
+    except UploadGone:
+        ss = st.session_state
+        ss["lab.img"] = DEFAULT_IMAGE
+        ss.pop("lab.upload", None)
+        ss.pop("lab.seen_upload", None)
+        src = current_source()
+        return src, load_image(src), (
+            f"The uploaded photo ({src.name or 'your photo'}) is no longer held by the server; "
+            f"showing the sample photo. Upload it again to carry on with it.")
 
 
 def longest_side(img: LabImage, res: str) -> tuple[int | None, str]:
@@ -366,12 +425,9 @@ def longest_side(img: LabImage, res: str) -> tuple[int | None, str]:
         f"(about 200 MB per stage for a 16 MP colour photo), which is what the limit protects.")
 
 
-@st.cache_resource(max_entries=8, show_spinner=False, ttl=3600)
+@cache.cached
 def _working(image_key: str, longest: int | None, _rgb: np.ndarray) -> np.ndarray:
-    out = image.working_resolution(_rgb, longest)
-    if out.flags.writeable:
-        out.setflags(write=False)
-    return out
+    return image.working_resolution(_rgb, longest)
 
 
 def working_image(img: LabImage, res: str) -> tuple[np.ndarray, str, str]:
@@ -390,16 +446,35 @@ def working_image(img: LabImage, res: str) -> tuple[np.ndarray, str, str]:
     return rgb, what, limit
 
 
-@st.cache_resource(max_entries=8, show_spinner=False, ttl=3600)
+@cache.cached
 def _input(image_key: str, longest: int | None, colour: str, _rgb: np.ndarray) -> np.ndarray:
-    x = image.to_array(_rgb, mode="gray" if colour == "gray" else "rgb")
-    x.setflags(write=False)
-    return x
+    with cache.heavy(_rgb.size * 4 * (1 if colour == "gray" else 3) // 3 + _rgb.nbytes):
+        return image.to_array(_rgb, mode="gray" if colour == "gray" else "rgb")
 
 
 def engine_input(img: LabImage, longest: int | None, colour: str, rgb: np.ndarray) -> np.ndarray:
     """The engine's float32 (C, H, W) input in 0..255: luma for grayscale, else R, G, B."""
     return _input(img.key, longest, colour, rgb)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a run needs of the image: itself, the working image and the engine's input."""
+
+    img: LabImage
+    rgb: np.ndarray
+    what: str
+    limit: str
+    longest: int | None
+    x: np.ndarray
+
+
+def prepare(src: Source, colour: str) -> Prepared:
+    """The image of ``src`` ready for the layer (every step from the byte budget)."""
+    img = load_image(src)
+    rgb, what, limit = working_image(img, src.res)
+    longest, _ = longest_side(img, src.res)
+    return Prepared(img, rgb, what, limit, longest, engine_input(img, longest, colour, rgb))
 
 
 # --------------------------------------------------------------------------------------------
@@ -466,62 +541,60 @@ def derivative_pair(kernels: list[tuple[str, np.ndarray]]) -> tuple[int, int] | 
     return None
 
 
-_SHARED: OrderedDict = OrderedDict()  # pictures of the input shared by every layer on it
-_SHARED_LOCK = threading.Lock()
-_SHARED_ENTRIES = 24
-
-
-def _shared(key, build):
-    """A small LRU for what does not depend on the layer's weights: the input's and the padded
-    input's pictures, ranges and reductions (a new kernel or bias reuses them)."""
-    with _SHARED_LOCK:
-        if key in _SHARED:
-            _SHARED.move_to_end(key)
-            return _SHARED[key]
-    value = build()
-    with _SHARED_LOCK:
-        _SHARED[key] = value
-        while len(_SHARED) > _SHARED_ENTRIES:
-            _SHARED.popitem(last=False)
-    return value
-
-
 class LabResult:
-    """One layer applied to one image, with lazily built display copies and figures."""
+    """One layer applied to one image. Its display copies, value ranges and pictures are
+    entries of the byte budget of their own (:meth:`memo`), built when first asked for: the
+    result never grows once stored, and a picture can outlive the stages it came from."""
 
     def __init__(self, x: np.ndarray, spec: ConvSpec, stages: Stages, colour: str,
                  names: list[str], n_kernels: int, pair: tuple[int, int] | None,
-                 input_key: str = ""):
+                 input_key: str = "", key: tuple = ()):
         self.x, self.spec, self.stages, self.colour = x, spec, stages, colour
         self.names, self.n, self.pair = names, n_kernels, pair
         self.input_key = input_key  # identifies x: image, resolution, colour mode
-        self._memo: dict = {}
-        self._lock = threading.Lock()
+        self.key = key or (input_key, spec_digest(spec))  # identifies the whole result
+        self._stage_ids = self._ids()  # made here: a stored result never grows
 
     def memo(self, key, build):
-        shared = self._shared_key(key)
-        if shared is not None:
-            return _shared(shared, build)
-        with self._lock:
-            if key in self._memo:
-                return self._memo[key]
-        value = build()
-        with self._lock:
-            self._memo[key] = value
-        return value
+        """``build()``'s value, in the byte budget under this result's key and ``key``.
+        Pictures, ranges and copies of one stage's map (keys ``(what, stage, j, ...)``) are
+        keyed on what that stage depends on instead (:meth:`stage_id`), so that layers sharing
+        a stage share them: a new bias reuses the convolution's pictures, a new pooling every
+        earlier stage's, any layer the input's. ``build`` must not keep ``self``."""
+        if (isinstance(key, tuple) and len(key) >= 2
+                and key[0] in ("values", "range", "reduced", "mapped", "counts")):
+            what, stage, *rest = key
+            if what == "mapped" and stage in ("input", "padded"):
+                rest = rest[:1] + rest[2:]  # the input is shown as a photo, whatever the mapping
+            return cache.get_or_build(("lab.stage", self.input_key, self.stage_id(stage), what,
+                                       *rest), build)
+        return cache.get_or_build(("lab.memo", self.key, key), build)
 
-    def _shared_key(self, key):
-        """Memo keys about the input or the padded input get a key shared across layers."""
-        if not self.input_key or not isinstance(key, tuple) or len(key) < 2:
-            return None
-        if key[0] not in ("values", "range", "reduced", "mapped") or key[1] not in ("input",
-                                                                                     "padded"):
-            return None
-        if key[0] == "mapped":  # input pictures ignore the display mapping (always as photos)
-            key = key[:3] + key[4:]
-        if key[1] == "padded":
-            return (self.input_key, self.stages.padding, self.spec.padding_mode) + key
-        return (self.input_key,) + key
+    def stage_id(self, stage: str) -> tuple:
+        """What a stage's values depend on beside the input (``"output"`` is the last stage)."""
+        if stage == "output":
+            stage = self.stages.output.key
+        if stage == "mag":
+            return ("mag", self._stage_ids["conv"], self.pair, self.n, self.colour)
+        return self._stage_ids[stage]
+
+    def _ids(self) -> dict[str, tuple]:
+        s = self.spec
+        w = np.asarray(s.weight_array)
+        conv = ("conv", hashlib.sha256(w.tobytes()).hexdigest()[:24], w.shape, s.stride,
+                self.stages.padding, s.dilation, s.groups, s.padding_mode, s.flip)
+        ids = {"input": ("input",),
+               "padded": ("padded", self.stages.padding, s.padding_mode),
+               "conv": conv}
+        last = conv
+        if s.has_bias:
+            last = ids["biased"] = (last, "bias", tuple(s.bias))
+        if s.activation != "identity":
+            slope = s.negative_slope if s.activation == "leaky_relu" else None
+            last = ids["activated"] = (last, s.activation, slope)
+        if s.pool is not None:
+            ids["pooled"] = (last, repr(s.pool))
+        return ids
 
     # which channels make "map j" of a stage
     def channels(self, stage: str, j: int) -> list[int]:
@@ -554,7 +627,8 @@ class LabResult:
             else:
                 idx = [(i, k)]
             return np.stack([np.hypot(c[a], c[b]) for a, b in idx]).astype(np.float32)
-        return self.memo("mag", build)
+        return cache.get_or_build(("lab.stage", self.input_key, self.stage_id("mag"), "values"),
+                                  build)
 
     def value_range(self, stage: str, j: int) -> tuple[float, float]:
         return self.memo(("range", stage, j), lambda: maps.value_range(self.values(stage, j)))
@@ -570,7 +644,15 @@ class LabResult:
         def build():
             v = self.reduced(stage, j, side)
             how = "clip" if stage in ("input", "padded") else mapping
-            return maps.map_any(v, how, value_range_=self.value_range(stage, j))
+            m = maps.map_any(v, how, value_range_=self.value_range(stage, j))
+            # its one picture encoded now: a stored value must not grow (Mapped keeps the
+            # pictures it encodes), and the figure (DISPLAY_SIDE) and the cards (THUMB_SIDE)
+            # each ask for the one of their side
+            if side == maps.THUMB_SIDE:
+                maps.thumbnail_uri(m, side)
+            else:
+                m.uri(side)
+            return m
         return self.memo(("mapped", stage, j, mapping, side), build)
 
     def placement(self, stage: str) -> maps.Placement:
@@ -599,22 +681,26 @@ class LabResult:
         return self.names[j] if self.colour != "channels" else self.names[j].rsplit(" · ", 1)[0]
 
 
-@st.cache_resource(max_entries=3, show_spinner=False, ttl=1800)
-def _layer(image_key: str, longest: int | None, colour: str, digest: str, _x: np.ndarray,
-           _spec: ConvSpec, _names: tuple, _n: int, _pair) -> LabResult:
-    stages = run(_x, _spec)
-    for s in stages.strip():
-        if s.array.flags.writeable:
-            s.array.setflags(write=False)
-    return LabResult(_x, _spec, stages, colour, list(_names), _n, _pair,
-                     input_key=f"{image_key}|{longest}|{colour}")
+def _layer(image_key: str, longest: int | None, colour: str, x: np.ndarray, spec: ConvSpec,
+           names: tuple, n: int, pair) -> LabResult:
+    input_key = f"{image_key}|{longest}|{colour}"
+    key = (input_key, spec_digest(spec), names, pair)  # the names are in its pictures' titles
+
+    def build() -> LabResult:
+        out = check(x.shape, spec)
+        # the stages' arrays: the input, the padded input, and each stage after the conv
+        size = x.nbytes * 2 + 4 * math.prod(out) * (1 + len(_stage_present(spec)))
+        with cache.heavy(size):
+            stages = run(x, spec)
+        return LabResult(x, spec, stages, colour, list(names), n, pair, input_key, key)
+    return cache.get_or_build(("lab.layer",) + key, build)
 
 
 def compute(img: LabImage, longest: int | None, colour: str, x: np.ndarray, spec: ConvSpec,
             names: list[str], n: int, pair) -> LabResult:
     """The layer on the image (``ValueError`` with the reason when it cannot be applied)."""
     check(x.shape, spec)
-    return _layer(img.key, longest, colour, spec_digest(spec), x, spec, tuple(names), n, pair)
+    return _layer(img.key, longest, colour, x, spec, tuple(names), n, pair)
 
 
 def busy(x: np.ndarray, spec: ConvSpec):
@@ -674,32 +760,36 @@ def right_stage(result: LabResult, shown: str) -> str:
 
 def main_figure(result: LabResult, shown: str, j, mapping: str, *, token: str,
                 height: int | None = None):
-    """Input (padded, when there is padding) beside the chosen stage, linked zoom."""
-    def build():
-        left_key = "padded" if result.stages.padding != ((0, 0), (0, 0)) else "input"
-        right_key = "mag" if j == "mag" else right_stage(result, shown)
-        lv = result.values(left_key, 0)
-        (t, b), (l, r) = result.stages.padding
-        if left_key == "padded":
-            mode = {"zeros": "zeros", "reflect": "reflection", "replicate": "copies of the edge",
-                    "circular": "wrap-around"}[result.spec.padding_mode]
-            sides = (f"{t} on every side" if t == b == l == r
-                     else f"top {t}, bottom {b}, left {l}, right {r}")
-            left_title = f"<b>Padded input</b> {_shape(lv)}<br>padding {sides}: {mode}"
-        else:
-            left_title = f"<b>Input</b> {_shape(lv)}<br>no padding"
-        rv = result.values(right_key, 0 if j == "mag" else j)
-        rname = STAGE_LABELS[right_key] if right_key in ("conv", "biased", "mag") else (
-            _stage_title(result.spec, right_key))
-        right_title = f"<b>{rname}</b> {_shape(rv)}<br>{html.escape(result.map_name(j))}"
-        # plain data: ui/plotly_view.py sends it to plotly.js without go.Figure's validation
-        fig = maps.compare_figure_data(
-            panel(result, left_key, 0, mapping, left_title),
-            panel(result, right_key, 0 if j == "mag" else j, mapping, right_title),
-            height=height)
-        fig["layout"].update(meta={"token": token}, uirevision=token.split("|")[0])
-        return fig
-    return result.memo(("figure", shown, j, mapping, height, token), build)
+    """Input (padded, when there is padding) beside the chosen stage, linked zoom (plain data:
+    the page keeps what it sends, see :func:`figure_key`)."""
+    left_key = "padded" if result.stages.padding != ((0, 0), (0, 0)) else "input"
+    right_key = "mag" if j == "mag" else right_stage(result, shown)
+    lv = result.values(left_key, 0)
+    (t, b), (l, r) = result.stages.padding
+    if left_key == "padded":
+        mode = {"zeros": "zeros", "reflect": "reflection", "replicate": "copies of the edge",
+                "circular": "wrap-around"}[result.spec.padding_mode]
+        sides = (f"{t} on every side" if t == b == l == r
+                 else f"top {t}, bottom {b}, left {l}, right {r}")
+        left_title = f"<b>Padded input</b> {_shape(lv)}<br>padding {sides}: {mode}"
+    else:
+        left_title = f"<b>Input</b> {_shape(lv)}<br>no padding"
+    rv = result.values(right_key, 0 if j == "mag" else j)
+    rname = STAGE_LABELS[right_key] if right_key in ("conv", "biased", "mag") else (
+        _stage_title(result.spec, right_key))
+    right_title = f"<b>{rname}</b> {_shape(rv)}<br>{html.escape(result.map_name(j))}"
+    # plain data: ui/plotly_view.py sends it to plotly.js without go.Figure's validation
+    fig = maps.compare_figure_data(
+        panel(result, left_key, 0, mapping, left_title),
+        panel(result, right_key, 0 if j == "mag" else j, mapping, right_title),
+        height=height)
+    fig["layout"].update(meta={"token": token}, uirevision=token.split("|")[0])
+    return fig
+
+
+def figure_key(result: LabResult, shown: str, j, mapping: str, token: str) -> tuple:
+    """Identifies :func:`main_figure`'s content, for ``plotly_view``'s cache of what it sends."""
+    return ("lab.figure", result.key, shown, j, mapping, token)
 
 
 def histogram(result: LabResult, stage: str, j, mapping: str):
@@ -711,11 +801,14 @@ def histogram(result: LabResult, stage: str, j, mapping: str):
         m = result.mapped(stage, jj, mapping)
         n = values.size
         title = f"Histogram of the values: {STAGE_LABELS[stage]} · {result.map_name(j)}"
+        k = 1
         if n > 4_000_000:  # every k-th row and column: the shape of the histogram, fast
             k = math.ceil(math.sqrt(n / 2_000_000))
-            values = values[:, ::k, ::k]
             title += f" (every {k}th row and column)"
-        svg = maps.histogram_svg(values, m, title=title)
+        # the counts do not depend on the mapping (only the bars' colours do): kept per stage
+        counts = result.memo(("counts", stage, jj), lambda: maps.histogram_counts(
+            values[:, ::k, ::k] if k > 1 else values, m.vmin, m.vmax))
+        svg = maps.histogram_svg(values, m, title=title, counts=counts)
         # as an image: one node for ui/html_view.js to keep or replace as a whole
         uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
         return (f'<img src="{uri}" alt="{html.escape(title)}" '
@@ -903,18 +996,38 @@ def arithmetic(in_shape: tuple[int, int, int], spec: ConvSpec) -> Arithmetic:
 # Downloads
 # --------------------------------------------------------------------------------------------
 
-def stage_png(result: LabResult, stage: str, j, mapping: str):
+@dataclass(frozen=True, eq=False)
+class Job:
+    """How to get a layer's result again, without holding it (download buttons' callables
+    outlive the run, in Streamlit's media manager): the result comes from the byte budget,
+    computed again if it was dropped."""
+
+    src: Source
+    colour: str
+    spec: ConvSpec
+    names: tuple[str, ...]
+    n: int
+    pair: tuple[int, int] | None
+
+    def result(self) -> LabResult:
+        p = prepare(self.src, self.colour)
+        return compute(p.img, p.longest, self.colour, p.x, self.spec, list(self.names), self.n,
+                       self.pair)
+
+
+def stage_png(job: Job, stage: str, j, mapping: str):
     """A callable giving the stage's picture as PNG at full resolution, the mapping applied."""
     def make() -> bytes:
-        values = result.values(stage, j)
+        values = job.result().values(stage, j)
         how = "clip" if stage in ("input", "padded") else mapping
         return maps.png_bytes(maps.map_any(values, how).rgb)
     return make
 
 
-def stage_npy(result: LabResult, stage: str):
+def stage_npy(job: Job, stage: str):
     """A callable giving every channel of the stage's raw float32 values as .npy (C, H, W)."""
     def make() -> bytes:
+        result = job.result()
         buf = io.BytesIO()
         np.save(buf, np.asarray(result.stage(stage).array if stage != "mag"
                                 else result.magnitude()), allow_pickle=False)
@@ -953,8 +1066,15 @@ def torch_code(img: LabImage, result: LabResult) -> str:
     return snippets.torch_snippet(result.spec, **snippet_args(img, result))
 
 
-def publish_image(rgb: np.ndarray, img: LabImage) -> None:
-    shared.publish_lab_image(rgb, img.title)
+def working_rgb(src: Source) -> np.ndarray:
+    """The working image of ``src`` (for the other pages, through ``ui/shared.py``)."""
+    img = load_image(src)
+    return working_image(img, src.res)[0]
+
+
+def publish_image(src: Source, img: LabImage) -> None:
+    shared.publish_lab_image(functools.partial(working_rgb, src), img.title,
+                             key=f"{img.key}@{src.res}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1041,8 +1161,8 @@ def arithmetic_html(arith: Arithmetic, spec: ConvSpec, in_shape) -> str:
         + (" (TensorFlow-style SAME at stride &gt; 1: output = ceil(n / s))" if same_tf else "")
         + ":</p>", rows_cols(arith.rows, arith.cols)]
     if arith.pool_rows is not None:
-        parts += [f"<p><b>{html.escape(spec.pool.title)}</b> on the {arith.rows.value} x "
-                  f"{arith.cols.value} map:</p>", rows_cols(arith.pool_rows, arith.pool_cols)]
+        parts += [(f"<p><b>{html.escape(spec.pool.title)}</b> on the {arith.rows.value} x "
+                   f"{arith.cols.value} map:</p>"), rows_cols(arith.pool_rows, arith.pool_cols)]
     c_out = spec.weight_shape[0]
     parts.append(f"<p><b>Parameters</b> {_code('((f*f*c_in/groups) + 1) * c_out')}: "
                  f"{_code(arith.params.formula)} ({kh} x {kw} weights per input channel of a "
@@ -1063,7 +1183,7 @@ def show_arithmetic(arith: Arithmetic, spec: ConvSpec, in_shape) -> None:
     html_view(arithmetic_html(arith, spec, in_shape), key="lab.arith")
 
 
-def show_downloads(img: LabImage, result: LabResult, j, mapping: str) -> None:
+def show_downloads(img: LabImage, result: LabResult, job: Job, j, mapping: str) -> None:
     """Any stage as PNG (the display mapping applied, full resolution) or as raw float32 values
     (.npy), and the kernel as text; files are made when a button is clicked."""
     ss = st.session_state
@@ -1082,10 +1202,10 @@ def show_downloads(img: LabImage, result: LabResult, j, mapping: str) -> None:
         row = st.container(horizontal=True, vertical_alignment="bottom")
         stage = row.selectbox("Stage", keys, key="lab.dl.stage", width=420,
                               format_func=lambda k: _download_label(result, k))
-        row.download_button("PNG (mapping applied)", stage_png(result, stage, jj, mapping),
+        row.download_button("PNG (mapping applied)", stage_png(job, stage, jj, mapping),
                             file_name=f"{stem}-{stage}.png", mime="image/png",
                             key="lab.dl.png", on_click="ignore", icon=":material/download:")
-        row.download_button(".npy (raw values)", stage_npy(result, stage),
+        row.download_button(".npy (raw values)", stage_npy(job, stage),
                             file_name=f"{stem}-{stage}.npy", mime="application/octet-stream",
                             key="lab.dl.npy", on_click="ignore", icon=":material/download:")
         row.download_button("Kernel as text", kernels_text(result), file_name="kernel.txt",

@@ -7,7 +7,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import streamlit as st
@@ -19,8 +20,18 @@ _ADOPTED = "shared.adopted"
 
 @dataclass(frozen=True)
 class SharedImage:
-    rgb: np.ndarray  # uint8 (H, W, 3), at the filter lab's working resolution
+    """The filter lab's image. Its pixels are fetched when asked for (from the byte budget,
+    ``ui/cache.py``), so the session state holds no pixels: a session's state is outside the
+    budget, and outlives a closed tab by Streamlit's grace period."""
+
+    load: Callable[[], np.ndarray] = field(repr=False)  # -> uint8 (H, W, 3), read-only
     name: str        # e.g. "chelsea (sample)" or "IMG_1234.jpg"
+    key: str = ""    # identifies the pixels (a cache key for pages deriving from them)
+
+    @property
+    def rgb(self) -> np.ndarray:
+        """uint8 (H, W, 3), at the filter lab's working resolution."""
+        return self.load()
 
 
 @dataclass(frozen=True)
@@ -31,9 +42,12 @@ class SentKernel:
     serial: int          # increases with every kernel sent in this session
 
 
-def publish_lab_image(rgb: np.ndarray, name: str) -> None:
-    """The filter lab's current image, for the other pages."""
-    st.session_state[_IMAGE] = SharedImage(rgb, name)
+def publish_lab_image(load: Callable[[], np.ndarray], name: str, *, key: str = "") -> None:
+    """The filter lab's current image, for the other pages: ``load()`` gives its pixels (a
+    callable holding no pixels itself)."""
+    old = st.session_state.get(_IMAGE)
+    if old is None or old.key != key or old.name != name or not key:
+        st.session_state[_IMAGE] = SharedImage(load, name, key)
 
 
 def lab_image() -> SharedImage | None:

@@ -454,3 +454,32 @@ def test_a_layer_change_updates_only_the_stages_that_changed(page, app_url):
     assert kept
     titles = page.locator(f"{cards} .lab-title").all_inner_texts()
     assert titles[0] == "Input" and titles[-1] == "+ bias"
+
+
+def test_an_upload_leaves_the_server_once_decoded_and_keeps_showing(page, app_url, tmp_path):
+    """The upload's bytes are released from Streamlit's uploaded-file manager as soon as the
+    page has read them (``ui/uploads.py``); the uploader still names the file, and the photo
+    stays through later changes."""
+    import urllib.request
+
+    _open(page, app_url)
+    sidebar = _sidebar(page)
+    sidebar.locator(".st-key-lab-src").get_by_text("Upload", exact=True).click()
+    wait_for_app(page)
+    old = _token(page)
+    sidebar.locator('input[type="file"]').set_input_files(str(_phone_photo(tmp_path)))
+    token = _wait_new_figure(page, old)
+    assert token.startswith("upload:")
+    with urllib.request.urlopen(app_url + "/_stcore/metrics", timeout=30) as r:
+        metrics = r.read().decode()
+    # Streamlit reports its uploaded-file manager's bytes only while it holds a file
+    assert "UploadedFileManager" not in metrics, metrics
+
+    # a later change (the colour mode reruns the whole page): the same photo, the name shown
+    _click_sent(page, sidebar.locator(".st-key-lab-colour").get_by_text("Per channel",
+                                                                        exact=True))
+    token = _wait_new_figure(page, token)
+    assert token.startswith("upload:") and "|channels|" in token
+    assert sidebar.get_by_text("IMG_2041.jpg").count() >= 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stAlert"]').filter(has_text="no longer held").count() == 0

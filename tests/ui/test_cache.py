@@ -237,15 +237,17 @@ def test_budget_from_environment(monkeypatch):
 
 
 def test_heavy_lets_small_work_through_and_limits_large_work():
-    with cache.heavy(10):
-        with cache.heavy(10):  # small: never waits, even nested
-            pass
+    with cache.heavy(10), cache.heavy(10):  # small: never waits, even nested
+        pass
+    # nested in the same thread: no deadlock
+    with cache.heavy(cache.HEAVY_BYTES), cache.heavy(cache.HEAVY_BYTES):
+        pass
     inside = []
     entered = threading.Event()
     release = threading.Event()
 
     def large():
-        with cache.heavy(cache.HEAVY_VALUES):
+        with cache.heavy(cache.HEAVY_BYTES):
             inside.append(1)
             entered.set()
             release.wait()

@@ -31,12 +31,15 @@ ROCKET = (ROOT / "assets" / "photos" / "rocket.jpg").read_bytes()        # 640 x
 # Helpers
 # --------------------------------------------------------------------------------------------
 
-def _open(query: dict | None = None, *, code: bool = False) -> AppTest:
+def _open(query: dict | None = None, *, code: bool = False, controls: bool = True) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     for k, v in (query or {}).items():
         at.query_params[k] = v
     if code:  # open the (lazily built) code section
         at.session_state["lab.code_open"] = True
+    if controls:  # the kernel's and the layer's sections, built when open, as a user opens them
+        at.session_state["lab.kernel_open"] = True
+        at.session_state["lab.layer_open"] = True
     at.switch_page(PAGE)
     return at.run()
 
