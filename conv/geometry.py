@@ -20,6 +20,12 @@ A layer resolved against its input's size is a frozen :class:`Geometry` (one :cl
 dimension): the pads per side, the output size, the positions of every window and the worked
 formulas; compute it once and hand it on.
 
+A transposed convolution scatters input ``i`` through tap ``k`` to output
+``o = i*s - p_before + k*d``. Its outputs ``o = r, r + s, r + 2s, ...`` (one stride *phase*
+``r``) are therefore a plain stride-1 correlation of the input with the taps ``k`` for which
+``(r + p_before - k*d)`` is a multiple of ``s``, read in reverse (:meth:`Axis.phases`): the
+"sub-pixel" form that :mod:`conv.family` computes it with.
+
 References
 ----------
 V. Dumoulin and F. Visin, "A guide to convolution arithmetic for deep learning",
@@ -43,8 +49,8 @@ PADDING_WORDS_1D = (*PADDING_WORDS, "causal")
 KINDS = ("conv", "pool", "transposed")
 
 __all__ = [
-    "Axis", "Geometry", "Pair", "Padding", "PADDING_WORDS", "PADDING_WORDS_1D", "Windows",
-    "Worked", "as_int", "as_pair", "axis_padding", "check_int", "conv_geometry",
+    "Axis", "Geometry", "Pair", "Padding", "PADDING_WORDS", "PADDING_WORDS_1D", "Phase", "Windows",
+    "Worked", "adjoint_geometry", "as_int", "as_pair", "axis_padding", "check_int", "conv_geometry",
     "effective_size", "out_size", "output_size", "pool_geometry", "resolve_padding",
     "resolve_padding_1d", "same_padding", "transposed_geometry", "transposed_out_size",
     "transposed_output_size",
@@ -330,6 +336,49 @@ def transposed_output_size(n, k, *, padding=0, stride=1, dilation=1, output_padd
 # --------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class Phase:
+    """The outputs ``start, start + s, start + 2s, ...`` (``count`` of them) of a transposed
+    axis, as a stride-1 correlation of the input (length ``n``).
+
+    Output ``m`` of the phase (output ``start + m*s`` of the axis) is
+    ``sum_j x[first + m + j*dilation] * w[taps[j]]``: ``taps`` are kernel indices, in reading
+    order (descending: the kernel is flipped), their inputs ``dilation = d / gcd(s, d)`` apart.
+    No tap (``taps == ()``): the phase holds zeros (only the bias). The correlation reads the
+    input slice ``[lo, hi)`` with ``padding`` zeros around it (what lies outside ``[0, n)``).
+    """
+
+    start: int
+    count: int
+    taps: tuple[int, ...]
+    first: int
+    dilation: int
+    n: int
+
+    @property
+    def last(self) -> int:
+        """The input index read by the last output's last tap (may be outside the input)."""
+        return self.first + self.count - 1 + (len(self.taps) - 1) * self.dilation
+
+    @property
+    def lo(self) -> int:
+        return min(max(self.first, 0), self.n)
+
+    @property
+    def hi(self) -> int:
+        return max(min(self.last + 1, self.n), self.lo)
+
+    @property
+    def reads_input(self) -> bool:
+        """Whether any output of the phase reads an input value (else it is all zeros)."""
+        return bool(self.taps) and self.count > 0 and self.hi > self.lo
+
+    @property
+    def padding(self) -> Pair:
+        """Zeros before and after the slice ``[lo, hi)`` that the correlation reads."""
+        return (self.lo - self.first, self.last + 1 - self.hi)
+
+
+@dataclass(frozen=True)
 class Axis:
     """One axis of a layer, resolved: the input length, the kernel, stride, dilation, the pads
     on each side, and what they give.
@@ -389,6 +438,20 @@ class Axis:
         """The padded-input indices that output ``i``'s window reads, one per kernel tap."""
         return i * self.stride + np.arange(self.k) * self.dilation
 
+    def phases(self) -> tuple[Phase, ...]:
+        """A transposed axis as ``min(s, out)`` stride-1 correlations, one per output phase
+        (see :class:`Phase` and the module's docstring)."""
+        if self.kind != "transposed":
+            raise ValueError(f"phases() is for a transposed axis, this one is {self.kind!r}")
+        s, d, out = self.stride, self.dilation, self.out
+        result = []
+        for r in range(min(s, max(out, 0))):
+            taps = tuple(k for k in range(self.k - 1, -1, -1) if (r + self.before - k * d) % s == 0)
+            first = (r + self.before - taps[0] * d) // s if taps else 0
+            result.append(Phase(r, len(range(r, out, s)), taps, first, d // math.gcd(s, d),
+                                self.n))
+        return tuple(result)
+
 
 @dataclass(frozen=True)
 class Geometry:
@@ -416,6 +479,14 @@ class Geometry:
         rows, cols = self.axes
         return Windows((rows.padded, cols.padded), (rows.k, cols.k), (rows.stride, cols.stride),
                        (rows.dilation, cols.dilation))
+
+    def as_2d(self) -> "Geometry":
+        """A 1-D layer as a 2-D one over a single row (H = 1, kH = 1): how the engine runs 1-D
+        operations through the 2-D loops."""
+        if len(self.axes) != 1:
+            raise ValueError(f"as_2d() is for a 1-D layer, this one has {len(self.axes)} axes")
+        (a,) = self.axes
+        return Geometry((Axis(1, 1, kind=a.kind), a))
 
     def worked(self) -> tuple[Worked, ...]:
         names = ("row", "column") if len(self.axes) == 2 else ("step",)
@@ -518,6 +589,20 @@ def transposed_geometry(in_size: Sequence[int], kernel: Sequence[int], *, stride
                 f"{name} would be ({a.n} - 1)*{a.stride} - 2*{a.before} + {a.dilation}*"
                 f"({a.k} - 1) + {a.output_padding} + 1 = {a.out}")
     return Geometry(axes)
+
+
+def adjoint_geometry(layer: Geometry) -> Geometry:
+    """The transposed convolution that maps a convolution's output size back to its input size
+    (the geometry of the gradient with respect to the input): the same kernel, stride, dilation
+    and pads per side, and the ``output_padding`` that gives back the rows (columns) the floor
+    division dropped, always smaller than the stride."""
+    axes = []
+    for a in layer.axes:
+        if a.kind != "conv":
+            raise ValueError(f"adjoint_geometry() needs a convolution's geometry, got {a.kind!r}")
+        extra = a.n - transposed_out_size(a.out, a.k, a.stride, a.before, a.after, a.dilation)
+        axes.append(Axis(a.out, a.k, a.stride, a.dilation, a.before, a.after, "transposed", extra))
+    return Geometry(tuple(axes))
 
 
 # --------------------------------------------------------------------------------------------

@@ -758,3 +758,24 @@ def activate(x, name: str, **params) -> np.ndarray:
     n = flat_in.size
     _run_bands(-(-n // step), 1, n, lambda a, b: chunk(a * step, min(b * step, n)))
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# The rest of the family, importable from here
+# --------------------------------------------------------------------------------------------
+
+# Defined in conv/family.py, which imports this module: it is imported on first use (PEP 562)
+# rather than at the end of this file, so that either module may be imported first.
+FAMILY = ("conv_transpose2d", "conv_transpose1d", "conv1d", "conv2d_grad", "im2col")
+
+
+def __getattr__(name: str):
+    if name in FAMILY:
+        from conv import family
+
+        return getattr(family, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *FAMILY})
