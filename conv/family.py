@@ -17,25 +17,27 @@ operation              input               weight                               
 Every size and padding comes from :mod:`conv.geometry`; every bad argument raises
 ``ValueError`` naming the parameter, the value and what is allowed.
 
-How they are computed: with the 2-D engine's :func:`conv.ops.conv2d` (its compiled loop, its
-separable and FFT methods) and its band driver; there is no compiled loop of its own, so
-nothing new for :mod:`conv.warm` to compile (while a server warms up, these run on conv2d's
-numpy path like everything else).
+How they are computed (figures: ``bench/bench_family.py``):
 
 - Transposed convolution, the "sub-pixel" way: output phase ``(r, c)`` (the outputs
-  ``out[:, r::sH, c::sW]``) is a stride-1 correlation of the *undilated* input with a sub-kernel
-  of the flipped kernel (:meth:`conv.geometry.Axis.phases`), so the ``sH*sW`` phases together
-  do ``kH*kW`` multiply-adds per *input* pixel, not per output pixel as zero insertion would.
+  ``out[:, r::sH, c::sW]``) is a stride-1 correlation of the *undilated* input with a
+  sub-kernel of the flipped kernel (:meth:`conv.geometry.Axis.phases`); the ``sH*sW``
+  sub-kernels share one kernel frame (:meth:`conv.geometry.Axis.subpixel`) and become the
+  output channels of one :func:`conv.ops.conv2d` (its compiled loop skips the frame's zero
+  taps), interleaved into the output by bands of rows. So ``kH*kW`` multiply-adds per *input*
+  pixel, not per output pixel as zero insertion would do, in one parallel loop (a loop per
+  phase measured 2-3x slower on a busy machine: each waits for the cores again).
 - 1-D operations are the 2-D ones over a single row (``H = 1``, ``kH = 1``).
 - ``conv2d_grad``: the gradient for the input is the transposed convolution of ``grad_out``
   with the ``output_padding`` that gives back the input's shape
-  (:func:`conv.geometry.adjoint_geometry`); for the weight, the correlation of the padded input
-  with ``grad_out``: im2col by bands of rows times ``grad_out`` (one matrix product per band
-  and group), or, for large kernels, :func:`conv.ops.conv2d` with the roles swapped (``grad_out``
-  as the kernel; the stride becomes the dilation) through its FFT; for the bias, the sum of
-  ``grad_out``.
-- ``im2col`` fills PyTorch ``unfold``'s layout band by band from the tap slices of
-  :class:`conv.geometry.Windows` (no padded copy of the whole input).
+  (:func:`conv.geometry.adjoint_geometry`). For the weight, the correlation of the padded
+  input with ``grad_out``: a compiled loop of its own (``conv/_jit.py``: ``weight_grad``,
+  compiled by :mod:`conv.warm` with the rest; while a server warms up, im2col by bands of rows
+  times ``grad_out`` in numpy), or, for kernels above 11x11, :func:`conv.ops.conv2d` with the
+  roles swapped (``grad_out`` as the kernel; the stride becomes the dilation) through its FFT.
+  For the bias, the sum of ``grad_out``.
+- ``im2col`` copies PyTorch ``unfold``'s layout tap by tap, through the tap slices of
+  :class:`conv.geometry.Windows`.
 
 Imports: this module imports :mod:`conv.ops`; ``conv.ops`` re-exports these five functions
 through a module ``__getattr__`` (PEP 562) that imports this module on first use, so
@@ -47,15 +49,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from conv import ops
+from conv import ops, warm
 from conv.geometry import (Geometry, adjoint_geometry, as_int, as_pair, conv_geometry,
                            transposed_geometry)
 
 __all__ = ["conv1d", "conv2d_grad", "conv_transpose1d", "conv_transpose2d", "im2col"]
 
 # grad_weight: above this many taps per kernel slice the swapped correlation through the FFT
-# beats im2col + matrix products (bench/bench_family.py measures both).
+# beats the compiled loop (bench/bench_family.py, 3 -> 3 at 1 MP: the loop faster through 11x11,
+# the FFT from 13x13 on, 4.7x faster at 25x25); its image-sized spectra at most this many bytes.
 _GRAD_FFT_TAPS = 121
+_GRAD_FFT_BYTES = 256 << 20
+# A transposed convolution's phase maps are computed by bands of rows of about this size.
+_BAND_BYTES = 32 << 20
 
 
 # --------------------------------------------------------------------------------------------
@@ -147,34 +153,60 @@ def _finite(*named) -> None:
 
 def _transposed(x: np.ndarray, weight: np.ndarray, bias, layer: Geometry, groups: int
                 ) -> np.ndarray:
-    """The transposed convolution of checked float32 arrays, phase by phase.
+    """The transposed convolution of checked float32 arrays, the sub-pixel way.
 
     ``x`` is ``(C_in, H, W)``, ``weight`` ``(C_in, C_out // groups, kH, kW)``, ``layer`` two
-    transposed axes (any pads per side and output_padding). Each phase is :func:`ops.conv2d` of
-    the input slice it reads with its sub-kernel, written to ``out[:, r::sH, c::sW]``.
+    transposed axes (any pads per side and output_padding). Every stride phase's sub-kernel is
+    put in one kernel frame (:meth:`conv.geometry.Axis.subpixel`), so that the ``sH*sW`` phases
+    are ``sH*sW`` times as many output channels of one :func:`ops.conv2d` (one parallel loop;
+    its zero taps are skipped), whose maps are then interleaved into ``out[:, r::sH, c::sW]``.
+    By bands of rows, so that the phases' maps never take more than about ``_BAND_BYTES``.
     """
     c_in, opg, kh, kw = weight.shape
     cpg, c_out = c_in // groups, opg * groups
-    # The same weights as a correlation's (C_out, C_in // groups, kH, kW): within each group
-    # the first two axes swap roles.
-    wc = weight.reshape(groups, cpg, opg, kh, kw).swapaxes(1, 2).reshape(c_out, cpg, kh, kw)
-    rows, cols = layer.axes
-    out = np.empty((c_out, *layer.out_shape), np.float32)
-    for pr in rows.phases():
-        for pc in cols.phases():
-            dst = out[:, pr.start::rows.stride, pc.start::cols.stride]
-            if not (pr.reads_input and pc.reads_input):
-                dst[...] = 0 if bias is None else bias[:, None, None]
-                continue
-            sub = wc[:, :, list(pr.taps)][:, :, :, list(pc.taps)]
-            geo = conv_geometry((pr.hi - pr.lo, pc.hi - pc.lo), sub.shape[2:],
-                                padding=(pr.padding, pc.padding),
-                                dilation=(pr.dilation, pc.dilation))
-            part = ops.conv2d(x[:, pr.lo:pr.hi, pc.lo:pc.hi], sub, bias, groups=groups,
+    rows, cols = (a.subpixel() for a in layer.axes)
+    h_out, w_out = layer.out_shape
+    out = np.empty((c_out, h_out, w_out), np.float32)
+    if rows.size == 0 or cols.size == 0:  # no tap reaches any output
+        out[...] = 0 if bias is None else bias[:, None, None]
+        return out
+    n_r, n_c = len(rows.phases), len(cols.phases)
+    # The same weights as a correlation's, within each group (output, input) instead of
+    # (input, output), placed in the frame: (groups, row phase, column phase, opg, cpg, Kr, Kc)
+    wc = weight.reshape(groups, cpg, opg, kh, kw).swapaxes(1, 2)
+    frame = np.zeros((groups, n_r, n_c, opg, cpg, rows.size, cols.size), np.float32)
+    for i, pr in enumerate(rows.phases):
+        for j, pc in enumerate(cols.phases):
+            if pr.taps and pc.taps:
+                dst = np.ix_(rows.offsets(pr), cols.offsets(pc))
+                frame[:, i, j][..., dst[0], dst[1]] = wc[..., np.ix_(pr.taps, pc.taps)[0],
+                                                          np.ix_(pr.taps, pc.taps)[1]]
+    frame = frame.reshape(groups * n_r * n_c * opg, cpg, rows.size, cols.size)
+    fbias = None if bias is None else np.ascontiguousarray(
+        np.broadcast_to(bias.reshape(groups, 1, opg), (groups, n_r * n_c, opg)).reshape(-1))
+    lo_c, hi_c, pad_c = cols.window(0, cols.count)
+    per_band = max(1, _BAND_BYTES // (4 * frame.shape[0] * cols.count))
+    grouped = out.reshape(groups, opg, h_out, w_out)
+    for m0 in range(0, rows.count, per_band):
+        m1 = min(m0 + per_band, rows.count)
+        lo_r, hi_r, pad_r = rows.window(m0, m1)
+        if hi_r > lo_r and hi_c > lo_c:
+            geo = conv_geometry((hi_r - lo_r, hi_c - lo_c), (rows.size, cols.size),
+                                padding=(pad_r, pad_c))
+            part = ops.conv2d(x[:, lo_r:hi_r, lo_c:hi_c], frame, fbias, groups=groups,
                               layer=geo)
-            if dst.shape == out.shape:  # stride 1: the one phase is the output
-                return part
-            dst[...] = part
+        else:  # the band reads only zeros
+            part = np.zeros((frame.shape[0], m1 - m0, cols.count), np.float32)
+            if fbias is not None:
+                part += fbias[:, None, None]
+        if part.shape == out.shape:  # one phase (stride 1) and one band: it is the output
+            return part
+        part = part.reshape(groups, n_r, n_c, opg, m1 - m0, cols.count)
+        for i, pr in enumerate(rows.phases):
+            out_rows, n = pr.out_slice(m0, m1)
+            for j, pc in enumerate(cols.phases):
+                if n:
+                    grouped[:, :, out_rows, pc.start::pc.stride] = part[:, i, j, :, :n, :pc.count]
     return out
 
 
@@ -320,38 +352,71 @@ def im2col(x, kernel_size, *, stride=1, padding=0, dilation=1) -> np.ndarray:
     _finite((x, "x"))
     c = x.shape[0]
     h_out, w_out = layer.out_shape
-    plan = _plan_for(x, layer, (kh, kw))
+    padded = ops.pad(x, layer.padding) if any(map(any, layer.padding)) else x
+    win = layer.windows
     out = np.empty((c, kh, kw, h_out, w_out), np.float32)
-    every = slice(None)
-    per_band = ops.rows_per_band(4 * c * (kh * kw + layer.axes[0].stride) * w_out)
-    ops._run_bands(h_out, per_band, out.size,
-                   lambda r0, r1: _unfold_band(plan, r0, r1, every, out[:, :, :, r0:r1]))
+    # one whole-image copy per tap: measured 2.4x faster than bands of rows (the output is kH*kW
+    # times the input anyway, so the padded copy adds little)
+    for ky in range(kh):
+        for kx in range(kw):
+            out[:, ky, kx] = padded[(slice(None), *win.tap_slice(ky, kx, h_out))]
     return out.reshape(c * kh * kw, h_out * w_out)
 
 
-def _grad_weight_gemm(x, grad_out, layer: Geometry, groups: int, kernel_hw) -> np.ndarray:
-    """``sum over outputs of grad_out[o] * window[c, ky, kx]``: per band of output rows, the
-    band's im2col (per group) times the band's ``grad_out``; float64 sums of the bands."""
+def _deinterleave(x: np.ndarray, stride: int) -> np.ndarray:
+    """``(C, H, stride, ceil(W / stride))`` with ``[c, r, p, m] = x[c, r, p + m*stride]`` (zeros
+    past the end); at stride 1 a view of ``x``."""
+    c, h, w = x.shape
+    if stride == 1:
+        return x.reshape(c, h, 1, w)
+    out = np.zeros((c, h, stride, -(-w // stride)), np.float32)
+    for p in range(min(stride, w)):
+        col = x[:, :, p::stride]
+        out[:, :, p, :col.shape[2]] = col
+    return out
+
+
+def _grad_weight_jit(x, grad_out, layer: Geometry, groups: int, kernel_hw) -> np.ndarray:
+    """The weight's gradient by the compiled loop (``conv/_jit.py``), on every core."""
+    from conv import _jit
+    import numba
+
+    c_in, c_out = x.shape[0], grad_out.shape[0]
+    cpg = c_in // groups
+    rows, cols = layer.axes
+    h_out = layer.out_shape[0]
+    # about eight tasks per thread, so that a short last task leaves no core idle for long
+    n_bands = min(h_out, max(1, -(-8 * ops._THREADS // c_in)))
+    partial = np.empty((n_bands, c_out, cpg, *kernel_hw), np.float64)
+    xph = _deinterleave(x, cols.stride)
+    with ops._JIT_LOCK:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        _jit.weight_grad(xph, x.shape[2], grad_out, partial, rows.before, cols.before,
+                         rows.stride, cols.stride, rows.dilation, cols.dilation, groups)
+    return partial.sum(axis=0).astype(np.float32)
+
+
+def _grad_weight_numpy(x, grad_out, layer: Geometry, groups: int, kernel_hw) -> np.ndarray:
+    """What :func:`_grad_weight_jit` computes, in numpy (while a server compiles the loop): per
+    band of output rows, the band's im2col (per group) times the band's ``grad_out``; float64
+    sums of the bands. One band after the other: the products have two small sides, and
+    OpenBLAS's threads on such products measured 20-70x slower than one on a busy machine,
+    so at least no two of them run at once."""
     c_in, c_out = x.shape[0], grad_out.shape[0]
     cpg, opg = c_in // groups, c_out // groups
     kh, kw = kernel_hw
     h_out, w_out = layer.out_shape
     plan = _plan_for(x, layer, kernel_hw)
-    partial: dict[int, np.ndarray] = {}
-
-    def band(r0: int, r1: int) -> None:
+    total = np.zeros((groups, opg, cpg * kh * kw), np.float64)
+    per_band = max(1, (4 << 20) // (4 * (cpg * kh * kw + opg) * w_out))  # ~4 MB bands
+    for r0 in range(0, h_out, per_band):
+        r1 = min(r0 + per_band, h_out)
         n = r1 - r0
         cols = np.empty((cpg, kh, kw, n, w_out), np.float32)
-        acc = np.empty((groups, opg, cpg * kh * kw), np.float64)
         for g in range(groups):
             _unfold_band(plan, r0, r1, slice(g * cpg, (g + 1) * cpg), cols)
             go = grad_out[g * opg:(g + 1) * opg, r0:r1].reshape(opg, n * w_out)
-            acc[g] = go @ cols.reshape(cpg * kh * kw, n * w_out).T
-        partial[r0] = acc
-
-    per_band = ops.rows_per_band(4 * (cpg * kh * kw + opg) * w_out)
-    ops._run_bands(h_out, per_band, c_out * cpg * kh * kw * h_out * w_out, band)
-    total = sum(partial.values())
+            total[g] += go @ cols.reshape(cpg * kh * kw, n * w_out).T
     return total.reshape(c_out, cpg, kh, kw).astype(np.float32)
 
 
@@ -359,23 +424,30 @@ def _grad_weight_fft(x, grad_out, layer: Geometry, groups: int, kernel_hw) -> np
     """The same as a correlation with the roles swapped: each input channel of a group (the
     image, padded as the layer pads it) correlated with each ``grad_out`` map of the group (the
     kernel, its taps ``stride`` apart), at a stride of the layer's dilation; through conv2d's
-    FFT. Output ``(ky, kx)`` is the weight's tap ``(ky, kx)``."""
+    FFT. Output ``(ky, kx)`` is the weight's tap ``(ky, kx)``. A few output maps at a time, so
+    that their image-sized spectra stay within ``_GRAD_FFT_BYTES``."""
     c_in, c_out = x.shape[0], grad_out.shape[0]
     cpg, opg = c_in // groups, c_out // groups
     kh, kw = kernel_hw
     rows, cols = layer.axes
     result = np.empty((c_out, cpg, kh, kw), np.float32)
-    # (cpg * opg, 1, H_out, W_out): output channel ci*opg + o correlates input ci with map o
+    # per (input, output) pair: the kernel, its flipped copy and its spectrum, image-sized
+    pair_bytes = 16 * rows.padded * cols.padded
+    chunk = max(1, min(opg, _GRAD_FFT_BYTES // (pair_bytes * cpg)))
     for g in range(groups):
-        maps = grad_out[g * opg:(g + 1) * opg]
-        kernels = np.broadcast_to(maps[None], (cpg, opg, *maps.shape[1:])).reshape(
-            cpg * opg, 1, *maps.shape[1:])
-        swapped = ops.conv2d_using(
-            "fft", x[g * cpg:(g + 1) * cpg], kernels, groups=cpg, padding=layer.padding,
-            stride=(rows.dilation, cols.dilation), dilation=(rows.stride, cols.stride))
-        # the floor of the layer's output size may leave rows of the padded input unread: the
-        # swapped correlation then has more than kH x kW outputs; the first kH x kW are the taps
-        result[g * opg:(g + 1) * opg] = swapped[:, :kh, :kw].reshape(cpg, opg, kh, kw).swapaxes(0, 1)
+        for o0 in range(0, opg, chunk):
+            maps = grad_out[g * opg + o0:g * opg + min(o0 + chunk, opg)]
+            n = maps.shape[0]
+            # (cpg * n, 1, H_out, W_out): output channel ci*n + o correlates input ci with map o
+            kernels = np.broadcast_to(maps[None], (cpg, *maps.shape)).reshape(
+                cpg * n, 1, *maps.shape[1:])
+            swapped = ops.conv2d_using(
+                "fft", x[g * cpg:(g + 1) * cpg], kernels, groups=cpg, padding=layer.padding,
+                stride=(rows.dilation, cols.dilation), dilation=(rows.stride, cols.stride))
+            # the floor of the layer's output size may leave rows of the padded input unread:
+            # the swapped correlation then has more than kH x kW outputs; the first are the taps
+            result[g * opg + o0:g * opg + o0 + n] = (
+                swapped[:, :kh, :kw].reshape(cpg, n, kh, kw).swapaxes(0, 1))
     return result
 
 
@@ -421,7 +493,11 @@ def conv2d_grad(x, weight, grad_out, *, stride=1, padding=0, dilation=1, groups=
     # convolution's weight (C_in' = C_out, C_out' // g = C_in // g), the adjoint's.
     grad_x = _transposed(grad_out, weight, None, adjoint_geometry(layer), groups)
     kh, kw = weight.shape[2:]
-    method = _grad_weight_fft if kh * kw > _GRAD_FFT_TAPS else _grad_weight_gemm
+    if kh * kw > _GRAD_FFT_TAPS:
+        method = _grad_weight_fft
+    else:
+        method = _grad_weight_jit if warm.compiled_ready() else _grad_weight_numpy
     grad_w = method(x, grad_out, layer, groups, (kh, kw))
-    grad_b = grad_out.sum(axis=(1, 2), dtype=np.float64).astype(np.float32)
+    # each row summed in float32 (pairwise: accurate, fast), the rows' sums in float64
+    grad_b = grad_out.sum(axis=2).sum(axis=1, dtype=np.float64).astype(np.float32)
     return grad_x, grad_w, grad_b
