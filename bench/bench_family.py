@@ -258,7 +258,8 @@ def main() -> None:
 
     # ---------------------------------------------------------------------------------------
     print()
-    print(f"{'peak extra memory':<44}{'extra MB':>10}{'output MB':>11}{'ratio':>7}  target < 2x output")
+    print(f"{'peak extra memory':<44}{'extra MB':>10}{'output MB':>11}{'ratio':>7}"
+          f"  target < 2x output")
     for name, code in [
         ("transposed 3 -> 3, 4x4, s2: 1500x2000 -> 12 MP",
          "family.conv_transpose2d(X, w, stride=2, padding=1)"),
@@ -267,7 +268,8 @@ def main() -> None:
         ratio = extra / out_mb
         if ratio >= 2:
             failures.append(name)
-        print(f"{name:<44}{extra:>10.0f}{out_mb:>11.0f}{ratio:>7.2f}  {'ok' if ratio < 2 else 'OVER'}")
+        print(f"{name:<44}{extra:>10.0f}{out_mb:>11.0f}{ratio:>7.2f}"
+              f"  {'ok' if ratio < 2 else 'OVER'}")
 
     print()
     print(f"load average {os.getloadavg()[0]:.1f} at the end")

@@ -4,15 +4,15 @@ the im2col matrix.
 
 Layouts are PyTorch's without the batch axis, float32 out:
 
-=====================  ==================  ====================================  ==============
-operation              input               weight                                output
-=====================  ==================  ====================================  ==============
-``conv_transpose2d``   ``(C_in, H, W)``    ``(C_in, C_out // groups, kH, kW)``   ``(C_out, H_out, W_out)``
-``conv1d``             ``(C_in, L)``       ``(C_out, C_in // groups, k)``        ``(C_out, L_out)``
-``conv_transpose1d``   ``(C_in, L)``       ``(C_in, C_out // groups, k)``        ``(C_out, L_out)``
-``conv2d_grad``        ``x``, ``grad_out``  as :func:`conv.ops.conv2d`           the gradients
-``im2col``             ``(C, H, W)``       --                                    ``(C*kH*kW, L)``
-=====================  ==================  ====================================  ==============
+==================  ==============  ==================================  ======================
+operation           input           weight                              output
+==================  ==============  ==================================  ======================
+conv_transpose2d    (C_in, H, W)    (C_in, C_out // groups, kH, kW)     (C_out, H_out, W_out)
+conv1d              (C_in, L)       (C_out, C_in // groups, k)          (C_out, L_out)
+conv_transpose1d    (C_in, L)       (C_in, C_out // groups, k)          (C_out, L_out)
+conv2d_grad         x, grad_out     as conv2d's                         the three gradients
+im2col              (C, H, W)       --                                  (C*kH*kW, H_out*W_out)
+==================  ==============  ==================================  ======================
 
 Every size and padding comes from :mod:`conv.geometry`; every bad argument raises
 ``ValueError`` naming the parameter, the value and what is allowed.
