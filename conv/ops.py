@@ -22,6 +22,9 @@ per case from a cost estimate.
 
 Pooling and activations are numpy passes over bands of rows on a thread pool (numpy releases
 the GIL), never a whole-image ``reshape(...).max()``.
+
+The rest of the family (``conv_transpose2d``, ``conv_transpose1d``, ``conv1d``, ``conv2d_grad``,
+``im2col``) lives in :mod:`conv.family` and is importable from here (see :data:`FAMILY`).
 """
 
 from __future__ import annotations
