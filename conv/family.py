@@ -60,8 +60,10 @@ __all__ = ["conv1d", "conv2d_grad", "conv_transpose1d", "conv_transpose2d", "im2
 # the FFT from 13x13 on, 4.7x faster at 25x25); its image-sized spectra at most this many bytes.
 _GRAD_FFT_TAPS = 121
 _GRAD_FFT_BYTES = 256 << 20
-# A transposed convolution's phase maps are computed by bands of rows of about this size.
+# A transposed convolution's phase maps are computed by bands of rows of about this size, and
+# interleaved into the output by chunks of rows of about this size.
 _BAND_BYTES = 32 << 20
+_CHUNK_BYTES = 256 << 10
 
 
 # --------------------------------------------------------------------------------------------
@@ -187,14 +189,21 @@ def _transposed(x: np.ndarray, weight: np.ndarray, bias, layer: Geometry, groups
     lo_c, hi_c, pad_c = cols.window(0, cols.count)
     per_band = max(1, _BAND_BYTES // (4 * frame.shape[0] * cols.count))
     grouped = out.reshape(groups, opg, h_out, w_out)
+    # small frames: the direct loop (factorising dozens of tiny slices to rule out the
+    # separable method cost more than it could save); larger ones: conv2d's choice
+    method = "direct" if rows.size * cols.size <= 25 else None
+    # the interleaving goes by chunks of rows whose output stays in the L2 cache, every phase
+    # of a chunk in turn: phase after phase over the whole band would bring each output line
+    # from memory sH*sW times (measured 3x slower)
+    chunk = max(1, _CHUNK_BYTES // (4 * c_out * w_out * layer.axes[0].stride))
     for m0 in range(0, rows.count, per_band):
         m1 = min(m0 + per_band, rows.count)
         lo_r, hi_r, pad_r = rows.window(m0, m1)
         if hi_r > lo_r and hi_c > lo_c:
             geo = conv_geometry((hi_r - lo_r, hi_c - lo_c), (rows.size, cols.size),
                                 padding=(pad_r, pad_c))
-            part = ops.conv2d(x[:, lo_r:hi_r, lo_c:hi_c], frame, fbias, groups=groups,
-                              layer=geo)
+            part = ops._conv2d(x[:, lo_r:hi_r, lo_c:hi_c], frame, fbias, groups=groups,
+                               layer=geo, method=method)
         else:  # the band reads only zeros
             part = np.zeros((frame.shape[0], m1 - m0, cols.count), np.float32)
             if fbias is not None:
@@ -202,11 +211,16 @@ def _transposed(x: np.ndarray, weight: np.ndarray, bias, layer: Geometry, groups
         if part.shape == out.shape:  # one phase (stride 1) and one band: it is the output
             return part
         part = part.reshape(groups, n_r, n_c, opg, m1 - m0, cols.count)
-        for i, pr in enumerate(rows.phases):
-            out_rows, n = pr.out_slice(m0, m1)
-            for j, pc in enumerate(cols.phases):
-                if n:
-                    grouped[:, :, out_rows, pc.start::pc.stride] = part[:, i, j, :, :n, :pc.count]
+
+        def interleave(a: int, b: int, m0: int = m0, part: np.ndarray = part) -> None:
+            for i, pr in enumerate(rows.phases):
+                out_rows, n = pr.out_slice(m0 + a, m0 + b)
+                for j, pc in enumerate(cols.phases):
+                    if n:
+                        grouped[:, :, out_rows, pc.start::pc.stride] = \
+                            part[:, i, j, :, a:a + n, :pc.count]
+
+        ops._run_bands(m1 - m0, chunk, part.size, interleave)
     return out
 
 

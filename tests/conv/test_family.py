@@ -231,6 +231,7 @@ def test_conv_transpose2d_channels_and_depthwise():
 def test_conv_transpose2d_in_bands_and_large_kernels(monkeypatch):
     """Several bands of rows (a tiny band budget), and a kernel large enough for conv2d's FFT."""
     monkeypatch.setattr(family, "_BAND_BYTES", 4096)
+    monkeypatch.setattr(family, "_CHUNK_BYTES", 256)  # the interleaving by chunks of rows too
     rng = np.random.default_rng(2)
     x = rng.normal(size=(2, 23, 9)).astype(np.float32)
     w = rng.normal(size=(2, 3, 4, 3)).astype(np.float32)
@@ -243,6 +244,20 @@ def test_conv_transpose2d_in_bands_and_large_kernels(monkeypatch):
     assert ops.choose_method(big, in_hw=(60, 56)) == "fft"
     close(conv_transpose2d(x, big), ref_conv_transpose2d(x, big),
           abs_scale(ref_conv_transpose2d, x, big))
+
+
+def test_conv_transpose2d_on_a_large_map_equals_zero_insertion():
+    """On the thread pool (bands, chunks): the textbook method, stride - 1 zeros between the
+    input pixels then conv2d with the flipped kernel (its channel axes swapped)."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(4, 320, 300)).astype(np.float32)
+    w = rng.normal(size=(4, 3, 4, 4)).astype(np.float32)
+    got = conv_transpose2d(x, w, stride=2, padding=1)
+    assert got.shape == (3, 640, 600)
+    up = np.zeros((4, 639, 599), np.float32)
+    up[:, ::2, ::2] = x
+    want = ops.conv2d(up, w.swapaxes(0, 1)[:, :, ::-1, ::-1], padding=2)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * np.abs(want).max())
 
 
 def test_conv_transpose2d_where_no_tap_reaches_an_output():
