@@ -143,6 +143,17 @@ def source_index(idx: np.ndarray, n: int, mode: str) -> np.ndarray:
     return np.where(m < n, m, 2 * (n - 1) - m)
 
 
+def index_map(n: int, before: int, after: int, mode: str) -> np.ndarray:
+    """``source_index(np.arange(-before, n + after), n, mode)`` as int64, computing only the
+    borders (inside, padded index ``before + i`` reads ``i``): one array, one pass. A 1-D
+    signal of a million samples runs as one row of a million columns, where the five passes
+    and temporaries of ``source_index`` took several times the convolution itself."""
+    m = np.arange(-before, n + after, dtype=np.int64)
+    m[:before] = source_index(m[:before], n, mode)
+    m[before + n:] = source_index(m[before + n:], n, mode)
+    return m
+
+
 def pad(x, padding, mode: str = "zeros") -> np.ndarray:
     """The padded input that the convolution reads, as float32 ``(C, H + t + b, W + l + r)``.
 
@@ -261,8 +272,8 @@ def _direct(x: np.ndarray, weight: np.ndarray, pads: Padding, mode: str, stride:
     """The compiled direct loop (``conv/_jit.py``), reading the padding through index maps."""
     (t, b), (l, r) = pads
     h, w = x.shape[1:]
-    rows = source_index(np.arange(-t, h + b), h, mode).astype(np.int64)
-    cols = source_index(np.arange(-l, w + r), w, mode).astype(np.int64)
+    rows = index_map(h, t, b, mode)
+    cols = index_map(w, l, r, mode)
     _conv_rows(x, weight, out, rows, cols, stride, dilation, l, groups, 0, out.shape[1])
 
 
@@ -358,8 +369,8 @@ def _separable(x: np.ndarray, factors, pads: Padding, mode: str, stride: Pair, d
     (t, b), (l, r) = pads
     h, w = x.shape[1:]
     h_out, w_out = out.shape[1:]
-    rows = source_index(np.arange(-t, h + b), h, mode).astype(np.int64)
-    cols = source_index(np.arange(-l, w + r), w, mode).astype(np.int64)
+    rows = index_map(h, t, b, mode)
+    cols = index_map(w, l, r, mode)
     win = Windows((h + t + b, w + l + r), (kh, kw), stride, dilation)
     eh = effective_size(kh, dilation[0])
     per_band = max(64, 10 * eh // stride[0])
