@@ -33,7 +33,7 @@ How they are computed (figures: ``bench/bench_family.py``):
   (:func:`conv.geometry.adjoint_geometry`). For the weight, the correlation of the padded
   input with ``grad_out``: a compiled loop of its own (``conv/_jit.py``: ``weight_grad``,
   compiled by :mod:`conv.warm` with the rest; while a server warms up, im2col by bands of rows
-  times ``grad_out`` in numpy), or, for kernels above 11x11, :func:`conv.ops.conv2d` with the
+  times ``grad_out`` in numpy), or, for kernels above 15x15, :func:`conv.ops.conv2d` with the
   roles swapped (``grad_out`` as the kernel; the stride becomes the dilation) through its FFT.
   For the bias, the sum of ``grad_out``.
 - ``im2col`` copies PyTorch ``unfold``'s layout tap by tap, through the tap slices of
@@ -56,9 +56,10 @@ from conv.geometry import (Geometry, adjoint_geometry, as_int, as_pair, conv_geo
 __all__ = ["conv1d", "conv2d_grad", "conv_transpose1d", "conv_transpose2d", "im2col"]
 
 # grad_weight: above this many taps per kernel slice the swapped correlation through the FFT
-# beats the compiled loop (bench/bench_family.py, 3 -> 3 at 1 MP: the loop faster through 11x11,
-# the FFT from 13x13 on, 4.7x faster at 25x25); its image-sized spectra at most this many bytes.
-_GRAD_FFT_TAPS = 121
+# beats the compiled loop (bench/bench_family.py, 3 -> 3 at 1 MP, two runs: the loop faster
+# through 13x13, one each way at 17x17, the FFT 2.5-4x faster at 25x25); its image-sized
+# spectra take at most this many bytes.
+_GRAD_FFT_TAPS = 225
 _GRAD_FFT_BYTES = 256 << 20
 # A transposed convolution's phase maps are computed by bands of rows of about this size, and
 # interleaved into the output by chunks of rows of about this size.
