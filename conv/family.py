@@ -214,14 +214,17 @@ def _transposed(x: np.ndarray, weight: np.ndarray, bias, layer: Geometry, groups
         part = part.reshape(groups, n_r, n_c, opg, m1 - m0, cols.count)
 
         def interleave(a: int, b: int, m0: int = m0, part: np.ndarray = part) -> None:
-            for i, pr in enumerate(rows.phases):
-                out_rows, n = pr.out_slice(m0 + a, m0 + b)
-                for j, pc in enumerate(cols.phases):
-                    if n:
-                        grouped[:, :, out_rows, pc.start::pc.stride] = \
-                            part[:, i, j, :, a:a + n, :pc.count]
+            for c0 in range(a, b, chunk):
+                c1 = min(c0 + chunk, b)
+                for i, pr in enumerate(rows.phases):
+                    out_rows, n = pr.out_slice(m0 + c0, m0 + c1)
+                    for j, pc in enumerate(cols.phases):
+                        if n:
+                            grouped[:, :, out_rows, pc.start::pc.stride] = \
+                                part[:, i, j, :, c0:c0 + n, :pc.count]
 
-        ops._run_bands(m1 - m0, chunk, part.size, interleave)
+        # one task per thread (a task per chunk: ~50 us each of the pool's own overhead)
+        ops._run_bands(m1 - m0, -(-(m1 - m0) // ops._THREADS), part.size, interleave)
     return out
 
 
