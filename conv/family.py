@@ -181,9 +181,9 @@ def _transposed(x: np.ndarray, weight: np.ndarray, bias, layer: Geometry, groups
     for i, pr in enumerate(rows.phases):
         for j, pc in enumerate(cols.phases):
             if pr.taps and pc.taps:
-                dst = np.ix_(rows.offsets(pr), cols.offsets(pc))
-                frame[:, i, j][..., dst[0], dst[1]] = wc[..., np.ix_(pr.taps, pc.taps)[0],
-                                                          np.ix_(pr.taps, pc.taps)[1]]
+                at = (np.array(rows.offsets(pr))[:, None], np.array(cols.offsets(pc)))
+                frame[:, i, j][..., at[0], at[1]] = \
+                    wc[..., np.array(pr.taps)[:, None], np.array(pc.taps)]
     frame = frame.reshape(groups * n_r * n_c * opg, cpg, rows.size, cols.size)
     fbias = None if bias is None else np.ascontiguousarray(
         np.broadcast_to(bias.reshape(groups, 1, opg), (groups, n_r * n_c, opg)).reshape(-1))
