@@ -98,6 +98,9 @@ def run_cases() -> None:
         ops.conv2d_using("separable", x[:1], sobel, **kwargs)
     ops.conv2d_using("direct", x, dense[:, :1].repeat(3, 0), groups=3)
     ops.conv2d(np.zeros((1, 1100, 1100), np.float32), sobel)  # the parallel finiteness check
+    for stride in (1, 2):  # the weight's gradient (conv/family.py)
+        grad_out = ops.conv2d(x, dense, padding=1, stride=stride)
+        ops.conv2d_grad(x, dense, grad_out, padding=1, stride=stride)
 
 
 @contextlib.contextmanager
