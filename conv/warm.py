@@ -52,8 +52,11 @@ def status() -> dict:
 
 
 def start_background() -> None:
-    """Start the warm-up once per process (later calls do nothing)."""
+    """Start the warm-up once per process (later calls do nothing). ``CONVVIZ_WARM=0`` turns
+    it off: the loops then compile on first use, as in a script."""
     global _state
+    if os.environ.get("CONVVIZ_WARM", "1") == "0":
+        return
     with _lock:
         if _state is not None:
             return
