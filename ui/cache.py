@@ -160,6 +160,7 @@ class Stats:
     evictions: int   # entries dropped to stay within the budget
     oversize: int    # values returned but not stored (larger than max_share of the budget)
     largest: int     # bytes of the largest entry held
+    reserved: int = 0  # bytes reserved for work in progress
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -195,6 +196,7 @@ class ByteCache:
         self._building: dict[Hashable, _Build] = {}
         self._lock = threading.Lock()
         self._used = 0
+        self._reserved = 0  # bytes of work in progress (see reserve)
         self._hits = self._misses = self._evictions = self._oversize = 0
 
     @property
@@ -278,6 +280,21 @@ class ByteCache:
             self._evict(keep=key)
         return size
 
+    @contextlib.contextmanager
+    def reserve(self, nbytes: int):
+        """Room for ``nbytes`` of work in progress (arrays being built, outside the cache):
+        entries are dropped until what is stored plus what is reserved fits the budget, and
+        stay out while the work runs. Memory at any moment then stays within the budget."""
+        nbytes = max(0, int(nbytes))
+        with self._lock:
+            self._reserved += nbytes
+            self._evict(keep=None)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._reserved -= nbytes
+
     def discard(self, key: Hashable) -> None:
         with self._lock:
             entry = self._entries.pop(key, None)
@@ -295,7 +312,7 @@ class ByteCache:
         with self._lock:
             largest = max((s for _, s in self._entries.values()), default=0)
             return Stats(self.budget, self._used, len(self._entries), self._hits, self._misses,
-                         self._evictions, self._oversize, largest)
+                         self._evictions, self._oversize, largest, self._reserved)
 
     def _store(self, key: Hashable, value: Any) -> None:
         size = sizeof(value, freeze=True)  # outside the lock: it walks the value
@@ -311,7 +328,7 @@ class ByteCache:
             self._evict(keep=key)
 
     def _evict(self, keep: Hashable) -> None:
-        while self._used > self.budget and self._entries:
+        while self._used + self._reserved > self.budget and self._entries:
             key, (_, size) = next(iter(self._entries.items()))
             if key == keep and len(self._entries) == 1:
                 break
@@ -325,6 +342,28 @@ class ByteCache:
 
 BUDGET_BYTES = _env_int("CONVVIZ_CACHE_MB", DEFAULT_BUDGET_MB, 0) * MB
 CACHE = ByteCache(BUDGET_BYTES)
+
+
+def _return_freed_memory() -> None:
+    """Make glibc give freed arrays back to the system. By default it raises its mmap threshold
+    after each large free (so later arrays of up to 32 MB come from heaps that are never
+    shrunk) and keeps up to 8 heaps per core for the script threads: memory the budget has
+    dropped stayed resident. A fixed 128 kB threshold and two heaps: 5 students uploading
+    12 MP photos, peak RSS 1.64-1.69 GB -> 1.46-1.50 GB (bench/bench_lab_memory.py). The same
+    as MALLOC_MMAP_THRESHOLD_=131072 MALLOC_ARENA_MAX=2 in the environment, which wins."""
+    if os.environ.get("MALLOC_MMAP_THRESHOLD_") or os.environ.get("MALLOC_ARENA_MAX"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
+        libc.mallopt(-8, 2)           # M_ARENA_MAX
+    except (OSError, AttributeError):  # not glibc: its own defaults
+        pass
+
+
+_return_freed_memory()
 
 
 def get_or_build(key: Hashable, build: Callable[[], Any]) -> Any:
@@ -378,11 +417,12 @@ def heavy(nbytes: int):
     """Around work that allocates about ``nbytes`` at once (arrays outside the budget while
     they are built): at most ``CONVVIZ_HEAVY_JOBS`` such works of ``HEAVY_BYTES`` or more run
     at once in the process, the others wait their turn; smaller ones, and large ones nested
-    in a large one of the same thread, run at once."""
+    in a large one of the same thread, run at once. The room they take is reserved in the
+    budget (:meth:`ByteCache.reserve`): entries make way for it."""
     if nbytes < HEAVY_BYTES or getattr(_held, "slot", False):
         yield
         return
-    with _HEAVY:
+    with _HEAVY, CACHE.reserve(nbytes):
         _held.slot = True
         try:
             yield
