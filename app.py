@@ -1,13 +1,19 @@
 """Convolution visualizer: the entry point (``streamlit run app.py``)."""
 
+import os
 from pathlib import Path
 
 import streamlit as st
+
+from conv import warm
 
 # the icon is a file of ours: a ":material/...:" page icon makes the browser fetch its picture
 # from fonts.gstatic.com, and nothing may be fetched from the internet at run time
 ICON = str(Path(__file__).with_name("assets") / "icon.png")
 st.set_page_config(page_title="Convolution visualizer", page_icon=ICON, layout="wide")
+# once per server process: the engine's loops compile in a child process while pages use numpy
+if os.environ.get("CONVVIZ_WARM", "1") != "0":
+    warm.start_background()
 
 PAGES = [
     st.Page("ui/pages/filter_lab.py", title="Filter lab", icon=":material/photo_filter:", url_path="filter-lab", default=True),

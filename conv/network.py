@@ -43,17 +43,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from numbers import Integral, Real
 
-from conv.shapes import (
-    Worked,
-    check_int,
-    conv_macs,
-    conv_params,
-    effective_kernel,
-    fc_macs,
-    fc_params,
-    output_size,
-    receptive_field,
-)
+from conv.geometry import Worked, check_int, effective_size, output_size
+from conv.shapes import conv_macs, conv_params, fc_macs, fc_params, receptive_field
 
 KINDS = ("conv", "maxpool", "avgpool", "flatten", "fc", "softmax")
 SPATIAL = ("conv", "maxpool", "avgpool")
@@ -770,7 +761,7 @@ def _spatial_row(index, name, layer, cur, chain_h, chain_w) -> Row:
         params = Worked(0, "no parameters")
         macs = Worked(0, "no multiply-adds (compares or sums)")
         # PyTorch refuses pool padding larger than half the window (a window of padding only).
-        half = effective_kernel(min(layer.f, layer.fw), layer.d) // 2
+        half = effective_size(min(layer.f, layer.fw), layer.d) // 2
         if layer.p > half:
             flags.append(
                 f"padding {layer.p} is more than half the window ({half}): PyTorch refuses this"

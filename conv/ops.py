@@ -37,14 +37,15 @@ import numpy as np
 import scipy.fft
 from scipy import special
 
+from conv import warm
+from conv.geometry import (Geometry, Padding, Pair, Windows, as_int, conv_geometry,
+                           effective_size, pool_geometry, resolve_padding)
+
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-PADDING_WORDS = ("valid", "same", "full")
 POOL_MODES = ("max", "avg")
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "abs")
 METHODS = ("direct", "separable", "fft")
 
-Pair = tuple[int, int]
-Padding = tuple[Pair, Pair]  # ((top, bottom), (left, right))
 
 # numpy.pad's names for PyTorch's padding modes (scipy.ndimage calls them 'constant', 'mirror',
 # 'nearest' and 'wrap'): the one place where the names are translated.
@@ -61,95 +62,6 @@ _pool: ThreadPoolExecutor | None = None
 # --------------------------------------------------------------------------------------------
 # Arguments
 # --------------------------------------------------------------------------------------------
-
-def _as_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
-        value = int(value)
-    if not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {int(value)}")
-    return int(value)
-
-
-def as_pair(value, name: str, *, minimum: int = 1) -> Pair:
-    """An int or an (h, w) pair as a validated ``(h, w)`` tuple of ints.
-
-    Raises
-    ------
-    ValueError
-        Naming the parameter, the value and what is allowed.
-    """
-    if isinstance(value, (tuple, list, np.ndarray)):
-        if len(value) != 2:
-            raise ValueError(f"{name} must be an int or an (h, w) pair, got {value!r}")
-        return (_as_int(value[0], f"{name}[0] (height)", minimum),
-                _as_int(value[1], f"{name}[1] (width)", minimum))
-    try:
-        v = _as_int(value, name, minimum)
-    except ValueError:
-        raise ValueError(
-            f"{name} must be an integer >= {minimum} or an (h, w) pair of them, got {value!r}"
-        ) from None
-    return (v, v)
-
-
-def effective_size(k: int, d: int) -> int:
-    """The span of a kernel of ``k`` taps spaced ``d`` apart: ``d*(k-1) + 1``."""
-    return d * (k - 1) + 1
-
-
-def out_size(n: int, k: int, before: int, after: int, s: int, d: int) -> int:
-    """PyTorch's output length ``floor((n + before + after - d*(k-1) - 1) / s) + 1``."""
-    return (n + before + after - effective_size(k, d)) // s + 1
-
-
-def same_padding(n: int, k: int, s: int = 1, d: int = 1) -> Pair:
-    """Padding (before, after) for ``padding="same"`` along one axis.
-
-    At stride 1 the total is ``d*(k-1)`` with the odd pixel after (bottom/right), as PyTorch.
-    At stride > 1, where PyTorch refuses "same", TensorFlow's SAME: output ``ceil(n / s)``,
-    the extra pixel after.
-    """
-    if s == 1:
-        total = effective_size(k, d) - 1
-    else:
-        total = max((-(-n // s) - 1) * s + effective_size(k, d) - n, 0)
-    return (total // 2, total - total // 2)
-
-
-def resolve_padding(padding, in_hw: Pair, kernel_hw: Pair, *, stride=1, dilation=1) -> Padding:
-    """Turn a ``padding`` argument into explicit ``((top, bottom), (left, right))``.
-
-    ``padding`` is an int, an (h, w) pair, ``((top, bottom), (left, right))``, or one of
-    ``"valid"`` (none), ``"same"`` (see :func:`same_padding`) and ``"full"`` (``d*(k-1)`` on
-    every side: every partial overlap of kernel and input).
-    """
-    sh, sw = as_pair(stride, "stride")
-    dh, dw = as_pair(dilation, "dilation")
-    kh, kw = kernel_hw
-    if isinstance(padding, str):
-        if padding == "valid":
-            return ((0, 0), (0, 0))
-        if padding == "full":
-            ph, pw = effective_size(kh, dh) - 1, effective_size(kw, dw) - 1
-            return ((ph, ph), (pw, pw))
-        if padding == "same":
-            return (same_padding(in_hw[0], kh, sh, dh), same_padding(in_hw[1], kw, sw, dw))
-        raise ValueError(
-            f"padding must be an int, an (h, w) pair or one of {', '.join(map(repr, PADDING_WORDS))}, "
-            f"got {padding!r}"
-        )
-    if (isinstance(padding, (tuple, list)) and len(padding) == 2
-            and all(isinstance(p, (tuple, list)) for p in padding)):
-        (t, b), (l, r) = (as_pair(padding[0], "padding (top, bottom)", minimum=0),
-                          as_pair(padding[1], "padding (left, right)", minimum=0))
-        return ((t, b), (l, r))
-    ph, pw = as_pair(padding, "padding", minimum=0)
-    return ((ph, ph), (pw, pw))
-
 
 def _check_pad_mode(mode: str, padding: Padding, in_hw: Pair) -> None:
     if mode not in PADDING_MODES:
@@ -186,7 +98,8 @@ def _as_image(x, name: str = "x") -> np.ndarray:
 
 
 def _check_finite(a: np.ndarray, name: str) -> None:
-    if a.size >= _INLINE_WORK and a.dtype == np.float32 and a.flags.c_contiguous:
+    if (a.size >= _INLINE_WORK and a.dtype == np.float32 and a.flags.c_contiguous
+            and warm.compiled_ready()):
         from conv import _jit
 
         # a parallel compiled pass: a photo's check costs ~1.5 ms instead of 3.4 (measured)
@@ -205,50 +118,6 @@ def _check_finite(a: np.ndarray, name: str) -> None:
     if bad_mask.any():
         idx = tuple(int(i) for i in np.argwhere(bad_mask)[0])
         raise ValueError(f"{name} must be finite, got {a[idx]} at index {idx}")
-
-
-# --------------------------------------------------------------------------------------------
-# Window positions: one source for the computation and for the animation
-# --------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Windows:
-    """Where the kernel sits in the padded input for each output cell.
-
-    Output cell ``(i, j)`` reads padded-input rows ``i*sh + ky*dh`` for ``ky < kh`` and columns
-    ``j*sw + kx*dw`` for ``kx < kw``. The engine's slices (:meth:`tap_slice`, :meth:`band_rows`)
-    and the sliding-window animation (:meth:`rows`, :meth:`cols`) both come from here.
-    """
-
-    padded_hw: Pair
-    kernel_hw: Pair
-    stride: Pair = (1, 1)
-    dilation: Pair = (1, 1)
-
-    @property
-    def out_hw(self) -> Pair:
-        return tuple(  # type: ignore[return-value]
-            out_size(n, k, 0, 0, s, d)
-            for n, k, s, d in zip(self.padded_hw, self.kernel_hw, self.stride, self.dilation)
-        )
-
-    def rows(self, i: int) -> np.ndarray:
-        """Padded-input rows read by output row ``i`` (one per kernel row)."""
-        return i * self.stride[0] + np.arange(self.kernel_hw[0]) * self.dilation[0]
-
-    def cols(self, j: int) -> np.ndarray:
-        """Padded-input columns read by output column ``j`` (one per kernel column)."""
-        return j * self.stride[1] + np.arange(self.kernel_hw[1]) * self.dilation[1]
-
-    def band_rows(self, r0: int, r1: int) -> Pair:
-        """Padded-input rows ``[start, stop)`` needed for output rows ``[r0, r1)``."""
-        return r0 * self.stride[0], (r1 - 1) * self.stride[0] + self.rows(0)[-1] + 1
-
-    def tap_slice(self, ky: int, kx: int, n_rows: int) -> tuple[slice, slice]:
-        """Slices of a band buffer (starting at :meth:`band_rows`) read by tap ``(ky, kx)``."""
-        (sh, sw), (dh, dw), w_out = self.stride, self.dilation, self.out_hw[1]
-        return (slice(ky * dh, ky * dh + (n_rows - 1) * sh + 1, sh),
-                slice(kx * dw, kx * dw + (w_out - 1) * sw + 1, sw))
 
 
 # --------------------------------------------------------------------------------------------
@@ -395,6 +264,9 @@ def _direct(x: np.ndarray, weight: np.ndarray, pads: Padding, mode: str, stride:
 
 
 def _conv_rows(x, weight, out, rows, cols, stride, dilation, left, groups, r0, r1) -> None:
+    if not warm.compiled_ready():
+        _conv_rows_numpy(x, weight, out, rows, cols, stride, dilation, groups, r0, r1)
+        return
     from conv import _jit  # imported late: numba takes ~0.5 s to import
     import numba
 
@@ -407,6 +279,39 @@ def _conv_rows(x, weight, out, rows, cols, stride, dilation, left, groups, r0, r
         band = max(1, (r1 - r0) // (32 * _THREADS))
         _jit.conv_rows(x, weight, out, rows, cols, stride[0], stride[1], dilation[0],
                        dilation[1], left, groups, _CHUNK, r0, r1, band)
+
+
+def _conv_rows_numpy(x, weight, out, rows, cols, stride, dilation, groups, r0, r1) -> None:
+    """What ``_jit.conv_rows`` computes, in numpy: used while a server compiles the loop.
+
+    ``out[o, r, j] = sum w[o, ci, ky, kx] * x[c, rows[r*sh + ky*dh], cols[j*sw + kx*dw]]``
+    (an index of -1 reads a zero), for output rows ``[r0, r1)``, in bands of rows whose padded
+    copy stays small.
+    """
+    c_out, cpg, kh, kw = weight.shape
+    opg = c_out // groups
+    (sh, sw), (dh, dw) = stride, dilation
+    w_out = out.shape[2]
+    pcols = cols[:(w_out - 1) * sw + (kw - 1) * dw + 1]
+    per_band = rows_per_band(4 * x.shape[0] * len(pcols) * sh)
+    for b0 in range(r0, r1, per_band):
+        b1 = min(b0 + per_band, r1)
+        n = b1 - b0
+        prows = rows[b0 * sh:(b1 - 1) * sh + (kh - 1) * dh + 1]
+        band = x[:, np.maximum(prows, 0)][:, :, np.maximum(pcols, 0)]
+        band[:, prows < 0] = 0
+        band[:, :, pcols < 0] = 0
+        acc = out[:, b0:b1]
+        acc[...] = 0
+        for o in range(c_out):
+            g = o // opg
+            for ci in range(cpg):
+                for ky in range(kh):
+                    for kx in range(kw):
+                        v = weight[o, ci, ky, kx]
+                        if v != 0:
+                            acc[o] += v * band[g * cpg + ci, ky * dh:ky * dh + (n - 1) * sh + 1:sh,
+                                               kx * dw:kx * dw + (w_out - 1) * sw + 1:sw]
 
 
 def rank1_factors(kernel2d: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -590,14 +495,18 @@ def _costs(weight: np.ndarray, stride: Pair, dilation: Pair, factors, groups: in
     return costs
 
 
-def choose_method(weight, *, in_hw=(3000, 4000), stride=1, padding=0, dilation=1, groups=1) -> str:
-    """The method :func:`conv2d` uses for these weights on an input of ``in_hw`` (H, W)."""
+def choose_method(weight, *, in_hw=(3000, 4000), stride=1, padding=0, dilation=1, groups=1,
+                  layer: Geometry | None = None) -> str:
+    """The method :func:`conv2d` uses for these weights on an input of ``in_hw`` (H, W)
+    (``layer``: the geometry already resolved, instead of stride, padding and dilation)."""
     w = np.asarray(weight, np.float32)
     c_out, cpg = w.shape[:2]
-    pads, s, d, out = check_conv_args((cpg * groups, *in_hw), w.shape, stride=stride,
-                                      padding=padding, dilation=dilation, groups=groups)
-    padded = (in_hw[0] + sum(pads[0]), in_hw[1] + sum(pads[1]))
-    costs = _costs(w, s, d, _factorise(w), groups, padded, out[1:])
+    if layer is None:
+        layer = check_conv_args((cpg * groups, *in_hw), w.shape, stride=stride, padding=padding,
+                                dilation=dilation, groups=groups)
+    rows, cols = layer.axes
+    costs = _costs(w, (rows.stride, cols.stride), (rows.dilation, cols.dilation), _factorise(w),
+                   groups, (rows.padded, cols.padded), layer.out_shape)
     return min(costs, key=costs.get)
 
 
@@ -606,7 +515,7 @@ def choose_method(weight, *, in_hw=(3000, 4000), stride=1, padding=0, dilation=1
 # --------------------------------------------------------------------------------------------
 
 def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
-           padding_mode="zeros", flip=False) -> np.ndarray:
+           padding_mode="zeros", flip=False, layer: Geometry | None = None) -> np.ndarray:
     """2-D cross-correlation of a ``(C_in, H, W)`` input, as ``torch.nn.functional.conv2d``.
 
     Parameters
@@ -627,6 +536,9 @@ def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
         What the padding holds (PyTorch's names).
     flip : bool
         Rotate each kernel by 180 degrees first: the mathematical convolution.
+    layer : conv.geometry.Geometry, optional
+        The geometry already resolved and checked (:func:`check_conv_args`, or
+        ``ConvSpec.resolve``): then ``stride``, ``padding`` and ``dilation`` are not read.
 
     Returns
     -------
@@ -639,7 +551,7 @@ def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
         For every invalid argument, naming the parameter, the value and what is allowed.
     """
     return _conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation,
-                   groups=groups, padding_mode=padding_mode, flip=flip, method=None)
+                   groups=groups, padding_mode=padding_mode, flip=flip, method=None, layer=layer)
 
 
 def conv2d_using(method: str, x, weight, bias=None, **kwargs) -> np.ndarray:
@@ -650,9 +562,9 @@ def conv2d_using(method: str, x, weight, bias=None, **kwargs) -> np.ndarray:
 
 
 def check_conv_args(x_shape, weight_shape, *, bias_shape=None, stride=1, padding=0, dilation=1,
-                    groups=1, padding_mode="zeros"):
-    """Validate a convolution's arguments from shapes alone; return (padding, stride, dilation,
-    output shape). Raises the same ``ValueError`` as :func:`conv2d` would."""
+                    groups=1, padding_mode="zeros") -> Geometry:
+    """Validate a convolution's arguments from shapes alone and resolve its geometry. Raises
+    the same ``ValueError`` as :func:`conv2d` would."""
     if len(x_shape) != 3:
         raise ValueError(f"x must be a (C, H, W) array, got shape {tuple(x_shape)}")
     if len(weight_shape) != 4:
@@ -663,7 +575,7 @@ def check_conv_args(x_shape, weight_shape, *, bias_shape=None, stride=1, padding
     c_out, cpg, kh, kw = weight_shape
     if min(weight_shape) < 1:
         raise ValueError(f"weight must not be empty, got shape {tuple(weight_shape)}")
-    groups = _as_int(groups, "groups", 1)
+    groups = as_int(groups, "groups", 1)
     if c_in % groups or c_out % groups:
         raise ValueError(
             f"groups={groups} must divide both the input channels ({c_in}) and the output "
@@ -677,28 +589,14 @@ def check_conv_args(x_shape, weight_shape, *, bias_shape=None, stride=1, padding
         )
     if bias_shape is not None and tuple(bias_shape) != (c_out,):
         raise ValueError(f"bias must have shape ({c_out},) (one per filter), got {tuple(bias_shape)}")
-    stride = as_pair(stride, "stride")
-    dilation = as_pair(dilation, "dilation")
-    pads = resolve_padding(padding, (h, w), (kh, kw), stride=stride, dilation=dilation)
-    _check_pad_mode(padding_mode, pads, (h, w))
-    out_hw = []
-    for (before, after), n, k, s, d, axis in zip(pads, (h, w), (kh, kw), stride, dilation,
-                                                 ("height", "width")):
-        eff, padded = effective_size(k, d), n + before + after
-        if eff > padded:
-            span = f"{eff}" if d == 1 else f"{d}*({k}-1)+1 = {eff}"
-            raise ValueError(
-                f"the kernel ({span} {axis}) is larger than the padded input "
-                f"({n} + {before} + {after} = {padded}): output {axis} would be "
-                f"floor(({padded} - {eff}) / {s}) + 1 = {out_size(n, k, before, after, s, d)}; "
-                f"use a smaller kernel or dilation, or more padding"
-            )
-        out_hw.append(out_size(n, k, before, after, s, d))
-    return pads, stride, dilation, (c_out, out_hw[0], out_hw[1])
+    layer = conv_geometry((h, w), (kh, kw), stride=stride, padding=padding, dilation=dilation)
+    _check_pad_mode(padding_mode, layer.padding, (h, w))
+    return layer
 
 
 def _conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
-            padding_mode="zeros", flip=False, method=None) -> np.ndarray:
+            padding_mode="zeros", flip=False, method=None, layer: Geometry | None = None
+            ) -> np.ndarray:
     x = _as_image(x)
     weight = np.asarray(weight)
     if weight.ndim != 4:
@@ -711,9 +609,15 @@ def _conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
         bias = np.asarray(bias)
         if bias.dtype.kind not in "biuf":
             raise ValueError(f"bias must hold real numbers, got dtype {bias.dtype}")
-    pads, stride, dilation, out_shape = check_conv_args(
-        x.shape, weight.shape, bias_shape=None if bias is None else bias.shape, stride=stride,
-        padding=padding, dilation=dilation, groups=groups, padding_mode=padding_mode)
+    if layer is None:
+        layer = check_conv_args(
+            x.shape, weight.shape, bias_shape=None if bias is None else bias.shape,
+            stride=stride, padding=padding, dilation=dilation, groups=groups,
+            padding_mode=padding_mode)
+    pads = layer.padding
+    rows, cols = layer.axes
+    stride, dilation = (rows.stride, cols.stride), (rows.dilation, cols.dilation)
+    out_shape = (weight.shape[0], *layer.out_shape)
     weight = np.ascontiguousarray(weight, dtype=np.float32)
     _check_finite(weight, "weight")
     if bias is not None:
@@ -725,8 +629,8 @@ def _conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
 
     factors = _factorise(weight) if method in (None, "separable") else None
     if method is None:
-        padded = (x.shape[1] + sum(pads[0]), x.shape[2] + sum(pads[1]))
-        costs = _costs(weight, stride, dilation, factors, groups, padded, out_shape[1:])
+        costs = _costs(weight, stride, dilation, factors, groups, (rows.padded, cols.padded),
+                       out_shape[1:])
         method = min(costs, key=costs.get)
     elif method == "separable" and factors is None:
         raise ValueError("method 'separable' needs every kernel slice to be of rank 1")
@@ -743,31 +647,22 @@ def _conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
     return out
 
 
-def pool2d(x, kernel_size, stride=None, padding=0, *, mode="max") -> np.ndarray:
+def pool2d(x, kernel_size=2, stride=None, padding=0, *, mode="max",
+           layer: Geometry | None = None) -> np.ndarray:
     """Max or average pooling of a ``(C, H, W)`` map, as ``max_pool2d`` / ``avg_pool2d``.
 
     ``stride`` defaults to the window (``kernel_size``); floor mode; ``padding`` is at most half
     the window and counts as -inf for max and as zeros for the average
-    (``count_include_pad=True``: every window divides by ``kH*kW``).
+    (``count_include_pad=True``: every window divides by ``kH*kW``). ``layer``: the geometry
+    already resolved (:func:`conv.geometry.pool_geometry`), instead of the three.
     """
     x = _as_image(x)
     if mode not in POOL_MODES:
         raise ValueError(f"mode must be one of {', '.join(map(repr, POOL_MODES))}, got {mode!r}")
-    kh, kw = as_pair(kernel_size, "kernel_size")
-    sh, sw = (kh, kw) if stride is None else as_pair(stride, "stride")
-    ph, pw = as_pair(padding, "padding", minimum=0)
-    if ph > kh // 2 or pw > kw // 2:
-        raise ValueError(
-            f"padding must be at most half the pooling window: padding ({ph}, {pw}) with window "
-            f"({kh}, {kw}) allows at most ({kh // 2}, {kw // 2})"
-        )
+    if layer is None:
+        layer = pool_geometry(x.shape[1:], kernel_size, stride, padding)
+    (kh, sh, ph), (kw, sw, pw) = ((a.k, a.stride, a.before) for a in layer.axes)
     h, w = x.shape[1:]
-    if kh > h + 2 * ph or kw > w + 2 * pw:
-        raise ValueError(
-            f"the pooling window ({kh} x {kw}) is larger than the map ({h} x {w}"
-            + (f" padded to {h + 2 * ph} x {w + 2 * pw}" if ph or pw else "")
-            + "): use a smaller window or pool an earlier, larger map"
-        )
     _check_finite(x, "x")
     pads = ((ph, ph), (pw, pw))
     plan = _plan(x, pads, "zeros", (kh, kw), (sh, sw), (1, 1))

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from conv import ops
+from conv import geometry, ops
+from conv.geometry import Geometry
 
 Nested = tuple  # nested tuples of floats, hashable
 
@@ -28,7 +29,7 @@ def _nested(a: np.ndarray):
 
 
 def _pair_or_none(value, name: str, minimum: int):
-    return None if value is None else ops.as_pair(value, name, minimum=minimum)
+    return None if value is None else geometry.as_pair(value, name, minimum=minimum)
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,11 @@ class PoolSpec:
     mode: str = "max"
 
     def __post_init__(self):
-        object.__setattr__(self, "kernel_size", ops.as_pair(self.kernel_size, "pool kernel_size"))
+        object.__setattr__(self, "kernel_size",
+                           geometry.as_pair(self.kernel_size, "pool kernel_size"))
         object.__setattr__(self, "stride", _pair_or_none(self.stride, "pool stride", 1))
-        object.__setattr__(self, "padding", ops.as_pair(self.padding, "pool padding", minimum=0))
+        object.__setattr__(self, "padding",
+                           geometry.as_pair(self.padding, "pool padding", minimum=0))
         if self.mode not in ops.POOL_MODES:
             raise ValueError(
                 f"pool mode must be one of {', '.join(map(repr, ops.POOL_MODES))}, got {self.mode!r}"
@@ -58,6 +61,11 @@ class PoolSpec:
     @property
     def effective_stride(self) -> tuple[int, int]:
         return self.stride or self.kernel_size
+
+    def resolve(self, in_hw: tuple[int, int]) -> Geometry:
+        """The pooling's geometry on a map of ``in_hw`` (``ValueError`` if the window does not
+        fit)."""
+        return geometry.pool_geometry(in_hw, self.kernel_size, self.stride, self.padding)
 
     @property
     def title(self) -> str:
@@ -109,18 +117,17 @@ class ConvSpec:
             if not np.isfinite(b).all():
                 raise ValueError("bias must be finite (no NaN or infinity)")
             object.__setattr__(self, "bias", tuple(float(v) for v in b))
-        object.__setattr__(self, "stride", ops.as_pair(self.stride, "stride"))
-        object.__setattr__(self, "dilation", ops.as_pair(self.dilation, "dilation"))
-        object.__setattr__(self, "groups", ops._as_int(self.groups, "groups", 1))
+        object.__setattr__(self, "stride", geometry.as_pair(self.stride, "stride"))
+        object.__setattr__(self, "dilation", geometry.as_pair(self.dilation, "dilation"))
+        object.__setattr__(self, "groups", geometry.as_int(self.groups, "groups", 1))
         if w.shape[0] % self.groups:
             raise ValueError(f"groups={self.groups} must divide the number of filters ({w.shape[0]})")
         padding = self.padding
         if isinstance(padding, list):
             padding = tuple(tuple(p) if isinstance(p, list) else p for p in padding)
             object.__setattr__(self, "padding", padding)
-        # validate the padding's form now (its size against the image is checked by run())
-        ops.resolve_padding(padding, (10**6, 10**6), self._shape[2:], stride=self.stride,
-                            dilation=self.dilation)
+        geometry.check_padding(padding)  # its form; its size is checked against an input
+
         if self.padding_mode not in ops.PADDING_MODES:
             raise ValueError(
                 f"padding_mode must be one of {', '.join(map(repr, ops.PADDING_MODES))}, "
@@ -161,9 +168,24 @@ class ConvSpec:
     def has_bias(self) -> bool:
         return self.bias is not None and any(b != 0 for b in self.bias)
 
-    def resolved_padding(self, in_hw: tuple[int, int]) -> ops.Padding:
-        return ops.resolve_padding(self.padding, in_hw, self._shape[2:], stride=self.stride,
-                                   dilation=self.dilation)
+    def resolved_padding(self, in_hw: tuple[int, int]) -> geometry.Padding:
+        return geometry.resolve_padding(self.padding, in_hw, self._shape[2:],
+                                        stride=self.stride, dilation=self.dilation)
+
+    def resolve(self, in_shape: tuple[int, int, int]) -> "Resolved":
+        """This layer on an input of ``in_shape`` (C, H, W): every size, once. ``ValueError``
+        explaining why when the layer cannot be applied (channels, kernel larger than the padded
+        input, padding mode, pool window larger than the map)."""
+        conv = ops.check_conv_args(in_shape, self._shape, stride=self.stride,
+                                   padding=self.padding, dilation=self.dilation,
+                                   groups=self.groups, padding_mode=self.padding_mode)
+        pool = None
+        if self.pool is not None:
+            try:
+                pool = self.pool.resolve(conv.out_shape)
+            except ValueError as exc:
+                raise ValueError(f"{exc} (the map it pools is the convolution's output)") from None
+        return Resolved(self, tuple(in_shape), conv, pool)
 
     @property
     def activation_title(self) -> str:
@@ -175,6 +197,36 @@ class ConvSpec:
             "tanh": "tanh",
             "abs": "|x|",
         }[self.activation]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A layer resolved against its input (:meth:`ConvSpec.resolve`): the convolution's and the
+    pooling's geometry, computed once and handed to the engine, the figures and the pages."""
+
+    spec: ConvSpec
+    in_shape: tuple[int, int, int]
+    conv: Geometry
+    pool: Geometry | None
+
+    @property
+    def padding(self) -> geometry.Padding:
+        return self.conv.padding  # type: ignore[return-value]
+
+    @property
+    def conv_shape(self) -> tuple[int, int, int]:
+        return (self.spec.weight_shape[0], *self.conv.out_shape)
+
+    @property
+    def out_shape(self) -> tuple[int, int, int]:
+        geo = self.pool or self.conv
+        return (self.spec.weight_shape[0], *geo.out_shape)
+
+    def notes(self) -> tuple[str, ...]:
+        """A sentence for each division that is not exact (convolution, then pooling)."""
+        pooled = tuple(n.replace("for the ", "for the pooled ", 1) for n in self.pool.notes()) \
+            if self.pool is not None else ()
+        return self.conv.notes() + pooled
 
 
 @dataclass(frozen=True)
@@ -223,23 +275,12 @@ class Stages:
 def check(in_shape: tuple[int, int, int], spec: ConvSpec) -> tuple[int, int, int]:
     """The output shape of ``spec`` on an input of ``in_shape`` (C, H, W), or ``ValueError``
     explaining why the layer cannot be applied (without computing anything)."""
-    _, _, _, out = ops.check_conv_args(
-        in_shape, spec.weight_shape, stride=spec.stride, padding=spec.padding,
-        dilation=spec.dilation, groups=spec.groups, padding_mode=spec.padding_mode)
-    if spec.pool is None:
-        return out
-    c, h, w = out
-    (kh, kw), (sh, sw), (ph, pw) = spec.pool.kernel_size, spec.pool.effective_stride, spec.pool.padding
-    if kh > h + 2 * ph or kw > w + 2 * pw:
-        raise ValueError(
-            f"the pooling window ({kh} x {kw}) is larger than the map it pools ({h} x {w}, the "
-            f"output of the convolution): use a smaller window, less stride or more padding"
-        )
-    return c, (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    return spec.resolve(in_shape).out_shape
 
 
-def run(x, spec: ConvSpec) -> Stages:
-    """Apply ``spec`` to ``x`` (C, H, W) and keep every stage.
+def run(x, spec: ConvSpec, layer: Resolved | None = None) -> Stages:
+    """Apply ``spec`` to ``x`` (C, H, W) and keep every stage (``layer``: ``spec`` already
+    resolved against ``x``'s shape).
 
     Raises
     ------
@@ -248,16 +289,15 @@ def run(x, spec: ConvSpec) -> Stages:
         channel mismatch, pool window larger than the map, ...), with the reason.
     """
     x = np.asarray(x)
-    check(x.shape, spec)
+    if layer is None:
+        layer = spec.resolve(x.shape)
     x = x.astype(np.float32, copy=False)
-    pads = spec.resolved_padding(x.shape[1:])
+    pads = layer.padding
     weight = spec.weight_array
-    kwargs = dict(stride=spec.stride, padding=pads, dilation=spec.dilation, groups=spec.groups,
-                  padding_mode=spec.padding_mode, flip=spec.flip)
     method = ops.choose_method(weight[:, :, ::-1, ::-1] if spec.flip else weight,
-                               in_hw=x.shape[1:], stride=spec.stride, padding=pads,
-                               dilation=spec.dilation, groups=spec.groups)
-    conv = ops.conv2d(x, weight, None, **kwargs)
+                               groups=spec.groups, layer=layer.conv)
+    conv = ops.conv2d(x, weight, None, groups=spec.groups, padding_mode=spec.padding_mode,
+                      flip=spec.flip, layer=layer.conv)
     padded = x if pads == ((0, 0), (0, 0)) else ops.pad(x, pads, spec.padding_mode)
     stages = {
         "input": Stage("input", "Input", x),
@@ -276,8 +316,7 @@ def run(x, spec: ConvSpec) -> Stages:
         activated = Stage("activated", spec.activation_title, current)
     pooled = None
     if spec.pool is not None:
-        p = spec.pool
-        pooled = Stage("pooled", p.title,
-                       ops.pool2d(current, p.kernel_size, p.effective_stride, p.padding, mode=p.mode))
+        pooled = Stage("pooled", spec.pool.title,
+                       ops.pool2d(current, mode=spec.pool.mode, layer=layer.pool))
     return Stages(input=stages["input"], padded=stages["padded"], conv=stages["conv"],
                   biased=biased, activated=activated, pooled=pooled, padding=pads, method=method)

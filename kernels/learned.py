@@ -37,11 +37,11 @@ gradient over one image: deterministic gradient descent.
 A run stops by itself, with an explanation and never an exception, when the loss becomes NaN or
 infinite or grows :data:`DIVERGENCE_FACTOR`-fold above where it started.
 
-The CNN's filters
+LeNet-5's filters
 -----------------
-:func:`register_cnn_filters` (run at import) adds the eight 3x3 filters of the first layer of the
-digits CNN (``assets/digits_cnn.npz``, trained by ``python -m kernels.train_digits``) to the
-kernel library as ``"digits CNN, conv1 filter N"`` (group ``"learned"``). It only reads a small
+:func:`register_cnn_filters` (run at import) adds the six 5x5 filters of the first layer of
+LeNet-5 trained on MNIST (``assets/lenet5.npz``, trained by ``python -m kernels.train_lenet``) to
+the kernel library as ``"LeNet-5, conv1 filter N"`` (group ``"learned"``). It only reads a small
 file: importing this module is cheap.
 """
 
@@ -55,8 +55,8 @@ from pathlib import Path
 
 import numpy as np
 
-from conv import ops
-from kernels import cnn, library
+from conv import geometry, ops
+from kernels import lenet, library
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +80,14 @@ RANDOM_INIT_STD = 0.5
 
 
 def _pair(size, name: str) -> tuple[int, int]:
-    kh, kw = ops.as_pair(size, name)
+    kh, kw = geometry.as_pair(size, name)
     if kh > MAX_SIZE or kw > MAX_SIZE:
         raise ValueError(f"{name} must be at most {MAX_SIZE} x {MAX_SIZE}, got {kh} x {kw}")
     return kh, kw
 
 
 def _same_padded(x: np.ndarray, kernel_hw: tuple[int, int]) -> np.ndarray:
-    pads = ops.resolve_padding("same", x.shape, kernel_hw)
+    pads = geometry.resolve_padding("same", x.shape, kernel_hw)
     return ops.pad(x[None], pads)
 
 
@@ -501,8 +501,8 @@ def learn(problem: Problem, **kwargs) -> Run:
 # The trained CNN's first-layer filters in the kernel library
 # --------------------------------------------------------------------------------------------
 
-CNN_KEY = "digits_cnn_conv1_{}"
-CNN_NAME = "digits CNN, conv1 filter {}"
+CNN_KEY = "lenet5_conv1_{}"
+CNN_NAME = "LeNet-5, conv1 filter {}"
 
 
 def nearest_named(weights: np.ndarray) -> tuple[library.Kernel, float] | None:
@@ -523,8 +523,8 @@ def nearest_named(weights: np.ndarray) -> tuple[library.Kernel, float] | None:
     return best
 
 
-def cnn_filter_kernels(weights: cnn.Weights) -> list[library.Kernel]:
-    """The first-layer filters of the digits CNN as library kernels, numbered from 1."""
+def cnn_filter_kernels(weights: lenet.Weights) -> list[library.Kernel]:
+    """The first-layer filters of LeNet-5 as library kernels, numbered from 1."""
     out = []
     for i, w in enumerate(weights.w1[:, 0].astype(np.float64), start=1):
         near = nearest_named(w)
@@ -536,25 +536,26 @@ def cnn_filter_kernels(weights: cnn.Weights) -> list[library.Kernel]:
             name=CNN_NAME.format(i),
             group="learned",
             weights=w,
-            description=(f"Filter {i} of the first layer of a small CNN trained on handwritten "
-                         f"digits (8x8 images, pixels divided by 16), learned, not designed."),
+            description=(f"Filter {i} of the first layer of LeNet-5 trained on MNIST "
+                         f"handwritten digits (28x28 images, pixels divided by 255), learned, "
+                         f"not designed."),
             detects=f"whatever helped tell the digits apart{like}",
-            reference=("trained by `python -m kernels.train_digits` on the UCI optical "
-                       "recognition of handwritten digits data (Alpaydin & Kaynak 1998)"),
+            reference=("trained by `python -m kernels.train_lenet` on 4,000 MNIST digits "
+                       "(LeCun, Cortes and Burges); see the page Inside a CNN"),
         ))
     return out
 
 
-def register_cnn_filters(path: Path | str = cnn.WEIGHTS_PATH) -> list[library.Kernel]:
-    """Add the CNN's first-layer filters to the library (a no-op when they are there already).
+def register_cnn_filters(path: Path | str = lenet.WEIGHTS_PATH) -> list[library.Kernel]:
+    """Add LeNet-5's first-layer filters to the library (a no-op when they are there already).
 
     A missing or unreadable weights file is logged and registers nothing: the app works without
     the learned kernels.
     """
     try:
-        return [library.register(k) for k in cnn_filter_kernels(cnn.load(path))]
+        return [library.register(k) for k in cnn_filter_kernels(lenet.load(path))]
     except (OSError, ValueError, KeyError) as exc:  # e.g. retrained while the app runs
-        log.warning("digits CNN filters not registered from %s: %s", path, exc)
+        log.warning("LeNet-5 filters not registered from %s: %s", path, exc)
         return []
 
 

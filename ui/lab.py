@@ -32,9 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from conv import image, samples, shapes
+from conv import geometry, image, samples, shapes
 from conv.stages import ConvSpec, PoolSpec, Stages, check, run
-from kernels import learned as _learned  # noqa: F401 - registers the digits CNN's filters
+from kernels import learned as _learned  # noqa: F401 - registers LeNet-5's filters
 from kernels import library
 from kernels.text import format_kernel
 from ui import cache, controls, shared, uploads
@@ -951,12 +951,12 @@ def maps_strip_html(result: LabResult, stage: str, mapping: str) -> str:
 
 @dataclass(frozen=True)
 class Arithmetic:
-    rows: shapes.Worked
-    cols: shapes.Worked
-    pool_rows: shapes.Worked | None
-    pool_cols: shapes.Worked | None
-    params: shapes.Worked
-    macs: shapes.Worked | None
+    rows: geometry.Worked
+    cols: geometry.Worked
+    pool_rows: geometry.Worked | None
+    pool_cols: geometry.Worked | None
+    params: geometry.Worked
+    macs: geometry.Worked | None
     out_shape: tuple[int, int, int] | None  # (C, H, W)
     padding: tuple
     error: str = ""
@@ -969,9 +969,9 @@ def arithmetic(in_shape: tuple[int, int, int], spec: ConvSpec) -> Arithmetic:
     kh, kw = spec.weight_shape[2:]
     c_out = spec.weight_shape[0]
     pads = spec.resolved_padding((h, w))
-    rows = shapes.output_size(h, kh, padding=pads[0], stride=spec.stride[0],
+    rows = geometry.output_size(h, kh, padding=pads[0], stride=spec.stride[0],
                               dilation=spec.dilation[0], axis="row")
-    cols = shapes.output_size(w, kw, padding=pads[1], stride=spec.stride[1],
+    cols = geometry.output_size(w, kw, padding=pads[1], stride=spec.stride[1],
                               dilation=spec.dilation[1], axis="column")
     params = shapes.conv_params(kh, kw, c_in, c_out, groups=spec.groups, bias=True)
     error = rows.error or cols.error
@@ -982,9 +982,9 @@ def arithmetic(in_shape: tuple[int, int, int], spec: ConvSpec) -> Arithmetic:
         out = (c_out, rows.value, cols.value)
         if spec.pool is not None:
             p = spec.pool
-            pool_rows = shapes.output_size(rows.value, p.kernel_size[0], padding=p.padding[0],
+            pool_rows = geometry.output_size(rows.value, p.kernel_size[0], padding=p.padding[0],
                                            stride=p.effective_stride[0], axis="row")
-            pool_cols = shapes.output_size(cols.value, p.kernel_size[1], padding=p.padding[1],
+            pool_cols = geometry.output_size(cols.value, p.kernel_size[1], padding=p.padding[1],
                                            stride=p.effective_stride[1], axis="column")
             error = pool_rows.error or pool_cols.error
             if error:

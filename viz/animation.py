@@ -38,7 +38,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from conv import ops
-from conv.shapes import output_size, receptive_field
+from conv.geometry import output_size
+from conv.shapes import receptive_field
 from conv.stages import ConvSpec, PoolSpec, Stages
 
 __all__ = [
@@ -629,9 +630,9 @@ def _formula_text(label: dict, text: str, sz: _Sizes, x_lo: float, x_hi: float,
     """The output-size formula: top right, beside the step line, or on its own line under it."""
     if sz.formula_below:
         return {**label, "text": text, "x": _n(x_lo + 0.02), "y": _n(y_lo + sz.formula_y_u),
-                "xanchor": "left", "yanchor": "top"}
+                "xanchor": "left", "yanchor": "top", "name": "formula"}
     return {**label, "text": text, "x": _n(x_hi - 0.02), "y": _n(y_lo + 0.02),
-            "xanchor": "right", "yanchor": "top"}
+            "xanchor": "right", "yanchor": "top", "name": "formula"}
 
 
 def _plotly_shape(template: dict, coords: dict) -> dict:
@@ -1101,6 +1102,24 @@ class Animation:
             "meta": {"steps": n, "start": start, "width_px": int(width_px), "slider_every": every},
         }
         return AnimatedFigure(self.traces, layout, self.frames)
+
+    def still(self, k: int = 0, *, heading: str | None = None,
+              formula: bool = True) -> go.Figure:
+        """Step ``k`` as a still: the same picture without buttons, slider or frames (a page
+        showing one computation, e.g. a cell traced back through a network). ``heading``
+        replaces the step line; ``formula=False`` leaves out the output-size formula."""
+        sc = self.scene
+        k = min(max(int(k), 0), self.n_steps - 1)
+        texts = [{**t, "text": s} for t, s in zip(sc.dyn_texts, sc.steps[k][1])]
+        if heading is not None:
+            texts[0]["text"] = heading
+        static = [t for t in sc.static_texts if formula or t.get("name") != "formula"]
+        layout = self.figure(k).layout.to_plotly_json()
+        controls = sc.look.controls_px
+        layout.update(annotations=texts + static, updatemenus=[], sliders=[],
+                      height=layout["height"] - controls + 8,
+                      margin={**layout["margin"], "b": 8})
+        return go.Figure(data=self.traces, layout=layout, _validate=False)
 
     def gif(self, *, max_frames: int = MAX_GIF_FRAMES, frame_ms: int = 600) -> bytes:
         """The animation as an animated GIF (Pillow), at most ``max_frames`` steps, the last

@@ -1,19 +1,15 @@
-"""Figures for learning kernels and for looking inside the digits CNN.
+"""Figures for learning kernels.
 
-Small grids (kernels, 8x8 feature maps) are heatmaps with their values written in the cells, so
-nothing depends on hovering (the pages are projected in lecture halls). Signed values use a
-diverging colour scale centred on 0 (blue negative, white 0, red positive); non-negative ones (after
-ReLU and pooling, pixels) a sequential one. Builders return ``go.Figure`` and never import
-streamlit.
+Small grids (kernels) are heatmaps with their values written in the cells, so nothing depends
+on hovering (the pages are projected in lecture halls). Signed values use a diverging colour scale
+centred on 0 (blue negative, white 0, red positive); non-negative ones a sequential one. Builders
+return ``go.Figure`` and never import streamlit.
 
 Public API
 ----------
 loss_figure(losses, *, floor=None, note=None, font_size=18) -> go.Figure
 kernel_evolution_figure(snapshots, *, zmax=None, font_size=18) -> go.Figure
 kernel_comparison_figure(learned, reference, *, reference_title="Target", font_size=18)
-maps_figure(maps, *, titles=None, signed=None, values=None, columns=None, font_size=16)
-digit_figure(image, *, title="", font_size=16) -> go.Figure
-probabilities_figure(probs, *, label=None, font_size=18) -> go.Figure
 signed_rgb(a, *, vmax=None) -> uint8 (H, W, 3);  gray_rgb(a) -> uint8 (H, W, 3)
 """
 
@@ -29,13 +25,10 @@ from plotly.subplots import make_subplots
 __all__ = [
     "DIVERGING",
     "SEQUENTIAL",
-    "digit_figure",
     "gray_rgb",
     "kernel_comparison_figure",
     "kernel_evolution_figure",
     "loss_figure",
-    "maps_figure",
-    "probabilities_figure",
     "signed_rgb",
 ]
 
@@ -43,8 +36,6 @@ DIVERGING = "RdBu_r"  # blue negative, white zero, red positive
 SEQUENTIAL = "Viridis"
 LOSS_COLOR = "#636efa"
 FLOOR_COLOR = "#00a36c"
-PREDICTED_COLOR = "#ef553b"
-OTHER_COLOR = "#9aa5b1"
 _TINY = 1e-30  # a log axis cannot show 0
 
 
@@ -229,87 +220,6 @@ def kernel_comparison_figure(learned: np.ndarray, reference: np.ndarray, *,
                       margin={"l": 10, "r": 10, "t": 60, "b": 10})
     fig.update_annotations(font_size=font_size)
     _square_axes(fig, 1, 3)
-    return fig
-
-
-# --------------------------------------------------------------------------------------------
-# Inside the CNN
-# --------------------------------------------------------------------------------------------
-
-
-def maps_figure(maps: np.ndarray, *, titles: Sequence[str] | None = None,
-                signed: bool | None = None, values: bool | None = None,
-                columns: int | None = None, decimals: int = 2,
-                font_size: int = 16) -> go.Figure:
-    """A grid of ``(C, H, W)`` maps with one shared colour scale (so channels compare).
-
-    ``signed`` (default: any negative value) picks the diverging scale centred on 0; ``values``
-    (default: maps of at most 8x8) writes each value in its cell with ``decimals`` decimals.
-    ``columns`` defaults to 8 for maps up to 4x4 and 4 for larger ones (room for the values).
-    """
-    maps = np.asarray(maps, dtype=np.float64)
-    if maps.ndim != 3:
-        raise ValueError(f"maps must be (C, H, W), got shape {maps.shape}")
-    c, h, w = maps.shape
-    signed = bool((maps < 0).any()) if signed is None else signed
-    values = (h * w <= 64) if values is None else values
-    columns = min(c, 8 if max(h, w) <= 4 else 4) if columns is None else columns
-    rows = math.ceil(c / columns)
-    titles = [f"{i + 1}" for i in range(c)] if titles is None else list(titles)
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles,
-                        horizontal_spacing=0.012, vertical_spacing=0.06 / max(rows, 1) + 0.02)
-    zmax = _symmetric(maps) if signed else (float(maps.max()) if maps.max() > 0 else 1.0)
-    # cells shrink with the map's side and with the number of columns
-    cell_font = max(min(font_size, int(font_size * 26 / (max(h, w) * columns))), 9)
-    for i in range(c):
-        fig.add_trace(_heatmap(maps[i], zmax=zmax, signed=signed, values=values,
-                               font_size=min(cell_font, font_size), showscale=(i == 0),
-                               decimals=decimals,
-                               colorbar={"thickness": 14, "len": 0.9} if i == 0 else None),
-                      i // columns + 1, i % columns + 1)
-    fig.update_layout(template="plotly_white", font={"size": font_size},
-                      # square maps across a ~1400 px wide page, plus their titles
-                      height=int(rows * (1400 / columns * h / w + 40) + 40),
-                      margin={"l": 10, "r": 10, "t": 40, "b": 10})
-    fig.update_annotations(font_size=font_size)
-    _square_axes(fig, rows, columns)
-    return fig
-
-
-def digit_figure(image: np.ndarray, *, title: str = "", font_size: int = 16) -> go.Figure:
-    """An 8x8 digit (pixels 0..16) in gray with each pixel's value written on it."""
-    a = np.asarray(image, dtype=np.float64)
-    fig = go.Figure(go.Heatmap(
-        z=a, zmin=0, zmax=16, colorscale="Greys", showscale=False,
-        text=_text(a), texttemplate="%{text}", textfont={"size": font_size},
-        hovertemplate="row %{y}, column %{x}: %{z}<extra></extra>", xgap=1, ygap=1,
-    ))
-    fig.update_layout(template="plotly_white", height=380, font={"size": font_size},
-                      margin={"l": 10, "r": 10, "t": 50 if title else 10, "b": 10},
-                      title={"text": title} if title else None)
-    _square_axes(fig, 1, 1)
-    return fig
-
-
-def probabilities_figure(probs: Sequence[float], *, label: int | None = None,
-                         font_size: int = 18) -> go.Figure:
-    """The softmax output as bars for the digits 0..9, percentages written on them; the predicted
-    digit in colour, the true one (``label``) named in the title."""
-    p = np.asarray(probs, dtype=np.float64)
-    best = int(np.argmax(p))
-    colors = [PREDICTED_COLOR if i == best else OTHER_COLOR for i in range(len(p))]
-    text = [f"{v:.1%}" if v >= 0.001 else "<0.1%" for v in p]
-    title = f"Prediction: {best} ({p[best]:.1%})"
-    if label is not None:
-        title += f", true digit: {label}" + (" ✓" if label == best else " ✗")
-    fig = go.Figure(go.Bar(x=[str(i) for i in range(len(p))], y=p, marker_color=colors, text=text,
-                           textposition="outside", textfont={"size": font_size},
-                           hovertemplate="digit %{x}: %{y:.2%}<extra></extra>"))
-    fig.update_layout(template="plotly_white", height=380, font={"size": font_size},
-                      margin={"l": 60, "r": 20, "t": 60, "b": 50}, title={"text": title},
-                      showlegend=False)
-    fig.update_yaxes(range=[0, 1.15], tickformat=".0%", title_text="probability")
-    fig.update_xaxes(title_text="digit", type="category")
     return fig
 
 

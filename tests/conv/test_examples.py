@@ -5,7 +5,7 @@ import pytest
 
 from conv import examples, ops, stages
 from conv.examples import EXAMPLES
-from conv.shapes import output_size
+from conv.geometry import output_size
 from kernels import library
 
 

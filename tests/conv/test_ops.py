@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conv import ops
+from conv.geometry import as_pair, resolve_padding, same_padding
 
 # A kernel of distinct powers of two: any flip, transpose or shift gives a different sum. The
 # exponents are permuted so that it is not separable (2 ** (3i + j) would be an outer product).
@@ -23,9 +24,9 @@ def oracle(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1,
     w = np.asarray(weight, np.float64)
     if flip:
         w = w[:, :, ::-1, ::-1]
-    sh, sw = ops.as_pair(stride, "stride")
-    dh, dw = ops.as_pair(dilation, "dilation")
-    (t, b), (l, r) = ops.resolve_padding(padding, x.shape[1:], w.shape[2:], stride=stride,
+    sh, sw = as_pair(stride, "stride")
+    dh, dw = as_pair(dilation, "dilation")
+    (t, b), (l, r) = resolve_padding(padding, x.shape[1:], w.shape[2:], stride=stride,
                                          dilation=dilation)
     mode = ops.NUMPY_PAD_MODE[padding_mode]
     xp = np.pad(x, ((0, 0), (t, b), (l, r)), mode=mode)
@@ -190,7 +191,7 @@ def test_large_input_runs_in_parallel_bands_and_matches(method):
 
 
 def test_even_kernel_same_padding_puts_the_odd_pixel_bottom_right():
-    assert ops.resolve_padding("same", (10, 10), (4, 2)) == ((1, 2), (0, 1))
+    assert resolve_padding("same", (10, 10), (4, 2)) == ((1, 2), (0, 1))
     x = np.arange(16, dtype=np.float32).reshape(1, 4, 4)
     w = np.zeros((1, 1, 2, 2), np.float32)
     w[0, 0, 0, 0] = 1  # picks the window's top-left: the output pixel itself
@@ -201,8 +202,8 @@ def test_same_at_stride_2_is_tensorflow_same():
     for n in range(5, 12):
         out = ops.conv2d(np.ones((1, n, n)), np.ones((1, 1, 3, 3)), padding="same", stride=2)
         assert out.shape[1:] == (-(-n // 2), -(-n // 2))
-    assert ops.same_padding(10, 3, 2) == (0, 1)  # TF: total max((5-1)*2 + 3 - 10, 0) = 1, after
-    assert ops.same_padding(11, 3, 2) == (1, 1)
+    assert same_padding(10, 3, 2) == (0, 1)  # TF: total max((5-1)*2 + 3 - 10, 0) = 1, after
+    assert same_padding(11, 3, 2) == (1, 1)
 
 
 def test_full_padding_gives_every_overlap():
@@ -263,9 +264,9 @@ def test_every_output_value_is_the_dot_product_at_its_window(stride, dilation, p
     rng = np.random.default_rng(9)
     x = rng.integers(0, 10, (1, 9, 10)).astype(np.float32)
     w = POW2[None, None]
-    pads = ops.resolve_padding(padding, x.shape[1:], (3, 3), stride=stride, dilation=dilation)
+    pads = resolve_padding(padding, x.shape[1:], (3, 3), stride=stride, dilation=dilation)
     xp = ops.pad(x, pads)
-    win = ops.Windows(xp.shape[1:], (3, 3), ops.as_pair(stride, "s"), ops.as_pair(dilation, "d"))
+    win = ops.Windows(xp.shape[1:], (3, 3), as_pair(stride, "s"), as_pair(dilation, "d"))
     out = ops.conv2d(x, w, stride=stride, dilation=dilation, padding=padding)
     assert out.shape[1:] == win.out_hw
     for i, j in itertools.product(range(win.out_hw[0]), range(win.out_hw[1])):
@@ -289,7 +290,7 @@ def test_pad_matches_numpy_pad_for_every_mode():
 @pytest.mark.parametrize("k", [2, 3, (2, 4)])
 def test_non_overlapping_pool_matches_reshape_oracle(mode, k):
     rng = np.random.default_rng(10)
-    kh, kw = ops.as_pair(k, "k")
+    kh, kw = as_pair(k, "k")
     x = rng.normal(size=(3, 5 * kh + 1, 4 * kw + 1)).astype(np.float32)  # the floor drops one row/col
     blocks = x[:, :5 * kh, :4 * kw].reshape(3, 5, kh, 4, kw)
     expected = blocks.max(axis=(2, 4)) if mode == "max" else blocks.mean(axis=(2, 4))

@@ -4,17 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conv.shapes import (
-    Worked,
-    conv_macs,
-    conv_params,
-    effective_kernel,
-    fc_macs,
-    fc_params,
-    output_size,
-    receptive_field,
-    same_padding,
-)
+from conv.geometry import Worked, effective_size, output_size, same_padding
+from conv.shapes import conv_macs, conv_params, fc_macs, fc_params, receptive_field
 
 # --- output size: the notes' examples, with the exact formula text -------------------------
 
@@ -175,11 +166,9 @@ def test_same_padding_examples():
     assert same_padding(8, 3, stride=2) == (0, 1)  # TF SAME: ceil(8/2) = 4, extra after
 
 
-def test_effective_kernel():
-    assert effective_kernel(3, 1) == 3
-    assert effective_kernel(3, 2) == 5
-    with pytest.raises(ValueError, match="`dilation`"):
-        effective_kernel(3, 0)
+def test_effective_size():
+    assert effective_size(3, 1) == 3
+    assert effective_size(3, 2) == 5
 
 
 # --- parameters and multiply-adds -------------------------------------------------------------

@@ -53,7 +53,8 @@ def start_streamlit(script: str = "app.py", timeout: float = 60.0, *, cwd: Path 
     """Start ``streamlit run script`` on a free port (in ``cwd``, another checkout for an A/B,
     with ``extra_args`` for ``streamlit run``); return (process, base URL)."""
     port = _free_port()
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # the engine warms up as on a real server (tests/conftest.py turns it off for AppTest)
+    env = dict(os.environ, PYTHONUNBUFFERED="1", CONVVIZ_WARM="1")
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "streamlit", "run", script,

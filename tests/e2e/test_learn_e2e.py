@@ -1,5 +1,5 @@
-"""Learn a kernel and Inside a CNN in a real browser: a training run with its progress, Stop, the
-loss curve and the learned kernel sent to the other pages; a digit through the network."""
+"""Learn a kernel in a real browser: a training run with its progress, Stop, the loss curve and
+the learned kernel sent to the other pages (Inside a CNN: test_inside_cnn_e2e.py)."""
 
 import re
 
@@ -85,23 +85,3 @@ def test_training_shows_progress_stops_and_draws_the_loss_curve(page, app_url):
     wait_for_app(page)
     _no_exception(page)
     screenshot(page, "learn_kernel_sent_to_filter_lab_1920x1080")
-
-
-def test_inside_cnn_shows_a_digit_through_the_network(page, app_url):
-    page.goto(app_url + "/inside-cnn")
-    wait_for_app(page)
-    page.get_by_role("heading", name="Inside a CNN").wait_for()
-    _no_exception(page)
-    assert "1,898" in page.locator('[data-testid="stTable"]').first.inner_text()
-    screenshot(page, "inside_cnn_table_1920x1080")
-    page.locator(".st-key-inside_digit button").filter(has_text=re.compile(r"^7$")).click()
-    wait_for_app(page)
-    page.get_by_text(re.compile(r"the writer wrote \*?\*?7|wrote 7")).first.wait_for()
-    page.get_by_role("heading", name=re.compile("Pick a digit")).scroll_into_view_if_needed()
-    page.wait_for_timeout(300)
-    screenshot(page, "inside_cnn_digit_1920x1080")
-    page.get_by_role("heading", name=re.compile("Layer 1")).scroll_into_view_if_needed()
-    page.wait_for_timeout(300)
-    screenshot(page, "inside_cnn_layer1_1920x1080")
-    assert _plotly_count(page) == 7
-    _no_exception(page)

@@ -255,17 +255,20 @@ def test_random_initialisation_is_seeded():
 
 
 # --------------------------------------------------------------------------------------------
-# the CNN's filters in the library
+# LeNet-5's filters in the library
 # --------------------------------------------------------------------------------------------
 
 
 def test_cnn_filters_are_learned_kernels_in_the_library():
     learned = [k for k in library.presets() if k.group == "learned"]
-    assert [k.name for k in learned] == [f"digits CNN, conv1 filter {i}" for i in range(1, 9)]
-    k3 = library.get("digits_cnn_conv1_3")
-    assert k3.shape == (3, 3) and k3.weights.dtype == np.float64
+    assert [k.name for k in learned] == [f"LeNet-5, conv1 filter {i}" for i in range(1, 7)]
+    k3 = library.get("lenet5_conv1_3")
+    assert k3.shape == (5, 5) and k3.weights.dtype == np.float64
     assert not k3.weights.flags.writeable
-    assert "digits" in k3.description and "closest hand-designed kernel" in k3.detects
+    assert "MNIST" in k3.description and "closest hand-designed kernel" in k3.detects
+    from kernels import lenet
+
+    np.testing.assert_array_equal(k3.weights, lenet.load().w1[2, 0])
 
 
 def test_reimporting_registers_nothing_new():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import ndimage, signal
 
-import kernels.learned  # noqa: F401  (registers the digits CNN's filters, as the app does)
+import kernels.learned  # noqa: F401  (registers LeNet-5's filters, as the app does)
 from kernels import library as L
 from kernels.library import GROUPS, PARAMETRIC, Kernel
 
@@ -537,7 +537,7 @@ def registered():
 
 def test_register_adds_a_learned_kernel(registered):
     assert L.get(registered.key) is registered
-    # other learned kernels (the digits CNN's) may be registered already: this one comes last
+    # other learned kernels (LeNet-5's) may be registered already: this one comes last
     assert L.by_group()["learned"][-1] is registered
     assert L.presets()[-1] is registered
     assert registered.key in L.keys()

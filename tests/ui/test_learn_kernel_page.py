@@ -170,9 +170,9 @@ def test_on_random_noise_plain_sgd_finds_sobel_exactly(page):
 
 def test_the_cnn_filters_are_in_the_picker_and_can_be_learned(page):
     picker = page.selectbox(key="learn.target.preset")
-    assert "Learned · digits CNN, conv1 filter 3" in picker.options
-    picker.set_value("digits_cnn_conv1_3").run()
+    assert "Learned · LeNet-5, conv1 filter 3" in picker.options
+    picker.set_value("lenet5_conv1_3").run()
     _set(page, "learn.steps", 50)
     page.button(key="learn_train").click().run()
     _ok(page)
-    assert "digits CNN, conv1 filter 3" in page.session_state["learn.run_info"]["target"]
+    assert "LeNet-5, conv1 filter 3" in page.session_state["learn.run_info"]["target"]

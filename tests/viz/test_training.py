@@ -1,11 +1,10 @@
-"""Figures for learning kernels and for the digits CNN, asserted as objects (never as pixels)."""
+"""Figures for learning kernels, asserted as objects (never as pixels)."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-import plotly.graph_objects as go
 import pytest
 
 from kernels.library import SOBEL_X
@@ -60,48 +59,6 @@ def test_comparison_shows_learned_target_and_difference():
     assert fig.layout.yaxis.autorange == "reversed"  # row 0 at the top, as in the matrix
     with pytest.raises(ValueError, match="same shape"):
         T.kernel_comparison_figure(np.zeros((3, 3)), np.zeros((5, 5)))
-
-
-def test_maps_grid_shares_one_scale_and_writes_small_maps_values():
-    maps = np.arange(2 * 4 * 4, dtype=float).reshape(2, 4, 4) - 10
-    fig = T.maps_figure(maps)
-    assert len(fig.data) == 2 and all(isinstance(d, go.Heatmap) for d in fig.data)
-    assert {d.zmax for d in fig.data} == {21.0} and {d.zmin for d in fig.data} == {-21.0}
-    assert fig.data[0].text[0][0] == "-10.00" and fig.data[0].text[2][2] == "0"  # 2 decimals
-    assert fig.data[0].showscale and not fig.data[1].showscale
-    relu = T.maps_figure(np.abs(maps), titles=["a", "b"])
-    assert relu.data[0].colorscale == T.maps_figure(np.ones((1, 2, 2))).data[0].colorscale
-    assert relu.data[0].zmin == 0
-    assert [a.text for a in relu.layout.annotations] == ["a", "b"]
-    big = T.maps_figure(np.ones((1, 16, 16)))
-    assert big.data[0].text is None  # 256 values would be unreadable
-    with pytest.raises(ValueError, match="C, H, W"):
-        T.maps_figure(np.ones((4, 4)))
-
-
-def test_sixteen_maps_wrap_onto_two_rows():
-    fig = T.maps_figure(np.ones((16, 4, 4)))
-    assert fig.data[8].xaxis == "x9" and fig.layout.yaxis9.domain[1] < fig.layout.yaxis.domain[0]
-
-
-def test_probabilities_highlight_the_prediction_and_name_the_truth():
-    p = np.full(10, 0.01)
-    p[7] = 0.91
-    fig = T.probabilities_figure(p, label=7)
-    bar = fig.data[0]
-    assert list(bar.x) == [str(i) for i in range(10)]
-    assert bar.text[7] == "91.0%" and bar.text[0] == "1.0%"
-    assert bar.marker.color[7] == T.PREDICTED_COLOR and bar.marker.color[0] == T.OTHER_COLOR
-    assert fig.layout.title.text == "Prediction: 7 (91.0%), true digit: 7 ✓"
-    assert "✗" in T.probabilities_figure(p, label=1).layout.title.text
-
-
-def test_digit_figure_writes_every_pixel():
-    img = np.arange(64).reshape(8, 8) % 17
-    fig = T.digit_figure(img, title="a digit")
-    assert fig.data[0].zmin == 0 and fig.data[0].zmax == 16
-    assert fig.data[0].text[0][3] == "3"
-    assert fig.layout.title.text == "a digit"
 
 
 def test_image_mappings():

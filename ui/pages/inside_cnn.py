@@ -1,142 +1,295 @@
-"""Inside a CNN: a small network trained on handwritten digits, layer by layer.
+"""Inside a CNN: LeNet-5 trained on MNIST. Draw a digit (mouse, finger or pen) or pick a
+held-out test digit, see what the network sees and its ten probabilities, every layer's maps,
+and click any cell to trace it back: its receptive field on every earlier map and the
+multiply-adds that made it.
 
-Pick a held-out digit (or edit its pixels) and follow it through the network: the first layer's
-learned filters, each layer's feature maps, the pooled maps and the class probabilities. Every
-map is computed by the engine's ``conv2d`` / ``pool2d`` (:func:`kernels.cnn.forward`).
+Everything is computed by the engine's ``conv2d`` / ``pool2d`` (:func:`kernels.lenet.forward`);
+the page's state is in the link (:func:`ui.learn_cnn.url_state`).
 """
 
 import logging
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
-from kernels import cnn
+from kernels import drawing, lenet
+from ui import canvas as cv
 from ui import learn_cnn as data
-from viz import training as figs
+from ui import netview
+from ui.html_view import html_view
+from ui.plotly_view import plotly_view
+from ui.state import UrlState
+from viz import lenet as figs
 
 log = logging.getLogger(__name__)
 ss = st.session_state
 
-st.html("""
+CSS = f"""
 <style>
-[data-testid="stMetricValue"] { font-size: 2.4rem; font-weight: 700; }
-[data-testid="stMetricLabel"] p { font-size: 1.1rem; }
-[data-testid="stTable"] td, [data-testid="stTable"] th { font-size: 1.05rem; }
-.st-key-inside_digit button p { font-size: 1.4rem; font-weight: 700; }
+[data-testid="stMainBlockContainer"] {{ padding-top: 3.2rem; }}
+h1 {{ padding: 0 0 0.4rem 0 !important; font-size: 2rem !important; }}
+.st-key-inside-top p {{ font-size: 1.05rem; }}
+.st-key-inside-picker button p {{ font-size: 1.25rem; font-weight: 700; }}
+.st-key-inside-trace p, .st-key-inside-trace li {{ font-size: 1.1rem; }}
+.st-key-inside-canvas {{ --conv-canvas-side: min(440px, calc(100vh - 380px)); }}
+.conv-pred {{ --conv-pred-height: min(7rem, calc(100vh - 560px)); }}
+.conv-testdigit {{ display: flex; gap: 0.8rem; align-items: center; font-size: 1.1rem; }}
+.conv-testdigit img {{ image-rendering: pixelated; border: 1px solid #888; width: 5.6rem; }}
+{figs.PREDICTION_CSS}
+{figs.STRIP_CSS}
+{UrlState.link_css("inside-link")}
 </style>
-""")
-st.title("Inside a CNN")
-st.markdown(
-    "A small convolutional network, trained here in numpy on real handwritten digits (8 x 8 "
-    "pixels, values 0..16): **its filters were learned, not designed**. Pick a digit it has never "
-    "seen and watch each layer transform it."
-)
-CONFIG = {"displayModeBar": False}
+"""
+
+URL = data.url_state()
+notices = URL.restore()
+data.after_restore(URL)
 
 
-def _reset(pos: int = 0) -> None:
-    """Show example ``pos`` of the current digit, with a fresh pixel editor."""
-    ss["inside.pos"] = pos
-    ss["inside.edit"] = ss.get("inside.edit", 0) + 1
+# ---- callbacks ------------------------------------------------------------------------------
+
+def _to_test() -> None:
+    ss["inside.source"] = "test"
+
+
+def _pick_digit() -> None:
+    if ss.get("inside.digit") is None:  # a pill clicked off: keep the digit
+        ss["inside.digit"] = ss.get("inside.last_digit", data.DEFAULT_DIGIT)
+    ss["inside.ex"] = 0
+    _to_test()
 
 
 def _next() -> None:
-    _reset(ss.get("inside.pos", 0) + 1)
+    ss["inside.ex"] = int(ss.get("inside.ex", 0)) + 1
+    _to_test()
 
 
 def _mistake() -> None:
     wrong = data.mistakes()
-    index = int(wrong[ss.get("inside.mistake", 0) % len(wrong)])
-    ss["inside.mistake"] = ss.get("inside.mistake", 0) + 1
+    k = int(ss.get("inside.mistake", 0))
+    index = int(wrong[k % len(wrong)])
+    ss["inside.mistake"] = k + 1
     label = int(data.digits().labels[index])
-    ss["inside_digit"] = label
-    _reset(int(np.flatnonzero(data.examples_of(label) == index)[0]))
+    ss["inside.digit"] = label
+    ss["inside.ex"] = int(np.flatnonzero(data.examples_of(label) == index)[0])
+    _to_test()
+
+
+def _on_draw() -> None:
+    value = cv.value(data.CANVAS_KEY)
+    if value is None:
+        return
+    try:
+        pre = data.read_canvas(value)
+    except ValueError as exc:
+        ss["inside.draw_error"] = str(exc)
+        return
+    except Exception as exc:  # no traceback reaches the page
+        log.exception("a drawing could not be read")
+        ss["inside.draw_error"] = f"unexpected error ({type(exc).__name__})"
+        return
+    ss.pop("inside.draw_error", None)
+    ss["inside.strokes"] = value  # drawn again if the canvas is built anew
+    ss["inside.drawn"] = pre.image
+    ss["inside.pre"] = pre
+    ss["inside.source"] = "drawn"
+
+
+def _use_drawing() -> None:
+    ss["inside.source"] = "drawn"
+
+
+def _on_cell() -> None:
+    cell = netview.clicked(data.VIEW_KEY)
+    if not isinstance(cell, dict):
+        return
+    try:
+        sel = (str(cell["stage"]), int(cell["c"]), int(cell["i"]), int(cell["j"]))
+        lenet.receptive_regions(*sel)  # inside its stage
+    except (KeyError, TypeError, ValueError):
+        return
+    ss["inside.sel"] = sel
+    ss["inside.cell_text"] = data.format_cell(sel)
+
+
+def _on_cell_text() -> None:
+    text = (ss.get("inside.cell_text") or "").strip()
+    if not text:
+        ss["inside.sel"] = None
+        ss.pop("inside.cell_error", None)
+        return
+    try:
+        ss["inside.sel"] = data.parse_cell(text)
+        ss.pop("inside.cell_error", None)
+    except ValueError as exc:
+        ss["inside.cell_error"] = str(exc)
+
+
+def _clear_cell() -> None:
+    ss["inside.sel"] = None
+    ss["inside.cell_text"] = ""
+
+
+# ---- the page -------------------------------------------------------------------------------
+
+def current() -> tuple[data.Shown, str, int | None]:
+    """The digit shown, a sentence saying which it is, and its test index (None: drawn)."""
+    if ss.get("inside.source") == "drawn" and ss.get("inside.drawn") is not None:
+        shown = data.drawn_digit(ss["inside.drawn"])
+        return shown, "your drawing", None
+    digit = ss.get("inside.digit")
+    if digit is None:
+        digit = ss.get("inside.last_digit", data.DEFAULT_DIGIT)
+    ss["inside.last_digit"] = digit
+    examples = data.examples_of(int(digit))
+    pos = int(ss.get("inside.ex", 0)) % len(examples)
+    ss["inside.ex"] = pos
+    index = int(examples[pos])
+    what = f"held-out example {pos + 1} of {len(examples)} of the digit {digit}"
+    return data.test_digit(index), what, index
+
+
+def top(shown: data.Shown, what: str, index: int | None) -> None:
+    """The canvas beside the prediction, the preprocessing (or the test digit) and the test
+    digits' controls: together on one screen."""
+    drawn = index is None
+    left, right = st.columns([1, 1.45], gap="medium")
+    with left, st.container(key="inside-canvas"):
+        cv.canvas(key=data.CANVAS_KEY, on_change=_on_draw, active=drawn,
+                  clear=int(ss.get("inside.clear", 0)), restore=ss.get("inside.strokes"),
+                  hint="Showing a test digit: draw here to try yours")
+        if ss.get("inside.draw_error"):
+            st.warning(f"The drawing could not be read: {ss['inside.draw_error']}")
+    with right:
+        blank = drawn and not shown.image.any()
+        if blank:
+            pred = ('<div class="conv-pred"><div class="conv-pred-line" role="status">'
+                    'Draw a digit</div><div class="conv-pred-note">The canvas is empty: the '
+                    'network sees a blank page.</div></div>')
+        else:
+            pred = figs.prediction_html(shown.trace.probs, label=shown.label,
+                                        note=f"LeNet-5 reads {what}.")
+        pre = ss.get("inside.pre") if drawn else None
+        if pre is not None and not blank:
+            below = figs.strip_html(drawn=pre.drawn, box=pre.box, canvas=drawing.CANVAS,
+                                    fitted=pre.fitted, com=pre.com, image=pre.image,
+                                    pen_px=pre.pen_px, width_px=pre.width_px)
+        elif drawn:
+            below = _digit_card(shown.image, "The drawing from the link, as the network's "
+                                             "28 x 28 input (draw to replace it).") if not blank else ""
+        else:
+            below = _digit_card(shown.image, f"The test digit: the writer wrote "
+                                             f"{shown.label}. Never used in training.")
+        html_view(pred + below, key="inside-pred")
+        with st.container(key="inside-picker", horizontal=True, vertical_alignment="bottom"):
+            st.pills("Test digits", list(range(10)), key="inside.digit", on_change=_pick_digit)
+            st.button("Next example", icon=":material/skip_next:", on_click=_next,
+                      key="inside_next")
+            wrong = data.mistakes()
+            st.button(f"Show a mistake ({len(wrong)} of {len(data.weights().test_idx):,})",
+                      key="inside_wrong", on_click=_mistake, disabled=not len(wrong))
+            if not drawn and ss.get("inside.drawn") is not None:
+                st.button("Back to my drawing", key="inside_mine", on_click=_use_drawing)
+
+
+def _digit_card(image: np.ndarray, caption: str) -> str:
+    from viz.maps import data_uri
+
+    rgb = np.repeat((255 - np.asarray(image, np.uint8))[..., None], 3, axis=2)
+    return (f'<div class="conv-testdigit"><img src="{data_uri(rgb, fmt="png")}" alt="the '
+            f'digit"><span>{data.escape(caption)}</span></div>')
+
+
+def trace_panel(shown: data.Shown, index: int | None) -> None:
+    """The selected cell: its receptive field in words and its multiply-adds."""
+    sel = ss.get("inside.sel")
+    want = "" if sel is None else data.format_cell(sel)
+    if not ss.get("inside.cell_error") and ss.get("inside.cell_text") != want:
+        ss["inside.cell_text"] = want  # a click or a link chose the cell
+    with st.container(key="inside-trace"):
+        row = st.container(horizontal=True, vertical_alignment="bottom")
+        row.text_input("Cell (layer:map:row:column, as in the link)", key="inside.cell_text",
+                       on_change=_on_cell_text, placeholder="conv2:5:3:7",
+                       help="Or click a cell of any map above. Layers: "
+                            + ", ".join(lenet.STAGE_KEYS) + "; FC layers: fc3:17.")
+        if sel is not None:
+            row.button("Clear the selection", key="inside_clear_cell", on_click=_clear_cell)
+        if ss.get("inside.cell_error"):
+            st.warning(ss["inside.cell_error"])
+        if sel is None:
+            st.info("Click any cell of any map above to see where it comes from: its "
+                    "receptive field is outlined on every earlier map, and its multiply-adds "
+                    "are written out here.")
+            return
+        ex = data.explain_test(index, sel) if index is not None else data.explain(shown, sel)
+        st.subheader(ex.heading)
+        st.markdown("**Where it comes from** (outlined in vermillion on the maps above):\n\n"
+                    + "\n".join(f"- {line}" for line in data.receptive_lines(sel)))
+        st.markdown("**How it is computed**: " + " ".join(ex.lines))
+        if ex.figure is not None:
+            plotly_view(ex.figure, key="inside-trace-figure",
+                        config={"displayModeBar": False, "staticPlot": True})
+        if ex.summary:
+            st.code(ex.summary, language=None)
+        if ex.equation:
+            with st.expander("Every multiplication"):
+                st.code(ex.equation, language=None, wrap_lines=True)
+
+
+@st.fragment
+def explorer() -> None:
+    """Everything a stroke or a click changes: one fragment, rerun alone (so it catches its own
+    errors: a fragment's rerun does not pass through :func:`body`)."""
+    try:
+        _explorer()
+    except Exception as exc:  # the page must survive anything
+        log.exception("inside-a-CNN explorer failed")
+        st.error(f"Something went wrong on this page: {exc}")
+
+
+def _explorer() -> None:
+    for notice in notices:
+        st.warning(notice)
+    notices.clear()
+    shown, what, index = current()
+    with st.container(key="inside-top"):
+        top(shown, what, index)
+    st.subheader("Every layer: click any cell to trace it back")
+    sel = ss.get("inside.sel")
+    payload = figs.maps_payload(
+        shown.layers_json,
+        None if sel is None else {"stage": sel[0], "c": sel[1], "i": sel[2], "j": sel[3]},
+        data.regions_json(sel))
+    netview.netview(payload, key=data.VIEW_KEY, on_cell=_on_cell)
+    st.caption("Colours: blue negative, white 0, red positive; each layer's scale runs to its "
+               "largest magnitude, its real minimum and maximum marked on the bar. The input "
+               "is ink on paper.")
+    trace_panel(shown, index)
+    data.before_publish()
+    URL.show("the same digit (or drawing) and traced cell", "inside-link", css=False,
+             lazy=True)
+
+
+def network_section() -> None:
+    w = data.weights()
+    with st.expander("The network: LeNet-5 as in the lecture notes, with this network's "
+                     "numbers", expanded=False):
+        st.table(data.notes_table(), hide_index=True)
+        st.markdown(
+            f"Trained here in numpy (`python -m kernels.train_lenet`, seeded) on "
+            f"{5000 - len(w.test_idx):,} MNIST digits; **{w.accuracy:.2%}** of the "
+            f"{len(w.test_idx):,} held-out digits (100 of each, never used in training) are "
+            f"read right, by the same forward pass as this page. ReLU and max pooling, where "
+            f"LeCun's LeNet-5 (1998) squashed with tanh and averaged.")
+        st.markdown("Where this table differs from the notes':\n\n"
+                    + "\n".join(f"- {c}" for c in data.NOTES_CORRECTIONS))
 
 
 def body() -> None:
-    weights, digits, analysis = data.weights(), data.digits(), data.analysis()
-
-    st.subheader("The network")
-    m = st.columns(4)
-    m[0].metric("Held-out accuracy", f"{weights.accuracy:.2%}",
-                help="Digits never used in training, through the engine's forward pass")
-    m[1].metric("Held-out digits", f"{len(weights.test_idx):,}")
-    m[2].metric("Parameters", f"{analysis.params:,}")
-    m[3].metric("Neurons", f"{analysis.neurons:,}")
-    st.table(data.seed_table(analysis), hide_index=True)
-    st.caption(
-        "In the lecture notes' format (their MNIST table). Number of parameters = number of output "
-        "channels x (size of filter + 1), as there is a bias term. Conv layers pad by 1 so the "
-        "8 x 8 digit keeps its size; 'FC + softmax' is a fully connected layer of 10 units "
-        "followed by the softmax function. Trained with Adam on "
-        f"{len(digits) - len(weights.test_idx):,} digits (`python -m kernels.train_digits`)."
-    )
-
-    st.subheader("Pick a digit it has never seen")
-    ss.setdefault("inside_digit", 3)
-    ss.setdefault("inside.pos", 0)
-    ss.setdefault("inside.edit", 0)
-    row = st.container(horizontal=True, vertical_alignment="bottom")
-    row.pills("Digit", list(range(10)), key="inside_digit", on_change=_reset)
-    row.button("Next example", icon=":material/skip_next:", on_click=_next, key="inside_next")
-    wrong = data.mistakes()
-    if len(wrong):
-        row.button(f"Show a mistake ({len(wrong)} of {len(weights.test_idx)})", key="inside_wrong",
-                   on_click=_mistake)
-    digit = ss["inside_digit"]
-    if digit is None:  # the pill was clicked off: keep the last digit
-        digit = ss.get("inside.digit", 3)
-    ss["inside.digit"] = digit
-    examples = data.examples_of(digit)
-    pos = ss["inside.pos"] % len(examples)
-    index = int(examples[pos])
-    label = int(digits.labels[index])
-    image = digits.images[index].astype(np.float64)
-
-    with st.expander("Draw: edit the pixels (0 = paper, 16 = ink)"):
-        edited = st.data_editor(pd.DataFrame(image.astype(int)), hide_index=True,
-                                key=f"inside.pixels{ss['inside.edit']}")
-        image, fixed = data.clean_pixels(edited)
-        if fixed:
-            st.warning("Blank, non-numeric or out-of-range cells were set to 0..16.")
-    drawn = not np.array_equal(image, digits.images[index])
-    trace = cnn.forward(weights, image)
-
-    c1, c2 = st.columns([2, 3])
-    title = (f"Held-out example {pos + 1} of {len(examples)} of the digit {label}"
-             + (" (edited)" if drawn else ""))
-    c1.plotly_chart(figs.digit_figure(image, title=title), theme=None, config=CONFIG)
-    c2.plotly_chart(figs.probabilities_figure(trace.probs, label=None if drawn else label),
-                    theme=None, config=CONFIG)
-
-    st.subheader("Layer 1: CONV1, 8 learned 3 x 3 filters")
-    st.markdown("The filters (each is in the kernel picker of every page as *digits CNN, conv1 "
-                "filter N*):")
-    st.plotly_chart(figs.maps_figure(weights.w1[:, 0], signed=True,
-                                     titles=[f"filter {i}" for i in range(1, 9)]),
-                    theme=None, config=CONFIG)
-    st.markdown("Their feature maps, `conv2d(digit / 16, filters, bias, padding=1)`: 8 x 8 x 8, "
-                "signed (blue negative, red positive)")
-    st.plotly_chart(figs.maps_figure(trace.conv1, signed=True), theme=None, config=CONFIG)
-    st.markdown("After ReLU (negatives set to 0) and POOL1 (2 x 2 max): 4 x 4 x 8")
-    st.plotly_chart(figs.maps_figure(trace.pool1, signed=False), theme=None, config=CONFIG)
-
-    st.subheader("Layer 2: CONV2, 16 filters of 3 x 3 x 8")
-    st.markdown("Feature maps, each summing 8 input channels: 4 x 4 x 16")
-    st.plotly_chart(figs.maps_figure(trace.conv2, signed=True), theme=None, config=CONFIG)
-    st.markdown("After ReLU and POOL2 (2 x 2 max): 2 x 2 x 16 = 64 values")
-    st.plotly_chart(figs.maps_figure(trace.pool2, signed=False), theme=None, config=CONFIG)
-
-    st.subheader("FC + softmax: 64 values -> 10 scores -> probabilities")
-    scores = pd.DataFrame({"digit": list(range(10)),
-                           "score (logit)": [f"{v:.2f}" for v in trace.logits],
-                           "probability": [f"{v:.2%}" for v in trace.probs]})
-    st.table(scores.set_index("digit").T)
-    verdict = "right" if trace.prediction == label else "wrong"
-    if not drawn:
-        st.markdown(f"The network says **{trace.prediction}**; the writer wrote **{label}**: "
-                    f"{verdict}.")
+    st.html(CSS)
+    st.title("Inside a CNN: LeNet-5 reads your digit")
+    explorer()
+    network_section()
 
 
 try:

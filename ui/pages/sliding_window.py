@@ -15,7 +15,7 @@ import streamlit as st
 
 from conv import image
 from conv.examples import EXAMPLES
-from conv.shapes import output_size
+from conv.geometry import output_size
 from conv.stages import PoolSpec, check
 from ui import controls, shared
 from ui import window_view as wv
