@@ -95,7 +95,7 @@ def _patch_script_runner() -> None:
     def run(self, rerun_data):
         if not _profiling:
             return original(self, rerun_data)
-        prof = cProfile.Profile()
+        prof = cProfile.Profile(time.thread_time)
         try:
             return prof.runcall(original, self, rerun_data)
         finally:
