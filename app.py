@@ -1,6 +1,5 @@
 """Convolution visualizer: the entry point (``streamlit run app.py``)."""
 
-import os
 from pathlib import Path
 
 import streamlit as st
@@ -12,8 +11,7 @@ from conv import warm
 ICON = str(Path(__file__).with_name("assets") / "icon.png")
 st.set_page_config(page_title="Convolution visualizer", page_icon=ICON, layout="wide")
 # once per server process: the engine's loops compile in a child process while pages use numpy
-if os.environ.get("CONVVIZ_WARM", "1") != "0":
-    warm.start_background()
+warm.start_background()
 
 PAGES = [
     st.Page("ui/pages/filter_lab.py", title="Filter lab", icon=":material/photo_filter:", url_path="filter-lab", default=True),

@@ -20,6 +20,13 @@ A layer resolved against its input's size is a frozen :class:`Geometry` (one :cl
 dimension): the pads per side, the output size, the positions of every window and the worked
 formulas; compute it once and hand it on.
 
+A transposed convolution scatters input ``i`` through tap ``k`` to output
+``o = i*s - p_before + k*d``. Its outputs ``o = r, r + s, r + 2s, ...`` (one stride *phase*
+``r``) are therefore a plain stride-1 correlation of the input with the taps ``k`` for which
+``(r + p_before - k*d)`` is a multiple of ``s``, read in reverse (:meth:`Axis.phases`); put in
+one kernel frame, the phases become the output channels of one correlation
+(:meth:`Axis.subpixel`): the "sub-pixel" form that :mod:`conv.family` computes it with.
+
 References
 ----------
 V. Dumoulin and F. Visin, "A guide to convolution arithmetic for deep learning",
@@ -43,11 +50,11 @@ PADDING_WORDS_1D = (*PADDING_WORDS, "causal")
 KINDS = ("conv", "pool", "transposed")
 
 __all__ = [
-    "Axis", "Geometry", "Pair", "Padding", "PADDING_WORDS", "PADDING_WORDS_1D", "Windows",
-    "Worked", "as_int", "as_pair", "axis_padding", "check_int", "conv_geometry",
-    "effective_size", "out_size", "output_size", "pool_geometry", "resolve_padding",
-    "resolve_padding_1d", "same_padding", "transposed_geometry", "transposed_out_size",
-    "transposed_output_size",
+    "Axis", "Geometry", "Pair", "Padding", "PADDING_WORDS", "PADDING_WORDS_1D", "Phase",
+    "SubPixel", "Windows", "Worked", "adjoint_geometry", "as_int", "as_pair", "axis_padding",
+    "check_int", "conv_geometry", "effective_size", "input_window", "out_size", "output_size",
+    "pool_geometry", "resolve_padding", "resolve_padding_1d", "same_padding",
+    "transposed_geometry", "transposed_out_size", "transposed_output_size",
 ]
 
 
@@ -329,6 +336,69 @@ def transposed_output_size(n, k, *, padding=0, stride=1, dilation=1, output_padd
 # A layer resolved against its input
 # --------------------------------------------------------------------------------------------
 
+def input_window(first: int, count: int, span: int, n: int) -> tuple[int, int, Pair]:
+    """What ``count`` stride-1 windows of ``span`` taps, the first reading input ``first``, read
+    of an input of length ``n``: the slice ``[lo, hi)`` and the zeros ``(before, after)`` around
+    it (``hi == lo``: nothing of the input)."""
+    lo = min(max(first, 0), n)
+    end = first + count - 1 + span  # one past the last index read
+    hi = max(min(end, n), lo)
+    return lo, hi, (lo - first, end - hi)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """The outputs ``start, start + stride, ...`` (``count`` of them) of a transposed axis.
+
+    Output ``m`` of the phase (output ``start + m*stride`` of the axis) is
+    ``sum_j x[first + m + j*dilation] * w[taps[j]]``: ``taps`` are kernel indices in reading
+    order (descending: the kernel is flipped), their inputs ``dilation = d / gcd(s, d)`` apart.
+    No tap (``taps == ()``): the phase holds zeros (only the bias).
+    """
+
+    start: int
+    count: int
+    taps: tuple[int, ...]
+    first: int
+    dilation: int
+    stride: int
+
+    def out_slice(self, m0: int, m1: int) -> tuple[slice, int]:
+        """The axis's outputs that the phase's outputs ``[m0, m1)`` are (those that exist),
+        and how many."""
+        m1 = min(m1, self.count)
+        if m1 <= m0:
+            return slice(0, 0), 0
+        return slice(self.start + m0 * self.stride, self.start + (m1 - 1) * self.stride + 1,
+                     self.stride), m1 - m0
+
+
+@dataclass(frozen=True)
+class SubPixel:
+    """A transposed axis as one stride-1 correlation whose kernel frame holds every phase.
+
+    Phase ``p``'s taps sit at :meth:`offsets` in a frame of ``size`` taps (dilation 1, zeros
+    elsewhere); frame output ``m`` reads inputs ``first + m .. first + m + size - 1``. All
+    phases are computed ``count`` times (the longest phase's count; a shorter phase's extra
+    output is dropped). ``size == 0``: no tap reaches an output, which holds only the bias.
+    """
+
+    phases: tuple[Phase, ...]
+    first: int
+    size: int
+    count: int
+    n: int
+
+    def offsets(self, phase: Phase) -> list[int]:
+        """Where the phase's taps sit in the frame."""
+        return [phase.first - self.first + j * phase.dilation for j in range(len(phase.taps))]
+
+    def window(self, m0: int, m1: int) -> tuple[int, int, Pair]:
+        """The input slice and zeros that frame outputs ``[m0, m1)`` read
+        (:func:`input_window`)."""
+        return input_window(self.first + m0, m1 - m0, self.size, self.n)
+
+
 @dataclass(frozen=True)
 class Axis:
     """One axis of a layer, resolved: the input length, the kernel, stride, dilation, the pads
@@ -389,6 +459,30 @@ class Axis:
         """The padded-input indices that output ``i``'s window reads, one per kernel tap."""
         return i * self.stride + np.arange(self.k) * self.dilation
 
+    def phases(self) -> tuple[Phase, ...]:
+        """A transposed axis as ``min(s, out)`` stride-1 correlations, one per output phase
+        (see :class:`Phase` and the module's docstring)."""
+        if self.kind != "transposed":
+            raise ValueError(f"phases() is for a transposed axis, this one is {self.kind!r}")
+        s, d, out = self.stride, self.dilation, self.out
+        result = []
+        for r in range(min(s, max(out, 0))):
+            taps = tuple(k for k in range(self.k - 1, -1, -1) if (r + self.before - k * d) % s == 0)
+            first = (r + self.before - taps[0] * d) // s if taps else 0
+            result.append(Phase(r, len(range(r, out, s)), taps, first, d // math.gcd(s, d), s))
+        return tuple(result)
+
+    def subpixel(self) -> SubPixel:
+        """The phases in one kernel frame (see :class:`SubPixel`)."""
+        phases = self.phases()
+        live = [p for p in phases if p.taps]
+        count = max((p.count for p in phases), default=0)
+        if not live:
+            return SubPixel(phases, 0, 0, count, self.n)
+        first = min(p.first for p in live)
+        last = max(p.first + (len(p.taps) - 1) * p.dilation for p in live)
+        return SubPixel(phases, first, last - first + 1, count, self.n)
+
 
 @dataclass(frozen=True)
 class Geometry:
@@ -416,6 +510,14 @@ class Geometry:
         rows, cols = self.axes
         return Windows((rows.padded, cols.padded), (rows.k, cols.k), (rows.stride, cols.stride),
                        (rows.dilation, cols.dilation))
+
+    def as_2d(self) -> "Geometry":
+        """A 1-D layer as a 2-D one over a single row (H = 1, kH = 1): how the engine runs 1-D
+        operations through the 2-D loops."""
+        if len(self.axes) != 1:
+            raise ValueError(f"as_2d() is for a 1-D layer, this one has {len(self.axes)} axes")
+        (a,) = self.axes
+        return Geometry((Axis(1, 1, kind=a.kind), a))
 
     def worked(self) -> tuple[Worked, ...]:
         names = ("row", "column") if len(self.axes) == 2 else ("step",)
@@ -518,6 +620,20 @@ def transposed_geometry(in_size: Sequence[int], kernel: Sequence[int], *, stride
                 f"{name} would be ({a.n} - 1)*{a.stride} - 2*{a.before} + {a.dilation}*"
                 f"({a.k} - 1) + {a.output_padding} + 1 = {a.out}")
     return Geometry(axes)
+
+
+def adjoint_geometry(layer: Geometry) -> Geometry:
+    """The transposed convolution that maps a convolution's output size back to its input size
+    (the geometry of the gradient with respect to the input): the same kernel, stride, dilation
+    and pads per side, and the ``output_padding`` that gives back the rows (columns) the floor
+    division dropped, always smaller than the stride."""
+    axes = []
+    for a in layer.axes:
+        if a.kind != "conv":
+            raise ValueError(f"adjoint_geometry() needs a convolution's geometry, got {a.kind!r}")
+        extra = a.n - transposed_out_size(a.out, a.k, a.stride, a.before, a.after, a.dilation)
+        axes.append(Axis(a.out, a.k, a.stride, a.dilation, a.before, a.after, "transposed", extra))
+    return Geometry(tuple(axes))
 
 
 # --------------------------------------------------------------------------------------------

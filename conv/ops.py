@@ -22,6 +22,9 @@ per case from a cost estimate.
 
 Pooling and activations are numpy passes over bands of rows on a thread pool (numpy releases
 the GIL), never a whole-image ``reshape(...).max()``.
+
+The rest of the family (``conv_transpose2d``, ``conv_transpose1d``, ``conv1d``, ``conv2d_grad``,
+``im2col``) lives in :mod:`conv.family` and is importable from here (see :data:`FAMILY`).
 """
 
 from __future__ import annotations
@@ -138,6 +141,17 @@ def source_index(idx: np.ndarray, n: int, mode: str) -> np.ndarray:
         return np.zeros_like(idx)
     m = np.mod(idx, 2 * (n - 1))  # reflect without repeating the edge pixel
     return np.where(m < n, m, 2 * (n - 1) - m)
+
+
+def index_map(n: int, before: int, after: int, mode: str) -> np.ndarray:
+    """``source_index(np.arange(-before, n + after), n, mode)`` as int64, computing only the
+    borders (inside, padded index ``before + i`` reads ``i``): one array, one pass. A 1-D
+    signal of a million samples runs as one row of a million columns, where the five passes
+    and temporaries of ``source_index`` took several times the convolution itself."""
+    m = np.arange(-before, n + after, dtype=np.int64)
+    m[:before] = source_index(m[:before], n, mode)
+    m[before + n:] = source_index(m[before + n:], n, mode)
+    return m
 
 
 def pad(x, padding, mode: str = "zeros") -> np.ndarray:
@@ -258,8 +272,8 @@ def _direct(x: np.ndarray, weight: np.ndarray, pads: Padding, mode: str, stride:
     """The compiled direct loop (``conv/_jit.py``), reading the padding through index maps."""
     (t, b), (l, r) = pads
     h, w = x.shape[1:]
-    rows = source_index(np.arange(-t, h + b), h, mode).astype(np.int64)
-    cols = source_index(np.arange(-l, w + r), w, mode).astype(np.int64)
+    rows = index_map(h, t, b, mode)
+    cols = index_map(w, l, r, mode)
     _conv_rows(x, weight, out, rows, cols, stride, dilation, l, groups, 0, out.shape[1])
 
 
@@ -355,8 +369,8 @@ def _separable(x: np.ndarray, factors, pads: Padding, mode: str, stride: Pair, d
     (t, b), (l, r) = pads
     h, w = x.shape[1:]
     h_out, w_out = out.shape[1:]
-    rows = source_index(np.arange(-t, h + b), h, mode).astype(np.int64)
-    cols = source_index(np.arange(-l, w + r), w, mode).astype(np.int64)
+    rows = index_map(h, t, b, mode)
+    cols = index_map(w, l, r, mode)
     win = Windows((h + t + b, w + l + r), (kh, kw), stride, dilation)
     eh = effective_size(kh, dilation[0])
     per_band = max(64, 10 * eh // stride[0])
@@ -758,3 +772,24 @@ def activate(x, name: str, **params) -> np.ndarray:
     n = flat_in.size
     _run_bands(-(-n // step), 1, n, lambda a, b: chunk(a * step, min(b * step, n)))
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# The rest of the family, importable from here
+# --------------------------------------------------------------------------------------------
+
+# Defined in conv/family.py, which imports this module: it is imported on first use (PEP 562)
+# rather than at the end of this file, so that either module may be imported first.
+FAMILY = ("conv_transpose2d", "conv_transpose1d", "conv1d", "conv2d_grad", "im2col")
+
+
+def __getattr__(name: str):
+    if name in FAMILY:
+        from conv import family
+
+        return getattr(family, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *FAMILY})

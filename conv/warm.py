@@ -52,8 +52,11 @@ def status() -> dict:
 
 
 def start_background() -> None:
-    """Start the warm-up once per process (later calls do nothing)."""
+    """Start the warm-up once per process (later calls do nothing). ``CONVVIZ_WARM=0`` turns
+    it off: the loops then compile on first use, as in a script."""
     global _state
+    if os.environ.get("CONVVIZ_WARM", "1") == "0":
+        return
     with _lock:
         if _state is not None:
             return
@@ -98,6 +101,9 @@ def run_cases() -> None:
         ops.conv2d_using("separable", x[:1], sobel, **kwargs)
     ops.conv2d_using("direct", x, dense[:, :1].repeat(3, 0), groups=3)
     ops.conv2d(np.zeros((1, 1100, 1100), np.float32), sobel)  # the parallel finiteness check
+    for stride in (1, 2):  # the weight's gradient (conv/family.py)
+        grad_out = ops.conv2d(x, dense, padding=1, stride=stride)
+        ops.conv2d_grad(x, dense, grad_out, padding=1, stride=stride)
 
 
 @contextlib.contextmanager

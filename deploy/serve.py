@@ -7,7 +7,8 @@ session (its websocket, uploads, media) in that process's memory, so a class is 
 several processes, each a full replica, behind a load balancer that keeps a browser on the
 replica holding its session. This script starts, as its own children (nothing is daemonised):
 
-- ``--replicas`` N processes of ``streamlit run app.py`` (default: one per core), from the
+- ``--replicas`` N processes of ``streamlit run app.py`` (through ``deploy/replica.py``, which
+  imports the pages' modules and starts the engine's warm-up first; default: one per core), from the
   repository root so that ``.streamlit/config.toml`` applies, each on its own loopback port
   (``--base-port`` and up; default: the ports right after ``--port``), headless, file watcher
   off;
@@ -447,7 +448,8 @@ class Server:
         if self.args.replica_cmd:
             return [a.format(port=port, address="127.0.0.1")
                     for a in shlex.split(self.args.replica_cmd)]
-        return [sys.executable, "-m", "streamlit", "run", self.args.app,
+        # deploy/replica.py: imports and the engine's warm-up before the health check answers
+        return [sys.executable, "-m", "deploy.replica", "run", self.args.app,
                 "--server.port", str(port), "--server.address", "127.0.0.1",
                 "--server.headless", "true", "--server.fileWatcherType", "none",
                 "--server.runOnSave", "false", "--browser.gatherUsageStats", "false",

@@ -14,6 +14,11 @@ arith_input      (H, W, C) of the network input; arith_h / arith_w / arith_c are
 arith_rows       the editor's starting rows (plain dicts, see ``conv.network.EDITOR_COLUMNS``)
 arith_edited     the rows as last edited (survive a page switch)
 arith_version    suffix of the editor's key; bumped to restart the editor on new rows
+
+Caches (``ui.cache``, one byte budget shared by every session): a network's analysis and its
+figure, keyed on the network (a frozen, hashable description of its layers), and the cost
+comparisons' figures, keyed on their numbers. The figures are frozen (``viz.frozen``): a rerun
+that does not change them neither rebuilds nor converts them.
 """
 
 from __future__ import annotations
@@ -31,9 +36,14 @@ from conv.network import (
     PRESETS,
     Analysis,
     Comparison,
+    Network,
     Preset,
+    analyze,
     layer_to_row,
 )
+from ui import cache
+from viz.frozen import FrozenFigure, freeze
+from viz.network import comparison_figure, network_figure
 
 QUERY_KEY = "preset"
 _NUMBER_COLUMNS = ("f", "fw", "p", "s", "d", "units")
@@ -48,6 +58,32 @@ PAGE_CSS = """
 .st-key-arith_pick button p { font-size: 1.05rem; }
 </style>
 """
+
+
+# --------------------------------------------------------------------------------------------
+# Cached results and figures
+# --------------------------------------------------------------------------------------------
+
+
+def analysis_of(network: Network) -> Analysis:
+    """:func:`conv.network.analyze` of ``network``, computed once."""
+    return cache.get_or_build(("arith.analysis", network), lambda: analyze(network))
+
+
+def network_chart(network: Network) -> FrozenFigure:
+    """:func:`viz.network.network_figure` of ``network``'s analysis, built once."""
+    return cache.get_or_build(("arith.network_figure", network),
+                              lambda: freeze(network_figure(analysis_of(network))))
+
+
+def comparison_chart(make, *args, **kwargs) -> tuple[Comparison, FrozenFigure]:
+    """``make(*args, **kwargs)`` (a cost comparison of ``conv.network``) and its figure, built
+    once (the key: ``make``'s name and the arguments)."""
+    def build():
+        comparison = make(*args, **kwargs)
+        return comparison, freeze(comparison_figure(comparison))
+    key = ("arith.comparison", make.__name__, args, tuple(sorted(kwargs.items())))
+    return cache.get_or_build(key, build)
 
 
 # --------------------------------------------------------------------------------------------

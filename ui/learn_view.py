@@ -13,12 +13,19 @@ learn.size, learn.init, learn.seed, learn.optimizer, learn.lr, learn.steps   the
 learn.run        the last :class:`kernels.learned.Run` (kept while it trains: Stop keeps it)
 learn.run_info   what that run was trained on (image name, target name, settings)
 learn.sent       the name of the kernel last sent with "Use this kernel"
+learn.digest     the content digest of the filter lab's photo or of the upload, with what it is
+                 of (hashing a photo on every rerun costs milliseconds)
+
+Caches (``ui.cache``, one byte budget shared by every session): decoded photos, the gray
+training image, the problem, the encoded pictures and the results' figures (frozen, see
+``viz.frozen``), each keyed on the content it is made of (digests of the arrays), so that a
+rerun rebuilds nothing and students training the same run share its figures.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,8 +34,10 @@ import streamlit as st
 from conv import image as cimage
 from conv import samples
 from kernels import learned
-from ui import shared
+from ui import cache, shared
+from ui.media import digest, held_digest, jpeg
 from viz import training as figs
+from viz.frozen import FrozenFigure, freeze
 
 SOURCES = {"lab": "Filter lab's photo", "sample": "Sample photo", "synthetic": "Synthetic",
            "upload": "Upload"}
@@ -41,6 +50,9 @@ DEFAULT_SAMPLE = "chelsea"
 SOURCE_NAME = "Learn a kernel"
 #: Redraw the live figures at most this often (seconds): a redraw costs more than many steps.
 REDRAW_EVERY = 0.25
+#: ... and at most this many times a run: on a busy server the steps take longer, and redraws
+#: by the clock alone would multiply just when the server has the least time to spare.
+MAX_REDRAWS = 10
 
 PAGE_CSS = """
 <style>
@@ -58,6 +70,13 @@ class TrainingImage:
     gray: np.ndarray  # float32 (H, W) 0..255 at the training resolution
     name: str
     notes: tuple[str, ...] = ()
+    key: str = ""  # what the gray image is made of (a digest or a name, and the resolution)
+
+
+def gray_picture(img: TrainingImage, width: int) -> bytes:
+    """The training image as shown (``width`` pixels wide at most), encoded once."""
+    return cache.get_or_build(("learn.gray_jpeg", img.key, width),
+                              lambda: jpeg(figs.gray_rgb(img.gray), width))
 
 
 # --------------------------------------------------------------------------------------------
@@ -65,19 +84,19 @@ class TrainingImage:
 # --------------------------------------------------------------------------------------------
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def _decode(data: bytes) -> tuple[np.ndarray, tuple[str, ...]]:
-    decoded = cimage.decode(data)
+@cache.cached
+def _decode(key: str, _data: Callable[[], bytes]) -> tuple[np.ndarray, tuple[str, ...]]:
+    # key: the file's digest or a sample's name; the bytes are read only to decode them
+    decoded = cimage.decode(_data())
     return decoded.rgb, decoded.notes
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _gray_at(rgb_key: str, rgb: np.ndarray, longest: int) -> np.ndarray:
-    # rgb_key (a content hash or a sample's name) is the cache key that matters: the array
-    # itself is hashed by Streamlit too, but only from a sample when it is large.
-    del rgb_key
-    small = cimage.working_resolution(np.ascontiguousarray(rgb), longest)
-    return cimage.to_gray(small)[0]
+def _gray_at(key: str, longest: int, rgb: Callable[[], np.ndarray]) -> np.ndarray:
+    """The gray training image of the photo ``key`` (made by ``rgb()``, only when not cached)."""
+    def build():
+        small = cimage.working_resolution(np.ascontiguousarray(rgb()), longest)
+        return cimage.to_gray(small)[0]
+    return cache.get_or_build(("learn.gray", key, longest), build)
 
 
 NOISE = "noise"
@@ -92,7 +111,7 @@ def noise_image(size: int = 256, seed: int = 0) -> np.ndarray:
 
 
 def _sample_rgb(name: str) -> np.ndarray:
-    return _decode(samples.load_sample(name))[0]
+    return _decode(f"sample:{name}", lambda: samples.load_sample(name))[0]
 
 
 def image_source() -> TrainingImage | None:
@@ -109,21 +128,23 @@ def image_source() -> TrainingImage | None:
         "Training resolution (longest side, px)", RESOLUTIONS, value=256, key="learn.resolution",
         help="The photo is scaled down (area averaging) and turned to gray before training.")
     if source == "lab":
-        rgb, name, key = lab.rgb, f"{lab.name} (from the filter lab)", _digest(lab.rgb)
-        notes: tuple[str, ...] = ()
+        name = f"{lab.name} (from the filter lab)"
+        key = "lab:" + (lab.key or held_digest("learn.digest", lab, lambda: lab.rgb))
+        rgb, notes = (lambda: lab.rgb), ()
     elif source == "sample":
         name = st.selectbox("Sample photo", list(samples.SAMPLES), key="learn.sample",
                             index=list(samples.SAMPLES).index(DEFAULT_SAMPLE),
                             format_func=lambda n: samples.SAMPLES[n].title)
-        rgb, notes, key = _sample_rgb(name), (), f"sample:{name}"
+        key, notes = f"sample:{name}", ()
+        rgb = (lambda n=name: _sample_rgb(n))
         name = samples.SAMPLES[name].title
     elif source == "synthetic":
         name = st.selectbox("Synthetic image", (NOISE, *samples.SYNTHETIC_NAMES),
                             key="learn.synthetic",
                             format_func=lambda n: NOISE_TITLE if n == NOISE
                             else samples.SYNTHETIC[n])
-        rgb = noise_image() if name == NOISE else samples.synthetic(name, size=256)
-        notes, key = (), f"synthetic:{name}"
+        key, notes = f"synthetic:{name}", ()
+        rgb = (noise_image if name == NOISE else lambda n=name: samples.synthetic(n, size=256))
         name = NOISE_TITLE if name == NOISE else name
     else:
         upload = st.file_uploader("Your photo", type=[e.lstrip(".") for e in cimage.EXTENSIONS],
@@ -131,19 +152,16 @@ def image_source() -> TrainingImage | None:
         if upload is None:
             st.info("Upload a photo to train on it (it stays in this browser session).")
             return None
-        data = upload.getvalue()
+        key = "upload:" + held_digest("learn.digest", ("upload", upload.file_id),
+                                       upload.getvalue)
         try:
-            rgb, notes = _decode(data)
+            decoded, notes = _decode(key, upload.getvalue)
         except cimage.ImageError as exc:
             st.error(f"This file cannot be used: {exc}")
             return None
-        name, key = upload.name, "upload:" + hashlib.sha256(data).hexdigest()
-    gray = _gray_at(key, rgb, resolution)
-    return TrainingImage(gray, name, tuple(notes))
-
-
-def _digest(a: np.ndarray) -> str:
-    return "array:" + hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+        name, rgb = upload.name, (lambda: decoded)
+    gray = _gray_at(key, resolution, rgb)
+    return TrainingImage(gray, name, tuple(notes), f"{key}@{resolution}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,11 +209,11 @@ def settings(default_size: int) -> Settings:
     return Settings(int(size), init, seed, optimizer, float(lr), int(steps))
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def problem_for(gray: np.ndarray, target: np.ndarray, size: int) -> learned.Problem:
-    """The (immutable) problem for an image, a target kernel and a size; cached per session
-    and shared, since making it costs a few convolutions."""
-    return learned.make_problem(gray, target, size=size)
+def problem_for(img: TrainingImage, target: np.ndarray, size: int) -> learned.Problem:
+    """The (immutable) problem for an image, a target kernel and a size, shared by every
+    session, since making it costs a few convolutions."""
+    return cache.get_or_build(("learn.problem", img.key, digest(target), size),
+                              lambda: learned.make_problem(img.gray, target, size=size))
 
 
 def curvature_note(problem: learned.Problem) -> str:
@@ -222,6 +240,60 @@ def curvature_note(problem: learned.Problem) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# The results, cached on the numbers they show
+# --------------------------------------------------------------------------------------------
+
+
+def loss_figure(losses, floor: float | None) -> FrozenFigure:
+    """:func:`viz.training.loss_figure` of ``losses`` with ``floor``, built once."""
+    y = np.asarray(losses, dtype=np.float64)
+    return cache.get_or_build(("learn.loss", digest(y), floor),
+                              lambda: freeze(figs.loss_figure(y, floor=floor)))
+
+
+def evolution_figure(snapshots) -> FrozenFigure:
+    """:func:`viz.training.kernel_evolution_figure` of ``snapshots``, built once."""
+    snaps = [(int(s), np.array(k, dtype=np.float64)) for s, k in snapshots]
+    key = digest(np.array([s for s, _ in snaps]), *(k for _, k in snaps))
+    return cache.get_or_build(("learn.evolution", key),
+                              lambda: freeze(figs.kernel_evolution_figure(snaps)))
+
+
+def comparison_figure(learned_kernel: np.ndarray, reference: np.ndarray,
+                      title: str) -> FrozenFigure:
+    """:func:`viz.training.kernel_comparison_figure`, built once."""
+    return cache.get_or_build(
+        ("learn.comparison", digest(learned_kernel, reference), title),
+        lambda: freeze(figs.kernel_comparison_figure(learned_kernel, reference,
+                                                     reference_title=title)))
+
+
+@dataclass(frozen=True)
+class Pictures:
+    """The target's output, the learned kernel's and their difference, encoded (``output``
+    and ``difference`` are None when the kernel is not finite)."""
+
+    target: bytes
+    output: bytes | None
+    difference: bytes | None
+
+
+def pictures(problem: learned.Problem, kernel: np.ndarray) -> Pictures:
+    """The outputs compared, on the target's colour scale: computed and encoded once."""
+    def build() -> Pictures:
+        target = problem.target[0]
+        vmax = float(np.abs(target).max()) or 1.0
+        if not np.isfinite(kernel).all():
+            return Pictures(jpeg(figs.signed_rgb(target, vmax=vmax)), None, None)
+        out = problem.predict(kernel)[0]
+        return Pictures(jpeg(figs.signed_rgb(target, vmax=vmax)),
+                        jpeg(figs.signed_rgb(out, vmax=vmax)),
+                        jpeg(figs.signed_rgb(out - target, vmax=vmax)))
+    key = ("learn.pictures", digest(problem.padded, problem.target), digest(kernel))
+    return cache.get_or_build(key, build)
+
+
+# --------------------------------------------------------------------------------------------
 # The training loop with live progress
 # --------------------------------------------------------------------------------------------
 
@@ -235,13 +307,14 @@ def train_live(run: learned.Run) -> None:
     progress = st.progress(0.0, text="Starting...")
     c1, c2 = st.columns([3, 2])
     loss_slot, kernel_slot = c1.empty(), c2.empty()
-    last = 0.0
+    last, last_step = 0.0, run.step
     chunk = max(1, run.steps // 200)
+    spacing = max(1, run.steps // MAX_REDRAWS)
     while not run.finished:
         run.advance(chunk)
         now = time.monotonic()
-        if now - last >= REDRAW_EVERY or run.finished:
-            last = now
+        if (now - last >= REDRAW_EVERY and run.step - last_step >= spacing) or run.finished:
+            last, last_step = now, run.step
             progress.progress(run.step / run.steps,
                               text=f"Step {run.step} of {run.steps}: loss {run.losses[-1]:.3g}")
             loss_slot.plotly_chart(figs.loss_figure(run.losses, font_size=16), theme=None,

@@ -1,14 +1,16 @@
 """The sliding-window page's pieces: its settings (mirrored in the URL), its inputs (the notes'
 examples, random grids, patches of a photo), the cached animations, and clicks on output cells.
 
-Caches: an animation and each figure drawn from it live in ``st.cache_resource``, keyed on the
-input's bytes and the (hashable) layer spec: a rerun that changes nothing returns the very same
-figure object, so Streamlit sends the same spec and the animation playing in the browser is
-not reset.
+Caches: the layer's stages, an animation and each figure drawn from it live in the process's
+byte budget (``ui.cache``), keyed on the input's bytes and the (hashable) layer spec, shared by
+every session. A figure is cached frozen (``viz.frozen``): a rerun hands ``st.plotly_chart``
+the same ready-made dict, so the figure is neither rebuilt nor converted again, Streamlit sends
+the same spec, and the animation playing in the browser is not reset.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,9 +21,11 @@ from conv import examples, image, ops, samples, stages
 from conv.examples import EXAMPLES
 from conv.stages import ConvSpec, PoolSpec
 from kernels import library
-from ui import controls, shared
+from ui import cache, controls, shared
+from ui.media import held_digest, jpeg
 from ui.state import Param, UrlState, choice, flag, fmt_number, integer, number
 from viz import animation
+from viz.frozen import FrozenFigure
 
 PAGE = "sliding-window"  # the page's name for kernels sent from other pages
 K = "sw.k"  # the kernel picker's key
@@ -189,18 +193,43 @@ def thumbnail(rgb: np.ndarray, box: tuple[int, int, int, int], width: int = 420)
     return im
 
 
-@st.cache_resource(max_entries=12, show_spinner=False)
+@cache.cached
 def sample_rgb(name: str) -> np.ndarray:
     """A sample photo, decoded once per server (read-only)."""
     return image.decode(samples.load_sample(name)).rgb
 
 
-def photo(choice_: str) -> tuple[np.ndarray, str] | None:
+@dataclass(frozen=True)
+class Photo:
+    load: Callable[[], np.ndarray]  # -> uint8 (H, W, 3), asked for only to build what is cached
+    name: str
+    key: str  # what it is: a sample's name, or the filter lab's key (or digest) of its picture
+
+    @property
+    def rgb(self) -> np.ndarray:
+        return self.load()
+
+
+def photo(choice_: str) -> Photo | None:
     """The RGB photo for a patch: the filter lab's current one, or a sample."""
     if choice_ == LAB_PHOTO:
         lab = shared.lab_image()
-        return None if lab is None else (lab.rgb, f"{lab.name} (the filter lab's photo)")
-    return sample_rgb(choice_), f"{choice_} (sample photo)"
+        if lab is None:
+            return None
+        key = lab.key or held_digest("sw.lab_digest", lab, lambda: lab.rgb)
+        return Photo(lambda: lab.rgb, f"{lab.name} (the filter lab's photo)", f"lab:{key}")
+    return Photo(lambda: sample_rgb(choice_), f"{choice_} (sample photo)", f"sample:{choice_}")
+
+
+def photo_gray(p: Photo) -> np.ndarray:
+    """The photo in gray (H, W), computed once per photo."""
+    return cache.get_or_build(("sw.gray", p.key), lambda: image.to_gray(p.rgb)[0])
+
+
+def thumbnail_jpeg(p: Photo, box: tuple[int, int, int, int]) -> bytes:
+    """:func:`thumbnail` of the photo with ``box`` outlined, encoded once as ``st.image``
+    would encode it."""
+    return cache.get_or_build(("sw.thumbnail", p.key, box), lambda: jpeg(thumbnail(p.rgb, box)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,21 +276,46 @@ def _array(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
     return np.frombuffer(data, np.float32).reshape(shape)
 
 
-@st.cache_resource(max_entries=24, show_spinner=False)
+@cache.cached
 def run_layer(data: bytes, shape: tuple[int, ...], spec: ConvSpec) -> stages.Stages:
     return stages.run(_array(data, shape), spec)
 
 
-@st.cache_resource(max_entries=24, show_spinner=False)
+def measured(anim: animation.Animation, sample: int = 16) -> animation.Animation:
+    """``anim`` with its size in bytes declared (``anim.nbytes``, which ``ui.cache`` reads
+    instead of walking it): its fixed parts, and the objects of each step measured on
+    ``sample`` steps spread over the animation (all steps are alike): walking every step's
+    objects takes about as long as building them."""
+    n = anim.n_steps
+    picks = sorted({round(k * (n - 1) / max(sample - 1, 1)) for k in range(min(n, sample))})
+    sc = anim.scene
+    per_step = cache.sizeof([(anim.steps[k], sc.steps[k], sc.step_labels[k], anim.frames[k])
+                             for k in picks]) / len(picks)
+    fixed = cache.sizeof((sc.grids, sc.static_shapes, sc.static_texts, sc.dyn_shapes,
+                          sc.dyn_texts, sc.click, anim.traces, anim.varying, anim.data_spec,
+                          anim.slider_steps))
+    anim.nbytes = int(fixed + per_step * n)
+    return anim
+
+
+@cache.cached
 def conv_anim(data: bytes, shape: tuple[int, ...], spec: ConvSpec,
               classroom: bool) -> animation.Animation:
-    return animation.conv_animation(run_layer(data, shape, spec), spec, classroom=classroom)
+    return measured(animation.conv_animation(run_layer(data, shape, spec), spec,
+                                             classroom=classroom))
 
 
-@st.cache_resource(max_entries=48, show_spinner=False)
+def step_figure(anim: animation.Animation, start: int) -> FrozenFigure:
+    """The animation's figure at step ``start``, ready to send: its traces and frames are the
+    animation's (the same at every step: shared, not copied, not charged), its layout new."""
+    return FrozenFigure(anim.spec(start),
+                        shared=(*anim.data_spec, *anim.frames, anim.slider_steps))
+
+
+@cache.cached
 def conv_figure(data: bytes, shape: tuple[int, ...], spec: ConvSpec, classroom: bool,
-                start: int):
-    return conv_anim(data, shape, spec, classroom).figure(start)
+                start: int) -> FrozenFigure:
+    return step_figure(conv_anim(data, shape, spec, classroom), start)
 
 
 def pool_input(run: stages.Stages) -> stages.Stage:
@@ -269,7 +323,7 @@ def pool_input(run: stages.Stages) -> stages.Stage:
     return run.activated or run.biased or run.conv
 
 
-@st.cache_resource(max_entries=24, show_spinner=False)
+@cache.cached
 def pool_anim(data: bytes, shape: tuple[int, ...], spec: ConvSpec | None, pool: PoolSpec,
               classroom: bool) -> animation.Animation:
     if spec is None:  # pooling the input itself (the notes' 4x4 example)
@@ -280,16 +334,17 @@ def pool_anim(data: bytes, shape: tuple[int, ...], spec: ConvSpec | None, pool: 
         pre, title = stage.array, f"Map ({stage.title})"
     pooled = ops.pool2d(pre, pool.kernel_size, pool.effective_stride, pool.padding,
                         mode=pool.mode)
-    return animation.pool_animation(pre, pool, pooled, classroom=classroom, title=title)
+    return measured(animation.pool_animation(pre, pool, pooled, classroom=classroom,
+                                             title=title))
 
 
-@st.cache_resource(max_entries=48, show_spinner=False)
+@cache.cached
 def pool_figure(data: bytes, shape: tuple[int, ...], spec: ConvSpec | None, pool: PoolSpec,
-                classroom: bool, start: int):
-    return pool_anim(data, shape, spec, pool, classroom).figure(start)
+                classroom: bool, start: int) -> FrozenFigure:
+    return step_figure(pool_anim(data, shape, spec, pool, classroom), start)
 
 
-@st.cache_data(max_entries=6, show_spinner=False)
+@cache.cached
 def gif_bytes(data: bytes, shape: tuple[int, ...], spec: ConvSpec | None, pool: PoolSpec | None,
               classroom: bool) -> bytes:
     if spec is None or pool is not None and spec.pool is None:

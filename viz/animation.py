@@ -28,14 +28,16 @@ its successor (see :func:`step_chain`).
 
 from __future__ import annotations
 
+import copy
 import io
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import plotly.graph_objects as go
+from _plotly_utils.utils import convert_to_base64
 
 from conv import ops
 from conv.geometry import output_size
@@ -983,8 +985,9 @@ class AnimatedFigure(go.Figure):
     and ``plotly.io.to_json`` call) adds them, without copying them, to the validated rest.
     """
 
-    def __init__(self, data, layout, frames):
-        super().__init__(data=data, layout=layout, _validate=False)
+    def __init__(self, data, layout, frames, *, validate: bool = False):
+        # validate: check data and layout as go.Figure does (and later updates too)
+        super().__init__(data=data, layout=layout, _validate=validate)
         object.__setattr__(self, "_raw_frames", frames)
 
     @property
@@ -1019,6 +1022,12 @@ class Animation:
     traces: list
     frames: list[dict]
     varying: list[tuple[str, ...]]
+    # the traces as JSON-ready dicts (numpy arrays as plotly.js typed arrays), for spec()
+    data_spec: list[dict] = field(default_factory=list, compare=False, repr=False)
+    # the slider's positions, shared by the figures of every step
+    slider_steps: list[dict] = field(default_factory=list, compare=False, repr=False)
+    # the bytes it holds, once someone measured them (a byte-budgeted cache reads it)
+    nbytes: int | None = field(default=None, compare=False, repr=False)
 
     @property
     def n_steps(self) -> int:
@@ -1034,6 +1043,18 @@ class Animation:
     def figure(self, start: int = 0) -> AnimatedFigure:
         """The figure drawn at step ``start`` (its slider there, its step buttons stepping from
         there); the frames are shared between the figures of one animation."""
+        return AnimatedFigure(self.traces, self.layout(start), self.frames)
+
+    def spec(self, start: int = 0) -> dict:
+        """:meth:`figure`'s JSON-ready dict, built directly: the traces converted once per
+        animation (numpy arrays as plotly.js typed arrays) and the frames are the animation's
+        own, shared by every step's spec; only the layout is new. Going through the figure
+        (``to_dict`` deep-copies it and walks it for arrays) costs several times as much,
+        and a click on an output cell asks for a new step's figure."""
+        return {"data": self.data_spec, "layout": self.layout(start), "frames": self.frames}
+
+    def layout(self, start: int = 0) -> dict:
+        """The layout of :meth:`figure` (plain dicts)."""
         sc = self.scene
         n = self.n_steps
         start = min(max(int(start), 0), n - 1)
@@ -1075,9 +1096,7 @@ class Animation:
             "font": {"size": max(10, look.button_font - 4), "color": "#222222" if few else
                      "rgba(0,0,0,0)"},
             "transition": {"duration": 0},
-            "steps": [{"method": "animate", "label": sc.step_labels[k], "args": [[str(k)], SLIDER_ARGS]}
-                      if few else {"method": "animate", "args": [[str(k)], SLIDER_ARGS]}
-                      for k in range(0, n, every)],
+            "steps": self.slider_steps,
         }
         width_px = (sc.x_range[1] - sc.x_range[0]) * sc.cell_px
         height_px = (sc.y_range[1] - sc.y_range[0]) * sc.cell_px
@@ -1101,7 +1120,7 @@ class Animation:
             "sliders": [slider],
             "meta": {"steps": n, "start": start, "width_px": int(width_px), "slider_every": every},
         }
-        return AnimatedFigure(self.traces, layout, self.frames)
+        return layout
 
     def still(self, k: int = 0, *, heading: str | None = None,
               formula: bool = True) -> go.Figure:
@@ -1180,10 +1199,23 @@ def _frames(scene: Scene) -> tuple[list[dict], list[tuple[str, ...]]]:
     return frames, varying
 
 
+def _slider_steps(scene: Scene) -> list[dict]:
+    """The slider's positions: the same in the figure of every step, so built once (they are
+    most of a figure's layout, and a cache holds the figures of many steps)."""
+    n = len(scene.steps)
+    every = max(1, -(-n // MAX_SLIDER_STEPS))
+    return [{"method": "animate", "label": scene.step_labels[k], "args": [[str(k)], SLIDER_ARGS]}
+            if n <= 40 else {"method": "animate", "args": [[str(k)], SLIDER_ARGS]}
+            for k in range(0, n, every)]
+
+
 def _animation(scene: Scene, steps: list) -> Animation:
     traces = _traces(scene)
     frames, varying = _frames(scene)
-    return Animation(scene, steps, traces, frames, varying)
+    data = copy.deepcopy(traces)
+    convert_to_base64(data)
+    return Animation(scene, steps, traces, frames, varying, data_spec=data,
+                     slider_steps=_slider_steps(scene))
 
 
 def conv_animation(stages: Stages, spec: ConvSpec, *, classroom: bool = False) -> Animation:

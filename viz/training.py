@@ -20,7 +20,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
+from _plotly_utils.utils import to_typed_array_spec
 from plotly.subplots import make_subplots
+
+from viz.animation import AnimatedFigure
 
 __all__ = [
     "DIVERGING",
@@ -84,6 +88,21 @@ def _heatmap(a: np.ndarray, *, zmax: float | None = None, signed: bool = True,
     )
 
 
+def _white(fig: go.Figure) -> go.Figure:
+    """``fig`` with the "plotly_white" template. Assigning a template validates all of it
+    again, the largest part of building a small figure; a registered template is valid
+    already, so it is assigned unvalidated, as plotly assigns its default template to every
+    new figure."""
+    layout = fig.layout
+    validate = layout._validate
+    layout._validate = False
+    try:
+        layout.template = pio.templates["plotly_white"]
+    finally:
+        layout._validate = validate
+    return fig
+
+
 def _square_axes(fig: go.Figure, rows: int, cols: int) -> None:
     """Row 0 at the top, square cells, no tick labels."""
     for i in range(1, rows * cols + 1):
@@ -130,8 +149,8 @@ def loss_figure(losses: Sequence[float], *, floor: float | None = None, note: st
                            text=f"step {last}: {_fmt(float(y[keep][-1])) if keep.any() else '?'}",
                            showarrow=True, arrowhead=2, ax=-60, ay=-40,
                            font={"size": font_size})
-    fig.update_layout(
-        template="plotly_white", height=380, margin={"l": 70, "r": 20, "t": 50, "b": 50},
+    _white(fig).update_layout(
+        height=380, margin={"l": 70, "r": 20, "t": 50, "b": 50},
         font={"size": font_size}, showlegend=False,
         title={"text": note or "Loss (mean squared error), log scale", "font": {"size": font_size}},
     )
@@ -146,6 +165,7 @@ def kernel_evolution_figure(snapshots: Sequence[tuple[int, np.ndarray]], *,
 
     One frame per snapshot; every frame replaces the heatmap's values (``redraw=True``). The
     colour scale is the same for all frames (centred on 0, ``zmax`` or the largest magnitude).
+    The frames are plain dicts: ``fig.raw_frames``, and ``fig.to_dict()["frames"]``.
     """
     if not snapshots:
         raise ValueError("snapshots must not be empty")
@@ -154,17 +174,22 @@ def kernel_evolution_figure(snapshots: Sequence[tuple[int, np.ndarray]], *,
     zmax = _symmetric(*kernels) if zmax is None else zmax
     values_size = max(font_size - 2 * max(kernels[0].shape[0] - 3, 0), 10)
 
-    def trace(k):
-        return _heatmap(k, zmax=zmax, font_size=values_size, showscale=True,
-                        colorbar={"thickness": 18})
+    last = _heatmap(kernels[-1], zmax=zmax, font_size=values_size, showscale=True,
+                    colorbar={"thickness": 18})
+    template = last.to_plotly_json()
 
-    fig = go.Figure(trace(kernels[-1]))
-    fig.frames = [go.Frame(data=[trace(k)], name=str(s),
-                           layout={"title": {"text": f"The kernel at step {s}"}})
-                  for s, k in zip(steps, kernels)]
+    def frame(s: int, k: np.ndarray) -> dict:
+        # the last snapshot's validated heatmap with this snapshot's values: the frame a
+        # validated go.Frame gives, without validating each one
+        data = {**template, "z": to_typed_array_spec(k), "text": _text(k)}
+        return {"data": [data], "layout": {"title": {"text": f"The kernel at step {s}"}},
+                "name": str(s)}
+
+    fig = AnimatedFigure([last], None, [frame(s, k) for s, k in zip(steps, kernels)],
+                         validate=True)
     duration = 250
-    fig.update_layout(
-        template="plotly_white", height=460, font={"size": font_size},
+    _white(fig).update_layout(
+        height=460, font={"size": font_size},
         margin={"l": 20, "r": 20, "t": 60, "b": 100},
         title={"text": f"The kernel at step {steps[-1]}"},
         updatemenus=[{
@@ -216,7 +241,7 @@ def kernel_comparison_figure(learned: np.ndarray, reference: np.ndarray, *,
     fig.add_trace(_heatmap(learned, zmax=zmax, font_size=size, name="learned"), 1, 1)
     fig.add_trace(_heatmap(reference, zmax=zmax, font_size=size, name="reference"), 1, 2)
     fig.add_trace(_heatmap(diff, zmax=dmax, font_size=size, name="difference"), 1, 3)
-    fig.update_layout(template="plotly_white", height=360, font={"size": font_size},
+    _white(fig).update_layout(height=360, font={"size": font_size},
                       margin={"l": 10, "r": 10, "t": 60, "b": 10})
     fig.update_annotations(font_size=font_size)
     _square_axes(fig, 1, 3)

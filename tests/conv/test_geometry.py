@@ -93,3 +93,50 @@ def test_windows_come_from_the_resolved_axes():
         np.testing.assert_array_equal(win.rows(i), rows.taps(i))
     for j in range(cols.out):
         np.testing.assert_array_equal(win.cols(j), cols.taps(j))
+
+
+@given(n=st.integers(1, 12), k=st.integers(1, 6), s=st.integers(1, 4), d=st.integers(1, 3),
+       b=st.integers(0, 6), a=st.integers(0, 6), op=st.integers(0, 3))
+def test_subpixel_phases_hold_every_scatter_term_once(n, k, s, d, b, a, op):
+    """A transposed axis scatters input i through tap k to output i*s - b + k*d: its phases
+    (and their places in the common frame) hold each such term of the output exactly once."""
+    axis = g.Axis(n, k, s, d, b, a, "transposed", op)
+    assume(axis.out >= 1)
+    terms = sorted((i * s - b + t * d, t, i) for i in range(n) for t in range(k)
+                   if 0 <= i * s - b + t * d < axis.out)
+    sub = axis.subpixel()
+    got = []
+    for phase in sub.phases:
+        assert phase.count == len(range(phase.start, axis.out, s))
+        offsets = sub.offsets(phase)
+        for j, t in enumerate(phase.taps):
+            assert sub.first + offsets[j] == phase.first + j * phase.dilation  # same input
+            assert 0 <= offsets[j] < sub.size
+            for m in range(phase.count):
+                i = phase.first + m + j * phase.dilation
+                if 0 <= i < n:
+                    got.append((phase.start + m * s, t, i))
+    assert sorted(got) == terms
+    assert sum(ph.out_slice(0, sub.count)[1] for ph in sub.phases) == axis.out
+
+
+@given(n=st.integers(1, 40), k=st.integers(1, 7), s=st.integers(1, 4), d=st.integers(1, 3),
+       b=st.integers(0, 5), a=st.integers(0, 5))
+def test_adjoint_geometry_gives_back_the_input_size(n, k, s, d, b, a):
+    conv = g.Geometry((g.Axis(n, k, s, d, b, a),))
+    assume(conv.fits)
+    (back,) = g.adjoint_geometry(conv).axes
+    assert back.kind == "transposed" and back.n == conv.axes[0].out
+    assert back.out == n and 0 <= back.output_padding < s  # within PyTorch's rule
+
+
+def test_input_window_and_1d_as_2d():
+    assert g.input_window(-2, 5, 3, 10) == (0, 5, (2, 0))  # reads -2 .. 4
+    assert g.input_window(8, 4, 2, 10) == (8, 10, (0, 3))  # reads 8 .. 12
+    assert g.input_window(12, 2, 2, 10)[:2] == (10, 10)    # nothing of the input
+    geo = g.conv_geometry((10,), (3,), padding="causal").as_2d()
+    assert geo.out_shape == (1, 10) and geo.padding == ((0, 0), (2, 0))
+    with pytest.raises(ValueError, match="1-D"):
+        geo.as_2d()
+    with pytest.raises(ValueError, match="transposed"):
+        g.Axis(5, 3).phases()

@@ -61,6 +61,7 @@ def test_gate_only_while_warming(monkeypatch):
 
 def test_background_warm_up_switches_to_compiled(monkeypatch):
     """The child process fills the cache, then the engine leaves the numpy path."""
+    monkeypatch.setenv("CONVVIZ_WARM", "1")  # tests/conftest.py turns it off elsewhere
     monkeypatch.setattr(warm, "_state", None)
     monkeypatch.setattr(warm, "_status", {})
     warm.start_background()

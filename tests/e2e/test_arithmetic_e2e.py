@@ -52,3 +52,23 @@ def test_lenet5_link_shows_its_totals_at_two_screen_sizes(page, app_url):
     )
     assert overflow <= 1
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_a_preset_click_loads_it_and_its_link(page, app_url):
+    """A preset's pill reruns only the network's section (a fragment): the totals, the
+    description, the table and the address bar follow; the cost comparisons stay."""
+    page.goto(app_url + "/arithmetic?preset=lenet5")
+    wait_for_app(page)
+    page.get_by_role("heading", name="Layer by layer").wait_for()
+    assert _metric(page, "Parameters") == "62,006"
+    costs = page.get_by_role("heading", name="What does it cost?")
+    costs.wait_for()
+    page.locator(".st-key-arith_pick").get_by_text("AlexNet", exact=True).click()
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid="stMetric"]')].some(m =>
+             m.innerText.includes('Parameters') && m.innerText.includes('62,378,344'))""")
+    page.wait_for_url("**preset=alexnet**")
+    assert "AlexNet" in page.locator('[data-testid="stAlert"]').first.inner_text()
+    assert _metric(page, "Neurons") == "781,736"
+    assert costs.is_visible()
+    assert page.locator('[data-testid="stException"]').count() == 0

@@ -297,3 +297,16 @@ def test_a_photo_that_barely_constrains_the_kernel_is_explained():
     good = L.learn(L.make_problem(noise_image(), library.get("laplacian_4").weights, size=3),
                    optimizer="sgd", steps=100)
     assert good.kernel_error < 1e-3 and "still" not in good.message
+
+
+@pytest.mark.parametrize("size", [3, 5])
+def test_the_quadratic_form_gives_the_engines_loss_and_gradient(size):
+    """A run steps with H w - b; the engine's two correlations give the same numbers."""
+    rng = np.random.default_rng(3)
+    gray = rng.uniform(0, 255, (40, 33)).astype(np.float32)
+    p = L.make_problem(gray, SOBEL_X, size=size)
+    for w in (np.zeros((size, size)), rng.normal(0, 0.3, (size, size)), p.optimum):
+        loss, grad = p.loss_and_grad(w)
+        fast_loss, fast_grad = p.quadratic_loss_and_grad(w)
+        assert fast_loss == pytest.approx(loss, rel=1e-4, abs=1e-7)
+        np.testing.assert_allclose(fast_grad, grad, rtol=1e-4, atol=1e-6)

@@ -221,3 +221,51 @@ def test_cost_comparisons_show_the_notes_examples_and_react():
     text = " ".join(m.value for m in at.markdown)
     assert "= 1/10 + 1/3^2" in text
     assert "1/f^3" not in " ".join(w.value for w in at.warning)  # not the notes' example now
+
+
+# --------------------------------------------------------------------------------------------
+# Caches: a rerun rebuilds no figure; every key holds what its figure is made of
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_rerun_that_changes_nothing_sends_the_same_figures():
+    at = _open("alexnet")
+    first = [(c.proto.spec, c.proto.id) for c in at.get("plotly_chart")]
+    assert len(first) == 4  # the network, then the three cost comparisons
+    at.run()
+    _no_failure(at)
+    assert [(c.proto.spec, c.proto.id) for c in at.get("plotly_chart")] == first
+
+
+def test_the_network_figure_is_cached_on_the_network():
+    import plotly.io as pio
+
+    from conv.network import Network
+    from ui import arithmetic_view as view
+    from viz.network import network_figure
+
+    net = PRESETS["lenet5"].network
+    fig = view.network_chart(net)
+    same = Network(net.input, tuple(net.layers))  # an equal network, built again
+    assert view.network_chart(same) is fig
+    assert view.analysis_of(same) is view.analysis_of(net)
+    assert pio.to_json(fig, validate=False) == pio.to_json(network_figure(analyze(net)),
+                                                           validate=False)
+    wider = Network((net.input[0], net.input[1] + 4, net.input[2]), net.layers)
+    assert view.network_chart(wider) is not fig
+    fewer = Network(net.input, net.layers[:-1])
+    assert view.network_chart(fewer) is not fig
+
+
+def test_a_comparison_figure_is_keyed_on_every_argument():
+    from conv.network import bottleneck_cost, dense_vs_conv
+    from ui import arithmetic_view as view
+
+    dense, fig = view.comparison_chart(dense_vs_conv, 32, 32, 3, 16, f=3)
+    assert view.comparison_chart(dense_vs_conv, 32, 32, 3, 16, f=3)[1] is fig
+    assert dense == dense_vs_conv(32, 32, 3, 16, f=3)
+    assert view.comparison_chart(dense_vs_conv, 32, 32, 3, 16, f=5)[1] is not fig
+    assert view.comparison_chart(dense_vs_conv, 32, 32, 3, 8, f=3)[1] is not fig
+    # another comparison with the same numbers is another figure
+    other = view.comparison_chart(bottleneck_cost, 32, 32, 3, 16, 16, 3)
+    assert other[1] is not fig

@@ -176,3 +176,114 @@ def test_the_cnn_filters_are_in_the_picker_and_can_be_learned(page):
     page.button(key="learn_train").click().run()
     _ok(page)
     assert "LeNet-5, conv1 filter 3" in page.session_state["learn.run_info"]["target"]
+
+
+# --------------------------------------------------------------------------------------------
+# Caches: a rerun rebuilds nothing; every key holds what its value is made of
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_rerun_after_training_sends_the_same_figures_and_pictures(page):
+    page.button(key="learn_train").click().run()
+    _ok(page)
+    before = [(c.proto.spec, c.proto.id) for c in page.get("plotly_chart")]
+    pictures = [i.proto.imgs[0].url for i in page.get("image")]
+    assert len(pictures) == 4  # the training image, the target's output, the learned, the difference
+    page.run()
+    _ok(page)
+    assert [(c.proto.spec, c.proto.id) for c in page.get("plotly_chart")] == before
+    assert [i.proto.imgs[0].url for i in page.get("image")] == pictures
+
+
+def _run_of(steps: int = 30, seed: int = 0):
+    from kernels import learned
+
+    gray = np.random.default_rng(seed).uniform(0, 255, (24, 24)).astype(np.float32)
+    problem = learned.make_problem(gray, learned.library.SOBEL_X, size=3)
+    return learned.start(problem, steps=steps).advance(steps)
+
+
+def test_result_figures_are_cached_on_what_they_show():
+    import plotly.io as pio
+
+    from ui import learn_view as view
+    from viz import training
+
+    run = _run_of()
+    loss = view.loss_figure(run.losses, 1e-3)
+    assert view.loss_figure(list(run.losses), 1e-3) is loss  # equal numbers: the same figure
+    assert view.loss_figure(run.losses, 2e-3) is not loss
+    assert view.loss_figure(run.losses[:-1], 1e-3) is not loss
+    assert pio.to_json(loss, validate=False) == pio.to_json(
+        training.loss_figure(run.losses, floor=1e-3), validate=False)
+
+    evolution = view.evolution_figure(run.snapshots)
+    assert view.evolution_figure(list(run.snapshots)) is evolution
+    moved = [(s, k + (i == 1)) for i, (s, k) in enumerate(run.snapshots)]
+    assert view.evolution_figure(moved) is not evolution
+    assert pio.to_json(evolution, validate=False) == pio.to_json(
+        training.kernel_evolution_figure(run.snapshots), validate=False)
+
+    comparison = view.comparison_figure(run.kernel, run.reference, "Target")
+    assert view.comparison_figure(run.kernel.copy(), run.reference, "Target") is comparison
+    assert view.comparison_figure(run.kernel, run.reference, "Best") is not comparison
+    assert view.comparison_figure(run.kernel * 2, run.reference, "Target") is not comparison
+
+
+def test_result_pictures_are_cached_on_the_problem_and_the_kernel():
+    from ui import learn_view as view
+
+    run, other = _run_of(seed=0), _run_of(seed=1)
+    pics = view.pictures(run.problem, run.kernel)
+    assert view.pictures(run.problem, run.kernel.copy()) is pics
+    assert view.pictures(run.problem, run.kernel * 0.5) is not pics
+    assert view.pictures(other.problem, run.kernel) is not pics
+    nan = view.pictures(run.problem, np.full((3, 3), np.nan))
+    assert nan.output is None and nan.difference is None and nan.target == pics.target
+
+
+@pytest.mark.parametrize("width", [None, 260])
+def test_pictures_are_encoded_as_st_image_would_and_sent_as_they_are(width):
+    """What ``st.image`` makes of an RGB array (its own encoding rules, read from Streamlit
+    1.67) is ``jpeg()``'s picture (resized, ours comes from the array itself, not from a first
+    JPEG), and it sends ``jpeg()``'s bytes without encoding them again."""
+    import io
+
+    from PIL import Image
+    from streamlit.elements.lib import image_utils
+    from streamlit.elements.lib.layout_utils import LayoutConfig
+
+    from ui.media import jpeg
+
+    yy, xx = np.mgrid[0:300, 0:400]
+    rgb = np.stack([xx * 0.6, yy * 0.8, 128 + 100 * np.sin(xx / 17.0)], -1).astype(np.uint8)
+    layout = LayoutConfig(width=width if width is not None else "content")
+    data = image_utils._np_array_to_bytes(rgb, output_format="auto")
+    theirs = image_utils._ensure_image_size_and_format(data, layout, "JPEG")
+    ours = jpeg(rgb, width)
+    if width is None:
+        assert ours == theirs
+    else:
+        a, b = (np.asarray(Image.open(io.BytesIO(d)), np.float64) for d in (ours, theirs))
+        assert a.shape == b.shape == (195, 260, 3)
+        assert np.abs(a - b).mean() < 2
+    assert image_utils._ensure_image_size_and_format(ours, layout, "JPEG") is ours
+
+
+def test_live_redraws_are_bounded_on_a_slow_server(monkeypatch):
+    """On a busy server a step takes longer: redrawing by the clock alone would redraw after
+    every step. A run redraws at most ``MAX_REDRAWS`` times (plus its end)."""
+    from ui import learn_view as view
+
+    clock = iter(float(t) for t in range(10**6))  # one second per step: a very slow server
+    monkeypatch.setattr(view.time, "monotonic", lambda: next(clock))
+    drawn = []
+    real = view.figs.loss_figure
+    monkeypatch.setattr(view.figs, "loss_figure", lambda *a, **k: drawn.append(1) or real(*a, **k))
+    from kernels import learned
+
+    gray = np.random.default_rng(0).uniform(0, 255, (16, 16)).astype(np.float32)
+    run = learned.start(learned.make_problem(gray, learned.library.SOBEL_X, size=3), steps=200)
+    view.train_live(run)  # outside a page: Streamlit's elements draw nothing
+    assert run.status == "done"
+    assert 2 <= len(drawn) <= view.MAX_REDRAWS + 1

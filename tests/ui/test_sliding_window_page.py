@@ -78,6 +78,15 @@ def test_every_example_one_click(page, key):
     assert f"ex={key}" in page.code[-1].value or key == "edge_6x6"
 
 
+def test_a_rerun_that_changes_nothing_sends_the_same_figure(page):
+    page.button_group(key="sw.source").set_value("blur_5x5").run()
+    first = page.get("plotly_chart")[0].proto
+    page.run()
+    again = page.get("plotly_chart")[0].proto
+    # same spec, same element id: the browser keeps the chart and its animation playing
+    assert (again.spec, again.id) == (first.spec, first.id)
+
+
 def test_blur_example_shows_the_notes_equation(page):
     page.button_group(key="sw.source").set_value("blur_5x5").run()
     eq = _figure(page)["layout"]["annotations"][1]["text"]
@@ -193,6 +202,13 @@ def test_photo_patch_of_the_filter_labs_photo():
     _ok(at)
     assert at.session_state["sw.photo"] == "lab"
     assert any("the filter lab's photo" in c.value for c in at.caption)
+    # the lab names its picture: no digest of its pixels is computed
+    assert at.session_state["shared.lab_image"].key
+    assert "sw.lab_digest" not in at.session_state
+    # the thumbnail is encoded once: a rerun sends the same picture
+    url = at.sidebar.get("image")[0].proto.imgs[0].url
+    at.run()
+    assert at.sidebar.get("image")[0].proto.imgs[0].url == url
 
 
 def test_classroom_mode_from_the_link_and_the_toggle():

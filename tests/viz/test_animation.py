@@ -267,6 +267,19 @@ def test_figure_opened_at_a_step_shows_that_step(case):
     assert fig["frames"] is not anim.frames and fig["frames"] == anim.frames
 
 
+def test_spec_is_the_figure_as_json_ready_data(case):
+    *_, anim, _ = case
+    import orjson
+
+    for k in (0, anim.n_steps // 2, anim.n_steps - 1):
+        spec = anim.spec(k)
+        assert json.loads(pio.to_json(spec, validate=False)) == json.loads(
+            pio.to_json(anim.figure(k), validate=False))
+        orjson.dumps(spec)  # JSON types only: plotly's fast path, no cleaning
+        # the traces and frames are the animation's, shared by every step's spec
+        assert spec["data"] is anim.data_spec and spec["frames"] is anim.frames
+
+
 def test_figure_is_valid_for_plotly():
     ex = examples.get("volume_6x6x3")
     run = stages.run(ex.input_array, ex.spec)
@@ -324,6 +337,7 @@ def test_32x32_patch_animation_fits_the_json_budget():
     fig = anim.figure(0)
     assert len(fig.to_dict()["frames"]) == 1024
     assert len(pio.to_json(fig, validate=False).encode()) <= 500_000
+    assert len(pio.to_json(anim.spec(0), validate=False).encode()) <= 500_000
     slider = fig.to_dict()["layout"]["sliders"][0]["steps"]
     assert len(slider) == 342  # every 3rd step past 400: the step buttons reach the others
 

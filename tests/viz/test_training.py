@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 
 import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 
 from kernels.library import SOBEL_X
@@ -31,20 +35,67 @@ def test_loss_figure_labels_the_last_step():
     assert fig.layout.yaxis.title.text == "loss"
 
 
+def _array(spec) -> np.ndarray:
+    """A plotly.js typed array (``{"dtype", "bdata", "shape"}``) back as numpy."""
+    a = np.frombuffer(base64.b64decode(spec["bdata"]), np.dtype(spec["dtype"]))
+    return a.reshape([int(n) for n in str(spec.get("shape", a.size)).split(",")])
+
+
 def test_kernel_evolution_has_one_frame_per_snapshot_and_a_fixed_scale():
     snaps = [(0, np.zeros((3, 3))), (1, SOBEL_X * 0.5), (10, SOBEL_X)]
     fig = T.kernel_evolution_figure(snaps)
-    assert [f.name for f in fig.frames] == ["0", "1", "10"]
+    frames = fig.to_dict()["frames"]
+    assert [f["name"] for f in frames] == ["0", "1", "10"]
     assert [s.label for s in fig.layout.sliders[0].steps] == ["0", "1", "10"]
     assert fig.layout.sliders[0].active == 2
     assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["Play", "Pause"]
-    for frame in fig.frames:
-        assert frame.data[0].zmin == -2 and frame.data[0].zmax == 2  # same scale throughout
-    np.testing.assert_array_equal(fig.frames[2].data[0].z, SOBEL_X)
-    assert list(fig.frames[2].data[0].text[1]) == ["-2", "0", "2"]
+    for frame in frames:
+        assert frame["data"][0]["zmin"] == -2 and frame["data"][0]["zmax"] == 2  # one scale
+    assert frames[2]["layout"]["title"]["text"] == "The kernel at step 10"
+    np.testing.assert_array_equal(_array(frames[2]["data"][0]["z"]), SOBEL_X)
+    assert list(frames[2]["data"][0]["text"][1]) == ["-2", "0", "2"]
     assert fig.data[0].zmid == 0
     with pytest.raises(ValueError, match="empty"):
         T.kernel_evolution_figure([])
+
+
+def _validated_evolution(snapshots, font_size=18) -> go.Figure:
+    """The kernel's animation with a validated ``go.Frame`` per snapshot (and the same
+    layout): the reference for the one whose frames are plain dicts."""
+    kernels = [np.asarray(k, dtype=np.float64) for _, k in snapshots]
+    steps = [int(s) for s, _ in snapshots]
+    zmax = T._symmetric(*kernels)
+    size = max(font_size - 2 * max(kernels[0].shape[0] - 3, 0), 10)
+
+    def trace(k):
+        return T._heatmap(k, zmax=zmax, font_size=size, showscale=True,
+                          colorbar={"thickness": 18})
+
+    fig = go.Figure(trace(kernels[-1]))
+    fig.frames = [go.Frame(data=[trace(k)], name=str(s),
+                           layout={"title": {"text": f"The kernel at step {s}"}})
+                  for s, k in zip(steps, kernels)]
+    fig.layout = T.kernel_evolution_figure(snapshots, font_size=font_size).layout
+    return fig
+
+
+@pytest.mark.parametrize("snapshots", [
+    [(0, np.zeros((3, 3))), (1, SOBEL_X * 0.5), (10, SOBEL_X)],
+    [(4, np.arange(25.0).reshape(5, 5) - 12)],
+    [(0, np.full((2, 2), np.nan)), (3, np.ones((2, 2)))],
+])
+def test_kernel_evolution_frames_are_what_validated_frames_would_be(snapshots):
+    plain = json.loads(pio.to_json(T.kernel_evolution_figure(snapshots), validate=False))
+    validated = json.loads(pio.to_json(_validated_evolution(snapshots), validate=False))
+    assert plain == validated
+    go.Figure(plain)  # and the whole of it passes plotly's validation
+
+
+def test_the_white_template_is_the_one_plotly_would_validate():
+    fig = T.loss_figure([3.0, 2.0, 1.0])
+    validated = go.Figure(fig).update_layout(template="plotly_white")
+    assert json.loads(pio.to_json(fig)) == json.loads(pio.to_json(validated))
+    assert fig.layout.template.layout.plot_bgcolor == "white"
 
 
 def test_comparison_shows_learned_target_and_difference():

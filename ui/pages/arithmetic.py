@@ -14,14 +14,13 @@ from conv.network import (
     SEPARABLE_EXAMPLE,
     SEPARABLE_SEED_NOTES,
     Network,
-    analyze,
+    Preset,
     bottleneck_cost,
     dense_vs_conv,
     layers_from_rows,
     separable_cost,
 )
 from ui import arithmetic_view as view
-from viz.network import comparison_figure, network_figure
 
 log = logging.getLogger(__name__)
 ss = st.session_state
@@ -34,23 +33,29 @@ st.markdown(
 )
 
 view.sync_with_url()
-if ss.get("arith_notice"):
-    st.warning(ss["arith_notice"])
 
-st.pills(
-    "Preset: one click loads it (the link in the address bar restores it)",
-    options=list(PRESETS),
-    format_func=view.preset_label,
-    key="arith_pick",
-    on_change=view.on_pick,
-    required=True,
-)
-preset = PRESETS[ss["arith_preset"]]
-st.info(view.esc(preset.description))
-view.show_seed_notes(preset.seed_notes)
+
+def preset_header() -> Preset:
+    """The link's notice, the presets (one click each), the preset's description and the
+    notes' slips: part of the network's fragment, so that a click reruns only that."""
+    if ss.get("arith_notice"):
+        st.warning(ss["arith_notice"])
+    st.pills(
+        "Preset: one click loads it (the link in the address bar restores it)",
+        options=list(PRESETS),
+        format_func=view.preset_label,
+        key="arith_pick",
+        on_change=view.on_pick,
+        required=True,
+    )
+    preset = PRESETS[ss["arith_preset"]]
+    st.info(view.esc(preset.description))
+    view.show_seed_notes(preset.seed_notes)
+    return preset
 
 
 def network_body() -> None:
+    preset = preset_header()
     st.subheader("Input and layers")
     if "arith_h" not in ss:  # widget state is dropped on a page switch; the input is not
         ss["arith_h"], ss["arith_w"], ss["arith_c"] = ss["arith_input"]
@@ -89,7 +94,7 @@ def network_body() -> None:
         st.error(f"The input size is not valid: {exc}")
         return
     ss["arith_input"] = network.input
-    analysis = analyze(network)
+    analysis = view.analysis_of(network)
 
     st.subheader("Totals")
     view.show_totals(analysis)
@@ -127,7 +132,7 @@ def network_body() -> None:
         st.markdown(view.rf_steps(analysis))
 
     st.subheader("Through the network")
-    st.plotly_chart(network_figure(analysis), config={"displayModeBar": False}, theme=None)
+    st.plotly_chart(view.network_chart(network), config={"displayModeBar": False}, theme=None)
 
 
 def comparison_body() -> None:
@@ -145,10 +150,10 @@ def comparison_body() -> None:
     dc_in = cols[2].number_input("input channels", 1, 100_000, ex[2], key="arith_fc_cin")
     dc_out = cols[3].number_input("output channels", 1, 100_000, ex[3], key="arith_fc_cout")
     df = cols[4].number_input("filter f", 1, 99, ex[4], key="arith_fc_f")
-    dense = dense_vs_conv(dh, dw, dc_in, dc_out, f=df)
+    dense, figure = view.comparison_chart(dense_vs_conv, dh, dw, dc_in, dc_out, f=df)
     is_seed = (dh, dw, dc_in, dc_out, df) == ex
     view.show_comparison(dense, PRESETS["ex_fc_vs_conv"].seed_notes if is_seed else ())
-    st.plotly_chart(comparison_figure(dense), config={"displayModeBar": False}, theme=None)
+    st.plotly_chart(figure, config={"displayModeBar": False}, theme=None)
 
     st.subheader("Standard vs depthwise-separable convolution (MobileNet)")
     st.markdown(
@@ -162,10 +167,10 @@ def comparison_body() -> None:
     f = cols[2].number_input("filter f", 1, 99, ex["f"], key="arith_sep_f")
     c_in = cols[3].number_input("input channels", 1, 100_000, ex["c_in"], key="arith_sep_cin")
     c_out = cols[4].number_input("output channels", 1, 100_000, ex["c_out"], key="arith_sep_cout")
-    sep = separable_cost(h_out, w_out, f, c_in, c_out)
+    sep, figure = view.comparison_chart(separable_cost, h_out, w_out, f, c_in, c_out)
     is_seed = dict(h_out=h_out, w_out=w_out, f=f, c_in=c_in, c_out=c_out) == ex
     view.show_comparison(sep, SEPARABLE_SEED_NOTES if is_seed else ())
-    st.plotly_chart(comparison_figure(sep), config={"displayModeBar": False}, theme=None)
+    st.plotly_chart(figure, config={"displayModeBar": False}, theme=None)
 
     st.subheader("1x1 convolution as a bottleneck (Inception)")
     st.markdown(
@@ -180,9 +185,9 @@ def comparison_body() -> None:
     b_mid = cols[3].number_input("bottleneck", 1, 100_000, ex["c_mid"], key="arith_bn_cmid")
     b_out = cols[4].number_input("output channels", 1, 100_000, ex["c_out"], key="arith_bn_cout")
     bf = cols[5].number_input("filter f", 1, 99, ex["f"], key="arith_bn_f")
-    bottleneck = bottleneck_cost(bh, bw, b_in, b_mid, b_out, bf)
+    bottleneck, figure = view.comparison_chart(bottleneck_cost, bh, bw, b_in, b_mid, b_out, bf)
     view.show_comparison(bottleneck)
-    st.plotly_chart(comparison_figure(bottleneck), config={"displayModeBar": False}, theme=None)
+    st.plotly_chart(figure, config={"displayModeBar": False}, theme=None)
 
 
 def guarded(body) -> None:
@@ -194,7 +199,8 @@ def guarded(body) -> None:
         st.error(f"Something went wrong while computing this section: {exc}")
 
 
-# Fragments: editing the layers reruns only the network section, and the cost inputs only theirs.
+# Fragments: a preset or an edit of the layers reruns only the network section (the cost
+# comparisons do not depend on it), and the cost inputs only theirs.
 @st.fragment
 def network_section() -> None:
     guarded(network_body)

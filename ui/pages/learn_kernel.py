@@ -14,7 +14,6 @@ import streamlit as st
 from kernels import learned
 from ui import learn_view as view
 from ui.controls import kernel_picker
-from viz import training as figs
 
 log = logging.getLogger(__name__)
 ss = st.session_state
@@ -42,14 +41,14 @@ def body() -> None:
         if img is not None:
             for note in img.notes:
                 st.caption(note)
-            st.image(figs.gray_rgb(img.gray), caption=f"{img.name}, {img.gray.shape[1]} x "
+            st.image(view.gray_picture(img, 260), caption=f"{img.name}, {img.gray.shape[1]} x "
                      f"{img.gray.shape[0]} px, gray: what the kernel sees", width=260)
         st.subheader("3. Training")
         settings = view.settings(default_size=max(target.weights.shape))
     if img is None:
         return
     try:
-        problem = view.problem_for(img.gray, target.weights, settings.size)
+        problem = view.problem_for(img, target.weights, settings.size)
     except ValueError as exc:
         st.error(f"Cannot learn from this: {exc}")
         return
@@ -100,12 +99,14 @@ def results(run: learned.Run) -> None:
 
     floor = run.problem.optimum_loss
     floor = floor if floor > 1e-6 * run.losses[0] else None  # else rounding noise, not a floor
-    st.plotly_chart(figs.loss_figure(run.losses, floor=floor), theme=None,
+    # the figures and pictures come ready-made from caches keyed on what they show: a rerun
+    # that does not change the run neither rebuilds nor re-encodes them
+    st.plotly_chart(view.loss_figure(run.losses, floor), theme=None,
                     config={"displayModeBar": False})
     c1, c2 = st.columns([2, 3])
     with c1:
         st.markdown("**The kernel evolving** (press Play, or drag the slider)")
-        st.plotly_chart(figs.kernel_evolution_figure(run.snapshots), theme=None,
+        st.plotly_chart(view.evolution_figure(run.snapshots), theme=None,
                         config={"displayModeBar": False})
     with c2:
         if target is not None:
@@ -115,19 +116,15 @@ def results(run: learned.Run) -> None:
             st.markdown("**Learned kernel next to the best possible kernel of this size** (the "
                         "target has another size: no kernel of this size reproduces it exactly)")
             title = "Best possible (least squares)"
-        st.plotly_chart(figs.kernel_comparison_figure(run.kernel, reference,
-                                                      reference_title=title),
-                        theme=None, config={"displayModeBar": False})
+        st.plotly_chart(view.comparison_figure(run.kernel, reference, title), theme=None,
+                        config={"displayModeBar": False})
 
-    p = run.problem
-    out = p.predict(run.kernel)[0] if np.isfinite(run.kernel).all() else None
+    pics = view.pictures(run.problem, run.kernel)
     cols = st.columns(3)
-    vmax = float(np.abs(p.target).max()) or 1.0
-    cols[0].image(figs.signed_rgb(p.target[0], vmax=vmax), caption="Target output (blue < 0 < red)")
-    if out is not None:
-        cols[1].image(figs.signed_rgb(out, vmax=vmax), caption="Output of the learned kernel")
-        cols[2].image(figs.signed_rgb(out - p.target[0], vmax=vmax),
-                      caption="Difference (same colour scale)")
+    cols[0].image(pics.target, caption="Target output (blue < 0 < red)")
+    if pics.output is not None:
+        cols[1].image(pics.output, caption="Output of the learned kernel")
+        cols[2].image(pics.difference, caption="Difference (same colour scale)")
 
     name = f"learned ({info.get('target', 'target')}; {run.label})"
     st.button("Use this kernel in the filter lab and the sliding window", key="learn_use",

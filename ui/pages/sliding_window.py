@@ -13,7 +13,6 @@ import logging
 import numpy as np
 import streamlit as st
 
-from conv import image
 from conv.examples import EXAMPLES
 from conv.geometry import output_size
 from conv.stages import PoolSpec, check
@@ -102,8 +101,9 @@ def input_controls():
     choice = st.selectbox("Photo", options, key="sw.photo",
                           format_func=lambda p: "The filter lab's photo" if p == wv.LAB_PHOTO
                           else f"Sample: {p}")
-    rgb, name = wv.photo(choice)
-    gray = image.to_gray(rgb)[0]
+    pic = wv.photo(choice)
+    name = pic.name
+    gray = wv.photo_gray(pic)
     h, w = gray.shape
     ss["sw.region"] = int(min(max(ss.get("sw.region", 96), 2), min(h, w)))
     ss["sw.cells"] = int(min(ss.get("sw.cells", 12), ss["sw.region"], wv.MAX_CELLS))
@@ -115,7 +115,8 @@ def input_controls():
     cx = c1.slider("Centre x (% of width)", 0, 100, key="sw.px")
     cy = c2.slider("Centre y (% of height)", 0, 100, key="sw.py")
     patch = wv.photo_patch(gray, cx, cy, region, cells)
-    st.image(wv.thumbnail(rgb, patch.box), caption=f"{name}: the outlined square becomes the grid")
+    st.image(wv.thumbnail_jpeg(pic, patch.box),
+             caption=f"{name}: the outlined square becomes the grid")
     size = patch.box[2] - patch.box[0]
     note = (f"A {size} x {size}-pixel square of {name}, gray (0.299 R + 0.587 G + 0.114 B)"
             + (f", each cell the average of {patch.factor:g} x {patch.factor:g} pixels"
