@@ -1,9 +1,9 @@
 """One byte budget for everything the app caches, shared by every session of the process.
 
-``st.cache_resource`` bounds a cache by its number of entries, and one entry can be a few kB
-(a kernel's figure) or a few hundred MB (every stage of a layer on a 12 MP photo): a class
-took a server to 6 GB. Here every entry is charged its size in bytes when it is stored, and
-the least recently used entries are dropped once the total passes the budget::
+``st.cache_resource`` bounds a cache by its number of entries, and one entry can be a small
+figure or every stage of a layer on a 12 MP photo, so memory was not bounded at all. Here
+every entry is charged its size in bytes when it is stored, and the least recently used
+entries are dropped once the total passes the budget::
 
     from ui import cache
 
@@ -346,11 +346,9 @@ CACHE = ByteCache(BUDGET_BYTES)
 
 def _return_freed_memory() -> None:
     """Two malloc heaps instead of glibc's eight per core: every script run is a new thread,
-    and each heap kept freed arrays of its own. Five students uploading 12 MP photos (bench/
-    bench_lab_memory.py): peak RSS 1.71-1.76 GB -> 1.55-1.57 GB, at no CPU cost. A fixed
-    mmap threshold as well (MALLOC_MMAP_THRESHOLD_=4194304, MALLOC_TRIM_THRESHOLD_=67108864
-    in the environment) lowered the peak to 1.42 GB but cost 7-12 ms more CPU per new layer
-    at 1024 px (fresh pages for every array): the environment's settings win over this."""
+    and each heap kept freed arrays of its own (bench/bench_lab_memory.py shows the peak).
+    Not a fixed mmap threshold: it lowers the peak further but costs CPU on every array (fresh
+    pages each time). ``MALLOC_ARENA_MAX`` in the environment wins over this."""
     if os.environ.get("MALLOC_ARENA_MAX"):
         return
     try:
@@ -403,7 +401,7 @@ def cached(fn: Callable | None = None, *, name: str | None = None,
 
 HEAVY_JOBS = _env_int("CONVVIZ_HEAVY_JOBS", 1, 1)
 _HEAVY = threading.BoundedSemaphore(HEAVY_JOBS)
-# work allocating less than this at once runs without waiting (a layer at 1024 px: ~12 MB)
+# work allocating less than this at once runs without waiting (a layer at 1024 px does)
 HEAVY_BYTES = 32 * MB
 
 

@@ -136,7 +136,7 @@ class Mapped:
         One sentence stating the mapping, for the figure.
     grey : bool
         The three channels are equal (a grey mapping of one map): pictures are encoded with
-        one channel, which JPEG encodes about a quarter faster.
+        one channel, which JPEG encodes faster.
     """
 
     rgb: np.ndarray

@@ -116,8 +116,8 @@ def kernel_section(colour: str) -> None:
 
     Folded (as a page opens), its controls are not built: the kernel is read from the session
     state (the widgets keep their values while hidden, ``persist="page"``), and a run of the
-    page sends 20 elements fewer (about 9 ms of the server's time per run, and each element is
-    a redraw in the browser). Opening it reruns this fragment alone."""
+    page sends 20 elements fewer, each one server time and a redraw in the browser. Opening it
+    reruns this fragment alone."""
     after = _redraw(KERNEL, FIGURES)
     # collapsed at first, so that the figure starts high on a 720-pixel screen. Streamlit
     # names a stateful expander by its label and its ``expanded``: a new kernel (in the label)
