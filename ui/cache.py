@@ -27,10 +27,13 @@ entries are dropped once the total passes the budget::
 - The budget: ``CONVVIZ_CACHE_MB`` (megabytes, default 1024), read when this module is first
   imported. Memory of a replica ~ the budget + what sessions hold + the interpreter.
 
-:func:`heavy` limits how many large computations run at once in the process
-(``CONVVIZ_HEAVY_JOBS``, default 1): their transient arrays are outside the budget until
-stored, and five students starting a 12 MP layer together would otherwise each allocate
-hundreds of MB at once. With the GIL, a process runs one Python thread at a time anyway.
+Large work: ``get_or_build(key, build, reserve=nbytes)`` says about how many bytes ``build``
+allocates. They are reserved in the budget (entries make way) from before the build until its
+value is stored, so that cached plus transient memory stays within the budget; and a build of
+``HEAVY_BYTES`` (32 MB) or more first waits for one of ``CONVVIZ_HEAVY_JOBS`` slots (default 1):
+five students starting a 12 MP layer at once would otherwise each allocate hundreds of MB at
+the same time (with the GIL, one Python thread runs at a time anyway). :func:`heavy` does the
+same around large work whose result is not cached.
 
 No Streamlit here: the core is testable on its own.
 """
