@@ -425,6 +425,10 @@ class Server:
         # one secret for all replicas (Streamlit signs its auth cookies with it), so that a
         # signed cookie stays valid on another replica; through the environment, not argv
         self.env.setdefault("STREAMLIT_SERVER_COOKIE_SECRET", secrets.token_hex(32))
+        # glibc gives each thread that allocates its own heap and keeps what was freed there:
+        # with two heaps, freed layers go back to the system and a replica stays near its byte
+        # budget (bench/bench_lab_memory.py); it must be set before the process starts
+        self.env.setdefault("MALLOC_ARENA_MAX", "2")
         self.ready = False
         self.stopping = False
         self.signalled: int | None = None  # set by the signal handler, acted on by the loops
