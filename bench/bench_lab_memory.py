@@ -99,6 +99,7 @@ def run(path: Path, students: int, ttl: int, photos: list[bytes], env: dict | No
         report["after the work"] = st["VmRSS"]
         report["peak"] = st["VmHWM"]
         report["uploads held (MB), tabs open"] = int(server.ask("uploads")) / MB
+        report["lab upload store (MB), tabs open"] = int(server.ask("lab_uploads")) / MB
         for tab in tabs:
             tab.close()
         # the grace period, then the sweep (every ttl/4 s, at most 30 s) twice

@@ -207,6 +207,11 @@ def test_sweep_keeps_a_tab_that_reconnects(monkeypatch):
     assert uploads.sweep(320.0, rt=rt, ttl=120) == ["s"]
 
 
+def test_the_page_notes_its_session_for_the_sweep():
+    ok(_open())
+    assert uploads._SESSIONS.get("test session id") == 0.0  # noted, active
+
+
 def test_upload_sizes_are_declared():
     up = uploads.Upload("d", "n", b"x" * 1000)
     assert cache.sizeof(up) == 1000

@@ -21,11 +21,12 @@ import html
 import streamlit as st
 
 from conv import image
-from ui import controls, lab
+from ui import controls, lab, uploads
 from ui.html_view import html_view
 from ui.plotly_view import plotly_view
 
 ss = st.session_state
+uploads.note_session()  # what this tab leaves (uploads, media) is freed once it has gone
 st.html(lab.PAGE_CSS)
 URL = lab.url_state()
 notices = URL.restore()
