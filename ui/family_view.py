@@ -82,7 +82,8 @@ def _sized(name: str) -> Param:
     """A size whose default depends on the mode: left out of a link when it is the mode's."""
     def skip(value) -> bool:
         return value == MODE_DEFAULTS[ss.get("fam.mode", "transposed")][name]
-    return Param(name, f"fam.{name}", None, integer(0, 64), label=name, skip=skip)
+    labels = {"n": "input size", "k": "kernel size", "s": "stride", "p": "padding"}
+    return Param(name, f"fam.{name}", None, integer(0, 64), label=labels[name], skip=skip)
 
 
 def url_state() -> UrlState:
@@ -124,9 +125,12 @@ def _one_of(text: str, options) -> int:
 
 
 def on_mode() -> None:
-    """The mode selector's callback: the new mode's own sizes, its first step."""
-    for name in ("n", "k", "s", "p", "x", "w", "gt"):
-        ss.pop(f"fam.{name}", None)
+    """The mode selector's callback: the new mode's own sizes, no typed numbers, its first
+    step (set, not dropped: ``UrlState.restore`` would bring back dropped values)."""
+    for name, value in MODE_DEFAULTS[ss.get("fam.mode", "transposed")].items():
+        ss[f"fam.{name}"] = value
+    for name in ("x", "w", "gt"):
+        ss[f"fam.{name}"] = ""
     ss["fam.op"], ss["fam.d"] = 0, 1
     ss["fam.step"] = ss["fam.step2"] = 0
 
