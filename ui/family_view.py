@@ -89,7 +89,7 @@ def _sized(name: str) -> Param:
 def url_state() -> UrlState:
     """Every setting of the page with its URL name (``?mode=transposed&n=3&k=3&s=2&p=1&op=1``)."""
     P = Param
-    step = lambda t: integer(1, 10**6)(t) - 1  # noqa: E731 - 1-based in links
+    step = lambda t: integer(1, 10**6)(t) - 1
     return UrlState("fam", [
         P("mode", "fam.mode", "transposed", choice(MODES), label="mode"),
         P("classroom", "fam.classroom", False, flag, format=lambda v: "1" if v else "0",
@@ -425,7 +425,8 @@ def figure(kind: str, cfg, classroom: bool, half: bool, start: int) -> FrozenFig
 
 
 @cache.cached
-def gif(kind: str, cfg, classroom: bool, half: bool) -> bytes:
+def gif(kind: str, cfg, classroom: bool) -> bytes:
+    """The animation as a GIF for slides (laid out full width)."""
     return anim(kind, cfg, classroom, False).gif()
 
 

@@ -34,9 +34,30 @@ import numpy as np
 import plotly.graph_objects as go
 
 from conv.geometry import Axis, Geometry, Windows
-from viz.animation import (CHAR_W, MASK_FILL, MIN_TEXT_PX, MONO, NORMAL, SANS, SKY_BLUE, TIMES,
-                           VERMILLION, Animation, Box, Grid, Look, Scene, _animation, _fit,
-                           _formula_text, _layout_px, _n, _paren, _path, _step_texts, fmt)
+from viz.animation import (
+    CHAR_W,
+    MASK_FILL,
+    MIN_TEXT_PX,
+    NORMAL,
+    SANS,
+    SKY_BLUE,
+    TIMES,
+    VERMILLION,
+    Animation,
+    Box,
+    Grid,
+    Look,
+    Scene,
+    _animation,
+    _fit,
+    _formula_text,
+    _layout_px,
+    _n,
+    _paren,
+    _path,
+    _step_texts,
+    fmt,
+)
 
 __all__ = [
     "ROLES", "Role", "conv1d_animation", "groups_figure", "half_look", "im2col_animation",
@@ -230,7 +251,7 @@ def _sized(look: Look, place: Callable[[float, float], tuple[dict, float, float]
         if abs(sz.cell - cell) < 0.5:
             break
         cell = sz.cell
-    return boxes, w, h, sz, band
+    return boxes, w, h, sz
 
 
 def _scene(kit: _Kit, sz, w: float, h: float, formula: str, dyn_shapes: list,
@@ -407,7 +428,7 @@ def transposed_stamps(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NO
         return ({"in": inp, "k": ker, "st": stamp, "cv": canvas}, width,
                 canvas.bottom + 0.15 + lines * _small_line_u(look, cell))
 
-    boxes, width, height, sz, band = _sized(look, place, kh, eq_chars, len(title), len(formula))
+    boxes, width, height, sz = _sized(look, place, kh, eq_chars, len(title), len(formula))
     kit = _Kit(look, sz.cell)
     inp, ker, stb, cvb = boxes["in"], boxes["k"], boxes["st"], boxes["cv"]
     kit.panel(inp, x, "input", name="input")
@@ -460,8 +481,8 @@ def transposed_stamps(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NO
         ghost = (_path(_window_rects(cvb, prev.rows, prev.cols)) if prev is not None
                  else _nowhere(cvb))
         shapes = [{"path": _path(rects)}, {"path": ghost}]
-        texts = [f"Stamp {k + 1} of {n} · input row {s.row + 1}, col {s.col + 1}: "
-                 f"x = {fmt(s.value)}", "<br>".join(s.equation)]
+        texts = [(f"Stamp {k + 1} of {n} · input row {s.row + 1}, col {s.col + 1}: "
+                 f"x = {fmt(s.value)}"), "<br>".join(s.equation)]
         texts += [t for row in prod_texts[k] for t in row]
         cur = _texts(s.canvas, kit.chars)
         texts += [cur[r][c] if touched[r, c] else "" for r in range(ch) for c in range(cw)]
@@ -586,7 +607,6 @@ def zero_insertion(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NORMA
     w = np.asarray(w, np.float64)
     z, kind = zero_inserted(x, layer)
     steps = zero_insertion_steps(x, w, layer, out)
-    rows_ax, cols_ax = layer.axes
     ph, pw = z.shape
     kh, kw = w.shape
     ho, wo = layer.out_shape
@@ -622,7 +642,7 @@ def zero_insertion(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NORMA
         return ({"z": zb, "k": kb, "f": fb, "o": ob}, width,
                 max(zb.bottom + 0.15 + lines * _small_line_u(look, cell), ob.bottom))
 
-    boxes, width, height, sz, band = _sized(look, place, kh, eq_chars, len(title), len(formula))
+    boxes, width, height, sz = _sized(look, place, kh, eq_chars, len(title), len(formula))
     kit = _Kit(look, sz.cell)
     zb, kb, fb, ob = boxes["z"], boxes["k"], boxes["f"], boxes["o"]
     kit.panel(zb, z, names.role, name="zero-inserted", zeros=kind != INPUT)
@@ -737,7 +757,7 @@ def conv1d_animation(x, w, layer: Geometry, out, *, look: Look = NORMAL,
         return ({"sig": sig, "ker": ker, "prod": prod, "out": outb}, margin + p_len,
                 outb.bottom + 0.7 + band + _small_line_u(look, cell))
 
-    boxes, width, height, sz, band = _sized(look, place, 2, eq_chars, len(title), len(formula))
+    boxes, width, height, sz = _sized(look, place, 2, eq_chars, len(title), len(formula))
     kit = _Kit(look, sz.cell)
     sig, ker, prod, outb = boxes["sig"], boxes["ker"], boxes["prod"], boxes["out"]
     padded = np.zeros(p_len)
@@ -797,6 +817,7 @@ def conv1d_animation(x, w, layer: Geometry, out, *, look: Look = NORMAL,
     kit.label(Box(margin, outb.bottom + 0.55, 0, p_len), f"OUTPUT y ({n_out} samples)",
               "output")
     kit.texts[-1]["yanchor"] = "top"
+    band = _label_px(look) / sz.cell
     kit.label(Box(margin, outb.bottom + 0.55 + band, 0, p_len), align, None, small=True)
     kit.texts[-1]["yanchor"] = "top"
     kw_texts = [fmt(v) for v in w]
@@ -855,7 +876,7 @@ class ColumnStep:
 
 def im2col_steps(w_row, matrix, layer: Geometry, out) -> list[ColumnStep]:
     win = layer.windows
-    ho, wo = layer.out_shape
+    wo = layer.out_shape[1]
     w_row = np.asarray(w_row, np.float64).ravel()
     matrix = np.asarray(matrix, np.float64)
     out = np.asarray(out, np.float64)
@@ -865,7 +886,7 @@ def im2col_steps(w_row, matrix, layer: Geometry, out) -> list[ColumnStep]:
         col = matrix[:, l]
         value = float(out.reshape(-1)[l])
         terms = [f"{_paren(fmt(a))}{TIMES}{_paren(fmt(b))}" for a, b in zip(w_row, col)]
-        per = 9 if len(terms) > 9 else len(terms)
+        per = min(len(terms), 9)
         lines = [f"column {l + 1} = window at row {i + 1}, col {j + 1}, read (c, ky, kx): "
                  + _vec(col)]
         chunks = [" + ".join(terms[q:q + per]) for q in range(0, len(terms), per)]
@@ -906,7 +927,7 @@ def im2col_animation(x, w, layer: Geometry, matrix, out, *, look: Look = NORMAL)
     l_o = f"OUTPUT ({ho} x {wo})"
     l_m = f"PATCH MATRIX ({kk} x {n_cols})"
     l_kr = f"KERNEL ROW (1 x {kk})"
-    l_y = f"OUTPUT ROW (1 x {n_cols})"
+    l_y = f"OUTPUT ROW = KERNEL ROW · MATRIX (1 x {n_cols})"
 
     def place(band: float, cell: float):
         ins = [Box(q * max(pw + GAP, _tw(look, cell, l_in) + 0.5), band, ph, pw)
@@ -925,8 +946,8 @@ def im2col_animation(x, w, layer: Geometry, matrix, out, *, look: Look = NORMAL)
         return ({"in": ins, "k": kers, "o": ob, "m": mx, "kr": kr, "y": yr}, width,
                 yr.bottom + band * 0.5)
 
-    boxes, width, height, sz, band = _sized(look, place, n_eq, eq_chars, len(title),
-                                            len(shapes_txt))
+    boxes, width, height, sz = _sized(look, place, n_eq, eq_chars, len(title),
+                                      len(shapes_txt))
     kit = _Kit(look, sz.cell)
     ins, kers, ob, mx, kr, yr = (boxes[k] for k in ("in", "k", "o", "m", "kr", "y"))
     inner = np.zeros((ph, pw), bool)
@@ -949,7 +970,6 @@ def im2col_animation(x, w, layer: Geometry, matrix, out, *, look: Look = NORMAL)
     kit.label(kr, l_kr, "kernel")
     kit.panel(yr, np.asarray(out, np.float64).reshape(1, -1), "output", name="output row")
     kit.label(yr, l_y, "output")
-    kit.symbol((kr.right + mx.x) / 2, yr.y + 0.5, "·")
     # the patch matrix's row names: which channel and tap each row holds
     small = max(8, min(look.label_font - 4, int(sz.cell * 0.42)))
     for rr in range(kk):
@@ -972,8 +992,8 @@ def im2col_animation(x, w, layer: Geometry, matrix, out, *, look: Look = NORMAL)
             masks += [mx.corners(0, kk, k + 1, n_cols), yr.corners(0, 1, k + 1, n_cols)]
         mpath = _path(masks) if masks else _nowhere(mx)
         shapes = [{"path": _path(rects)}, {"path": mpath}, {"path": _pending(ob, k + 1)}]
-        scene_steps.append((shapes, [f"Column {k + 1} of {n} · window at row {s.row + 1}, "
-                                     f"col {s.col + 1}", "<br>".join(s.equation)]))
+        scene_steps.append((shapes, [(f"Column {k + 1} of {n} · window at row {s.row + 1}, "
+                                     f"col {s.col + 1}"), "<br>".join(s.equation)]))
         labels.append(str(k + 1))
     click = {"x": [_n(yr.x + k + 0.5) for k in range(n)], "y": [_n(yr.y + 0.5)] * n,
              "step": list(range(n))}
@@ -1063,7 +1083,7 @@ def weight_grad_animation(x, g, layer: Geometry, grad_w, *, look: Look = NORMAL)
         wb = Box(gb.right + GAP * 1.3, band, kh, kw)
         return {"x": xb, "g": gb, "w": wb}, wb.right, max(xb.bottom, gb.bottom, wb.bottom)
 
-    boxes, width, height, sz, band = _sized(look, place, ho, eq_chars, len(title), len(formula))
+    boxes, width, height, sz = _sized(look, place, ho, eq_chars, len(title), len(formula))
     kit = _Kit(look, sz.cell)
     xb, gb, wb = boxes["x"], boxes["g"], boxes["w"]
     inner = np.zeros((ph, pw), bool)
@@ -1086,8 +1106,8 @@ def weight_grad_animation(x, g, layer: Geometry, grad_w, *, look: Look = NORMAL)
     for k, s in enumerate(steps):
         rects = _window_rects(xb, s.rows, s.cols) + [wb.corners(s.ky, s.ky + 1, s.kx, s.kx + 1)]
         shapes = [{"path": _path(rects)}, {"path": _pending(wb, k + 1)}]
-        scene_steps.append((shapes, [f"Step {k + 1} of {n} · dL/dw row {s.ky + 1}, col "
-                                     f"{s.kx + 1}", "<br>".join(s.equation)]))
+        scene_steps.append((shapes, [(f"Step {k + 1} of {n} · dL/dw row {s.ky + 1}, col "
+                                     f"{s.kx + 1}"), "<br>".join(s.equation)]))
         labels.append(str(k + 1))
     click = {"x": [_n(wb.x + s.kx + 0.5) for s in steps],
              "y": [_n(wb.y + s.ky + 0.5) for s in steps], "step": list(range(n))}

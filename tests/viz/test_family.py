@@ -59,12 +59,12 @@ def _valid(anim: A.Animation, k: int = 0) -> dict:
 # --------------------------------------------------------------------------------------------
 
 TRANSPOSED = {
-    "conv_arithmetic": dict(n=(3, 3), k=(3, 3), stride=2, padding=1, output_padding=0, dilation=1),
-    "output_padding": dict(n=(3, 3), k=(3, 3), stride=2, padding=1, output_padding=1, dilation=1),
-    "no_padding_s1": dict(n=(2, 3), k=(2, 2), stride=1, padding=0, output_padding=0, dilation=1),
-    "dilated": dict(n=(3, 2), k=(2, 3), stride=2, padding=0, output_padding=1, dilation=2),
-    "big_padding": dict(n=(4, 4), k=(3, 3), stride=3, padding=3, output_padding=0, dilation=1),
-    "k4_s2": dict(n=(3, 3), k=(4, 4), stride=2, padding=1, output_padding=0, dilation=1),
+    "conv_arithmetic": {"n": (3, 3), "k": (3, 3), "stride": 2, "padding": 1, "output_padding": 0, "dilation": 1},
+    "output_padding": {"n": (3, 3), "k": (3, 3), "stride": 2, "padding": 1, "output_padding": 1, "dilation": 1},
+    "no_padding_s1": {"n": (2, 3), "k": (2, 2), "stride": 1, "padding": 0, "output_padding": 0, "dilation": 1},
+    "dilated": {"n": (3, 2), "k": (2, 3), "stride": 2, "padding": 0, "output_padding": 1, "dilation": 2},
+    "big_padding": {"n": (4, 4), "k": (3, 3), "stride": 3, "padding": 3, "output_padding": 0, "dilation": 1},
+    "k4_s2": {"n": (3, 3), "k": (4, 4), "stride": 2, "padding": 1, "output_padding": 0, "dilation": 1},
 }
 
 
@@ -210,12 +210,12 @@ def test_stamps_and_zero_insertion_say_input_and_output_apart():
 # --------------------------------------------------------------------------------------------
 
 ONE_D = {
-    "causal": dict(padding="causal", stride=1, dilation=1),
-    "causal_dilated": dict(padding="causal", stride=1, dilation=2),
-    "same_even": dict(padding="same", stride=1, dilation=1),
-    "valid_stride": dict(padding="valid", stride=2, dilation=1),
-    "full": dict(padding="full", stride=1, dilation=1),
-    "custom": dict(padding=2, stride=3, dilation=1),
+    "causal": {"padding": "causal", "stride": 1, "dilation": 1},
+    "causal_dilated": {"padding": "causal", "stride": 1, "dilation": 2},
+    "same_even": {"padding": "same", "stride": 1, "dilation": 1},
+    "valid_stride": {"padding": "valid", "stride": 2, "dilation": 1},
+    "full": {"padding": "full", "stride": 1, "dilation": 1},
+    "custom": {"padding": 2, "stride": 3, "dilation": 1},
 }
 
 
@@ -415,8 +415,9 @@ def test_frames_are_small_and_gif_has_a_frame_per_step():
     import plotly.io as pio
 
     assert len(pio.to_json(anim.spec(0), validate=False)) < 200_000
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     im = Image.open(io.BytesIO(anim.gif()))
     assert im.n_frames == anim.n_steps

@@ -85,7 +85,7 @@ def gif_button(kind: str, cfg, label: str) -> None:
         ss["fam.gif_for"] = key
     if ss.get("fam.gif_for") == key:
         with st.spinner("Drawing the frames..."):
-            data = fv.gif(kind, cfg, classroom, False)
+            data = fv.gif(kind, cfg, classroom)
         st.download_button(f"Download the GIF ({len(data) / 1e6:.1f} MB)", data,
                            file_name=f"convolution-family-{kind}.gif", mime="image/gif",
                            on_click="ignore", key=f"fam.gif_download.{kind}")
