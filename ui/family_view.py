@@ -390,27 +390,29 @@ GRAD_NAMES = vf.Names(role="grad", inp="dL/dy", out="dL/dx", kernel="KERNEL w", 
 
 
 def _build(kind: str, cfg, lk: animation.Look) -> animation.Animation:
-    if kind == "stamps":
-        return vf.transposed_stamps(array(cfg.x), array(cfg.w), cfg.geometry(), cfg.output(),
-                                    look=lk)
-    if kind == "zeros":
-        return vf.zero_insertion(array(cfg.x), array(cfg.w), cfg.geometry(), cfg.output(),
-                                 look=lk)
-    if kind == "signal":
-        return vf.conv1d_animation(array(cfg.x), array(cfg.w), cfg.geometry(), cfg.output(),
-                                   look=lk, padding_word=cfg.word)
+    x, w = array(cfg.x), array(cfg.w)
+    if kind in ("stamps", "zeros", "signal"):
+        make = {"stamps": vf.transposed_stamps, "zeros": vf.zero_insertion,
+                "signal": vf.conv1d_animation}[kind]
+        extra = {"padding_word": cfg.word} if kind == "signal" else {}
+        return make(x, w, cfg.geometry(), computed(cfg, "output"), look=lk, **extra)
     if kind == "im2col":
-        return vf.im2col_animation(array(cfg.x), array(cfg.w), cfg.geometry(), cfg.matrix(),
-                                   cfg.output(), look=lk)
+        return vf.im2col_animation(x, w, cfg.geometry(), computed(cfg, "matrix"),
+                                   computed(cfg, "output"), look=lk)
     if kind == "dx":
-        gx, _, _ = cfg.grads()
-        return vf.zero_insertion(array(cfg.g), array(cfg.w), adjoint_geometry(cfg.geometry()),
-                                 gx[0], look=lk, names=GRAD_NAMES)
+        gx = computed(cfg, "grads")[0]
+        return vf.zero_insertion(array(cfg.g), w, adjoint_geometry(cfg.geometry()), gx[0],
+                                 look=lk, names=GRAD_NAMES)
     if kind == "dw":
-        _, gw, _ = cfg.grads()
-        return vf.weight_grad_animation(array(cfg.x), array(cfg.g), cfg.geometry(), gw[0, 0],
-                                        look=lk)
+        gw = computed(cfg, "grads")[1]
+        return vf.weight_grad_animation(x, array(cfg.g), cfg.geometry(), gw[0, 0], look=lk)
     raise ValueError(f"unknown animation {kind!r}")
+
+
+@cache.cached
+def computed(cfg, what: str):
+    """``cfg.<what>()`` (the engine's output, matrix or gradients), once per configuration."""
+    return getattr(cfg, what)()
 
 
 @cache.cached

@@ -176,7 +176,7 @@ def transposed(cfg) -> None:
         draws.append(lambda: chart("zeros", cfg, half=half, step_key="fam.step2",
                                    name="zeros"))
     side_by_side(draws)
-    out = cfg.output()
+    out = fv.computed(cfg, "output")
     st.caption("**Step ▶** and **◀ Back** move one step; **Play** runs it in your browser; "
                "click an input cell (stamps) or an output cell (zero insertion) to jump there. "
                "Blue: the input; green: the kernel; orange: the output; grey italic 0: zeros "
@@ -365,8 +365,8 @@ def im2col(cfg) -> None:
             f"The kernel as a row (1 x {kk}) times it is the output row (1 x {cols}), reshaped "
             f"to {ho} x {wo}: one matrix product computes the whole convolution.")
     chart("im2col", cfg, half=False, step_key="fam.step", name="im2col")
-    y = fv.array(cfg.w).reshape(1, -1) @ cfg.matrix()
-    direct = cfg.output()
+    y = fv.array(cfg.w).reshape(1, -1) @ fv.computed(cfg, "matrix")
+    direct = fv.computed(cfg, "output")
     diff = float(np.abs(y.reshape(direct.shape) - direct).max())
     st.caption(f"The engine's `im2col` ({kk} x {cols}) times the kernel row equals its "
                f"`conv2d` output (largest difference {diff:g}). Click a cell of the output row "
@@ -384,7 +384,7 @@ def backprop_controls():
 
 
 def backprop(cfg) -> None:
-    gx, gw, gb = cfg.grads()
+    gx, gw, gb = fv.computed(cfg, "grads")
     with st.container(key="fam-notes"):
         st.markdown(
             "Forward: y = x ⋆ w (cross-correlation). Given the upstream gradient dL/dy: "
