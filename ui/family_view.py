@@ -69,6 +69,7 @@ PAD_1D = ("valid", "same", "full", "causal", "custom")
 CHANNELS = (2, 3, 4, 6, 8)
 MAX_GRID = 20  # the largest zero-inserted input or stamp canvas drawn (cells a side)
 MAX_COLUMNS = 36  # im2col: the largest patch matrix drawn (columns)
+MAX_TYPED = 1_000_000  # typed numbers: sums of products stay exact enough in float32
 
 
 def _text_param(name: str, key: str, label: str, max_size: int) -> Param:
@@ -185,9 +186,13 @@ def typed(text: str | None, what: str, *, max_size: int = 15) -> np.ndarray | No
     if not text or not text.strip():
         return None
     try:
-        return parse_kernel(text, max_size=max_size).astype(np.float32)
+        a = parse_kernel(text, max_size=max_size)
     except ValueError as exc:
         raise ValueError(f"{what}: {exc}") from None
+    if np.abs(a).max() > MAX_TYPED:
+        raise ValueError(f"{what}: numbers must lie between -{MAX_TYPED:,} and {MAX_TYPED:,} "
+                         f"(got {np.abs(a).max():g})")
+    return a.astype(np.float32)
 
 
 def signal(kind: str, n: int, seed: int) -> np.ndarray:
@@ -476,8 +481,9 @@ def pointwise_input(cfg: Grouped) -> np.ndarray:
     return run.conv.array
 
 
-def pointwise_spec(c_in: int, c_out: int, seed: int) -> ConvSpec:
-    return ConvSpec(weight=ints(seed, 11, (c_out, c_in, 1, 1), -1, 1))
+def pointwise_spec(channels: int, c_out: int, seed: int) -> ConvSpec:
+    """The pointwise 1 x 1 layer after a depthwise one: ``channels`` maps in, ``c_out`` out."""
+    return ConvSpec(weight=ints(seed, 11, (c_out, channels, 1, 1), -1, 1))
 
 
 @cache.cached

@@ -212,3 +212,16 @@ def test_link_round_trip(mode, changes):
         assert again.session_state[key] == value
     assert [f["layout"]["annotations"] for f in _figures(again)] == \
         [f["layout"]["annotations"] for f in _figures(at)]
+
+
+def test_depthwise_with_a_channel_multiplier_then_pointwise():
+    at = _open(mode="groups", cin="2", cout="4", g="2")
+    _ok(at)
+    assert not at.error, [e.value for e in at.error]
+    assert len(_figures(at)) == 3
+
+
+def test_huge_typed_numbers_are_refused():
+    at = _open(mode="transposed", x="1e30 1; 1 1")
+    _ok(at)
+    assert any("must lie between" in e.value for e in at.error)

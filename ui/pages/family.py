@@ -325,11 +325,12 @@ def groups(v) -> None:
     st.caption("Each filter's window covers only the channels of its group (its title lists "
                "them): the sliding window's own animation (Step, Play, click an output cell).")
     if g == c_in:
-        st.markdown(f"**Then the pointwise 1 x 1 layer** mixes the {c_in} depthwise maps into "
-                    f"{c_out}:")
-        pdata, pshape = wv.key_of(fv.pointwise_input(cfg))
-        window_chart(pdata, pshape, fv.pointwise_spec(c_in, c_out, v["seed"]), "fam.step2",
-                     "pointwise")
+        maps = fv.pointwise_input(cfg)
+        st.markdown(f"**Then the pointwise 1 x 1 layer** mixes the {maps.shape[0]} depthwise "
+                    f"maps into {c_out}: together, a depthwise-separable convolution.")
+        pdata, pshape = wv.key_of(maps)
+        window_chart(pdata, pshape, fv.pointwise_spec(maps.shape[0], c_out, v["seed"]),
+                     "fam.step2", "pointwise")
 
 
 def window_chart(data: bytes, shape, spec, step_key: str, name: str) -> None:
