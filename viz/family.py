@@ -87,11 +87,14 @@ ZERO_TEXT = "#6A6A6A"
 FLAT_ZERO = [[0.0, ZERO_FILL], [1.0, ZERO_FILL]]
 HL_FILL = "rgba(213,94,0,0.14)"
 GAP = 1.4  # between grids, in cells
+NARROW_PX = 600  # a figure laid out narrower than this puts long labels on two lines
 
 
 def half_look(look: Look) -> Look:
-    """``look`` for a figure sharing the width with another (two columns)."""
-    return dataclasses.replace(look, width_px=look.width_px // 2 - 16)
+    """``look`` for a figure sharing the width with another (two columns): half as wide,
+    labels and the step line a little smaller."""
+    return dataclasses.replace(look, width_px=look.width_px // 2 - 16,
+                               label_font=look.label_font - 2, title_font=look.title_font - 2)
 
 
 def _flat(colour: str) -> list:
@@ -212,9 +215,18 @@ class _Kit:
 
 
 def _tw(look: Look, cell: float, text: str, *, small: bool = False) -> float:
-    """A label's width in cells (bold Arial: about 0.62 em a character)."""
+    """A label's width in cells (bold Arial: about 0.62 em a character; its longest line)."""
     size = max(10, look.label_font - 2) if small else look.label_font * 1.15
-    return len(text) * 0.62 * size / cell
+    return max(len(line) for line in text.split("<br>")) * 0.62 * size / cell
+
+
+def _two(look: Look, head: str, tail: str) -> str:
+    """A label on one line, or on two in a narrow figure (two side by side)."""
+    return f"{head}<br>{tail}" if look.width_px < NARROW_PX else f"{head} {tail}"
+
+
+def _lines(text: str) -> int:
+    return text.count("<br>") + 1
 
 
 def _wrap(text: str, width_chars: int) -> list[str]:
@@ -310,11 +322,13 @@ def _pending(box: Box, done: int) -> str:
     return _path(rects) if rects else _nowhere(box)
 
 
-def _size_formula(layer: Geometry, what: str = "Output size") -> str:
+def _size_formula(layer: Geometry, what: str = "Output size", look: Look = NORMAL) -> str:
+    """The output-size formula with the numbers (shorter in a narrow figure)."""
     w = layer.worked()
+    narrow = look.width_px < NARROW_PX
     if len(w) == 1 or w[0].formula == w[1].formula:
-        axis = "" if len(w) == 1 else "rows and columns: "
-        return f"{what} {axis}{w[0].formula}"
+        axis = "" if len(w) == 1 or narrow else "rows and columns: "
+        return f"{what.split()[0] if narrow else what} {axis}{w[0].formula}"
     return f"{what} rows: {w[0].formula}; columns: {w[1].formula}"
 
 
@@ -401,9 +415,10 @@ def transposed_stamps(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NO
     n = len(steps)
     eq_chars = max(len(line) for s in steps for line in s.equation) + 2
     title = f"Stamp {n} of {n} · input row {h}, col {wd}: x = {fmt(x.min())}"
-    formula = _size_formula(layer)
+    formula = _size_formula(layer, look=look)
 
-    l_in, l_k, l_st = f"INPUT ({h} x {wd})", f"KERNEL ({kh} x {kw})", "x × KERNEL"
+    l_in, l_k = _two(look, "INPUT", f"({h} x {wd})"), _two(look, "KERNEL", f"({kh} x {kw})")
+    l_st = _two(look, "x ×", "KERNEL")
     l_out = f"OUTPUT ({ho} x {wo})"
     kept = np.zeros((ch, cw), bool)
     kept[top:top + ho, left:left + wo] = True
@@ -418,10 +433,11 @@ def transposed_stamps(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NO
             + "; ".join(cut) + ".") if not kept.all() else ""
 
     def place(band: float, cell: float):
-        inp = Box(0, band, h, wd)
-        ker = Box(max(inp.right + GAP, _tw(look, cell, l_in) + 0.5), band, kh, kw)
-        stamp = Box(max(ker.right + GAP, ker.x + _tw(look, cell, l_k) + 0.5), band, kh, kw)
-        canvas = Box(0, band + max(h, kh) + band, ch, cw)
+        top_u = band * _lines(l_in)
+        inp = Box(0, top_u, h, wd)
+        ker = Box(max(inp.right + GAP, _tw(look, cell, l_in) + 0.5), top_u, kh, kw)
+        stamp = Box(max(ker.right + GAP, ker.x + _tw(look, cell, l_k) + 0.5), top_u, kh, kw)
+        canvas = Box(0, top_u + max(h, kh) + band, ch, cw)
         width = max(stamp.x + max(kw, _tw(look, cell, l_st)), canvas.right,
                     _tw(look, cell, l_out))
         lines = len(_wrap(note, _small_chars(look, cell, width))) if note else 0
@@ -613,13 +629,14 @@ def zero_insertion(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NORMA
     n = len(steps)
     eq_chars = max(len(line) for s in steps[:60] for line in s.equation) + 2
     title = f"Step {n} of {n} · row {ho}, col {wo}"
-    formula = _size_formula(layer)
+    formula = _size_formula(layer, look=look)
     pads = [a.span - 1 - a.before for a in layer.axes]
     strides = [a.stride for a in layer.axes]
     ops_ = [a.output_padding for a in layer.axes]
 
     h, wd = x.shape
-    l_z = f"{names.inp} {h} x {wd} → {ph} x {pw}"
+    l_z = _two(look, f"{names.inp} {h} x {wd}", f"→ {ph} x {pw}")
+    l_f = _two(look, "ROTATED", "180°")
     l_o = f"{names.out} ({ho} x {wo})"
     s_txt = "/".join(str(v) for v in sorted(set(strides)))
     p_txt = "/".join(str(v) for v in sorted(set(pads)))
@@ -631,12 +648,13 @@ def zero_insertion(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NORMA
     note += "; grey: zeros."
 
     def place(band: float, cell: float):
-        zb = Box(0, band, ph, pw)
+        top_u = band * _lines(l_z)
+        zb = Box(0, top_u, ph, pw)
         x2 = max(zb.right + GAP, _tw(look, cell, l_z) + 0.5)
-        kb = Box(x2, band, kh, kw)
-        fb = Box(max(kb.right + GAP, kb.x + _tw(look, cell, names.kernel) + 0.5), band, kh, kw)
-        ob = Box(x2, band + kh + band * 1.2, ho, wo)
-        width = max(fb.x + max(kw, _tw(look, cell, "ROTATED 180°")), ob.x + max(
+        kb = Box(x2, top_u, kh, kw)
+        fb = Box(max(kb.right + GAP, kb.x + _tw(look, cell, names.kernel) + 0.5), top_u, kh, kw)
+        ob = Box(x2, top_u + kh + band * 1.2, ho, wo)
+        width = max(fb.x + max(kw, _tw(look, cell, l_f)), ob.x + max(
             wo, _tw(look, cell, l_o)))
         lines = len(_wrap(note, _small_chars(look, cell, pw)))
         return ({"z": zb, "k": kb, "f": fb, "o": ob}, width,
@@ -658,7 +676,7 @@ def zero_insertion(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NORMA
     kit.panel(kb, w, "kernel", name="kernel")
     kit.label(kb, names.kernel, "kernel")
     kit.panel(fb, w[::-1, ::-1], "kernel", name="flipped kernel")
-    kit.label(fb, "ROTATED 180°", "kernel")
+    kit.label(fb, l_f, "kernel")
     kit.symbol((kb.right + fb.x) / 2, kb.y + kh / 2, "→")
     kit.panel(ob, np.asarray(out, np.float64), "output", name="output")
     kit.label(ob, l_o, "output")
