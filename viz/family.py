@@ -905,13 +905,11 @@ def im2col_steps(w_row, matrix, layer: Geometry, out) -> list[ColumnStep]:
         value = float(out.reshape(-1)[l])
         terms = [f"{_paren(fmt(a))}{TIMES}{_paren(fmt(b))}" for a, b in zip(w_row, col)]
         per = min(len(terms), 9)
-        lines = [f"column {l + 1} = window at row {i + 1}, col {j + 1}, read (c, ky, kx): "
-                 + _vec(col)]
-        chunks = [" + ".join(terms[q:q + per]) for q in range(0, len(terms), per)]
-        for q, chunk in enumerate(chunks):
-            lead = f"y[{l + 1}] = kernel row · column = " if q == 0 else "  + "
-            lines.append(lead + chunk)
-        lines[-1] += f" = {fmt(value)}  → output row {i + 1}, col {j + 1}"
+        lines = [f"column {l + 1} = the window at row {i + 1}, col {j + 1}, read (c, ky, kx): "
+                 + _vec(col), f"y[{l + 1}] = kernel row · column {l + 1}"]
+        lines += ["     = " + " + ".join(terms[q:q + per]) if q == 0 else
+                  "       + " + " + ".join(terms[q:q + per]) for q in range(0, len(terms), per)]
+        lines.append(f"     = {fmt(value)} → output row {i + 1}, col {j + 1}")
         steps.append(ColumnStep(l, i, j, tuple(int(r) for r in win.rows(i)),
                                 tuple(int(c) for c in win.cols(j)), col, value, tuple(lines)))
     return steps
@@ -945,7 +943,7 @@ def im2col_animation(x, w, layer: Geometry, matrix, out, *, look: Look = NORMAL)
     l_o = f"OUTPUT ({ho} x {wo})"
     l_m = f"PATCH MATRIX ({kk} x {n_cols})"
     l_kr = f"KERNEL ROW (1 x {kk})"
-    l_y = f"OUTPUT ROW = KERNEL ROW · MATRIX (1 x {n_cols})"
+    l_y = f"OUTPUT ROW (1 x {n_cols})"
 
     def place(band: float, cell: float):
         ins = [Box(q * max(pw + GAP, _tw(look, cell, l_in) + 0.5), band, ph, pw)

@@ -315,7 +315,7 @@ def test_im2col_one_column_per_window(c, n, k, s, p, d):
         assert [a for a, _ in pairs] == list(w.ravel())
         assert [b for _, b in pairs] == list(matrix[:, l])
         assert sum(a * b for a, b in pairs) == pytest.approx(out[i, j], abs=1e-3)
-        assert f"= {A.fmt(out[i, j])}  → output row {i + 1}, col {j + 1}" in notes[1]["text"]
+        assert notes[1]["text"].endswith(f"= {A.fmt(out[i, j])} → output row {i + 1}, col {j + 1}")
 
 
 # --------------------------------------------------------------------------------------------
