@@ -629,7 +629,8 @@ def zero_insertion(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NORMA
     n = len(steps)
     eq_chars = max(len(line) for s in steps[:60] for line in s.equation) + 2
     title = f"Step {n} of {n} · row {ho}, col {wo}"
-    formula = _size_formula(layer, look=look)
+    what = "Output size" if names.out == "OUTPUT" else f"{names.out} size"
+    formula = _size_formula(layer, what, look=look)
     pads = [a.span - 1 - a.before for a in layer.axes]
     strides = [a.stride for a in layer.axes]
     ops_ = [a.output_padding for a in layer.axes]
@@ -762,10 +763,14 @@ def conv1d_animation(x, w, layer: Geometry, out, *, look: Look = NORMAL,
     formula = _size_formula(layer, "Output length")
     margin = 2.2
 
-    where = {"causal": "its window's last tap: y[t] sees x[t] and the past only",
-             "same": "its window's centre", "full": "its window's last tap",
-             "valid": "its window's first tap"}
-    align = f"Each y[o] is drawn under {where.get(padding_word, f'tap {anchor} of its window')}."
+    tap = anchor // a.dilation if anchor % a.dilation == 0 else None
+    where = ("its window's first tap" if anchor == 0 else
+             "its window's last tap" if anchor == a.span - 1 else
+             "its window's centre" if 2 * anchor == a.span - 1 else
+             f"tap {tap} of its window" if tap is not None else
+             f"the sample {anchor} after its window's start")
+    align = f"Each y[o] is drawn under {where}"
+    align += (": y[t] sees x[t] and the past only." if padding_word == "causal" else ".")
 
     def place(band: float, cell: float):
         sig = Box(margin, band + 0.7, 1, p_len)
