@@ -225,3 +225,13 @@ def test_huge_typed_numbers_are_refused():
     at = _open(mode="transposed", x="1e30 1; 1 1")
     _ok(at)
     assert any("must lie between" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("query,button", [
+    ({"mode": "transposed"}, "fam.gif.stamps"), ({"mode": "1d"}, "fam.gif.signal"),
+    ({"mode": "groups"}, "fam.gif.grouped"), ({"mode": "backprop", "bview": "dw"}, "fam.gif.dw")])
+def test_gif_for_slides(query, button):
+    at = _open(**query)
+    at.button(key=button).click().run()
+    _ok(at)
+    assert at.get("download_button")

@@ -342,6 +342,18 @@ def window_chart(data: bytes, shape, spec, step_key: str, name: str) -> None:
     key = f"fam.chart.{name}"
     st.plotly_chart(fig, key=key, on_select=lambda: _on_click(key, step_key),
                     selection_mode="points", config=CONFIG, theme=None, width="stretch")
+    n = anim.n_steps
+    limit = animation.MAX_GIF_FRAMES
+    what = f"all {n} steps" if n <= limit else f"the first {limit} of {n} steps"
+    gif_key = hash((name, data, shape, spec, classroom))
+    if st.button(f"GIF of this layer for slides ({what})", key=f"fam.gif.{name}"):
+        ss["fam.gif_for"] = gif_key
+    if ss.get("fam.gif_for") == gif_key:
+        with st.spinner("Drawing the frames..."):
+            gif = wv.gif_bytes(data, shape, spec, None, classroom)
+        st.download_button(f"Download the GIF ({len(gif) / 1e6:.1f} MB)", gif,
+                           file_name=f"convolution-family-{name}.gif", mime="image/gif",
+                           on_click="ignore", key=f"fam.gif_download.{name}")
 
 
 def im2col_controls():
