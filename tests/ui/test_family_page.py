@@ -235,3 +235,20 @@ def test_gif_for_slides(query, button):
     at.button(key=button).click().run()
     _ok(at)
     assert at.get("download_button")
+
+
+def test_checkerboard_kernel_3_is_uneven_and_kernel_4_even():
+    """On a flat image a 3 x 3 box at stride 2 leaves a pattern of period 2; a 4 x 4 box none
+    (away from the border)."""
+    from ui import family_view as fv
+
+    flat = np.full((1, 12, 12), 100, np.float32)
+    for k, p, op, uneven in ((3, 1, 1, True), (4, 1, 0, False)):
+        up = ops.conv_transpose2d(flat, fv.box_kernel(k, 2)[None, None], stride=2, padding=p,
+                                  output_padding=op)[0][2:-2, 2:-2]
+        phases = [float(up[r::2, c::2].mean()) for r in (0, 1) for c in (0, 1)]
+        assert (len(set(np.round(phases, 3))) > 1) == uneven
+        assert np.mean(phases) == pytest.approx(100, rel=0.01)  # the boxes keep the mean
+    demo = fv.checkerboard("camera")
+    assert demo["shape3"] == demo["shape4"] == (2 * demo["n"], 2 * demo["n"])
+    assert demo[3][:2] == demo[4][:2] == b"\xff\xd8"  # JPEG bytes for st.image

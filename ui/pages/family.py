@@ -108,7 +108,8 @@ def numbers_inputs(what: str, *, gradient: bool = False) -> None:
         if gradient:
             st.text_input("Upstream gradient dL/dy (the output's shape)", key="fam.gt",
                           placeholder="1 -1; 2 0")
-        st.caption("Empty: random integers from the seed. Fractions (1/4) and decimals work.")
+        st.caption("Empty: random integers from the seed. Typed numbers replace them, and "
+                   "their size replaces n or k. Fractions (1/4) and decimals work.")
 
 
 def size_inputs(*names: str) -> dict[str, int]:
