@@ -444,14 +444,15 @@ def show(cfg) -> None:
     URL.show(f"this mode ({fv.MODE_LABELS[mode]}), its settings and step", key="fam-link")
 
 
-config = None
+config, error = None, None
 with st.sidebar:
     try:
         config = MODES[mode][0]()
     except ValueError as exc:
-        error = str(exc)
-    else:
-        error = None
+        error = f"These settings cannot be shown: {exc}"
+    except Exception as exc:  # a widget refusing a value, say: a message, not a traceback
+        log.exception("convolution family controls failed")
+        error = f"Something went wrong with these settings: {exc}"
 if error:
-    st.error(f"These settings cannot be shown: {error}")
+    st.error(error)
 show(config)
