@@ -419,6 +419,8 @@ def transposed_stamps(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NO
 
     l_in, l_k = _two(look, "INPUT", f"({h} x {wd})"), _two(look, "KERNEL", f"({kh} x {kw})")
     l_st = _two(look, "x ×", "KERNEL")
+    # each step's label names its x ("(-2) × KERNEL"): room for the widest
+    l_st_w = l_st.replace("x ×", "(" + "0" * max(len(fmt(v)) for v in x.ravel()) + ") ×")
     l_out = f"OUTPUT ({ho} x {wo})"
     kept = np.zeros((ch, cw), bool)
     kept[top:top + ho, left:left + wo] = True
@@ -438,7 +440,7 @@ def transposed_stamps(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NO
         ker = Box(max(inp.right + GAP, _tw(look, cell, l_in) + 0.5), top_u, kh, kw)
         stamp = Box(max(ker.right + GAP, ker.x + _tw(look, cell, l_k) + 0.5), top_u, kh, kw)
         canvas = Box(0, top_u + max(h, kh) + band, ch, cw)
-        width = max(stamp.x + max(kw, _tw(look, cell, l_st)), canvas.right,
+        width = max(stamp.x + max(kw, _tw(look, cell, l_st_w)), canvas.right,
                     _tw(look, cell, l_out))
         lines = len(_wrap(note, _small_chars(look, cell, width))) if note else 0
         return ({"in": inp, "k": ker, "st": stamp, "cv": canvas}, width,
@@ -454,6 +456,7 @@ def transposed_stamps(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NO
     kit.panel(stb, np.zeros((kh, kw)), "output", name="stamp", numbers=False)
     kit.frame(stb, "output", dash="dot")
     kit.label(stb, l_st, None)
+    stamp_label = kit.texts.pop()  # written by each step: "3 × KERNEL"
     kit.symbol((inp.right + ker.x) / 2, inp.y + h / 2, "·")
     kit.symbol((ker.right + stb.x) / 2, ker.y + kh / 2, "→")
     # the canvas: output cells orange, cells cut by the padding grey
@@ -499,6 +502,7 @@ def transposed_stamps(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NO
         shapes = [{"path": _path(rects)}, {"path": ghost}]
         texts = [(f"Stamp {k + 1} of {n} · input row {s.row + 1}, col {s.col + 1}: "
                  f"x = {fmt(s.value)}"), "<br>".join(s.equation)]
+        texts.append(l_st.replace("x ×", f"{_paren(fmt(s.value))} ×"))
         texts += [t for row in prod_texts[k] for t in row]
         cur = _texts(s.canvas, kit.chars)
         texts += [cur[r][c] if touched[r, c] else "" for r in range(ch) for c in range(cw)]
@@ -506,7 +510,8 @@ def transposed_stamps(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NO
         labels.append(str(k + 1))
     click = {"x": [_n(inp.x + s.col + 0.5) for s in steps],
              "y": [_n(inp.y + s.row + 0.5) for s in steps], "step": [s.index for s in steps]}
-    scene = _scene(kit, sz, width, height, formula, [_hl(), _ghost()], stamp_t + canvas_t,
+    scene = _scene(kit, sz, width, height, formula, [_hl(), _ghost()],
+                   [stamp_label] + stamp_t + canvas_t,
                    scene_steps, labels, click)
     return _animation(scene, steps)
 

@@ -63,7 +63,8 @@ def test_step_a_transposed_convolution_both_ways(page, app_url):
     _wait_active(page, 0, 8)
     texts = _texts(page, 0)
     ch, cw = stamps.steps[-1].canvas.shape
-    canvas = texts[2 + w.size:2 + w.size + ch * cw]
+    assert texts[2].replace("<br>", " ") == f"{animation._paren(animation.fmt(x[2, 2]))} × KERNEL"
+    canvas = texts[3 + w.size:3 + w.size + ch * cw]
     top, left = layer.axes[0].before, layer.axes[1].before
     ho, wo = layer.out_shape
     shown = np.array([[float(canvas[(r + top) * cw + c + left]) for c in range(wo)]

@@ -130,7 +130,10 @@ def test_each_stamps_equation_adds_up_and_the_last_is_the_engines_output(case):
             assert int(m.group(1)) == step.rows[a] - layer.axes[0].before + 1
         # the canvas cells shown: the running sums (blank where no stamp arrived yet, unless
         # no stamp ever arrives: 0)
-        canvas_texts = [n["text"] for n in notes[2 + w.size:2 + w.size + ch * cw]]
+        assert notes[2]["text"] == f"{A._paren(A.fmt(step.value))} × KERNEL"
+        products = [n["text"] for n in notes[3:3 + w.size]]
+        assert [float(t) for t in products] == pytest.approx(list((step.value * w).ravel()))
+        canvas_texts = [n["text"] for n in notes[3 + w.size:3 + w.size + ch * cw]]
         assert len(canvas_texts) == ch * cw
         shown = {(r, c): canvas_texts[r * cw + c] for r in range(ch) for c in range(cw)}
         for (r, c), text in shown.items():
