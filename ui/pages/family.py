@@ -302,6 +302,10 @@ def groups(v) -> None:
                     "columns, the cells a filter sees coloured by group:")
     st.plotly_chart(fv.groups_chart(c_in, c_out, g, k, classroom), key="fam.chart.groups",
                     config=CONFIG, theme=None, width="stretch")
+    st.caption(f"One colour per group: filter W{opg + 1 if g > 1 else 1} is the first of "
+               f"group {2 if g > 1 else 1}. A white cell: that filter never reads that channel "
+               f"(it has no weights for it). {c_out} filters x {cpg} channels each = "
+               f"{c_out * cpg} slices of {k} x {k} (a standard layer: {c_out * c_in}).")
     st.markdown("**Parameters and multiply-adds** (one multiply-add per weight per output "
                 f"value; biases counted in the parameters), on a {hw} x {hw} map:")
     rows = fv.costs(c_in, c_out, k, hw, g)
