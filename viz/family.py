@@ -297,10 +297,6 @@ def _nowhere(box: Box) -> str:
     return f"M{_n(box.x)},{_n(box.y)}Z"
 
 
-def _cells_path(box: Box, cells, inset: float = 0.0) -> list[tuple]:
-    return [box.corners(r + inset, r + 1 - inset, c + inset, c + 1 - inset) for r, c in cells]
-
-
 def _window_rects(box: Box, rows: Sequence[int], cols: Sequence[int]) -> list[tuple]:
     """The cells read: one rectangle when they are contiguous, else one per cell."""
     rows, cols = list(rows), list(cols)
@@ -330,10 +326,6 @@ def _size_formula(layer: Geometry, what: str = "Output size", look: Look = NORMA
         axis = "" if len(w) == 1 or narrow else "rows and columns: "
         return f"{what.split()[0] if narrow else what} {axis}{w[0].formula}"
     return f"{what} rows: {w[0].formula}; columns: {w[1].formula}"
-
-
-def _shape(a) -> str:
-    return " x ".join(str(int(v)) for v in np.shape(a))
 
 
 # --------------------------------------------------------------------------------------------
