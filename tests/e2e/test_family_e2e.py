@@ -80,6 +80,12 @@ def test_step_a_transposed_convolution_both_ways(page, app_url):
     assert texts[1].endswith(f"= {animation.fmt(out[1, 1])}")
     assert texts[1].count(animation.TIMES) == w.size
     screenshot(page, "family_transposed_stepped_1920x1080")
+    # the checkerboard: computed when opened
+    page.locator(".st-key-fam-checker summary").click()
+    page.wait_for_selector(".st-key-fam-checker img")
+    assert page.locator(".st-key-fam-checker img").count() == 3
+    page.locator(".st-key-fam-checker").scroll_into_view_if_needed()
+    screenshot(page, "family_checkerboard_1920x1080")
 
 
 def test_step_a_causal_1d_convolution(page, app_url):
