@@ -428,3 +428,32 @@ def test_frames_are_small_and_gif_has_a_frame_per_step():
 
 def test_half_look_is_half_as_wide():
     assert F.half_look(A.NORMAL).width_px < A.NORMAL.width_px / 2
+
+
+def test_stamps_and_zero_insertion_agree_with_the_engine_on_random_layers():
+    """Sixty random transposed layers (rectangular inputs and kernels, every stride, padding,
+    output_padding and dilation the geometry allows): both views end with the engine's output."""
+    rng = np.random.default_rng(2026)
+    seen = 0
+    while seen < 60:
+        n = tuple(int(v) for v in rng.integers(1, 5, 2))
+        k = tuple(int(v) for v in rng.integers(1, 5, 2))
+        s, d = int(rng.integers(1, 4)), int(rng.integers(1, 3))
+        p, op = int(rng.integers(0, 4)), int(rng.integers(0, 3))
+        try:
+            layer = transposed_geometry(n, k, stride=s, padding=p, output_padding=op,
+                                        dilation=d)
+        except ValueError:
+            continue
+        seen += 1
+        x = rng.integers(-3, 4, n).astype(np.float32)
+        w = rng.integers(-3, 4, k).astype(np.float32)
+        out = ops.conv_transpose2d(x[None], w[None, None], stride=s, padding=p,
+                                   output_padding=op, dilation=d)[0]
+        canvas = F.stamp_steps(x, w, layer)[-1].canvas
+        top, left = layer.axes[0].before, layer.axes[1].before
+        ho, wo = layer.out_shape
+        np.testing.assert_allclose(canvas[top:top + ho, left:left + wo], out, atol=1e-4)
+        steps = F.zero_insertion_steps(x, w, layer, out)
+        sums = [float((st.values * st.weights).sum()) for st in steps]
+        np.testing.assert_allclose(np.reshape(sums, out.shape), out, atol=1e-4)
