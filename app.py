@@ -16,6 +16,7 @@ warm.start_background()
 PAGES = [
     st.Page("ui/pages/filter_lab.py", title="Filter lab", icon=":material/photo_filter:", url_path="filter-lab", default=True),
     st.Page("ui/pages/sliding_window.py", title="Sliding window", icon=":material/grid_on:", url_path="sliding-window"),
+    st.Page("ui/pages/family.py", title="Convolution family", icon=":material/account_tree:", url_path="family"),
     st.Page("ui/pages/learn_kernel.py", title="Learn a kernel", icon=":material/trending_down:", url_path="learn-kernel"),
     st.Page("ui/pages/inside_cnn.py", title="Inside a CNN", icon=":material/hub:", url_path="inside-cnn"),
     st.Page("ui/pages/arithmetic.py", title="CNN arithmetic", icon=":material/calculate:", url_path="arithmetic"),

@@ -1,4 +1,5 @@
-"""Server CPU per rerun of the sliding window, "Learn a kernel" and CNN arithmetic pages.
+"""Server CPU per rerun of the sliding window, "Learn a kernel", CNN arithmetic and
+"Convolution family" pages.
 
 Run: ``python bench/bench_pages_server.py [--rounds N] [--pages sliding-window,learn-kernel,
 arithmetic]``.
@@ -25,7 +26,9 @@ never seen), and, per page, new sessions opening it (a class opening the teacher
   the target kernel, the training resolution, nothing; and the training run itself, the
   first one and the default run again (as a class does: everyone trains the default);
 - arithmetic: a preset (by its link, and by its pill: a click), an input of the cost
-  comparisons (a fragment rerun), nothing.
+  comparisons (a fragment rerun), nothing;
+- family: a mode, a transposed convolution's setting, a 1-D setting, the step (as a click
+  sets it), new random numbers (cold), nothing.
 
 Targets (the issue): every page at most 300 ms per rerun for one student; the class target
 (30 students, a change every 2-4 s, two replicas on 2 cores, p95 < 1 s) needs the average
@@ -318,8 +321,27 @@ def arithmetic(rounds: int) -> tuple[list[Change], dict[str, list[Change]]]:
     return _cycle(presets), kinds
 
 
+def family(rounds: int) -> tuple[list[Change], dict[str, list[Change]]]:
+    modes = ["mode=1d", "mode=groups", "mode=im2col", "mode=backprop", "mode=transposed"]
+    settings = ["mode=transposed&s=1", "mode=transposed&op=1", "mode=transposed&p=0",
+                "mode=transposed&view=stamps", "mode=transposed"]
+    one_d = ["mode=1d&pad=same", "mode=1d&pad=full&d=2", "mode=1d&sig=sine", "mode=1d"]
+    steps = [f"mode=transposed&step={k}&step2={k + 3}" for k in range(2, 10)]
+    fresh = [f"mode=transposed&n=4&seed={1000 + k}" for k in range(rounds)]
+    setup = _cycle(modes + settings + one_d + steps[:rounds])
+    kinds = {
+        "mode (warm)": _cycle(modes),
+        "transposed setting (warm)": _cycle(settings),
+        "1-D setting (warm)": _cycle(one_d),
+        "step: a clicked cell": _cycle(steps),
+        "transposed, new numbers (cold)": _cycle(fresh),
+        "nothing changed": [Change()],
+    }
+    return setup, kinds
+
+
 PAGES = {"sliding-window": sliding_window, "learn-kernel": learn_kernel,
-         "arithmetic": arithmetic}
+         "arithmetic": arithmetic, "family": family}
 
 
 # --------------------------------------------------------------------------------------------

@@ -43,9 +43,21 @@ def missing(reason: str):
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port: any (the system's choice), or the first free one of
+    ``CONVVIZ_E2E_PORTS="8950-8999"`` on a machine where servers keep to a range."""
+    span = os.environ.get("CONVVIZ_E2E_PORTS", "").strip()
+    ports = [0]
+    if span:
+        lo, _, hi = span.partition("-")
+        ports = list(range(int(lo), int(hi or lo) + 1))
+    for port in ports:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError(f"no free port in CONVVIZ_E2E_PORTS={span}")
 
 
 def start_streamlit(script: str = "app.py", timeout: float = 60.0, *, cwd: Path = ROOT,
