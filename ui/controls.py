@@ -26,7 +26,7 @@ import streamlit as st
 import kernels.learned  # noqa: F401  (registers the learned kernels)
 from conv import ops
 from kernels import library
-from kernels.text import KernelTextError, format_kernel, parse_kernel
+from kernels.text import KernelTextError, display_kernel, format_kernel, parse_kernel
 from ui import shared
 from ui.state import Param, choice, fmt_number, integer, number
 
@@ -269,22 +269,27 @@ def _then(callback, after):
     return both
 
 
+ROUNDED_NOTE = ("Rounded to 4 decimals here; the exact weights applied are in the text box "
+                "(Type or paste a kernel).")
+
+
 def kernel_table_html(weights: np.ndarray) -> str:
-    """The kernel as an HTML table of exactly the numbers :func:`format_kernel` writes (a
-    common fraction in front when there is one, e.g. "1/16 ×" and integers)."""
-    lines = format_kernel(weights).splitlines()
-    scale = ""
-    if lines[0].rstrip().endswith("*"):
-        scale, lines = lines[0].rstrip()[:-1].strip(), lines[1:]
+    """The kernel as an HTML table as people read it (:func:`kernels.text.display_kernel`):
+    a common fraction in front when there is one ("1/16 ×" and integers), else the weights
+    rounded to 4 decimals, with a note saying so. Never 17-digit floats."""
+    scale, cells, exact = display_kernel(np.asarray(weights, np.float64))
     size = 1.3 if max(weights.shape) <= 5 else 1.0 if max(weights.shape) <= 9 else 0.8
-    cell = "border: 1px solid #c8c8c8; padding: 2px 10px; text-align: right;"
-    rows = "".join("<tr>" + "".join(f'<td style="{cell}">{html.escape(v)}</td>'
-                                    for v in line.split()) + "</tr>" for line in lines)
+    cell = ("border: 1px solid rgba(128, 128, 128, 0.45); padding: 2px 10px; "
+            "text-align: right;")
+    rows = "".join("<tr>" + "".join(f'<td style="{cell}">{html.escape(v)}</td>' for v in row)
+                   + "</tr>" for row in cells)
     front = (f'<span style="font-size: {size}rem; margin-right: 6px">{html.escape(scale)} ×</span>'
              if scale else "")
+    note = ("" if exact else f'<div class="kernel-rounded" style="font-size: 0.85rem; '
+            f'opacity: 0.75; margin-top: 4px">{html.escape(ROUNDED_NOTE)}</div>')
     return (f'<div class="kernel-table" style="display: flex; align-items: center; '
             f'overflow-x: auto">{front}<table style="border-collapse: collapse; '
-            f'font-family: monospace; font-size: {size}rem">{rows}</table></div>')
+            f'font-family: monospace; font-size: {size}rem">{rows}</table></div>{note}')
 
 
 def kernel_grid(key: str, weights: np.ndarray, *, label: str = "The kernel applied",
@@ -515,9 +520,13 @@ def _kernel_editor(key: str, base: np.ndarray, name: str, preset: library.Kernel
                 s[f"{key}.note"] = ""
         else:
             table.html(kernel_table_html(current))
+    else:
+        # no grid: the numbers as a table all the same (rounded where they are long), the
+        # exact text folded away below
+        st.html(kernel_table_html(current))
     if s.get(f"{key}.note"):
         st.caption(s[f"{key}.note"])
-    with st.expander("Type or paste a kernel", expanded=not grid):
+    with st.expander("Type or paste a kernel (the exact weights)"):
         text = st.text_area(
             "Numbers in rows; fractions like 1/9; `1/16 * [1 2 1; 2 4 2; 1 2 1]`; "
             "Python/numpy, MATLAB and LaTeX forms work too",
