@@ -292,6 +292,19 @@ def kernel_table_html(weights: np.ndarray) -> str:
             f'font-family: monospace; font-size: {size}rem">{rows}</table></div>{note}')
 
 
+def grid_format(weights: np.ndarray) -> tuple[str, int, bool]:
+    """The grid editor's number format for ``weights``, the longest number's characters, and
+    whether numbers are shown rounded: ``"plain"`` when every weight is short (integers,
+    0.25, -0.0625), else 4 significant digits (``%.4g``: 0.07511; a 17-digit float is
+    unreadable in a narrow cell)."""
+    texts = [repr(float(v)).removesuffix(".0") for v in np.asarray(weights, np.float64).ravel()]
+    longest = max(len(t) for t in texts)
+    if longest <= 7:
+        return "plain", longest, False
+    shown = [f"{float(v):.4g}" for v in np.asarray(weights, np.float64).ravel()]
+    return "%.4g", max(len(t) for t in shown), True
+
+
 def kernel_grid(key: str, weights: np.ndarray, *, label: str = "The kernel applied",
                 on_change=None) -> tuple[np.ndarray, bool]:
     """An editable grid (``st.data_editor``) of ``weights``; returns (weights after the user's
@@ -309,14 +322,20 @@ def kernel_grid(key: str, weights: np.ndarray, *, label: str = "The kernel appli
     kh, kw = weights.shape
     cols = [str(j + 1) for j in range(kw)]
     frame = pd.DataFrame(weights, columns=cols, index=[str(i + 1) for i in range(kh)])
-    # narrow columns so a 3 x 3 to 5 x 5 kernel fits the sidebar; larger ones scroll
-    width = int(max(40, min(64, 160 // kw)))
+    fmt, chars, rounded = grid_format(weights)
+    # columns as wide as their numbers (a digit is ~9 px in the grid's font, plus the cell's
+    # padding): a 3 x 3 to 5 x 5 kernel of short numbers fits the sidebar, larger ones scroll;
+    # long decimals are shown to 4 significant digits (the text box holds them exactly)
+    width = int(max(44, min(140, 9 * chars + 22)))
     edited = st.data_editor(
         frame, key=f"{key}.grid{s[f'{key}.grid_ver']}",
-        column_config={c: st.column_config.NumberColumn(c, format="plain", width=width)
+        column_config={c: st.column_config.NumberColumn(c, format=fmt, width=width)
                        for c in cols},
         width="content", num_rows="fixed", row_height=38, on_change=on_change,
     )
+    if rounded:
+        st.caption("Shown to 4 significant digits; the exact weights are in the text box "
+                   "(Type or paste a kernel), and stay exact unless you edit a cell.")
     try:
         w = edited.to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError):

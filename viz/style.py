@@ -108,3 +108,23 @@ def style_for(theme: str | None, high_contrast: bool = False) -> Style:
     if high_contrast:
         return DARK_HC if dark else LIGHT_HC
     return DARK if dark else LIGHT
+
+
+def restyle(fig, style: Style):
+    """A ``go.Figure`` recoloured for ``style`` (in place, and returned): backgrounds, the
+    default font colour (titles, annotations, legends, colour bars inherit it), axis lines,
+    grid lines and tick labels of every subplot, hover labels. The traces' colours (the data)
+    are left as they are. :data:`LIGHT` leaves the figure untouched."""
+    if style == LIGHT:
+        return fig
+    fig.update_layout(**style.layout())
+    fig.update_layout(legend_font_color=style.text, title_font_color=style.text)
+    axis = {"gridcolor": style.grid, "linecolor": style.line, "zerolinecolor": style.line,
+            "tickcolor": style.line, "tickfont_color": style.muted,
+            "title_font_color": style.text}
+    fig.update_xaxes(**axis)
+    fig.update_yaxes(**axis)
+    for a in fig.layout.annotations:
+        if a.font is None or a.font.color is None:
+            a.font.color = style.text
+    return fig
