@@ -1,9 +1,9 @@
 """One byte budget for everything the app caches, shared by every session of the process.
 
-``st.cache_resource`` bounds a cache by its number of entries, and one entry can be a few kB
-(a kernel's figure) or a few hundred MB (every stage of a layer on a 12 MP photo): a class
-took a server to 6 GB. Here every entry is charged its size in bytes when it is stored, and
-the least recently used entries are dropped once the total passes the budget::
+``st.cache_resource`` bounds a cache by its number of entries, and one entry can be a small
+figure or every stage of a layer on a 12 MP photo, so memory was not bounded at all. Here
+every entry is charged its size in bytes when it is stored, and the least recently used
+entries are dropped once the total passes the budget::
 
     from ui import cache
 
@@ -160,6 +160,7 @@ class Stats:
     evictions: int   # entries dropped to stay within the budget
     oversize: int    # values returned but not stored (larger than max_share of the budget)
     largest: int     # bytes of the largest entry held
+    reserved: int = 0  # bytes reserved for work in progress
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -195,6 +196,7 @@ class ByteCache:
         self._building: dict[Hashable, _Build] = {}
         self._lock = threading.Lock()
         self._used = 0
+        self._reserved = 0  # bytes of work in progress (see reserve)
         self._hits = self._misses = self._evictions = self._oversize = 0
 
     @property
@@ -278,6 +280,21 @@ class ByteCache:
             self._evict(keep=key)
         return size
 
+    @contextlib.contextmanager
+    def reserve(self, nbytes: int):
+        """Room for ``nbytes`` of work in progress (arrays being built, outside the cache):
+        entries are dropped until what is stored plus what is reserved fits the budget, and
+        stay out while the work runs. Memory at any moment then stays within the budget."""
+        nbytes = max(0, int(nbytes))
+        with self._lock:
+            self._reserved += nbytes
+            self._evict(keep=None)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._reserved -= nbytes
+
     def discard(self, key: Hashable) -> None:
         with self._lock:
             entry = self._entries.pop(key, None)
@@ -295,7 +312,7 @@ class ByteCache:
         with self._lock:
             largest = max((s for _, s in self._entries.values()), default=0)
             return Stats(self.budget, self._used, len(self._entries), self._hits, self._misses,
-                         self._evictions, self._oversize, largest)
+                         self._evictions, self._oversize, largest, self._reserved)
 
     def _store(self, key: Hashable, value: Any) -> None:
         size = sizeof(value, freeze=True)  # outside the lock: it walks the value
@@ -311,7 +328,7 @@ class ByteCache:
             self._evict(keep=key)
 
     def _evict(self, keep: Hashable) -> None:
-        while self._used > self.budget and self._entries:
+        while self._used + self._reserved > self.budget and self._entries:
             key, (_, size) = next(iter(self._entries.items()))
             if key == keep and len(self._entries) == 1:
                 break
@@ -325,6 +342,24 @@ class ByteCache:
 
 BUDGET_BYTES = _env_int("CONVVIZ_CACHE_MB", DEFAULT_BUDGET_MB, 0) * MB
 CACHE = ByteCache(BUDGET_BYTES)
+
+
+def _return_freed_memory() -> None:
+    """Two malloc heaps instead of glibc's eight per core: every script run is a new thread,
+    and each heap kept freed arrays of its own (bench/bench_lab_memory.py shows the peak).
+    Not a fixed mmap threshold: it lowers the peak further but costs CPU on every array (fresh
+    pages each time). ``MALLOC_ARENA_MAX`` in the environment wins over this."""
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
+    except (OSError, AttributeError):  # not glibc: its own defaults
+        pass
+
+
+_return_freed_memory()
 
 
 def get_or_build(key: Hashable, build: Callable[[], Any]) -> Any:
@@ -366,7 +401,7 @@ def cached(fn: Callable | None = None, *, name: str | None = None,
 
 HEAVY_JOBS = _env_int("CONVVIZ_HEAVY_JOBS", 1, 1)
 _HEAVY = threading.BoundedSemaphore(HEAVY_JOBS)
-# work allocating less than this at once runs without waiting (a layer at 1024 px: ~12 MB)
+# work allocating less than this at once runs without waiting (a layer at 1024 px does)
 HEAVY_BYTES = 32 * MB
 
 
@@ -378,11 +413,12 @@ def heavy(nbytes: int):
     """Around work that allocates about ``nbytes`` at once (arrays outside the budget while
     they are built): at most ``CONVVIZ_HEAVY_JOBS`` such works of ``HEAVY_BYTES`` or more run
     at once in the process, the others wait their turn; smaller ones, and large ones nested
-    in a large one of the same thread, run at once."""
+    in a large one of the same thread, run at once. The room they take is reserved in the
+    budget (:meth:`ByteCache.reserve`): entries make way for it."""
     if nbytes < HEAVY_BYTES or getattr(_held, "slot", False):
         yield
         return
-    with _HEAVY:
+    with _HEAVY, CACHE.reserve(nbytes):
         _held.slot = True
         try:
             yield

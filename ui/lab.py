@@ -427,7 +427,8 @@ def longest_side(img: LabImage, res: str) -> tuple[int | None, str]:
 
 @cache.cached
 def _working(image_key: str, longest: int | None, _rgb: np.ndarray) -> np.ndarray:
-    return image.working_resolution(_rgb, longest)
+    with cache.heavy(_rgb.nbytes):  # Pillow's copy of the photo while it resizes it
+        return image.working_resolution(_rgb, longest)
 
 
 def working_image(img: LabImage, res: str) -> tuple[np.ndarray, str, str]:
@@ -626,7 +627,8 @@ class LabResult:
                 idx = [(g * self.n + i, g * self.n + k) for g in range(3)]
             else:
                 idx = [(i, k)]
-            return np.stack([np.hypot(c[a], c[b]) for a, b in idx]).astype(np.float32)
+            with cache.heavy(c[0].nbytes * 2 * len(idx)):
+                return np.stack([np.hypot(c[a], c[b]) for a, b in idx]).astype(np.float32)
         return cache.get_or_build(("lab.stage", self.input_key, self.stage_id("mag"), "values"),
                                   build)
 
@@ -634,8 +636,11 @@ class LabResult:
         return self.memo(("range", stage, j), lambda: maps.value_range(self.values(stage, j)))
 
     def reduced(self, stage: str, j: int, side: int = maps.DISPLAY_SIDE) -> np.ndarray:
-        return self.memo(("reduced", stage, j, side),
-                         lambda: maps.reduce(self.values(stage, j), side))
+        def build():
+            v = self.values(stage, j)
+            with cache.heavy(v.nbytes // v.shape[0]):  # Pillow's copy of a plane
+                return maps.reduce(v, side)
+        return self.memo(("reduced", stage, j, side), build)
 
     def mapped(self, stage: str, j: int, mapping: str,
                side: int = maps.DISPLAY_SIDE) -> maps.Mapped:
@@ -1020,7 +1025,8 @@ def stage_png(job: Job, stage: str, j, mapping: str):
     def make() -> bytes:
         values = job.result().values(stage, j)
         how = "clip" if stage in ("input", "padded") else mapping
-        return maps.png_bytes(maps.map_any(values, how).rgb)
+        with cache.heavy(values.nbytes * 2):  # the picture, and its PNG
+            return maps.png_bytes(maps.map_any(values, how).rgb)
     return make
 
 

@@ -207,7 +207,7 @@ def test_discard_and_clear():
     assert c.stats().used == 0 and "a" not in c
     c.put("b", blob(10))
     c.clear()
-    assert c.stats() == cache.Stats(100 * KB, 0, 0, 0, 0, 0, 0, 0)
+    assert c.stats() == cache.Stats(100 * KB, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
 def test_cached_decorator_keys_on_arguments_but_underscored_ones():
@@ -261,3 +261,18 @@ def test_heavy_lets_small_work_through_and_limits_large_work():
     t.join()
     assert cache._HEAVY.acquire(blocking=False)
     cache._HEAVY.release()
+
+
+def test_reserve_makes_room_for_work_in_progress():
+    c = ByteCache(100 * KB, max_share=0.5)
+    for k in "abc":
+        c.put(k, blob(30))
+    with c.reserve(50 * KB):
+        s = c.stats()
+        assert s.used + s.reserved <= s.budget and s.reserved == 50 * KB
+        assert "a" not in c and "b" not in c and "c" in c  # the oldest made way
+        c.put("d", blob(30))  # stored while reserved: room is kept for the work
+        assert c.stats().used <= 50 * KB
+    assert c.stats().reserved == 0
+    c.put("e", blob(30))
+    assert "d" in c and "e" in c
