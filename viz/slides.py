@@ -64,7 +64,7 @@ def _draw_card(card: StageCard, side: int, style: Style, *, current: bool = Fals
     title_f, big_f, f = _font("bold", int(22 * s)), _font("bold", int(20 * s)), _font("sans", int(16 * s))
     pad = 14
     w = side + 2 * pad
-    h = side + int(210 * s)
+    h = side + int(260 * s)
     im = Image.new("RGB", (w, h), _hex(style.panel))
     d = ImageDraw.Draw(im)
     if current:
@@ -91,8 +91,23 @@ def _draw_card(card: StageCard, side: int, style: Style, *, current: bool = Fals
     if card.clip:
         d.text((pad, y), card.clip, fill=_hex(style.text), font=f)
         y += int(22 * s)
-    d.text((pad, y), card.how, fill=_hex(style.muted), font=f)
-    return im
+    for line in _lines(d, card.how, f, side):
+        d.text((pad, y), line, fill=_hex(style.muted), font=f)
+        y += int(21 * s)
+    return im.crop((0, 0, w, min(h, y + pad)))
+
+
+def _lines(d: ImageDraw.ImageDraw, text: str, font, width: float) -> list[str]:
+    """``text`` broken at spaces into lines at most ``width`` pixels wide."""
+    lines, line = [], ""
+    for word in text.split(" "):
+        trial = f"{line} {word}" if line else word
+        if line and d.textlength(trial, font=font) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return lines + [line] if line else lines
 
 
 def _arrow(height: int, style: Style) -> Image.Image:
