@@ -43,9 +43,20 @@ def missing(reason: str):
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port: any, or one of ``CONVVIZ_E2E_PORTS`` ("9050-9099") on a shared machine."""
+    span = os.environ.get("CONVVIZ_E2E_PORTS", "").strip()
+    candidates = [0]
+    if span:
+        lo, _, hi = span.partition("-")
+        candidates = list(range(int(lo), int(hi or lo) + 1))
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError(f"no free port in {span}")
 
 
 def start_streamlit(script: str = "app.py", timeout: float = 60.0, *, cwd: Path = ROOT,
