@@ -645,17 +645,17 @@ class LabResult:
         """The map reduced for display (:func:`viz.maps.reduce`); a thumbnail's largest-|x|
         copy from the figure's (the largest of the largest is the largest)."""
         def build():
-            if method == "maxabs" and side < maps.DISPLAY_SIDE:
+            v = self.values(stage, j)
+            if (method == "maxabs" and side < maps.DISPLAY_SIDE
+                    and max(v.shape[-2:]) > maps.DISPLAY_SIDE):
                 v = self.reduced(stage, j, maps.DISPLAY_SIDE, method)
-            else:
-                v = self.values(stage, j)
             with cache.heavy(v.nbytes // v.shape[0]):  # Pillow's copy of a plane
                 return maps.reduce(v, side, method)
         return self.memo(("reduced", stage, j, side, method), build)
 
     def inside(self, stage: str, j: int) -> float:
         """The share of the map's values in 0..255 (what "auto" decides by), from a regular
-        sample of at most a million values."""
+        sample (:data:`viz.maps.ROBUST_SAMPLE` values at most)."""
         return self.memo(("inside", stage, j), lambda: maps.inside_share(
             self.values(stage, j), self.value_range(stage, j)))
 

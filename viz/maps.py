@@ -90,7 +90,7 @@ LIMIT_TITLES = {"p99.5": "99.5 % of |x|", "p98": "98 % of |x|", "max": "max |x|"
 ROBUST_MIN_PIXELS = 64 * 64
 # The percentile is read from a regular sample of at most this many values (the share beyond
 # it is then counted exactly over the whole map).
-ROBUST_SAMPLE = 1 << 20
+ROBUST_SAMPLE = 1 << 18
 MAPPING_TITLES = {
     "auto": "Auto",
     "signed": "Signed",
