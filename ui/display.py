@@ -84,9 +84,26 @@ def _on_toggle() -> None:
         ss[_SEEN] = None
 
 
+# High contrast for the app's own HTML (the filter lab's cards, the sliding window's zoom, the
+# kernel tables): thicker borders, larger type. Streamlit's widgets keep the theme's look.
+HC_CSS = """<style>
+.lab-card { border-width: 2px !important; border-color: currentColor !important; }
+.lab-card.lab-current { border: 4px solid #ff4b4b !important; }
+.lab-title { font-size: 1.35rem !important; }
+.lab-shape { font-size: 1.5rem !important; }
+.lab-range, .lab-ticks, .lab-clip, .lab-how { font-size: 1.1rem !important; opacity: 1 !important; }
+.lab-bar { height: 16px !important; border: 2px solid currentColor !important; }
+.kernel-table td { border: 2px solid currentColor !important; }
+.conv-zoom { font-size: 1.2rem; }
+</style>"""
+
+
 def controls() -> None:
-    """The high-contrast toggle and the theme watcher, in the sidebar of every page."""
+    """The high-contrast toggle and the theme watcher, in the sidebar of every page (and, in
+    high contrast, the CSS of the app's own HTML)."""
     sync()
+    if high_contrast():
+        st.html(HC_CSS)
     with st.sidebar:
         st.toggle("High contrast (projector)", key=HC_KEY, on_change=_on_toggle,
                   help="Thicker lines, larger type, black on white (or white on black in the "

@@ -109,7 +109,7 @@ def _white(fig: go.Figure, style: Style = LIGHT) -> go.Figure:
         layout.template = pio.templates["plotly_white"]
     finally:
         layout._validate = validate
-    if style is not LIGHT:
+    if style != LIGHT:
         fig.update_layout(**style.layout())
         fig.update_xaxes(gridcolor=style.grid, linecolor=style.line, zerolinecolor=style.line,
                          tickfont_color=style.muted, title_font_color=style.text)
