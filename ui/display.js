@@ -20,7 +20,7 @@ function luminance(colour) {
 // first opaque background among the ancestors)
 function actual(el) {
   const probe = document.createElement("span");
-  probe.style.color = getComputedStyle(el).getPropertyValue("--st-background-color") || "";
+  probe.style.color = (getComputedStyle(el).getPropertyValue("--st-background-color") || "").trim();
   let l = null;
   if (probe.style.color) {
     el.appendChild(probe);
