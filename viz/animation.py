@@ -817,16 +817,21 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
         x_lo, x_hi = -0.2, outs[0].right + 0.2
     grid_w = x_hi - x_lo
     sz = _layout_px(look, grid_w, grid_h, n_eq, eq_chars, title_chars, len(formula))
-    # numbers too small to read are hidden, and a note under the grids says so
-    kernel_px = sz.cell * ker[0][0].unit
-    hidden = tuple(
-        name for name, grid, px in (("input", padded[0], sz.cell), ("output", out[0], sz.cell))
-        if _cells(grid, look, px)[0] is None)
-    if _kernel_font(look, kernel_px, k_longest) < look.legible_px:
-        hidden += ("kernel",)
+
+    def too_small(cell: float) -> tuple[str, ...]:
+        names = tuple(name for name, grid in (("input", padded[0]), ("output", out[0]))
+                      if _cells(grid, look, cell)[0] is None)
+        if _kernel_font(look, cell * ker[0][0].unit, k_longest) < look.legible_px:
+            names += ("kernel",)
+        return names
+
+    # numbers too small to read are hidden, and a note under the grids says so (its line
+    # makes the cells a little smaller: what is hidden is decided at their final size)
+    hidden = too_small(sz.cell)
     if hidden:
         sz = _layout_px(look, grid_w, grid_h, n_eq, eq_chars, title_chars, len(formula),
                         note=True)
+        hidden = too_small(sz.cell)
     cell, eq_font, head_u, eq_u = sz.cell, sz.eq_font, sz.head_u, sz.eq_u
     y_lo, y_hi = -head_u, grid_h + eq_u
 
@@ -1019,11 +1024,15 @@ def _pool_scene(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, steps: list
         pre.shape[1:], (kh, kw), ((ph, ph), (pw, pw)), (sh, sw), (1, 1)))
     title_chars = len(f"Step {len(steps)} of {len(steps)} \u00b7 slice 9, row {ho}, col {wo}")
     sz = _layout_px(look, x_hi - x_lo, grid_h, 1, eq_chars, title_chars, len(formula))
-    hidden = tuple(name for name, grid in (("map", padded[0]), ("pooled", pooled[0]))
-                   if _cells(grid, look, sz.cell)[0] is None)
+    def too_small(cell: float) -> tuple[str, ...]:
+        return tuple(name for name, grid in (("map", padded[0]), ("pooled", pooled[0]))
+                     if _cells(grid, look, cell)[0] is None)
+
+    hidden = too_small(sz.cell)
     if hidden:
         sz = _layout_px(look, x_hi - x_lo, grid_h, 1, eq_chars, title_chars, len(formula),
                         note=True)
+        hidden = too_small(sz.cell)
     cell, eq_font, head_u, eq_u = sz.cell, sz.eq_font, sz.head_u, sz.eq_u
     y_lo, y_hi = -head_u, grid_h + eq_u
     label = {"font": {"size": look.label_font, "family": SANS, "color": style.text},

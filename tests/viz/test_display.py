@@ -394,3 +394,12 @@ def test_stage_strip_exports():
     assert png.width > 3 * 300
     gif = Image.open(io.BytesIO(slides.strip_gif(cards, style=DARK)))
     assert gif.n_frames == 3
+
+
+@pytest.mark.parametrize("n", [4, 8, 12, 16, 20, 24, 32])
+@pytest.mark.parametrize("style", [LIGHT, LIGHT_HC])
+@pytest.mark.parametrize("classroom", [False, True])
+def test_no_number_is_hidden_without_the_note(n, style, classroom):
+    anim = _grid_anim(n, style=style, classroom=classroom)
+    hidden = [g.name for g in anim.scene.grids if g.text is None]
+    assert bool(hidden) == (_note(anim) is not None), hidden
