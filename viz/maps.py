@@ -493,8 +493,7 @@ def display_shape(h: int, w: int, side: int) -> tuple[int, int]:
 REDUCE_METHODS = ("mean", "maxabs")
 REDUCE_WORDS = {
     "mean": "each screen pixel the mean of the pixels it covers",
-    "maxabs": "each screen pixel the largest |x| of its {f} x {f} block (its sign kept), so "
-              "that thin edges stay",
+    "maxabs": "the largest |x| of each {f} x {f} block, its sign kept (thin edges stay)",
 }
 
 
