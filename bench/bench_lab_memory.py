@@ -32,7 +32,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_lab_server import Server, Tab  # noqa: E402
+from bench.bench_lab_server import Server, Tab
 
 MB = 2 ** 20
 

@@ -276,3 +276,48 @@ def test_reserve_makes_room_for_work_in_progress():
     assert c.stats().reserved == 0
     c.put("e", blob(30))
     assert "d" in c and "e" in c
+
+
+def test_a_build_reserves_its_room_until_its_value_is_stored():
+    c = ByteCache(100 * KB, max_share=0.5)
+    c.put("old", blob(40))
+    seen = {}
+
+    def build():
+        seen["during"] = c.stats()
+        return blob(40)
+
+    c.get_or_build("new", build, reserve=70 * KB)
+    assert seen["during"].reserved == 70 * KB and seen["during"].used == 0  # "old" made way
+    s = c.stats()
+    assert s.reserved == 0 and "new" in c and s.used <= s.budget
+
+
+def test_a_failed_build_gives_its_reservation_back():
+    c = ByteCache(100 * KB)
+    with pytest.raises(ValueError):
+        c.get_or_build("k", lambda: (_ for _ in ()).throw(ValueError("no")), reserve=10 * KB)
+    assert c.stats().reserved == 0
+
+
+def test_large_builds_take_a_slot_one_at_a_time():
+    slots = threading.BoundedSemaphore(1)
+    c = ByteCache(1 << 30, slots=slots, heavy_bytes=1000)
+    inside, entered, release = [], threading.Event(), threading.Event()
+
+    def slow():
+        inside.append(1)
+        entered.set()
+        release.wait()
+        return 1
+
+    t = threading.Thread(target=lambda: c.get_or_build("a", slow, reserve=5000))
+    t.start()
+    entered.wait()
+    assert not slots.acquire(blocking=False)  # taken by the large build
+    assert c.get_or_build("small", lambda: 2, reserve=10) == 2  # small ones do not wait
+    # a large build nested in a large one of the same thread does not wait for itself
+    release.set()
+    t.join()
+    assert c.get_or_build("b", lambda: c.get_or_build("c", lambda: 3, reserve=5000),
+                          reserve=5000) == 3
