@@ -5,6 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from conv import warm
+from ui import display
 
 # the icon is a file of ours: a ":material/...:" page icon makes the browser fetch its picture
 # from fonts.gstatic.com, and nothing may be fetched from the internet at run time
@@ -22,4 +23,7 @@ PAGES = [
     st.Page("ui/pages/arithmetic.py", title="CNN arithmetic", icon=":material/calculate:", url_path="arithmetic"),
 ]
 
-st.navigation(PAGES).run()
+# the high-contrast toggle and the theme watcher, on every page (ui/display.py)
+nav = st.navigation(PAGES)
+display.controls()
+nav.run()

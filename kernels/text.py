@@ -33,7 +33,7 @@ import re
 
 import numpy as np
 
-__all__ = ["KernelTextError", "parse_kernel", "format_kernel", "MAX_TEXT_LENGTH"]
+__all__ = ["KernelTextError", "parse_kernel", "format_kernel", "display_kernel", "MAX_TEXT_LENGTH"]
 
 #: Longer text is refused before any parsing: 15 x 15 numbers in full precision fit in ~6 kB.
 MAX_TEXT_LENGTH = 20_000
@@ -399,6 +399,41 @@ def format_kernel(k: np.ndarray) -> str:
     widths = [max(len(row[j]) for row in cells) for j in range(a.shape[1])]
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
     return "\n".join(header + lines)
+
+
+def display_kernel(k: np.ndarray, *, decimals: int = 4) -> tuple[str, list[list[str]], bool]:
+    """A kernel as people read it: ``(scale, cells, exact)``.
+
+    Exact fractions where the kernel has them: ``("1/16", [["1", "2", "1"], ...], True)`` for
+    the 3 x 3 Gaussian (as :func:`format_kernel`). Otherwise no scale and every entry rounded
+    to ``decimals`` decimals, trailing zeros dropped (``0.0751``, ``-0.5``, ``2``); ``exact``
+    says whether every printed number equals its entry (a page then says when they are
+    rounded, and where the exact values are). Never 17-digit floats: those belong to the text
+    that must parse back exactly (:func:`format_kernel`).
+
+    >>> display_kernel(np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / 16)[0]
+    '1/16'
+    >>> display_kernel(np.array([[0.2740686129557958, 1.0]]))
+    ('', [['0.2741', '1']], False)
+    """
+    lines = format_kernel(k).split("\n")
+    if lines[0].endswith("*"):
+        return lines[0][:-1].strip(), [ln.split() for ln in lines[1:]], True
+    a = np.asarray(k, np.float64)
+    cells, exact = [], True
+    for row in a:
+        out = []
+        for x in row:
+            text = f"{x:.{decimals}f}".rstrip("0").rstrip(".")
+            if text in ("-0", ""):
+                text = "0"
+            if float(text) != x:
+                exact = False
+                if text == "0":  # a tiny weight is not zero: say its size
+                    text = f"{x:.1e}"
+            out.append(text)
+        cells.append(out)
+    return "", cells, exact
 
 
 def _common_denominator(a: np.ndarray) -> tuple[int, np.ndarray]:

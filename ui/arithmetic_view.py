@@ -44,6 +44,7 @@ from conv.network import (
 from ui import cache
 from viz.frozen import FrozenFigure, freeze
 from viz.network import comparison_figure, network_figure
+from viz.style import LIGHT, Style
 
 QUERY_KEY = "preset"
 _NUMBER_COLUMNS = ("f", "fw", "p", "s", "d", "units")
@@ -70,19 +71,20 @@ def analysis_of(network: Network) -> Analysis:
     return cache.get_or_build(("arith.analysis", network), lambda: analyze(network))
 
 
-def network_chart(network: Network) -> FrozenFigure:
-    """:func:`viz.network.network_figure` of ``network``'s analysis, built once."""
-    return cache.get_or_build(("arith.network_figure", network),
-                              lambda: freeze(network_figure(analysis_of(network))))
+def network_chart(network: Network, style: Style = LIGHT) -> FrozenFigure:
+    """:func:`viz.network.network_figure` of ``network``'s analysis, built once per style."""
+    return cache.get_or_build(("arith.network_figure", network, style),
+                              lambda: freeze(network_figure(analysis_of(network), style=style)))
 
 
-def comparison_chart(make, *args, **kwargs) -> tuple[Comparison, FrozenFigure]:
+def comparison_chart(make, *args, style: Style = LIGHT,
+                     **kwargs) -> tuple[Comparison, FrozenFigure]:
     """``make(*args, **kwargs)`` (a cost comparison of ``conv.network``) and its figure, built
-    once (the key: ``make``'s name and the arguments)."""
+    once per style (the key: ``make``'s name, the arguments and the style)."""
     def build():
         comparison = make(*args, **kwargs)
-        return comparison, freeze(comparison_figure(comparison))
-    key = ("arith.comparison", make.__name__, args, tuple(sorted(kwargs.items())))
+        return comparison, freeze(comparison_figure(comparison, style=style))
+    key = ("arith.comparison", make.__name__, args, tuple(sorted(kwargs.items())), style)
     return cache.get_or_build(key, build)
 
 

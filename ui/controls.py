@@ -26,7 +26,7 @@ import streamlit as st
 import kernels.learned  # noqa: F401  (registers the learned kernels)
 from conv import ops
 from kernels import library
-from kernels.text import KernelTextError, format_kernel, parse_kernel
+from kernels.text import KernelTextError, display_kernel, format_kernel, parse_kernel
 from ui import shared
 from ui.state import Param, choice, fmt_number, integer, number
 
@@ -269,22 +269,40 @@ def _then(callback, after):
     return both
 
 
+ROUNDED_NOTE = ("Rounded to 4 decimals here; the exact weights applied are in the text box "
+                "(Type or paste a kernel).")
+
+
 def kernel_table_html(weights: np.ndarray) -> str:
-    """The kernel as an HTML table of exactly the numbers :func:`format_kernel` writes (a
-    common fraction in front when there is one, e.g. "1/16 ×" and integers)."""
-    lines = format_kernel(weights).splitlines()
-    scale = ""
-    if lines[0].rstrip().endswith("*"):
-        scale, lines = lines[0].rstrip()[:-1].strip(), lines[1:]
+    """The kernel as an HTML table as people read it (:func:`kernels.text.display_kernel`):
+    a common fraction in front when there is one ("1/16 ×" and integers), else the weights
+    rounded to 4 decimals, with a note saying so. Never 17-digit floats."""
+    scale, cells, exact = display_kernel(np.asarray(weights, np.float64))
     size = 1.3 if max(weights.shape) <= 5 else 1.0 if max(weights.shape) <= 9 else 0.8
-    cell = "border: 1px solid #c8c8c8; padding: 2px 10px; text-align: right;"
-    rows = "".join("<tr>" + "".join(f'<td style="{cell}">{html.escape(v)}</td>'
-                                    for v in line.split()) + "</tr>" for line in lines)
+    cell = ("border: 1px solid rgba(128, 128, 128, 0.45); padding: 2px 10px; "
+            "text-align: right;")
+    rows = "".join("<tr>" + "".join(f'<td style="{cell}">{html.escape(v)}</td>' for v in row)
+                   + "</tr>" for row in cells)
     front = (f'<span style="font-size: {size}rem; margin-right: 6px">{html.escape(scale)} ×</span>'
              if scale else "")
+    note = ("" if exact else f'<div class="kernel-rounded" style="font-size: 0.85rem; '
+            f'opacity: 0.75; margin-top: 4px">{html.escape(ROUNDED_NOTE)}</div>')
     return (f'<div class="kernel-table" style="display: flex; align-items: center; '
             f'overflow-x: auto">{front}<table style="border-collapse: collapse; '
-            f'font-family: monospace; font-size: {size}rem">{rows}</table></div>')
+            f'font-family: monospace; font-size: {size}rem">{rows}</table></div>{note}')
+
+
+def grid_format(weights: np.ndarray) -> tuple[str, int, bool]:
+    """The grid editor's number format for ``weights``, the longest number's characters, and
+    whether numbers are shown rounded: ``"plain"`` when every weight is short (integers,
+    0.25, -0.0625), else 4 significant digits (``%.4g``: 0.07511; a 17-digit float is
+    unreadable in a narrow cell)."""
+    texts = [repr(float(v)).removesuffix(".0") for v in np.asarray(weights, np.float64).ravel()]
+    longest = max(len(t) for t in texts)
+    if longest <= 7:
+        return "plain", longest, False
+    shown = [f"{float(v):.4g}" for v in np.asarray(weights, np.float64).ravel()]
+    return "%.4g", max(len(t) for t in shown), True
 
 
 def kernel_grid(key: str, weights: np.ndarray, *, label: str = "The kernel applied",
@@ -304,14 +322,20 @@ def kernel_grid(key: str, weights: np.ndarray, *, label: str = "The kernel appli
     kh, kw = weights.shape
     cols = [str(j + 1) for j in range(kw)]
     frame = pd.DataFrame(weights, columns=cols, index=[str(i + 1) for i in range(kh)])
-    # narrow columns so a 3 x 3 to 5 x 5 kernel fits the sidebar; larger ones scroll
-    width = int(max(40, min(64, 160 // kw)))
+    fmt, chars, rounded = grid_format(weights)
+    # columns as wide as their numbers (a digit is ~9 px in the grid's font, plus the cell's
+    # padding): a 3 x 3 to 5 x 5 kernel of short numbers fits the sidebar, larger ones scroll;
+    # long decimals are shown to 4 significant digits (the text box holds them exactly)
+    width = int(max(44, min(140, 9 * chars + 22)))
     edited = st.data_editor(
         frame, key=f"{key}.grid{s[f'{key}.grid_ver']}",
-        column_config={c: st.column_config.NumberColumn(c, format="plain", width=width)
+        column_config={c: st.column_config.NumberColumn(c, format=fmt, width=width)
                        for c in cols},
         width="content", num_rows="fixed", row_height=38, on_change=on_change,
     )
+    if rounded:
+        st.caption("Shown to 4 significant digits; the exact weights are in the text box "
+                   "(Type or paste a kernel), and stay exact unless you edit a cell.")
     try:
         w = edited.to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError):
@@ -515,9 +539,13 @@ def _kernel_editor(key: str, base: np.ndarray, name: str, preset: library.Kernel
                 s[f"{key}.note"] = ""
         else:
             table.html(kernel_table_html(current))
+    else:
+        # no grid: the numbers as a table all the same (rounded where they are long), the
+        # exact text folded away below
+        st.html(kernel_table_html(current))
     if s.get(f"{key}.note"):
         st.caption(s[f"{key}.note"])
-    with st.expander("Type or paste a kernel", expanded=not grid):
+    with st.expander("Type or paste a kernel (the exact weights)"):
         text = st.text_area(
             "Numbers in rows; fractions like 1/9; `1/16 * [1 2 1; 2 4 2; 1 2 1]`; "
             "Python/numpy, MATLAB and LaTeX forms work too",

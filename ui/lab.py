@@ -22,6 +22,7 @@ Session-state keys start with ``lab.``; the URL names are in :func:`url_state`.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import hashlib
 import html
@@ -41,6 +42,7 @@ from ui import cache, controls, shared, uploads
 from ui.html_view import html_view
 from ui.state import Param, UrlState, choice, fmt_number, integer, number, words
 from viz import maps, snippets
+from viz.style import LIGHT, Style
 
 # --------------------------------------------------------------------------------------------
 # Choices
@@ -139,6 +141,7 @@ def url_state() -> UrlState:
         P("show", "lab.show", "output", choice(STAGE_CHOICES), label="stage shown"),
         P("map", "lab.map", "0", choice(MAP_CHOICES), label="map shown"),
         P("mapping", "lab.mapping", "auto", choice(maps.MAPPINGS), label="display mapping"),
+        P("lim", "lab.lim", "p99.5", choice(maps.LIMITS), label="colour limits"),
     ])
 
 
@@ -562,10 +565,12 @@ class LabResult:
         a stage share them: a new bias reuses the convolution's pictures, a new pooling every
         earlier stage's, any layer the input's. ``build`` must not keep ``self``."""
         if (isinstance(key, tuple) and len(key) >= 2
-                and key[0] in ("values", "range", "reduced", "mapped", "counts")):
+                and key[0] in ("values", "range", "reduced", "mapped", "counts", "clip",
+                               "inside")):
             what, stage, *rest = key
             if what == "mapped" and stage in ("input", "padded"):
-                rest = rest[:1] + rest[2:]  # the input is shown as a photo, whatever the mapping
+                # the input is shown as a photo, whatever the mapping and limits
+                rest = [rest[0], rest[2]]
             return cache.get_or_build(("lab.stage", self.input_key, self.stage_id(stage), what,
                                        *rest), build, reserve=reserve)
         return cache.get_or_build(("lab.memo", self.key, key), build, reserve=reserve)
@@ -634,20 +639,59 @@ class LabResult:
     def value_range(self, stage: str, j: int) -> tuple[float, float]:
         return self.memo(("range", stage, j), lambda: maps.value_range(self.values(stage, j)))
 
-    def reduced(self, stage: str, j: int, side: int = maps.DISPLAY_SIDE) -> np.ndarray:
+    def reduced(self, stage: str, j: int, side: int = maps.DISPLAY_SIDE,
+                method: str = "mean") -> np.ndarray:
+        """The map reduced for display (:func:`viz.maps.reduce`); a thumbnail's largest-|x|
+        copy from the figure's (the largest of the largest is the largest)."""
         a = self.stage(stage).array if stage != "mag" else self.stages.conv.array
-        return self.memo(("reduced", stage, j, side),
-                         lambda: maps.reduce(self.values(stage, j), side),
-                         reserve=a[0].nbytes)  # Pillow's copy of a plane
+        big = max(a.shape[-2:]) > maps.DISPLAY_SIDE
+
+        def build():
+            if method == "maxabs" and side < maps.DISPLAY_SIDE and big:
+                return maps.reduce(self.reduced(stage, j, maps.DISPLAY_SIDE, method), side,
+                                   method)
+            return maps.reduce(self.values(stage, j), side, method)
+        # the mean: Pillow's copy of a plane; the largest |x|: two planes of the output
+        return self.memo(("reduced", stage, j, side, method), build,
+                         reserve=a[0].nbytes if method == "mean" else a[0].nbytes // 4)
+
+    def inside(self, stage: str, j: int) -> float:
+        """The share of the map's values in 0..255 (what "auto" decides by), from a regular
+        sample (:data:`viz.maps.ROBUST_SAMPLE` values at most)."""
+        return self.memo(("inside", stage, j), lambda: maps.inside_share(
+            self.values(stage, j), self.value_range(stage, j)))
+
+    def resolved(self, stage: str, j: int, mapping: str) -> str:
+        """The mapping ``mapping`` stands for on this map ("auto" resolved on the whole map)."""
+        if stage in ("input", "padded"):
+            return "clip"
+        vmin, vmax = self.value_range(stage, j)
+        inside = self.inside(stage, j) if mapping == "auto" else None
+        return maps.resolve_mapping(mapping, vmin, vmax, inside)
+
+    def clip(self, stage: str, j: int, limits: str) -> maps.Clip:
+        """The whole map's colour limit for the signed and |x| pictures, and what it clips."""
+        return self.memo(("clip", stage, j, limits), lambda: maps.robust_clip(
+            self.values(stage, j), limits=limits, value_range_=self.value_range(stage, j)))
 
     def mapped(self, stage: str, j: int, mapping: str,
-               side: int = maps.DISPLAY_SIDE) -> maps.Mapped:
-        """The display picture of a map (reduced to ``side``), coloured by ``mapping`` with the
-        full map's real range."""
+               side: int = maps.DISPLAY_SIDE, limits: str = "p99.5") -> maps.Mapped:
+        """The display picture of a map (reduced to ``side``: signed and |x| maps by the
+        largest |x| per block, so that thin edges stay), coloured by ``mapping`` with the full
+        map's real range and colour limits (``limits``); its label says how it was reduced."""
         def build():
-            v = self.reduced(stage, j, side)
             how = "clip" if stage in ("input", "padded") else mapping
-            m = maps.map_any(v, how, value_range_=self.value_range(stage, j))
+            resolved = self.resolved(stage, j, mapping)
+            method = maps.reduce_method(resolved) if how != "clip" else "mean"
+            v = self.reduced(stage, j, side, method)
+            clip = self.clip(stage, j, limits) if resolved in ("signed", "abs") else None
+            inside = self.inside(stage, j) if how == "auto" else None
+            m = maps.map_any(v, how, value_range_=self.value_range(stage, j), clip=clip,
+                             inside=inside)
+            h, w = self.values(stage, j).shape[-2:]
+            note = maps.reduce_note(h, w, side, method)
+            if note and side == maps.DISPLAY_SIDE and stage not in ("input", "padded"):
+                m = dataclasses.replace(m, label=f"{m.label}; {note}", _uris={})
             # its one picture encoded now: a stored value must not grow (Mapped keeps the
             # pictures it encodes), and the figure (DISPLAY_SIDE) and the cards (THUMB_SIDE)
             # each ask for the one of their side
@@ -656,7 +700,7 @@ class LabResult:
             else:
                 m.uri(side)
             return m
-        return self.memo(("mapped", stage, j, mapping, side), build)
+        return self.memo(("mapped", stage, j, mapping, side, limits), build)
 
     def placement(self, stage: str) -> maps.Placement:
         """Where the stage's pixels sit in input coordinates."""
@@ -720,7 +764,8 @@ def _shape(a: np.ndarray) -> str:
     return f"{h} x {w} x {c}"
 
 
-def panel(result: LabResult, stage: str, j, mapping: str, title: str) -> maps.Panel:
+def panel(result: LabResult, stage: str, j, mapping: str, title: str,
+          limits: str = "p99.5") -> maps.Panel:
     values = result.values(stage, j)
     origin = (0, 0)
     outline = None
@@ -733,7 +778,8 @@ def panel(result: LabResult, stage: str, j, mapping: str, title: str) -> maps.Pa
     names = ("R", "G", "B")
     if result.colour == "channels" and stage not in ("input", "padded"):
         names = ("R map", "G map", "B map")
-    return maps.Panel(title=title, values=values, mapped=result.mapped(stage, j, mapping),
+    return maps.Panel(title=title, values=values,
+                      mapped=result.mapped(stage, j, mapping, limits=limits),
                       placement=result.placement(stage), index_origin=origin, outline=outline,
                       channel_names=names, index_name=index_name)
 
@@ -744,10 +790,11 @@ def right_key(result: LabResult, shown: str, j) -> str:
 
 
 def figure_token(img: LabImage, longest, colour: str, spec: ConvSpec, shown: str, j,
-                 mapping: str) -> str:
+                 mapping: str, limits: str = "p99.5", style: Style = LIGHT) -> str:
     """Identifies the figure's content (``layout.meta``); its first part, the image, is the
     ``uirevision`` that keeps the zoom while only the layer changes."""
-    return f"{img.key}@{longest}|{colour}|{spec_digest(spec)}|{shown}|{j}|{mapping}"
+    return (f"{img.key}@{longest}|{colour}|{spec_digest(spec)}|{shown}|{j}|{mapping}|{limits}"
+            f"|{style.name}")
 
 
 def right_stage(result: LabResult, shown: str) -> str:
@@ -759,7 +806,7 @@ def right_stage(result: LabResult, shown: str) -> str:
 
 
 def main_figure(result: LabResult, shown: str, j, mapping: str, *, token: str,
-                height: int | None = None):
+                height: int | None = None, limits: str = "p99.5", style: Style = LIGHT):
     """Input (padded, when there is padding) beside the chosen stage, linked zoom (plain data:
     the page keeps what it sends, see :func:`figure_key`)."""
     left_key = "padded" if result.stages.padding != ((0, 0), (0, 0)) else "input"
@@ -780,9 +827,9 @@ def main_figure(result: LabResult, shown: str, j, mapping: str, *, token: str,
     right_title = f"<b>{rname}</b> {_shape(rv)}<br>{html.escape(result.map_name(j))}"
     # plain data: ui/plotly_view.py sends it to plotly.js without go.Figure's validation
     fig = maps.compare_figure_data(
-        panel(result, left_key, 0, mapping, left_title),
-        panel(result, right_key, 0 if j == "mag" else j, mapping, right_title),
-        height=height)
+        panel(result, left_key, 0, mapping, left_title, limits),
+        panel(result, right_key, 0 if j == "mag" else j, mapping, right_title, limits),
+        height=height, style=style)
     fig["layout"].update(meta={"token": token}, uirevision=token.split("|")[0])
     return fig
 
@@ -792,13 +839,14 @@ def figure_key(result: LabResult, shown: str, j, mapping: str, token: str) -> tu
     return ("lab.figure", result.key, shown, j, mapping, token)
 
 
-def histogram(result: LabResult, stage: str, j, mapping: str):
+def histogram(result: LabResult, stage: str, j, mapping: str, limits: str = "p99.5",
+              style: Style = LIGHT):
     """The histogram of the values shown on the right (a regular sample of the pixels above
     4 million values, said in the title)."""
     def build():
         jj = 0 if j == "mag" else j
         values = result.values(stage, jj)
-        m = result.mapped(stage, jj, mapping)
+        m = result.mapped(stage, jj, mapping, limits=limits)
         n = values.size
         title = f"Histogram of the values: {STAGE_LABELS[stage]} · {result.map_name(j)}"
         k = 1
@@ -808,12 +856,12 @@ def histogram(result: LabResult, stage: str, j, mapping: str):
         # the counts do not depend on the mapping (only the bars' colours do): kept per stage
         counts = result.memo(("counts", stage, jj), lambda: maps.histogram_counts(
             values[:, ::k, ::k] if k > 1 else values, m.vmin, m.vmax))
-        svg = maps.histogram_svg(values, m, title=title, counts=counts)
+        svg = maps.histogram_svg(values, m, title=title, counts=counts, style=style)
         # as an image: one node for ui/html_view.js to keep or replace as a whole
         uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
         return (f'<img src="{uri}" alt="{html.escape(title)}" '
                 f'style="width:100%; max-width:960px; display:block; margin-top:1rem">')
-    return result.memo(("hist", stage, j, mapping), build)
+    return result.memo(("hist", stage, j, mapping, limits, style), build)
 
 
 # --------------------------------------------------------------------------------------------
@@ -825,32 +873,38 @@ PAGE_CSS = """
 <style>
 /* Lecture-hall type for the filter lab. */
 .lab-strip { display: flex; flex-wrap: wrap; gap: 10px; align-items: stretch; }
+/* Colours from Streamlit's theme (the variables of the component the HTML is shown in), so
+   that the cards read in the light and the dark theme alike; the maps' own colours stay. */
 .lab-arrow { align-self: center; font-size: 2rem; color: #888; }
-.lab-card { width: 215px; border: 1px solid #ddd; border-radius: 8px; padding: 8px;
-            background: #fafafa; }
+.lab-card { width: 215px; border: 1px solid rgba(128, 128, 128, 0.35); border-radius: 8px;
+            padding: 8px; background: var(--st-secondary-background-color, #fafafa);
+            color: var(--st-text-color, #262730); }
 .lab-card.lab-current { border: 3px solid #ff4b4b; padding: 6px; }
 .lab-title { font-size: 1.1rem; font-weight: 700; margin-bottom: 4px; }
 .lab-img { position: relative; width: 100%; height: 150px; display: flex;
-           align-items: center; justify-content: center; background: #e8e8e8; }
+           align-items: center; justify-content: center; background: rgba(128, 128, 128, 0.2); }
 .lab-img img { max-width: 100%; max-height: 150px; image-rendering: pixelated; }
 .lab-box { position: absolute; border: 2px dashed #00b8d4; pointer-events: none; }
 .lab-shape { font-size: 1.3rem; font-weight: 700; margin-top: 6px;
              font-variant-numeric: tabular-nums; }
-.lab-range { font-size: 1.0rem; color: #333; font-variant-numeric: tabular-nums; }
+.lab-range { font-size: 1.0rem; font-variant-numeric: tabular-nums; }
 .lab-bar { height: 12px; border: 1px solid #999; margin-top: 4px; }
-.lab-ticks { display: flex; justify-content: space-between; font-size: 0.9rem; color: #333; }
-.lab-how { font-size: 0.85rem; color: #555; margin-top: 2px; }
+.lab-ticks { display: flex; justify-content: space-between; font-size: 0.9rem; }
+.lab-how { font-size: 0.85rem; opacity: 0.8; margin-top: 2px; }
+.lab-clip { font-size: 0.85rem; font-weight: 600; margin-top: 2px; }
 .lab-h3 { font-size: 1.75rem; font-weight: 600; margin: 1.5rem 0 0.75rem; }
-.lab-note { font-size: 0.875rem; color: rgba(49, 51, 63, 0.6); margin: 0 0 0.75rem; }
+.lab-note { font-size: 0.875rem; color: var(--st-text-color, rgb(49, 51, 63)); opacity: 0.6;
+            margin: 0 0 0.75rem; }
 .lab-metrics { display: flex; flex-wrap: wrap; gap: 0.5rem 4rem; margin: 0.5rem 0 0.75rem; }
-.lab-metric-label { font-size: 1.1rem; color: rgb(49, 51, 63); }
+.lab-metric-label { font-size: 1.1rem; color: var(--st-text-color, rgb(49, 51, 63)); }
 .lab-metric-value { font-size: 2.1rem; font-weight: 700; font-variant-numeric: tabular-nums; }
 .lab-arith p { margin: 0 0 0.5rem; }
 .lab-arith ul { margin: 0 0 0.75rem; padding-left: 1.5rem; }
 .lab-arith code { font-size: 0.9em; padding: 0.1em 0.25em; border-radius: 0.25rem;
                   background: rgba(172, 177, 195, 0.25); color: rgb(9, 171, 59); }
 .lab-info { margin: 0.5rem 0; padding: 0.75rem 1rem; border-radius: 0.5rem;
-            background: rgba(28, 131, 225, 0.1); color: rgb(0, 66, 128); }
+            background: rgba(28, 131, 225, 0.1); color: var(--st-text-color, rgb(0, 66, 128));
+            border-left: 4px solid rgb(28, 131, 225); }
 /* less empty space above the title, so the figure starts higher on a 720-pixel screen */
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
 .st-key-lab-gallery [data-testid="stButton"] button p { font-size: 0.8rem; line-height: 1.1; }
@@ -874,6 +928,13 @@ def _card(title: str, values: np.ndarray, m: maps.Mapped, *, current: bool = Fal
         mid = "<span>0</span>"
     how = {"photo": "as a photo", "signed": "signed", "abs": "|x|", "clip": "clip 0..255",
            "stretch": "min-max"}.get(m.mapping, m.mapping)
+    lo, hi = _fmt(m.lo), _fmt(m.hi)
+    clip = ""
+    if m.clipped and m.mapping in ("signed", "abs"):
+        # the ends of the bar are limits, not the range: what lies beyond has their colours
+        lo = f"≤{lo}" if m.mapping == "signed" else lo
+        hi = f"≥{hi}"
+        clip = f'<div class="lab-clip">clipped: {maps._pct(m.clipped)} % of pixels</div>' 
     cls = "lab-card lab-current" if current else "lab-card"
     return (
         f'<div class="{cls}"><div class="lab-title">{html.escape(title)}</div>'
@@ -882,12 +943,13 @@ def _card(title: str, values: np.ndarray, m: maps.Mapped, *, current: bool = Fal
         f'<div class="lab-shape">{_shape(values)}</div>'
         f'<div class="lab-range">{_fmt(m.vmin)} … {_fmt(m.vmax)}</div>'
         f'<div class="lab-bar" style="background:{maps.css_gradient(m.colorscale)}"></div>'
-        f'<div class="lab-ticks"><span>{_fmt(m.lo)}</span>{mid}<span>{_fmt(m.hi)}</span></div>'
-        f'<div class="lab-how">{how}{html.escape(note)}</div></div>'
+        f'<div class="lab-ticks"><span>{lo}</span>{mid}<span>{hi}</span></div>'
+        f'{clip}<div class="lab-how">{how}{html.escape(note)}</div></div>'
     )
 
 
-def stage_strip_html(result: LabResult, j, mapping: str, current: str) -> str:
+def stage_strip_html(result: LabResult, j, mapping: str, current: str,
+                     limits: str = "p99.5") -> str:
     """input -> padded input -> convolution (+ bias) -> activation -> pooling, one card each."""
     def build():
         cards = []
@@ -896,7 +958,7 @@ def stage_strip_html(result: LabResult, j, mapping: str, current: str) -> str:
             key = s.key
             if key == "padded" and result.stages.padding == ((0, 0), (0, 0)):
                 continue
-            m = result.mapped(key, jj, mapping, maps.THUMB_SIDE)
+            m = result.mapped(key, jj, mapping, maps.THUMB_SIDE, limits)
             values = result.stage(key).array
             box = None
             if key == "padded":
@@ -908,7 +970,7 @@ def stage_strip_html(result: LabResult, j, mapping: str, current: str) -> str:
             cards.append(_card(title, values, m, current=key == current, box=box))
         return ('<div class="lab-strip">' + '<div class="lab-arrow">→</div>'.join(cards)
                 + "</div>")
-    return result.memo(("strip", j, mapping, current), build)
+    return result.memo(("strip", j, mapping, current, limits), build)
 
 
 def strip_note(result: LabResult, j) -> str:
@@ -921,23 +983,29 @@ def strip_note(result: LabResult, j) -> str:
     return f"The stages after the input follow {what}, map {jj + 1} of {result.n}{extra}."
 
 
-def maps_strip_html(result: LabResult, stage: str, mapping: str) -> str:
+def maps_strip_html(result: LabResult, stage: str, mapping: str,
+                    limits: str = "p99.5") -> str:
     """Every output map of ``stage`` (one per filter, per channel), plus the magnitude."""
     def build():
         a = result.stage(stage).array
         cards = []
         for c in range(a.shape[0]):
             v = a[c:c + 1]
-            m = maps.map_values(maps.reduce(v, maps.THUMB_SIDE)[0], mapping,
-                                value_range_=maps.value_range(v))
+            rng = maps.value_range(v)
+            inside = maps.inside_share(v, rng)
+            resolved = maps.resolve_mapping(mapping, *rng, inside)
+            clip = (maps.robust_clip(v, limits=limits, value_range_=rng)
+                    if resolved in ("signed", "abs") else None)
+            small = maps.reduce(v, maps.THUMB_SIDE, maps.reduce_method(resolved))
+            m = maps.map_values(small[0], mapping, value_range_=rng, clip=clip, inside=inside)
             cards.append(_card(result.names[c], v, m))
         if result.pair is not None:
             v = result.magnitude()
-            m = result.mapped("mag", 0, mapping, maps.THUMB_SIDE)
+            m = result.mapped("mag", 0, mapping, maps.THUMB_SIDE, limits)
             cards.append(_card("Gradient magnitude √(gx² + gy²)", v, m,
                                note=" · of the convolution"))
         return '<div class="lab-strip">' + "".join(cards) + "</div>"
-    return result.memo(("maps", stage, mapping), build)
+    return result.memo(("maps", stage, mapping, limits), build)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1015,13 +1083,64 @@ class Job:
                        self.pair)
 
 
-def stage_png(job: Job, stage: str, j, mapping: str):
+def stage_png(job: Job, stage: str, j, mapping: str, limits: str = "p99.5"):
     """A callable giving the stage's picture as PNG at full resolution, the mapping applied."""
     def make() -> bytes:
-        values = job.result().values(stage, j)
+        result = job.result()
+        values = result.values(stage, j)
         how = "clip" if stage in ("input", "padded") else mapping
+        if how != "clip" and result.resolved(stage, j, mapping) in ("signed", "abs"):
+            clip = result.clip(stage, j, limits)
+            with cache.heavy(values.nbytes * 2):
+                return maps.png_bytes(maps.map_any(values, how, clip=clip).rgb)
         with cache.heavy(values.nbytes * 2):  # the picture, and its PNG
             return maps.png_bytes(maps.map_any(values, how).rgb)
+    return make
+
+
+STAGE_TITLES = {"input": "Input", "padded": "Padded input", "conv": "Convolution",
+                "biased": "+ bias"}
+
+
+def slide_cards(result: LabResult, j, mapping: str, limits: str = "p99.5") -> list:
+    """The stage strip's cards for slides (:mod:`viz.slides`), pictures at display size."""
+    from viz.slides import StageCard
+
+    jj = 0 if j == "mag" else j
+    cards = []
+    for s_ in result.stages.strip():
+        key = s_.key
+        if key == "padded" and result.stages.padding == ((0, 0), (0, 0)):
+            continue
+        m = result.mapped(key, jj, mapping, maps.DISPLAY_SIDE, limits)
+        values = result.values(key, jj)
+        lo, hi = _fmt(m.lo), _fmt(m.hi)
+        if m.clipped and m.mapping in ("signed", "abs"):
+            lo, hi = (f"≤{lo}" if m.mapping == "signed" else lo), f"≥{hi}"
+        how = {"photo": "the pixels as they are", "clip": "grey levels 0..255",
+               "stretch": "min-max stretch", "signed": "signed: blue < 0 < red",
+               "abs": "|x|: black = 0"}.get(m.mapping, m.mapping)
+        if m.mapping in ("signed", "abs"):
+            how += (f", limits at the {limits[1:]}th percentile of |x|" if m.clipped
+                    else ", limits at max |x|")
+        cards.append(StageCard(STAGE_TITLES.get(key, s_.title), m.rgb, _shape(values),
+                               f"{_fmt(m.vmin)} … {_fmt(m.vmax)}", m.colorscale, lo, hi, how,
+                               m.clip_text.split(" beyond")[0].split(" with")[0]))
+    return cards
+
+
+def strip_file(job: Job, j, mapping: str, limits: str, style: Style, kind: str):
+    """A callable giving the stage strip as one PNG (``kind="png"``) or as an animated GIF,
+    one frame per stage (``"gif"``), for slides: made only when its button is clicked."""
+    def make() -> bytes:
+        from viz import slides
+
+        result = job.result()
+        cards = slide_cards(result, j, mapping, limits)
+        title = f"{result.map_name(0 if j == 'mag' else j)}: the layer stage by stage"
+        if kind == "png":
+            return slides.strip_png(cards, style=style, title=title)
+        return slides.strip_gif(cards, style=style, title=title)
     return make
 
 
@@ -1184,7 +1303,8 @@ def show_arithmetic(arith: Arithmetic, spec: ConvSpec, in_shape) -> None:
     html_view(arithmetic_html(arith, spec, in_shape), key="lab.arith")
 
 
-def show_downloads(img: LabImage, result: LabResult, job: Job, j, mapping: str) -> None:
+def show_downloads(img: LabImage, result: LabResult, job: Job, j, mapping: str,
+                   limits: str = "p99.5", style: Style = LIGHT) -> None:
     """Any stage as PNG (the display mapping applied, full resolution) or as raw float32 values
     (.npy), and the kernel as text; files are made when a button is clicked."""
     ss = st.session_state
@@ -1203,7 +1323,7 @@ def show_downloads(img: LabImage, result: LabResult, job: Job, j, mapping: str) 
         row = st.container(horizontal=True, vertical_alignment="bottom")
         stage = row.selectbox("Stage", keys, key="lab.dl.stage", width=420,
                               format_func=lambda k: _download_label(result, k))
-        row.download_button("PNG (mapping applied)", stage_png(job, stage, jj, mapping),
+        row.download_button("PNG (mapping applied)", stage_png(job, stage, jj, mapping, limits),
                             file_name=f"{stem}-{stage}.png", mime="image/png",
                             key="lab.dl.png", on_click="ignore", icon=":material/download:")
         row.download_button(".npy (raw values)", stage_npy(job, stage),
@@ -1215,6 +1335,20 @@ def show_downloads(img: LabImage, result: LabResult, job: Job, j, mapping: str) 
         st.caption("PNG: the stage's picture at full resolution, with the display mapping of "
                    "the figure (of the map shown). NPY: the raw float32 values of every "
                    "channel, shape (C, H, W), for `numpy.load`.")
+        slides = st.container(horizontal=True, vertical_alignment="bottom")
+        slides.download_button("Stage by stage, one image (PNG)",
+                               strip_file(job, j, mapping, limits, style, "png"),
+                               file_name=f"{stem}-stages.png", mime="image/png",
+                               key="lab.dl.strip_png", on_click="ignore",
+                               icon=":material/view_week:")
+        slides.download_button("Stage by stage, animated GIF",
+                               strip_file(job, j, mapping, limits, style, "gif"),
+                               file_name=f"{stem}-stages.gif", mime="image/gif",
+                               key="lab.dl.strip_gif", on_click="ignore",
+                               icon=":material/movie:")
+        st.caption("For slides: input → padded input → convolution → bias → activation → "
+                   "pooling, each with its shape, range and colour bar (one image, or one "
+                   "frame per stage), in the page's colours; made when you click.")
 
 
 def _download_label(result: LabResult, key: str) -> str:
@@ -1246,7 +1380,8 @@ def show_code(img: LabImage, result: LabResult) -> None:
 
 def display_options(spec: ConvSpec, kernels, pair) -> tuple[str, object, str]:
     """The row above the figure: which stage the right panel shows, the display mapping, and
-    which map (with a bank or a derivative pair). Returns (stage, map index or "mag", mapping)."""
+    which map (with a bank or a derivative pair). Returns (stage, map index or "mag", mapping);
+    the colour limits are in ``st.session_state["lab.lim"]``."""
     ss = st.session_state
     stage_opts = stage_options(spec)
     if ss.get("lab.show") not in stage_opts:
@@ -1261,6 +1396,13 @@ def display_options(spec: ConvSpec, kernels, pair) -> tuple[str, object, str]:
                       format_func=stage_label(spec), wrap=True)
     mapping = row.pills("Display mapping", maps.MAPPINGS, key="lab.mapping", required=True,
                         format_func=maps.MAPPING_TITLES.get, wrap=True)
+    row.pills("Colour limits", maps.LIMITS, key="lab.lim", required=True,
+              format_func=maps.LIMIT_TITLES.get, wrap=True,
+              help="Where the signed and |x| colour scales end: at the 99.5th (or 98th: "
+                   "stronger colours, for a washed-out projector) percentile of |x|, so that "
+                   "the structure of the map shows, the few pixels beyond in the end colours "
+                   "and the colour bar saying how many; or at the largest |x| (nothing "
+                   "clipped, but a few strong edges can leave the rest nearly white).")
     j = "0"
     if len(map_opts) > 1:
         j = row.pills("Map", map_opts, key="lab.map", required=True,

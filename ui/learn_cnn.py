@@ -38,6 +38,7 @@ from ui import cache
 from ui.state import Param, UrlState, choice, integer
 from viz import animation
 from viz import lenet as figs
+from viz.style import LIGHT, Style
 
 SOURCES = ("test", "drawn")
 DEFAULT_DIGIT = 7
@@ -364,8 +365,8 @@ def _conv_step(x: np.ndarray, w: np.ndarray, b: float, i: int, j: int) -> tuple:
     return spec, run, animation.conv_steps(run, spec)[0]
 
 
-def explain(shown: Shown, sel: tuple[str, int, int, int]) -> Explained:
-    """The computation behind cell ``sel`` of ``shown``'s maps."""
+def explain(shown: Shown, sel: tuple[str, int, int, int], style: Style = LIGHT) -> Explained:
+    """The computation behind cell ``sel`` of ``shown``'s maps (its figure in ``style``)."""
     key, c, i, j = sel
     w, t = weights(), shown.trace
     value = value_of(t, sel)
@@ -389,14 +390,14 @@ def explain(shown: Shown, sel: tuple[str, int, int, int]) -> Explained:
                   f"this sum before ReLU; the next layer reads ReLU of it: "
                   f"{animation.fmt(relu)}."),)
         if key == "conv1":
-            anim = animation.conv_animation(run, spec)
+            anim = animation.conv_animation(run, spec, style=style)
             fig = anim.still(0, heading=f"CONV1 filter {c + 1} at row {i + 1}, column {j + 1}",
                              formula=False)
             return Explained(head, lines, fig, "")
         fig = figs.conv_channels_figure(
             step, map_names=[f"POOL1 map {m + 1}" for m in range(x.shape[0])],
             value_title=f"CONV2 filter {c + 1} at row {i + 1}, column {j + 1}: each POOL1 "
-                        f"map's window times the filter's slice for it")
+                        f"map's window times the filter's slice for it", style=style)
         return Explained(head, lines, fig, "\n".join(step.equation),
                          "\n".join(step.equation[-3:]))
     if key in ("pool1", "pool2"):
@@ -406,7 +407,7 @@ def explain(shown: Shown, sel: tuple[str, int, int, int]) -> Explained:
         before = conv[c, 2 * i:2 * i + 2, 2 * j:2 * j + 2]
         pool = PoolSpec(kernel_size=2, mode="max")
         pooled = np.array([[[value]]], np.float32)
-        anim = animation.pool_animation(window, pool, pooled,
+        anim = animation.pool_animation(window, pool, pooled, style=style,
                                         title=f"ReLU({'CONV1' if key == 'pool1' else 'CONV2'})")
         fig = anim.still(0, heading=f"{key.upper()} map {c + 1} at row {i + 1}, column {j + 1}",
                          formula=False)
@@ -445,14 +446,16 @@ def explain(shown: Shown, sel: tuple[str, int, int, int]) -> Explained:
         lines.append(f"Softmax: e^{animation.fmt(value)} / (the sum of e^score over the ten "
                      f"digits) = **{p:.2%}**, the bar of the digit {c}.")
     fig = figs.fc_figure(x, weight[c], input_names=names,
-                         title=f"The 8 largest of its {n} products (input × weight)")
+                         title=f"The 8 largest of its {n} products (input × weight)",
+                         style=style)
     return Explained(head, tuple(lines), fig, "")
 
 
 @cache.cached
-def explain_test(index: int, sel: tuple[str, int, int, int]) -> Explained:
+def explain_test(index: int, sel: tuple[str, int, int, int],
+                 style: Style = LIGHT) -> Explained:
     """:func:`explain` for a test digit, shared by every session."""
-    return explain(test_digit(index), sel)
+    return explain(test_digit(index), sel, style)
 
 
 def escape(text: str) -> str:

@@ -38,6 +38,7 @@ from ui import cache, shared
 from ui.media import digest, held_digest, jpeg
 from viz import training as figs
 from viz.frozen import FrozenFigure, freeze
+from viz.style import LIGHT, Style
 
 SOURCES = {"lab": "Filter lab's photo", "sample": "Sample photo", "synthetic": "Synthetic",
            "upload": "Upload"}
@@ -244,53 +245,83 @@ def curvature_note(problem: learned.Problem) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def loss_figure(losses, floor: float | None) -> FrozenFigure:
-    """:func:`viz.training.loss_figure` of ``losses`` with ``floor``, built once."""
+def loss_figure(losses, floor: float | None, style: Style = LIGHT) -> FrozenFigure:
+    """:func:`viz.training.loss_figure` of ``losses`` with ``floor``, built once per style."""
     y = np.asarray(losses, dtype=np.float64)
-    return cache.get_or_build(("learn.loss", digest(y), floor),
-                              lambda: freeze(figs.loss_figure(y, floor=floor)))
+    return cache.get_or_build(("learn.loss", digest(y), floor, style),
+                              lambda: freeze(figs.loss_figure(y, floor=floor, style=style)))
 
 
-def evolution_figure(snapshots) -> FrozenFigure:
-    """:func:`viz.training.kernel_evolution_figure` of ``snapshots``, built once."""
+def _snapshots(snapshots) -> tuple[list[tuple[int, np.ndarray]], str]:
     snaps = [(int(s), np.array(k, dtype=np.float64)) for s, k in snapshots]
-    key = digest(np.array([s for s, _ in snaps]), *(k for _, k in snaps))
-    return cache.get_or_build(("learn.evolution", key),
-                              lambda: freeze(figs.kernel_evolution_figure(snaps)))
+    return snaps, digest(np.array([s for s, _ in snaps]), *(k for _, k in snaps))
+
+
+def evolution_figure(snapshots, style: Style = LIGHT) -> FrozenFigure:
+    """:func:`viz.training.kernel_evolution_figure` of ``snapshots``, built once per style."""
+    snaps, key = _snapshots(snapshots)
+    return cache.get_or_build(("learn.evolution", key, style),
+                              lambda: freeze(figs.kernel_evolution_figure(snaps, style=style)))
 
 
 def comparison_figure(learned_kernel: np.ndarray, reference: np.ndarray,
-                      title: str) -> FrozenFigure:
-    """:func:`viz.training.kernel_comparison_figure`, built once."""
+                      title: str, style: Style = LIGHT) -> FrozenFigure:
+    """:func:`viz.training.kernel_comparison_figure`, built once per style."""
     return cache.get_or_build(
-        ("learn.comparison", digest(learned_kernel, reference), title),
+        ("learn.comparison", digest(learned_kernel, reference), title, style),
         lambda: freeze(figs.kernel_comparison_figure(learned_kernel, reference,
-                                                     reference_title=title)))
+                                                     reference_title=title, style=style)))
+
+
+def training_gif(run: learned.Run, floor: float | None, style: Style = LIGHT) -> bytes:
+    """The run as an animated GIF for slides (:func:`viz.training.training_gif`): encoded
+    only when asked for, once per run and style."""
+    snaps, key = _snapshots(run.snapshots)
+    y = np.asarray(run.losses, dtype=np.float64)
+    return cache.get_or_build(("learn.gif", key, digest(y), floor, style),
+                              lambda: figs.training_gif(snaps, y, floor=floor, style=style))
 
 
 @dataclass(frozen=True)
 class Pictures:
     """The target's output, the learned kernel's and their difference, encoded (``output``
-    and ``difference`` are None when the kernel is not finite)."""
+    and ``difference`` are None when the kernel is not finite); ``largest``: the largest
+    |difference| (0: the learned kernel reproduces the target exactly)."""
 
     target: bytes
     output: bytes | None
     difference: bytes | None
+    largest: float | None = None
+    scale: float = 1.0  # the colour scale's limit (±)
 
 
-def pictures(problem: learned.Problem, kernel: np.ndarray) -> Pictures:
-    """The outputs compared, on the target's colour scale: computed and encoded once."""
+def pictures(problem: learned.Problem, kernel: np.ndarray, style: Style = LIGHT) -> Pictures:
+    """The outputs compared, on the target's colour scale: computed and encoded once. The
+    difference has a border: all zero it is white, and would look like a missing picture."""
     def build() -> Pictures:
         target = problem.target[0]
         vmax = float(np.abs(target).max()) or 1.0
         if not np.isfinite(kernel).all():
             return Pictures(jpeg(figs.signed_rgb(target, vmax=vmax)), None, None)
         out = problem.predict(kernel)[0]
+        diff = out - target
         return Pictures(jpeg(figs.signed_rgb(target, vmax=vmax)),
                         jpeg(figs.signed_rgb(out, vmax=vmax)),
-                        jpeg(figs.signed_rgb(out - target, vmax=vmax)))
-    key = ("learn.pictures", digest(problem.padded, problem.target), digest(kernel))
+                        jpeg(figs.framed(figs.signed_rgb(diff, vmax=vmax), style=style)),
+                        float(np.abs(diff).max()), vmax)
+    key = ("learn.pictures", digest(problem.padded, problem.target), digest(kernel), style.line)
     return cache.get_or_build(key, build)
+
+
+def difference_caption(pics: Pictures) -> str:
+    """What the difference picture shows, in words (an all-zero one says so)."""
+    if pics.largest == 0:
+        return ("Difference: all zero: the learned kernel reproduces the target exactly "
+                "(framed, same colour scale)")
+    text = f"Difference (same colour scale, framed): largest |difference| {pics.largest:.3g}"
+    if pics.largest is not None and pics.largest < pics.scale / 510:
+        text += f", too small to see on a scale of ±{pics.scale:.3g}: almost exact"
+    return text
 
 
 # --------------------------------------------------------------------------------------------
@@ -298,7 +329,7 @@ def pictures(problem: learned.Problem, kernel: np.ndarray) -> Pictures:
 # --------------------------------------------------------------------------------------------
 
 
-def train_live(run: learned.Run) -> None:
+def train_live(run: learned.Run, style: Style = LIGHT) -> None:
     """Advance ``run`` to its end, redrawing a progress bar, the loss curve and the kernel.
 
     The run lives in ``st.session_state`` and is changed in place: when Stop (or any widget)
@@ -317,10 +348,11 @@ def train_live(run: learned.Run) -> None:
             last, last_step = now, run.step
             progress.progress(run.step / run.steps,
                               text=f"Step {run.step} of {run.steps}: loss {run.losses[-1]:.3g}")
-            loss_slot.plotly_chart(figs.loss_figure(run.losses, font_size=16), theme=None,
-                                   config={"displayModeBar": False})
+            loss_slot.plotly_chart(figs.loss_figure(run.losses, font_size=16, style=style),
+                                   theme=None, config={"displayModeBar": False})
             kernel_slot.plotly_chart(
-                figs.kernel_evolution_figure([(run.step, run.kernel)], font_size=16),
+                figs.kernel_evolution_figure([(run.step, run.kernel)], font_size=16,
+                                             style=style),
                 theme=None, config={"displayModeBar": False})
     progress.empty()
     loss_slot.empty()

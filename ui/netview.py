@@ -20,19 +20,21 @@ _CSS = """
 .conv-net-stage { display: flex; flex-wrap: wrap; gap: 0.4rem 1.2rem; align-items: flex-start; }
 .conv-net-head { flex: 0 0 15rem; display: flex; flex-direction: column; gap: 0.2rem; }
 .conv-net-title { font-size: 1.15rem; font-weight: 700; line-height: 1.3; }
-.conv-net-note { font-size: 0.95rem; color: #333333; line-height: 1.3; }
+.conv-net-note { font-size: 0.95rem; color: var(--st-text-color, #333333); opacity: 0.85;
+                 line-height: 1.3; }
 .conv-net-maps { flex: 1 1 30rem; display: flex; flex-wrap: wrap; gap: 0.5rem 0.6rem;
                  align-items: flex-start; }
 .conv-net-map { margin: 0; display: flex; flex-direction: column; align-items: center; }
 .conv-net-map canvas { display: block; cursor: pointer; image-rendering: pixelated;
                        outline: 1px solid #999999; }
-.conv-net-map figcaption { font-size: 0.9rem; color: #333333; line-height: 1.2; }
+.conv-net-map figcaption { font-size: 0.9rem; color: var(--st-text-color, #333333);
+                           line-height: 1.2; }
 .conv-net-names { display: flex; font-size: 0.95rem; font-weight: 600; }
 .conv-net-names span { text-align: center; }
-.conv-net-bar { width: 13rem; font-size: 0.85rem; color: #222222; }
+.conv-net-bar { width: 13rem; font-size: 0.85rem; color: var(--st-text-color, #222222); }
 .conv-net-bar-strip { position: relative; height: 0.8rem; border: 1px solid #888888; }
 .conv-net-bar-mark { position: absolute; top: -0.25rem; width: 2px; height: 1.3rem;
-                     margin-left: -1px; background: #000000; }
+                     margin-left: -1px; background: var(--st-text-color, #000000); }
 .conv-net-bar-ticks { display: flex; justify-content: space-between; }
 .conv-net-bar-range { font-weight: 600; }
 """

@@ -127,13 +127,17 @@ function bindHover(gd) {
     }
     if (!here) return clear();
     const items = [];
+    // the figure's own hover colours (the page's theme: viz/maps.py sets them)
+    const hl = (gd.layout && gd.layout.hoverlabel) || {};
+    const bg = hl.bgcolor || "white", border = hl.bordercolor || "#444";
+    const ink = (hl.font && hl.font.color) || "#1f1f1f";
     for (const L of layers) {
       const text = L.label(here.x, here.y);
       const xa = fl[L.xname], ya = fl[L.yname];
       if (text === null || !xa || !ya) continue;
       const cx = xa._offset + xa.d2p(here.x), cy = ya._offset + ya.d2p(here.y);
-      items.push({ x: cx, y: cy, text, color: "white", borderColor: "#444",
-                   fontColor: "#1f1f1f", fontSize: 16 });
+      items.push({ x: cx, y: cy, text, color: bg, borderColor: border,
+                   fontColor: ink, fontSize: (hl.font && hl.font.size) || 16 });
     }
     if (!items.length) return clear();
     window.Plotly.Fx.loneHover(items, { gd, container: container(),

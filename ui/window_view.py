@@ -26,6 +26,7 @@ from ui.media import held_digest, jpeg
 from ui.state import Param, UrlState, choice, flag, fmt_number, integer, number
 from viz import animation
 from viz.frozen import FrozenFigure
+from viz.style import LIGHT, Style
 
 PAGE = "sliding-window"  # the page's name for kernels sent from other pages
 K = "sw.k"  # the kernel picker's key
@@ -299,10 +300,10 @@ def measured(anim: animation.Animation, sample: int = 16) -> animation.Animation
 
 
 @cache.cached
-def conv_anim(data: bytes, shape: tuple[int, ...], spec: ConvSpec,
-              classroom: bool) -> animation.Animation:
+def conv_anim(data: bytes, shape: tuple[int, ...], spec: ConvSpec, classroom: bool,
+              style: Style = LIGHT) -> animation.Animation:
     return measured(animation.conv_animation(run_layer(data, shape, spec), spec,
-                                             classroom=classroom))
+                                             classroom=classroom, style=style))
 
 
 def step_figure(anim: animation.Animation, start: int) -> FrozenFigure:
@@ -314,8 +315,8 @@ def step_figure(anim: animation.Animation, start: int) -> FrozenFigure:
 
 @cache.cached
 def conv_figure(data: bytes, shape: tuple[int, ...], spec: ConvSpec, classroom: bool,
-                start: int) -> FrozenFigure:
-    return step_figure(conv_anim(data, shape, spec, classroom), start)
+                start: int, style: Style = LIGHT) -> FrozenFigure:
+    return step_figure(conv_anim(data, shape, spec, classroom, style), start)
 
 
 def pool_input(run: stages.Stages) -> stages.Stage:
@@ -325,7 +326,7 @@ def pool_input(run: stages.Stages) -> stages.Stage:
 
 @cache.cached
 def pool_anim(data: bytes, shape: tuple[int, ...], spec: ConvSpec | None, pool: PoolSpec,
-              classroom: bool) -> animation.Animation:
+              classroom: bool, style: Style = LIGHT) -> animation.Animation:
     if spec is None:  # pooling the input itself (the notes' 4x4 example)
         pre = _array(data, shape)
         title = "Input"
@@ -335,21 +336,29 @@ def pool_anim(data: bytes, shape: tuple[int, ...], spec: ConvSpec | None, pool: 
     pooled = ops.pool2d(pre, pool.kernel_size, pool.effective_stride, pool.padding,
                         mode=pool.mode)
     return measured(animation.pool_animation(pre, pool, pooled, classroom=classroom,
-                                             title=title))
+                                             title=title, style=style))
 
 
 @cache.cached
 def pool_figure(data: bytes, shape: tuple[int, ...], spec: ConvSpec | None, pool: PoolSpec,
-                classroom: bool, start: int) -> FrozenFigure:
-    return step_figure(pool_anim(data, shape, spec, pool, classroom), start)
+                classroom: bool, start: int, style: Style = LIGHT) -> FrozenFigure:
+    return step_figure(pool_anim(data, shape, spec, pool, classroom, style), start)
 
 
 @cache.cached
 def gif_bytes(data: bytes, shape: tuple[int, ...], spec: ConvSpec | None, pool: PoolSpec | None,
-              classroom: bool) -> bytes:
+              classroom: bool, style: Style = LIGHT) -> bytes:
     if spec is None or pool is not None and spec.pool is None:
-        return pool_anim(data, shape, spec, pool, classroom).gif()
-    return conv_anim(data, shape, spec, classroom).gif()
+        return pool_anim(data, shape, spec, pool, classroom, style).gif()
+    return conv_anim(data, shape, spec, classroom, style).gif()
+
+
+def zoom_html(anim: animation.Animation, step: int) -> str | None:
+    """The window of ``step`` with its numbers, when the figure hides numbers too small to
+    read (None otherwise)."""
+    if not anim.scene.hidden:
+        return None
+    return animation.window_zoom_html(anim, step)
 
 
 # --------------------------------------------------------------------------------------------

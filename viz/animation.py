@@ -8,8 +8,8 @@ Public API
 ----------
 conv_steps(stages, spec) -> list[ConvStep]        one step per output cell, with its equation
 pool_steps(pre, pool, pooled) -> list[PoolStep]   one step per pooled cell
-conv_animation(stages, spec, *, classroom) -> Animation
-pool_animation(pre, pool, pooled, *, classroom, title) -> Animation
+conv_animation(stages, spec, *, classroom, style) -> Animation
+pool_animation(pre, pool, pooled, *, classroom, title, style) -> Animation
 Animation.figure(start) -> go.Figure             the figure, showing step ``start``
 Animation.gif(max_frames) -> bytes               an animated GIF drawn with Pillow
 output_size_lines(...), receptive_field_text(...) the formulas with the actual numbers
@@ -32,7 +32,7 @@ import copy
 import io
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -43,6 +43,7 @@ from conv import ops
 from conv.geometry import output_size
 from conv.shapes import receptive_field
 from conv.stages import ConvSpec, PoolSpec, Stages
+from viz.style import LIGHT, Style
 
 __all__ = [
     "TIMES",
@@ -67,7 +68,8 @@ BLUISH_GREEN = "#009E73"  # the active filter
 BLUE = "#0072B2"
 PADDING_FILL = "#D6E6F4"  # pale blue: padding cells
 PADDING_TEXT = "#0B3C6B"
-MASK_FILL = "#EDEDED"  # output cells not computed yet
+PADDING_LINE_DARK = "#9CC3E6"  # the padding's outline on a dark page
+MASK_FILL = "#EDEDED"  # output cells not computed yet (the light style's mask)
 GREYS = [[0.0, "#111111"], [1.0, "#FFFFFF"]]
 # ColorBrewer PuOr (colour-blind safe), white at zero
 DIVERGING = [[0.0, "#5E3C99"], [0.25, "#B2ABD2"], [0.5, "#F7F7F7"], [0.75, "#FDB863"],
@@ -402,6 +404,8 @@ class Look:
     controls_px: int     # buttons and slider under the plot
     button_font: int
     extra_height_px: int = 0  # allowed beyond max_height_px to keep cell numbers readable
+    legible_px: int = 10  # cell numbers smaller than this are hidden (a note says so)
+    kernel_cell_px: int = 40  # the kernel's cells at least this large (its numbers readable)
 
 
 # A 1280 x 720 laptop with the sidebar open leaves Streamlit's main column ~820 px: laid out for
@@ -409,11 +413,23 @@ class Look:
 # and shrunk to fit would overflow its cells).
 NORMAL = Look(False, 800, 760, 76, 22, 16, 17, 22, 11, 3, 1, 108, 15)
 # A projector at 1920x1080 with the sidebar collapsed: Streamlit's wide column is ~1750 px.
-CLASSROOM = Look(True, 1700, 880, 112, 36, 24, 26, 40, 24, 5, 2, 126, 22, 160)
+CLASSROOM = Look(True, 1700, 880, 112, 36, 24, 26, 40, 24, 5, 2, 126, 22, 160, 18, 64)
+# Numbers smaller than this are hidden in high contrast (a projector: read from afar).
+HC_LEGIBLE_PX = 16
 
 
-def look_for(classroom: bool) -> Look:
-    return CLASSROOM if classroom else NORMAL
+def look_for(classroom: bool, style: Style = LIGHT) -> Look:
+    """The sizes for a screen; in high contrast (``style.contrast``) larger type, thicker
+    lines, and cell numbers hidden below :data:`HC_LEGIBLE_PX`."""
+    look = CLASSROOM if classroom else NORMAL
+    if not style.contrast:
+        return look
+    return replace(look, title_font=style.font(look.title_font),
+                   label_font=style.font(look.label_font), eq_font=style.font(look.eq_font),
+                   button_font=style.font(look.button_font),
+                   line_width=int(round(look.line_width * 1.7)),
+                   legible_px=max(look.legible_px, HC_LEGIBLE_PX),
+                   kernel_cell_px=max(look.kernel_cell_px, 52))
 
 
 # --------------------------------------------------------------------------------------------
@@ -422,16 +438,19 @@ def look_for(classroom: bool) -> Look:
 
 @dataclass(frozen=True)
 class Box:
-    """A grid's place in the scene, in cell units (x right, y down)."""
+    """A grid's place in the scene, in cell units (x right, y down); each of its cells is
+    ``unit`` cell units wide (a kernel drawn larger than the input's cells)."""
 
     x: float
     y: float
     h: int
     w: int
+    unit: float = 1.0
 
     def rect(self, r0: float, r1: float, c0: float, c1: float) -> dict:
-        return {"x0": _n(self.x + c0), "x1": _n(self.x + c1), "y0": _n(self.y + r0),
-                "y1": _n(self.y + r1)}
+        u = self.unit
+        return {"x0": _n(self.x + c0 * u), "x1": _n(self.x + c1 * u), "y0": _n(self.y + r0 * u),
+                "y1": _n(self.y + r1 * u)}
 
     @property
     def hidden(self) -> dict:
@@ -440,22 +459,24 @@ class Box:
 
     def corners(self, r0: float, r1: float, c0: float, c1: float) -> tuple:
         """``(x0, y0, x1, y1)`` of rows ``[r0, r1)`` and columns ``[c0, c1)``."""
-        return (_n(self.x + c0), _n(self.y + r0), _n(self.x + c1), _n(self.y + r1))
+        u = self.unit
+        return (_n(self.x + c0 * u), _n(self.y + r0 * u), _n(self.x + c1 * u),
+                _n(self.y + r1 * u))
 
     def window(self, rows, cols) -> dict:
         return self.rect(rows[0], rows[-1] + 1, cols[0], cols[-1] + 1)
 
     @property
     def right(self) -> float:
-        return self.x + self.w
+        return self.x + self.w * self.unit
 
     @property
     def bottom(self) -> float:
-        return self.y + self.h
+        return self.y + self.h * self.unit
 
     @property
     def cx(self) -> float:
-        return self.x + self.w / 2
+        return self.x + self.w * self.unit / 2
 
 
 def _path(rects) -> str:
@@ -509,14 +530,18 @@ class Scene:
     steps: list               # per step: (list of shape coords, list of texts)
     step_labels: list
     click: dict | None        # x, y, step index of each clickable output cell
+    style: Style = LIGHT
+    hidden: tuple = ()        # names of the grids whose numbers are too small to show
 
 
 CHAR_W = 0.6  # a digit's width in em, Arial and DejaVu alike
-MIN_TEXT_PX = 7  # smaller cell numbers are left out (the equation still has them)
+HIDDEN_NOTE = ("Numbers too small to read at this size are hidden: hover a cell for its value, "
+               "or click an output cell to see its window's numbers under the figure.")
 
 
 def _cells(a: np.ndarray, look: Look, cell_px: float, mask: np.ndarray | None = None):
-    """The cell texts of a grid and their font size in px (``(None, 0)`` when too small).
+    """The cell texts of a grid and their font size in px (``(None, 0)`` when the font would
+    be smaller than ``look.legible_px``: numbers nobody can read are hidden, and a note says so).
 
     Values are shortened (decimals first) to what fits at the look's smallest cell font, never
     below 3 characters; the font is then as large as the longest text allows, up to half the
@@ -526,7 +551,7 @@ def _cells(a: np.ndarray, look: Look, cell_px: float, mask: np.ndarray | None = 
     texts = _texts(a, chars, mask)
     longest = max((len(t) for row in texts for t in row), default=1) or 1
     font = min(look.max_cell_font, int(cell_px * 0.5), int(cell_px * 0.92 / (CHAR_W * longest)))
-    return (texts, font) if font >= MIN_TEXT_PX else (None, 0)
+    return (texts, font) if font >= look.legible_px else (None, 0)
 
 
 def _texts(a: np.ndarray, chars: int, mask: np.ndarray | None = None) -> list:
@@ -593,17 +618,41 @@ class _Sizes:
     eq_u: float          # equation block height, in cells
     formula_y_u: float   # where the formula line starts, below the top, in cells
     formula_below: bool  # the formula has its own line under the step line
+    note_px: float = 0.0  # the note on hidden numbers, between the grids and the equation
+
+
+def _note_font(look: Look) -> int:
+    return max(12, look.label_font - 2)
+
+
+def _note_lines(look: Look) -> list[str]:
+    """The note on hidden numbers, wrapped to the figure's width."""
+    font = _note_font(look)
+    return _wrap(HIDDEN_NOTE, max(30, int(look.width_px / (0.5 * font))))
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines, line = [], ""
+    for word in text.split(" "):
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return lines + [line] if line else lines
 
 
 def _layout_px(look: Look, grid_w: float, grid_h: float, n_eq: int, eq_chars: int,
-               title_chars: int, formula_chars: int) -> _Sizes:
+               title_chars: int, formula_chars: int, note: bool = False) -> _Sizes:
     """Cell size and fonts for a scene of ``grid_w`` x ``grid_h`` cells, a step line of
     ``title_chars``, an output-size formula of ``formula_chars`` and ``n_eq`` equation lines of
-    up to ``eq_chars`` characters, within the look's width and height."""
+    up to ``eq_chars`` characters, within the look's width and height; ``note``: room for the
+    note saying that numbers are hidden."""
     eq_font = look.eq_font
     if eq_chars:
         eq_font = max(10, min(eq_font, int(look.width_px / (0.61 * eq_chars))))
-    eq_px = n_eq * eq_font * 1.32 + look.label_font * 0.8 + EQ_GAP_PX + 6
+    note_px = len(_note_lines(look)) * _note_font(look) * 1.3 + 4 if note else 0.0
+    eq_px = n_eq * eq_font * 1.32 + look.label_font * 0.8 + EQ_GAP_PX + 6 + note_px
 
     def fit(header_px: float) -> float:
         cell = 0.0
@@ -624,7 +673,38 @@ def _layout_px(look: Look, grid_w: float, grid_h: float, n_eq: int, eq_chars: in
         header_px += look.label_font * 1.5
         cell = fit(header_px)
     return _Sizes(cell, eq_font, header_px / cell, eq_px / cell,
-                  0.0 if side_by_side else look.title_font * 1.5 / cell, not side_by_side)
+                  0.0 if side_by_side else look.title_font * 1.5 / cell, not side_by_side,
+                  note_px)
+
+
+def _note_text(look: Look, style: Style, x_lo: float, grid_h: float, cell: float) -> dict:
+    """The note saying that numbers too small to read are hidden, under the grids."""
+    return {"showarrow": False, "xref": "x", "yref": "y", "x": _n(x_lo + 0.2),
+            "y": _n(grid_h + (look.label_font * 0.8 + 4) / cell), "xanchor": "left",
+            "yanchor": "top", "align": "left", "text": "<br>".join(_note_lines(look)),
+            "font": {"size": _note_font(look), "family": SANS, "color": style.muted,
+                     "style": "italic"}, "name": "hidden-note"}
+
+
+def _kernel_font(look: Look, kernel_px: float, longest: int) -> int:
+    """The font of a kernel's numbers in cells of ``kernel_px``."""
+    return min(look.max_cell_font, int(kernel_px * 0.5),
+               int(kernel_px * 0.92 / (CHAR_W * max(longest, 1))))
+
+
+def _kernel_room(look: Look, cell: float, kw: int, longest: int,
+                 label_chars: int) -> tuple[float, float]:
+    """The kernel's cell size (in input cells) and the gap on each side of it, so that its
+    numbers can be read whatever the input's size (a 3 x 3 kernel beside a 32 x 32 input is
+    not a glyph) and its title and caption never reach the operators beside it."""
+    want = max(look.kernel_cell_px, look.legible_px * CHAR_W * longest / 0.92 + 2,
+               2.0 * look.legible_px)
+    kpx = min(max(cell, want), max(cell, look.max_cell_px))
+    unit = round(kpx / cell, 3)
+    op_px = look.label_font * 1.6 * 0.75  # the widest operator glyph
+    over = max(0.0, (label_chars * 0.55 * look.label_font - kw * kpx) / 2)
+    gap = round(max(2.0 * cell, op_px + 24, op_px + 16 + over) / cell, 3)
+    return unit, gap
 
 
 def _formula_text(label: dict, text: str, sz: _Sizes, x_lo: float, x_hi: float,
@@ -645,18 +725,19 @@ def _plotly_shape(template: dict, coords: dict) -> dict:
 # The convolution scene
 # --------------------------------------------------------------------------------------------
 
-def _step_texts(look: Look, x_lo: float, y_lo: float, grid_h: float, cell: float,
-                eq_font: int) -> list[dict]:
+def _step_texts(look: Look, style: Style, x_lo: float, y_lo: float, grid_h: float,
+                cell: float, eq_font: int, note_px: float = 0.0) -> list[dict]:
     """Templates of the two texts every frame rewrites: the step line at the top left and the
-    equation under the grids."""
+    equation under the grids (under the note on hidden numbers, if any)."""
     return [
         {"showarrow": False, "xref": "x", "yref": "y", "x": _n(x_lo), "y": _n(y_lo + 0.02),
          "xanchor": "left", "yanchor": "top",
-         "font": {"size": look.title_font, "family": SANS, "color": "#000000", "weight": "bold"}},
+         "font": {"size": look.title_font, "family": SANS, "color": style.text,
+                  "weight": "bold"}},
         {"showarrow": False, "xref": "x", "yref": "y", "x": _n(x_lo + 0.2),
-         "y": _n(grid_h + (look.label_font * 0.8 + EQ_GAP_PX) / cell), "xanchor": "left",
-         "yanchor": "top", "align": "left",
-         "font": {"size": eq_font, "family": MONO, "color": "#000000"}},
+         "y": _n(grid_h + (look.label_font * 0.8 + EQ_GAP_PX + note_px) / cell),
+         "xanchor": "left", "yanchor": "top", "align": "left",
+         "font": {"size": eq_font, "family": MONO, "color": style.text}},
     ]
 
 
@@ -675,7 +756,8 @@ def _pending_masks(outs: list[Box], current: int, row: int, col: int) -> list[di
     return sh
 
 
-def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Look) -> Scene:
+def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Look,
+                style: Style = LIGHT) -> Scene:
     padded = stages.padded.array
     x = stages.input.array
     c_in, hp, wp = padded.shape
@@ -690,13 +772,35 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
             f"filters, got {c_in} and {c_out}")
     single = c_in == 1 and c_out == 1
     gap = 2
+    n_eq = len(steps[0].equation)
+    eq_chars = max(len(line) for line in steps[0].equation) + 2
+    formula = "Output size " + "; ".join(output_size_lines(
+        x.shape[1:], (kh, kw), stages.padding, spec.stride, spec.dilation))
+    title_chars = len(f"Step {len(steps)} of {len(steps)} \u00b7 filter W9, row {ho}, col {wo}")
+    k_factor = _kernel_cells(w[0, 0])[0]
+    k_longest = max(len(v) for o in range(c_out) for ci in range(cpg)
+                    for row in _kernel_cells(w[o, ci])[1] for v in row)
     # --- boxes, in cell units
     if single:
-        h = max(hp, kh, ho)
-        inp = [Box(0, (h - hp) / 2, hp, wp)]
-        ker = [[Box(wp + gap, (h - kh) / 2, kh, kw)]]
-        outs = [Box(wp + gap + kw + gap, (h - ho) / 2, ho, wo)]
-        x_lo, x_hi, grid_h = -0.2, outs[0].right + 0.2, h
+        # the kernel's cells are drawn large enough for its numbers, and the gaps wide enough
+        # for the operators beside its title; both depend on the cell size they change: a
+        # few rounds settle them
+        unit, gap_k = 1.0, float(gap)
+        k_label = max(len(f"Kernel {kh}x{kw}"), len(f"all x {k_factor}") if k_factor else 0)
+        for _ in range(4):
+            # whole numbers where the input's and the output's cells start: every frame's
+            # path names their corners, and 1,024 frames must stay under 0.5 MB
+            h = max(hp, math.ceil(kh * unit), ho)
+            inp = [Box(0, (h - hp) / 2, hp, wp)]
+            ker = [[Box(wp + gap_k, (h - kh * unit) / 2, kh, kw, unit)]]
+            outs = [Box(math.ceil(ker[0][0].right + gap_k), (h - ho) / 2, ho, wo)]
+            x_lo, x_hi, grid_h = -0.2, outs[0].right + 0.2, h
+            cell = _layout_px(look, x_hi - x_lo, grid_h, n_eq, eq_chars, title_chars,
+                              len(formula)).cell
+            room = _kernel_room(look, cell, kw, k_longest, k_label)
+            if room == (unit, gap_k):
+                break
+            unit, gap_k = room
     else:
         # the input slices side by side; under them each filter's slices as a group (titled
         # with its name and bias), the groups side by side; the output slices stacked right
@@ -712,12 +816,22 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
         grid_h = max(ker[-1][0].bottom, outs[-1].bottom)
         x_lo, x_hi = -0.2, outs[0].right + 0.2
     grid_w = x_hi - x_lo
-    n_eq = len(steps[0].equation)
-    eq_chars = max(len(line) for line in steps[0].equation) + 2
-    formula = "Output size " + "; ".join(output_size_lines(
-        x.shape[1:], (kh, kw), stages.padding, spec.stride, spec.dilation))
-    title_chars = len(f"Step {len(steps)} of {len(steps)} \u00b7 filter W9, row {ho}, col {wo}")
     sz = _layout_px(look, grid_w, grid_h, n_eq, eq_chars, title_chars, len(formula))
+
+    def too_small(cell: float) -> tuple[str, ...]:
+        names = tuple(name for name, grid in (("input", padded[0]), ("output", out[0]))
+                      if _cells(grid, look, cell)[0] is None)
+        if _kernel_font(look, cell * ker[0][0].unit, k_longest) < look.legible_px:
+            names += ("kernel",)
+        return names
+
+    # numbers too small to read are hidden, and a note under the grids says so (its line
+    # makes the cells a little smaller: what is hidden is decided at their final size)
+    hidden = too_small(sz.cell)
+    if hidden:
+        sz = _layout_px(look, grid_w, grid_h, n_eq, eq_chars, title_chars, len(formula),
+                        note=True)
+        hidden = too_small(sz.cell)
     cell, eq_font, head_u, eq_u = sz.cell, sz.eq_font, sz.head_u, sz.eq_u
     y_lo, y_hi = -head_u, grid_h + eq_u
 
@@ -725,8 +839,9 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
     static_shapes: list[dict] = []
     texts: list[dict] = []
     lw = look.line_width
-    label = {"font": {"size": look.label_font, "family": SANS, "color": "#111111"},
+    label = {"font": {"size": look.label_font, "family": SANS, "color": style.text},
              "showarrow": False, "xref": "x", "yref": "y"}
+    pad_line = PADDING_LINE_DARK if style.dark else PADDING_TEXT
 
     # --- input slices: image cells by value, padding cells flat and pale, values in italics
     inner = np.zeros((hp, wp), bool)
@@ -744,7 +859,7 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
             grids.append(Grid(box, zp, _only(cells, ~inner), FLAT, 0.0, 1.0, font, PADDING_TEXT,
                               True, name=f"padding {c}"))
             static_shapes.append({"type": "rect", **box.rect(t, t + x.shape[1], l, l + x.shape[2]),
-                                  "line": {"color": PADDING_TEXT, "width": max(2, lw - 2),
+                                  "line": {"color": pad_line, "width": max(2, lw - 2),
                                            "dash": "dash"}, "layer": "above"})
         size = f"{x.shape[1]}x{x.shape[2]}"
         title = f"Input {size}" if single else f"{names[c]} {size}"
@@ -752,8 +867,12 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
             pads = {t, b, l, r}
             p = f"p = {t}" if len(pads) == 1 else f"p = {t},{b},{l},{r} (top, bottom, left, right)"
             title += f" + {pad_word} padding {p} (pale)"
-        texts.append({**label, "text": title, "x": _n(box.cx), "y": _n(box.y - 0.12),
-                      "xanchor": "center", "yanchor": "bottom"})
+        # centred over the grid when it fits; else flush with the scene's left edge (the first
+        # slice), so that it is not cut off (Arial: about 0.5 em a character)
+        wide = c == 0 and len(title) * 0.5 * look.label_font > (wp + 0.4) * cell
+        texts.append({**label, "text": title, "x": _n(x_lo + 0.02 if wide else box.cx),
+                      "y": _n(box.y - 0.12), "xanchor": "left" if wide else "center",
+                      "yanchor": "bottom"})
 
     # --- kernels
     k_scale_m = float(np.abs(w).max()) or 1.0
@@ -761,10 +880,11 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
         for ci, box in enumerate(row):
             factor, kcells = _kernel_cells(w[o, ci])
             longest = max(len(s) for rr in kcells for s in rr)
-            kf = min(look.max_cell_font, int(cell * 0.5), int(cell * 0.92 / (CHAR_W * longest)))
-            grids.append(Grid(box, w[o, ci].astype(np.float64),
-                              kcells if kf >= MIN_TEXT_PX else None, DIVERGING, -k_scale_m,
-                              k_scale_m, kf if kf >= MIN_TEXT_PX else 0, name=f"kernel {o} {ci}"))
+            kf = _kernel_font(look, cell * box.unit, longest)
+            legible = kf >= look.legible_px
+            grids.append(Grid(box, w[o, ci].astype(np.float64), kcells if legible else None,
+                              DIVERGING, -k_scale_m, k_scale_m, kf if legible else 0,
+                              name=f"kernel {o} {ci}"))
             if single:
                 flip = " (rotated 180°: flip)" if spec.flip else ""
                 dil = f", dilation {spec.dilation[0]}" if spec.dilation != (1, 1) else ""
@@ -796,7 +916,8 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
         grids.append(Grid(box, out[o].astype(np.float64), cells, o_scale, o_min, o_max, font,
                           name=f"output {o}"))
         static_shapes.append({"type": "rect", **box.rect(0, ho, 0, wo),
-                              "line": {"color": "#888888", "width": 1}, "layer": "below"})
+                              "line": {"color": style.line, "width": style.width(1)},
+                              "layer": "below"})
         title = f"Output {ho}x{wo}" + (f" ({stage})" if stage else "")
         if not single:
             title = f"Output {o + 1}: {ho}x{wo}" + (f" ({stage})" if stage else "")
@@ -809,11 +930,14 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
     if single:
         big = {**label, "font": {**label["font"], "size": int(look.label_font * 1.6)}}
         mid = (inp[0].cx + 0, outs[0].y + ho / 2)
-        texts.append({**big, "text": "\u2217", "x": _n(inp[0].right + gap / 2), "y": _n(mid[1]),
-                      "xanchor": "center", "yanchor": "middle"})
-        texts.append({**big, "text": "=", "x": _n(ker[0][0].right + gap / 2), "y": _n(mid[1]),
+        texts.append({**big, "text": "\u2217", "x": _n(inp[0].right + gap_k / 2),
+                      "y": _n(mid[1]), "xanchor": "center", "yanchor": "middle"})
+        texts.append({**big, "text": "=", "x": _n((ker[0][0].right + outs[0].x) / 2),
+                      "y": _n(mid[1]),
                       "xanchor": "center", "yanchor": "middle"})
     texts.append(_formula_text(label, formula, sz, x_lo, x_hi, y_lo))
+    if hidden:
+        texts.append(_note_text(look, style, x_lo, grid_h, cell))
 
     # --- dynamic shapes. One path draws every vermillion rectangle of a step (the window on
     # each input slice, or with dilation the cells it samples, and the output cell): a path is
@@ -827,10 +951,10 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
     ghost_t = {"type": "path", "layer": "above",
                "line": {"color": SKY_BLUE, "width": max(2, lw - 1), "dash": "dash"}}
     filt_t = {"type": "rect", "layer": "above", "line": {"color": BLUISH_GREEN, "width": lw}}
-    mask_t = {"type": "rect", "layer": "above", "line": {"width": 0}, "fillcolor": MASK_FILL}
+    mask_t = {"type": "rect", "layer": "above", "line": {"width": 0}, "fillcolor": style.mask}
     dyn_shapes = ([hl_t] + ([span_t] if dil else []) + ([ghost_t] if jumps else [])
                   + ([filt_t] if c_out > 1 else []) + [mask_t] * (2 * c_out))
-    dyn_texts = _step_texts(look, x_lo, y_lo, grid_h, cell, eq_font)
+    dyn_texts = _step_texts(look, style, x_lo, y_lo, grid_h, cell, eq_font, sz.note_px)
     nowhere = {"path": f"M{_n(inp[0].x)},{_n(inp[0].y)}Z"}
 
     n = len(steps)
@@ -873,7 +997,7 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
         click["y"].append(_n(cy))
         click["step"].append(st.index)
     return Scene(look, cell, (x_lo, x_hi), (y_lo, y_hi), grids, static_shapes, texts,
-                 dyn_shapes, dyn_texts, scene_steps, labels, click)
+                 dyn_shapes, dyn_texts, scene_steps, labels, click, style, hidden)
 
 
 # --------------------------------------------------------------------------------------------
@@ -881,7 +1005,7 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
 # --------------------------------------------------------------------------------------------
 
 def _pool_scene(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, steps: list[PoolStep],
-                look: Look, title: str) -> Scene:
+                look: Look, title: str, style: Style = LIGHT) -> Scene:
     padded = pool_padded(pre, pool)
     c, hp, wp = padded.shape
     _, ho, wo = pooled.shape
@@ -900,9 +1024,18 @@ def _pool_scene(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, steps: list
         pre.shape[1:], (kh, kw), ((ph, ph), (pw, pw)), (sh, sw), (1, 1)))
     title_chars = len(f"Step {len(steps)} of {len(steps)} \u00b7 slice 9, row {ho}, col {wo}")
     sz = _layout_px(look, x_hi - x_lo, grid_h, 1, eq_chars, title_chars, len(formula))
+    def too_small(cell: float) -> tuple[str, ...]:
+        return tuple(name for name, grid in (("map", padded[0]), ("pooled", pooled[0]))
+                     if _cells(grid, look, cell)[0] is None)
+
+    hidden = too_small(sz.cell)
+    if hidden:
+        sz = _layout_px(look, x_hi - x_lo, grid_h, 1, eq_chars, title_chars, len(formula),
+                        note=True)
+        hidden = too_small(sz.cell)
     cell, eq_font, head_u, eq_u = sz.cell, sz.eq_font, sz.head_u, sz.eq_u
     y_lo, y_hi = -head_u, grid_h + eq_u
-    label = {"font": {"size": look.label_font, "family": SANS, "color": "#111111"},
+    label = {"font": {"size": look.label_font, "family": SANS, "color": style.text},
              "showarrow": False, "xref": "x", "yref": "y"}
     inner = np.zeros((hp, wp), bool)
     inner[ph:ph + pre.shape[1], pw:pw + pre.shape[2]] = True
@@ -923,7 +1056,8 @@ def _pool_scene(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, steps: list
         grids.append(Grid(ob, pooled[ch].astype(np.float64), cells, o_scale, o_min, o_max, font,
                           name=f"pooled {ch}"))
         static_shapes.append({"type": "rect", **ob.rect(0, ho, 0, wo),
-                              "line": {"color": "#888888", "width": 1}, "layer": "below"})
+                              "line": {"color": style.line, "width": style.width(1)},
+                              "layer": "below"})
         name = title if c == 1 else f"{title}, slice {ch + 1}"
         texts.append({**label, "text": f"{name}: {pre.shape[1]}x{pre.shape[2]}"
                       + (f" + padding {ph} ({MINUS_INF if pool.mode == 'max' else '0'})"
@@ -936,12 +1070,14 @@ def _pool_scene(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, steps: list
                       "xanchor": "center", "yanchor": "middle",
                       "font": {**label["font"], "size": int(look.label_font * 1.6)}})
     texts.append(_formula_text(label, formula, sz, x_lo, x_hi, y_lo))
+    if hidden:
+        texts.append(_note_text(look, style, x_lo, grid_h, cell))
     jumps = pool.effective_stride != (1, 1)
     hl_t = {"type": "path", "layer": "above", "line": {"color": VERMILLION, "width": lw},
             "fillcolor": "rgba(213,94,0,0.12)"}
     ghost_t = {"type": "path", "layer": "above",
                "line": {"color": SKY_BLUE, "width": max(2, lw - 1), "dash": "dash"}}
-    mask_t = {"type": "rect", "layer": "above", "line": {"width": 0}, "fillcolor": MASK_FILL}
+    mask_t = {"type": "rect", "layer": "above", "line": {"width": 0}, "fillcolor": style.mask}
     dyn_shapes = [hl_t] + ([ghost_t] if jumps else []) + [mask_t] * (2 * c)
     nowhere = {"path": f"M{_n(maps[0].x)},{_n(maps[0].y)}Z"}
     scene_steps, labels = [], []
@@ -968,8 +1104,8 @@ def _pool_scene(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, steps: list
         click["y"].append(_n(outs[st.channel].y + st.row + 0.5))
         click["step"].append(st.index)
     return Scene(look, cell, (x_lo, x_hi), (y_lo, y_hi), grids, static_shapes, texts,
-                 dyn_shapes, _step_texts(look, x_lo, y_lo, grid_h, cell, eq_font), scene_steps,
-                 labels, click)
+                 dyn_shapes, _step_texts(look, style, x_lo, y_lo, grid_h, cell, eq_font,
+                                         sz.note_px), scene_steps, labels, click, style, hidden)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1081,19 +1217,21 @@ class Animation:
                                   "frame": {"duration": ms, "redraw": ms > 0},
                                   "transition": {"duration": 0}}]}
             for label, ms in SPEEDS]
-        bfont = {"size": look.button_font, "family": SANS, "color": "#000000"}
+        sty = sc.style
+        bfont = {"size": look.button_font, "family": SANS, "color": sty.button_text}
         menu = {"type": "buttons", "direction": "right", "showactive": False, "x": 0, "xanchor": "left",
                 "y": 0, "yanchor": "top", "pad": {"t": 8, "r": 6}, "font": bfont,
-                "bgcolor": "#F2F2F2", "bordercolor": "#444444", "borderwidth": 1}
+                "bgcolor": sty.button, "bordercolor": sty.button_line,
+                "borderwidth": 2 if sty.contrast else 1}
         few = n <= 40
         every = max(1, -(-n // MAX_SLIDER_STEPS))
         slider = {
             "active": start, "x": 0, "len": 1.0, "xanchor": "left", "y": 0, "yanchor": "top",
             "pad": {"t": look.button_font * 2 + 26, "b": 0, "l": 0, "r": 0},
             "currentvalue": {"visible": False}, "ticklen": 4 if few else 0,
-            "minorticklen": 0, "bgcolor": "#DDDDDD", "activebgcolor": VERMILLION,
-            "bordercolor": "#444444", "borderwidth": 1,
-            "font": {"size": max(10, look.button_font - 4), "color": "#222222" if few else
+            "minorticklen": 0, "bgcolor": sty.slider, "activebgcolor": VERMILLION,
+            "bordercolor": sty.button_line, "borderwidth": 1, "tickcolor": sty.line,
+            "font": {"size": max(10, look.button_font - 4), "color": sty.muted if few else
                      "rgba(0,0,0,0)"},
             "transition": {"duration": 0},
             "steps": self.slider_steps,
@@ -1103,7 +1241,7 @@ class Animation:
         layout = {
             "height": round(height_px + look.controls_px + 12),
             "margin": {"l": 8, "r": 8, "t": 12, "b": look.controls_px},
-            "paper_bgcolor": "#FFFFFF", "plot_bgcolor": "#FFFFFF",
+            "paper_bgcolor": sty.paper, "plot_bgcolor": sty.paper,
             "xaxis": {"range": list(sc.x_range), "visible": False, "fixedrange": True,
                       "constrain": "domain", "constraintoward": "left"},
             "yaxis": {"range": [sc.y_range[1], sc.y_range[0]], "visible": False,
@@ -1111,7 +1249,9 @@ class Animation:
                       "constrain": "domain", "constraintoward": "top"},
             "showlegend": False, "hovermode": "closest", "dragmode": False,
             "template": {"data": {}, "layout": {}},
-            "font": {"family": SANS, "color": "#000000"},
+            "font": {"family": SANS, "color": sty.text},
+            "hoverlabel": {"bgcolor": sty.hover, "font": {"color": sty.text, "size": 16},
+                           "bordercolor": sty.line},
             "shapes": shapes, "annotations": texts + sc.static_texts,
             "updatemenus": [
                 {**menu, "buttons": step_buttons},
@@ -1150,10 +1290,15 @@ def _traces(scene: Scene) -> list[dict]:
     traces = []
     gap = scene.look.gap_px
     for g in scene.grids:
-        t = {"type": "heatmap", "z": np.asarray(g.z, np.float32), "x0": _n(g.box.x + 0.5), "dx": 1,
-             "y0": _n(g.box.y + 0.5), "dy": 1, "colorscale": g.colorscale, "zmin": g.zmin,
-             "zmax": g.zmax, "showscale": False, "hoverinfo": "skip", "xgap": gap, "ygap": gap,
-             "name": g.name}
+        u = g.box.unit
+        t = {"type": "heatmap", "z": np.asarray(g.z, np.float32), "x0": _n(g.box.x + u / 2),
+             "dx": _n(u), "y0": _n(g.box.y + u / 2), "dy": _n(u), "colorscale": g.colorscale,
+             "zmin": g.zmin, "zmax": g.zmax, "showscale": False, "hoverinfo": "skip",
+             "xgap": gap, "ygap": gap, "name": g.name}
+        if g.text is None and g.colorscale is not FLAT:
+            # numbers hidden (too small to read): the value on hover instead, from z itself
+            t.pop("hoverinfo")
+            t["hovertemplate"] = "%{z:.6~g}<extra></extra>"
         if g.text is not None and g.font_px:
             font = {"size": g.font_px, "family": SANS}
             if g.font_color:
@@ -1218,7 +1363,8 @@ def _animation(scene: Scene, steps: list) -> Animation:
                      slider_steps=_slider_steps(scene))
 
 
-def conv_animation(stages: Stages, spec: ConvSpec, *, classroom: bool = False) -> Animation:
+def conv_animation(stages: Stages, spec: ConvSpec, *, classroom: bool = False,
+                   style: Style = LIGHT) -> Animation:
     """The convolution of ``stages`` (from ``conv.stages.run(x, spec)``), one frame per output
     cell: the window on the (padded) input, the kernel, the output filling in, the equation.
 
@@ -1228,15 +1374,18 @@ def conv_animation(stages: Stages, spec: ConvSpec, *, classroom: bool = False) -
         When the layer has more than :data:`MAX_CHANNELS` input channels or filters.
     """
     steps = conv_steps(stages, spec)
-    return _animation(_conv_scene(stages, spec, steps, look_for(classroom)), steps)
+    return _animation(_conv_scene(stages, spec, steps, look_for(classroom, style), style),
+                      steps)
 
 
 def pool_animation(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, *,
-                   classroom: bool = False, title: str = "Map") -> Animation:
+                   classroom: bool = False, title: str = "Map",
+                   style: Style = LIGHT) -> Animation:
     """Pooling of ``pre`` (C, H, W) into the engine's ``pooled``, one frame per pooled cell."""
     pre = np.asarray(pre, np.float32)
     steps = pool_steps(pre, pool, pooled)
-    return _animation(_pool_scene(pre, pool, pooled, steps, look_for(classroom), title), steps)
+    return _animation(_pool_scene(pre, pool, pooled, steps, look_for(classroom, style), title,
+                                  style), steps)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1308,22 +1457,25 @@ def _gif(scene: Scene, n: int, frame_ms: int) -> bytes:
     def px(x: float, y: float) -> tuple[float, float]:
         return 8 + (x - x0) * cell, 8 + (y - y0) * cell
 
-    base = Image.new("RGB", (wpx, hpx), "white")
+    sty = scene.style
+    base = Image.new("RGB", (wpx, hpx), sty.rgb_paper)
     d = ImageDraw.Draw(base)
     for g in scene.grids:
         fnt = _font("italic" if g.italic else "sans", max(8, int(g.font_px * scale))) if g.font_px else None
+        u = g.box.unit
+        side = cell * u
         for r in range(g.z.shape[0]):
             for c in range(g.z.shape[1]):
                 v = g.z[r, c]
                 if not np.isfinite(v):
                     continue
                 rgb = _colour(g.colorscale, g.zmin, g.zmax, float(v))
-                a, b = px(g.box.x + c, g.box.y + r)
-                d.rectangle([a + 1, b + 1, a + cell - 1, b + cell - 1], fill=rgb)
+                a, b = px(g.box.x + c * u, g.box.y + r * u)
+                d.rectangle([a + 1, b + 1, a + side - 1, b + side - 1], fill=rgb)
                 if fnt is not None and g.text is not None and g.text[r][c]:
                     lum = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
                     col = _hex(g.font_color) if g.font_color else ((0, 0, 0) if lum > 140 else (255, 255, 255))
-                    d.text((a + cell / 2, b + cell / 2), g.text[r][c], fill=col, font=fnt, anchor="mm")
+                    d.text((a + side / 2, b + side / 2), g.text[r][c], fill=col, font=fnt, anchor="mm")
 
     def draw_shape(dr, s: dict) -> None:
         if "path" in s:
@@ -1350,6 +1502,8 @@ def _gif(scene: Scene, n: int, frame_ms: int) -> bytes:
         kind = "mono" if t.get("font", {}).get("family") == MONO else "sans"
         if "<b>" in text and kind == "sans":
             kind = "bold"
+        if t.get("font", {}).get("style") == "italic" and kind == "sans":
+            kind = "italic"
         size = max(9, int(t.get("font", {}).get("size", 14) * scale))
         fnt = _font(kind, size)
         lines = _plain(text)
@@ -1363,7 +1517,9 @@ def _gif(scene: Scene, n: int, frame_ms: int) -> bytes:
         for i, line in enumerate(lines):
             w = dr.textlength(line, font=fnt)
             xx = x - w if t.get("xanchor") == "right" else x - w / 2 if t.get("xanchor") == "center" else x
-            dr.text((xx, y + i * line_h), line, fill=(0, 0, 0), font=fnt)
+            colour = t.get("font", {}).get("color")
+            fill = _hex(colour) if colour and colour.startswith("#") else sty.rgb_text
+            dr.text((xx, y + i * line_h), line, fill=fill, font=fnt)
 
     for s in scene.static_shapes:
         draw_shape(d, s)
@@ -1385,3 +1541,142 @@ def _gif(scene: Scene, n: int, frame_ms: int) -> bytes:
     frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=durations,
                    loop=0, optimize=False, disposal=1)
     return buf.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
+# Zoom: one window's neighbourhood with its numbers (for grids whose numbers are hidden)
+# --------------------------------------------------------------------------------------------
+
+def _grid(scene: Scene, name: str) -> Grid | None:
+    return next((g for g in scene.grids if g.name == name), None)
+
+
+def _zoom_table(g: Grid, pad: Grid | None, rows: range, cols: range, window: set,
+                span: tuple[int, int, int, int], origin: tuple[int, int], cell: int,
+                font: int, style: Style) -> str:
+    """A small HTML table of ``g``'s cells in ``rows`` x ``cols`` with their numbers, in the
+    animation's colours; the cells in ``window`` outlined in vermillion, padding pale."""
+    import html
+
+    top, left = origin
+    in_rows, in_cols = np.isfinite(g.z).any(axis=1), np.isfinite(g.z).any(axis=0)
+
+    def number(i: int, inside: np.ndarray, first: int) -> str:
+        # the input's own row or column number (1-based); padding has none
+        return str(i - first + 1) if 0 <= i < inside.size and inside[i] else ""
+
+    small = max(11, font - 5)
+    head = "".join(f'<th style="font-weight:400;font-size:{small}px;padding:0 2px">'
+                   f'{number(c, in_cols, left)}</th>' for c in cols)
+    out = [f'<table style="border-collapse:separate;border-spacing:2px;'
+           f'font-family:{SANS};color:{style.text}"><tr><th></th>{head}</tr>']
+    r0, r1, c0, c1 = span
+    for r in rows:
+        out.append(f'<tr><th style="font-weight:400;font-size:{small}px;'
+                   f'padding:0 4px;text-align:right">{number(r, in_rows, top)}</th>')
+        for c in cols:
+            inside = 0 <= r < g.z.shape[0] and 0 <= c < g.z.shape[1]
+            if not inside:
+                out.append(f'<td style="width:{cell}px;height:{cell}px"></td>')
+                continue
+            v = g.z[r, c]
+            is_pad = not np.isfinite(v)
+            if is_pad and pad is not None:
+                text = pad.text[r][c] if pad.text is not None else ""
+                value = float(np.nan_to_num(v))
+                bg, fg, italic = PADDING_FILL, PADDING_TEXT, True
+                text = text or "pad"
+            else:
+                value = float(v)
+                rgb = _colour(g.colorscale, g.zmin, g.zmax, value)
+                bg = "#%02x%02x%02x" % rgb
+                lum = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
+                fg, italic = ("#000000" if lum > 140 else "#ffffff"), False
+                text = _fit(value, 6)
+            border = f"3px solid {VERMILLION}" if (r, c) in window else "1px solid transparent"
+            if (r, c) not in window and r0 <= r < r1 and c0 <= c < c1:
+                border = f"2px dotted {VERMILLION}"
+            out.append(f'<td style="width:{cell}px;height:{cell}px;background:{bg};color:{fg};'
+                       f'text-align:center;font-size:{font}px;border:{border};'
+                       f'{"font-style:italic;" if italic else ""}box-sizing:border-box">'
+                       f'{html.escape(text)}</td>')
+        out.append("</tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
+def _kernel_table(k: np.ndarray, cell: int, font: int, style: Style) -> str:
+    factor, rows = _kernel_cells(k)
+    m = float(np.abs(k).max()) or 1.0
+    out = [f'<table style="border-collapse:separate;border-spacing:2px;font-family:{SANS}">']
+    for i, row in enumerate(rows):
+        out.append("<tr>")
+        for j, text in enumerate(row):
+            rgb = _colour(DIVERGING, -m, m, float(k[i, j]))
+            lum = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
+            fg = "#000000" if lum > 140 else "#ffffff"
+            out.append(f'<td style="width:{cell}px;height:{cell}px;background:#%02x%02x%02x;'
+                       f'color:{fg};text-align:center;font-size:{font}px">{text}</td>' % rgb)
+        out.append("</tr>")
+    out.append("</table>")
+    table = "".join(out)
+    if factor:
+        table = (f'<div style="display:flex;align-items:center;gap:6px;color:{style.text}">'
+                 f'<span style="font-size:{font}px">{factor} ×</span>{table}</div>')
+    return table
+
+
+def inner_all(g: Grid, r0: int, r1: int, c0: int, c1: int) -> bool:
+    """Whether rows ``r0:r1`` and columns ``c0:c1`` of ``g`` all lie inside the input (not in
+    its padding)."""
+    return bool(np.isfinite(g.z[r0:r1, c0:c1]).all())
+
+
+def window_zoom_html(anim: Animation, k: int, *, margin: int = 1, large: bool = False) -> str:
+    """Step ``k``'s window and ``margin`` cells around it (a 3 x 3 kernel: 5 x 5 cells) with
+    every number, beside the kernel and the cell it computes: for grids too large to show
+    their numbers (:attr:`Scene.hidden`). ``large``: sizes for a projector."""
+    sc = anim.scene
+    style = sc.style
+    step = anim.steps[min(max(int(k), 0), anim.n_steps - 1)]
+    cell, font = (60, 26) if large or sc.look.classroom else (44, 18)
+    conv = isinstance(step, ConvStep)
+    channels = step.channels if conv else (step.channel,)
+    names = channel_names(len(channels)) if conv and len(channels) > 1 else None
+    r0, r1 = step.rows[0], step.rows[-1] + 1
+    c0, c1 = step.cols[0], step.cols[-1] + 1
+    rows = range(r0 - margin, r1 + margin)
+    cols = range(c0 - margin, c1 + margin)
+    window = {(r, c) for r in step.rows for c in step.cols}
+    parts = []
+    for i, ch in enumerate(channels):
+        g = _grid(sc, f"input {ch}" if conv else f"map {ch}")
+        pad = _grid(sc, f"padding {ch}")
+        if g is None:
+            continue
+        inner = np.isfinite(g.z)
+        top = int(np.argmax(inner.any(axis=1)))
+        left = int(np.argmax(inner.any(axis=0)))
+        table = _zoom_table(g, pad, rows, cols, window, (r0, r1, c0, c1), (top, left), cell,
+                            font, style)
+        what = (f"{names[ch]}: " if names else "") + (
+            f"the window: rows {r0 - top + 1} to {r1 - top}, columns {c0 - left + 1} to "
+            f"{c1 - left}" + ("" if inner_all(g, r0, r1, c0, c1) else " (pale: padding)"))
+        block = [f'<div><div style="font-size:15px;margin-bottom:4px">{what}</div>{table}</div>']
+        if conv:
+            block.append(f'<div style="font-size:{font + 8}px">{TIMES}</div>')
+            block.append(f'<div><div style="font-size:15px;margin-bottom:4px">Kernel</div>'
+                         f'{_kernel_table(np.asarray(step.weights[i], np.float64), cell, font, style)}'
+                         f'</div>')
+        parts.append("".join(block))
+    op = "=" if conv else ("max" if step.mode == "max" else "average") + " ="
+    value = step.output if conv else step.result
+    where = (f"output row {step.row + 1}, col {step.col + 1}" if conv
+             else f"pooled row {step.row + 1}, col {step.col + 1}")
+    parts.append(f'<div style="font-size:{font + 8}px">{op}</div>'
+                 f'<div><div style="font-size:15px;margin-bottom:4px">{where}</div>'
+                 f'<div style="font-size:{font + 6}px;font-weight:700;border:3px solid '
+                 f'{VERMILLION};padding:6px 12px">{fmt(value)}</div></div>')
+    return (f'<div class="conv-zoom" style="display:flex;flex-wrap:wrap;align-items:center;'
+            f'gap:12px 18px;color:{style.text};font-family:{SANS};margin:0.25rem 0 0.75rem">'
+            + "".join(parts) + "</div>")

@@ -32,6 +32,7 @@ from PIL import Image, ImageDraw
 
 from viz.animation import ConvStep, fmt
 from viz.maps import data_uri
+from viz.style import LIGHT, Style
 
 __all__ = [
     "MapLayer",
@@ -179,12 +180,12 @@ PREDICTION_CSS = """
                      font-weight: 600; padding: 0.1rem 0.5rem; border-radius: 4px; }
 .conv-pred-verdict.ok { background: #d9efe4; color: #0b4d2c; }
 .conv-pred-verdict.wrong { background: #fbe0d0; color: #7a2d00; }
-.conv-pred-note { font-size: 1.05rem; color: #333333; }
+.conv-pred-note { font-size: 1.05rem; color: var(--st-text-color, #333333); opacity: 0.85; }
 .conv-pred-bars { display: flex; gap: 0.35rem; align-items: flex-end; max-width: 34rem; }
 .conv-pred-col { flex: 1 1 0; display: flex; flex-direction: column; align-items: center; }
 .conv-pred-pct { font-size: 0.95rem; font-weight: 600; white-space: nowrap; }
 .conv-pred-track { width: 100%; height: var(--conv-pred-height, 7rem); display: flex;
-                   align-items: flex-end; background: #f1f1f1; }
+                   align-items: flex-end; background: var(--st-secondary-background-color, #f1f1f1); }
 .conv-pred-bar { width: 100%; }
 .conv-pred-digit { font-size: 1.4rem; font-weight: 700; }
 .conv-pred-true .conv-pred-digit { color: #ffffff; background: #0072B2; border-radius: 4px;
@@ -248,7 +249,8 @@ STRIP_CSS = """
 .conv-strip-card { margin: 0; width: 7.4rem; display: flex; flex-direction: column; }
 .conv-strip-card img { image-rendering: pixelated; border: 1px solid #888888; width: 7rem;
                        height: 7rem; }
-.conv-strip-card figcaption { font-size: 0.88rem; line-height: 1.25; color: #222222; }
+.conv-strip-card figcaption { font-size: 0.88rem; line-height: 1.25;
+                              color: var(--st-text-color, #222222); }
 .conv-strip-arrow { font-size: 1.5rem; align-self: center; margin-top: -2rem; }
 """
 
@@ -273,18 +275,21 @@ def _cells_text(a: np.ndarray) -> list[list[str]]:
     return [[short(v) for v in row] for row in a]
 
 
-def _figure(traces: list[dict], layout: dict) -> go.Figure:
+def _figure(traces: list[dict], layout: dict, style: Style = LIGHT) -> go.Figure:
     """A figure from plain dicts, not validated (a test checks them against plotly's schema):
     plotly.py's validation took ~170 ms for the twelve heatmaps of a CONV2 cell on a busy
-    2-core machine, and a drawn digit's traced cell is drawn again on every stroke."""
-    base = {"template": {"data": {}, "layout": {}}, "paper_bgcolor": "#FFFFFF",
-            "plot_bgcolor": "#FFFFFF", "font": {"family": "Arial, Helvetica, sans-serif",
-                                                 "color": "#111111"}}
-    return go.Figure(data=traces, layout={**base, **layout}, _validate=False)
+    2-core machine, and a drawn digit's traced cell is drawn again on every stroke. Its
+    backgrounds and text in ``style``'s colours."""
+    base = {"template": {"data": {}, "layout": {}}, "paper_bgcolor": style.paper,
+            "plot_bgcolor": style.paper, "font": {"family": "Arial, Helvetica, sans-serif",
+                                                  "color": style.text}}
+    font = {**base["font"], **layout.get("font", {})}
+    return go.Figure(data=traces, layout={**base, **layout, "font": font}, _validate=False)
 
 
 def conv_channels_figure(step: ConvStep, *, map_names: Sequence[str], value_title: str,
-                         font_size: int = 15, height: int = 420) -> go.Figure:
+                         font_size: int = 15, height: int = 420,
+                         style: Style = LIGHT) -> go.Figure:
     """A convolution cell over many input channels (the sliding window's display lays out at
     most four): for each channel its window (top) and the kernel's slice for it (bottom), every
     number written in its cell (:func:`short`), and under each pair the channel's sum of
@@ -324,7 +329,7 @@ def conv_channels_figure(step: ConvStep, *, map_names: Sequence[str], value_titl
                   "constrain": "domain", "constraintoward": "left"},
         "yaxis": {"visible": False, "range": [top + kh + 0.6, -1.5], "fixedrange": True,
                   "scaleanchor": "x", "constrain": "domain", "constraintoward": "top"},
-    })
+    }, style)
 
 
 def top_terms(inputs: np.ndarray, weights: np.ndarray, n: int = 8) -> np.ndarray:
@@ -336,7 +341,8 @@ def top_terms(inputs: np.ndarray, weights: np.ndarray, n: int = 8) -> np.ndarray
 
 
 def fc_figure(inputs: np.ndarray, weights: np.ndarray, *, input_names: Sequence[str],
-              n: int = 8, font_size: int = 15, title: str = "") -> go.Figure:
+              n: int = 8, font_size: int = 15, title: str = "",
+              style: Style = LIGHT) -> go.Figure:
     """A fully connected unit's biggest products ``input x weight`` as horizontal bars, each
     written out (``0.83 × -1.2 = -1.0``), the input named."""
     x, w = np.asarray(inputs, np.float64), np.asarray(weights, np.float64)
@@ -348,13 +354,14 @@ def fc_figure(inputs: np.ndarray, weights: np.ndarray, *, input_names: Sequence[
            "text": [f"{fmt(x[k], 3)} × {fmt(w[k], 3)} = {fmt(p, 3)}" for k, p in zip(idx, prod)],
            "textposition": "outside", "textfont": {"size": font_size - 1},
            "marker": {"color": [PREDICTED if p > 0 else TRUE for p in prod]}}
-    axis = {"gridcolor": "#E5E5E5", "fixedrange": True}
+    axis = {"gridcolor": style.grid, "fixedrange": True, "linecolor": style.line,
+            "tickfont": {"color": style.muted}}
     return _figure([bar], {
         "height": 70 + 34 * len(idx), "font": {"size": font_size}, "showlegend": False,
         "margin": {"l": 10, "r": 10, "t": 40 if title else 10, "b": 30},
         "title": {"text": title, "x": 0.01} if title else {"text": ""},
         "xaxis": {**axis, "range": [-2.2 * span, 2.2 * span], "zeroline": True,
-                  "zerolinewidth": 2, "zerolinecolor": "#444444",
+                  "zerolinewidth": 2, "zerolinecolor": style.line,
                   "title": {"text": "input × weight"}},
         "yaxis": {**axis, "autorange": "reversed", "automargin": True},
-    })
+    }, style)

@@ -3,16 +3,26 @@
 A feature map is signed and its numbers matter, so every picture built here says how values
 became colours (:class:`Mapped.label`) and carries the real minimum and maximum:
 
-- ``"signed"``: a diverging scale centred on 0 (blue < 0 < red), limits ``±max|x|``;
-- ``"abs"``: ``|x|`` on a grey scale, black = 0, white = ``max|x|``;
+- ``"signed"``: a diverging scale centred on 0 (blue < 0 < red), limits ``±L``;
+- ``"abs"``: ``|x|`` on a grey scale, black = 0, white = ``L``;
 - ``"clip"``: the values as grey levels, clipped to 0..255 (as a photo would be);
 - ``"stretch"``: min-max stretch, black = min, white = max;
 - ``"auto"``: ``clip`` when the map looks like a photo (at least 95 % of its values lie in
   0..255 and it reaches above 1: blurs, sharpening, the identity), else ``signed`` when it
   has negative values (edges, derivatives), else ``abs`` (after a sigmoid, large positive maps).
 
+The limit ``L`` (:data:`LIMITS`): by default the 99.5th percentile of ``|x|`` (``"p99.5"``),
+so that the structure of a map shows: an edge map's few strong edges would otherwise stretch
+the scale until everything else is white (Sobel on a photo: ±775 where most values lie within
+±50). What lies beyond is drawn in the end colours, and the label and the colour bar say how
+much (``clipped: 0.5 % of pixels beyond ±183``) next to the real minimum and maximum;
+``"max"`` gives ``L = max|x|`` (nothing clipped). Maps of fewer than
+:data:`ROBUST_MIN_PIXELS` pixels, whose every value is seen, always use ``max|x|``.
+
 Photos and large maps travel to the browser as JPEG (PNG when small, so pixels stay exact)
-``data:`` URIs, reduced to display size by area averaging first; the exact values reach the
+``data:`` URIs, reduced to display size first (:func:`reduce`): photo-like maps by area
+averaging, signed and ``|x|`` maps by the largest ``|x|`` of each block, which keeps a
+one-pixel edge that averaging would dilute into the background; the exact values reach the
 browser only through a sparse hover layer: a transparent heatmap whose cells each hold the exact
 value of one named pixel (every ``step``-th pixel of the map), so hovering tells the truth about
 the pixel it names.
@@ -37,10 +47,14 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from PIL import Image
 
+from viz.style import LIGHT, Style
+
 __all__ = [
     "DIVERGING",
     "GREYS",
+    "LIMITS",
     "MAPPINGS",
+    "Clip",
     "MAPPING_TITLES",
     "PIXELATED_CSS",
     "Mapped",
@@ -55,16 +69,28 @@ __all__ = [
     "histogram_figure",
     "histogram_svg",
     "hover_grid",
+    "inside_share",
     "map_colour",
     "map_values",
     "photo",
     "png_bytes",
     "reduce",
+    "reduce_method",
     "resolve_mapping",
+    "robust_clip",
     "thumbnail_uri",
 ]
 
 MAPPINGS: tuple[str, ...] = ("auto", "signed", "abs", "clip", "stretch")
+# Colour limits of the signed and |x| mappings: a high percentile of |x| (98: stronger colours,
+# for a washed-out projector), or its maximum.
+LIMITS: tuple[str, ...] = ("p99.5", "p98", "max")
+LIMIT_TITLES = {"p99.5": "99.5 % of |x|", "p98": "98 % of |x|", "max": "max |x|"}
+# Below this many pixels a map is small enough to see every value: limits at max |x|.
+ROBUST_MIN_PIXELS = 64 * 64
+# The percentile is read from a regular sample of at most this many values (the share beyond
+# it is then counted exactly over the whole map).
+ROBUST_SAMPLE = 1 << 18
 MAPPING_TITLES = {
     "auto": "Auto",
     "signed": "Signed",
@@ -94,6 +120,8 @@ HOVER_EVERY_PIXEL = 128 * 128
 # replacements over the whole figure JSON (mostly image data), which costs more than drawing.
 FONT = {"family": "Source Sans Pro, Source Sans 3, Helvetica, Arial, sans-serif", "size": 14,
             "color": "#262730"}
+# The mapping sentence under a panel is wrapped at this many characters.
+LABEL_CHARS = 64
 # Maps up to this size get their values written in the cells.
 _TEXT_CELLS = 16
 
@@ -148,7 +176,19 @@ class Mapped:
     vmax: float
     label: str
     grey: bool = False
+    clipped: float = 0.0  # share of the pixels beyond lo..hi (drawn in the end colours)
     _uris: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def clip_text(self) -> str:
+        """What the colour limits cut, for a colour bar: ``"clipped: 0.5 % of pixels beyond
+        ±183"``, or ``""`` when nothing is."""
+        if not self.clipped:
+            return ""
+        where = {"signed": f"beyond ±{_fmt(self.hi)}",
+                 "abs": f"with |x| > {_fmt(self.hi)}"}.get(
+            self.mapping, f"outside {_fmt(self.lo)}..{_fmt(self.hi)}")
+        return f"clipped: {_pct(self.clipped)} % of pixels {where}"
 
     def uri(self, side: int, fmt: str | None = None) -> str:
         """The picture reduced to ``side`` as a data URI (encoded once per side and format)."""
@@ -166,6 +206,14 @@ def _fmt(v: float) -> str:
     if v == int(v) and abs(v) < 1e9:
         return f"{int(v)}"
     return f"{v:.4g}"
+
+
+def _pct(share: float) -> str:
+    """A share as a percentage people read: 0.5, 0.03, 12.0 (never "0.0" for a nonzero one)."""
+    p = 100 * share
+    if p >= 0.1:
+        return f"{p:.1f}"
+    return f"{p:.1g}"
 
 
 def _wrap(text: str, width: int) -> list[str]:
@@ -210,6 +258,17 @@ def _inside(a: np.ndarray, vmin: float, vmax: float) -> float:
     return float(np.count_nonzero((a >= 0) & (a <= 255))) / max(a.size, 1)
 
 
+def inside_share(values: np.ndarray, value_range_: tuple[float, float] | None = None) -> float:
+    """The share of a map's values in 0..255 (what "auto" decides by), from a regular sample
+    of at most :data:`ROBUST_SAMPLE` values."""
+    v = np.asarray(values).reshape(-1)
+    vmin, vmax = value_range_ if value_range_ is not None else value_range(v)
+    if 0 <= vmin and vmax <= 255:
+        return 1.0
+    sample = v[::max(1, -(-v.size // ROBUST_SAMPLE))]
+    return float(np.count_nonzero((sample >= 0) & (sample <= 255))) / max(sample.size, 1)
+
+
 def _colours(idx: np.ndarray, lut: np.ndarray) -> np.ndarray:
     """LUT indices (uint8, 2-D) -> RGB uint8, through Pillow's palette conversion (about 5x
     faster than numpy's fancy indexing ``lut[idx]`` for a photo-sized map)."""
@@ -226,50 +285,119 @@ def _index(t: np.ndarray) -> np.ndarray:
     return t.astype(np.uint8)
 
 
-def _resolve(a: np.ndarray, mapping: str, value_range_) -> tuple[float, float, str, str]:
-    """The real range (given, or of ``a``), the mapping "auto" stands for, and the label's
-    prefix saying it was chosen automatically."""
+def _resolve(a: np.ndarray, mapping: str, value_range_,
+             inside: float | None = None) -> tuple[float, float, str, str]:
+    """The real range (given, or of ``a``), the mapping "auto" stands for (``inside``: the
+    share of the whole map in 0..255, else measured on ``a``), and the label's prefix saying
+    it was chosen automatically."""
     vmin, vmax = value_range_ if value_range_ is not None else value_range(a)
-    inside = _inside(a, vmin, vmax) if mapping == "auto" else None
+    if mapping == "auto" and inside is None:
+        inside = _inside(a, vmin, vmax)
     return (vmin, vmax, resolve_mapping(mapping, vmin, vmax, inside),
             "Auto → " if mapping == "auto" else "")
 
 
+@dataclass(frozen=True)
+class Clip:
+    """Colour limits ``±limit`` (or ``0..limit`` for ``|x|``) of a whole map, and the share of
+    its pixels beyond them, counted exactly. ``percentile``: 100 when ``limit`` is max |x|."""
+
+    limit: float
+    share: float = 0.0
+    percentile: float = 100.0
+
+    @property
+    def robust(self) -> bool:
+        return self.share > 0
+
+
+def _max_abs(vmin: float, vmax: float) -> float:
+    return max(abs(vmin), abs(vmax))
+
+
+def robust_clip(values: np.ndarray, *, limits: str = "p99.5",
+                value_range_: tuple[float, float] | None = None) -> Clip:
+    """The colour limit of a map's signed and ``|x|`` pictures (:data:`LIMITS`): the
+    percentile of ``|x|`` that ``limits`` names (``"p99.5"``: the 99.5th) over the whole map
+    (from a regular sample of at most
+    :data:`ROBUST_SAMPLE` values), and the exact share of the pixels beyond it; ``max|x|``
+    (nothing clipped) for ``limits="max"``, for maps under :data:`ROBUST_MIN_PIXELS` pixels,
+    and when the percentile is 0 (a map of mostly zeros, the response to a single dot) or
+    already the maximum."""
+    if limits not in LIMITS:
+        raise ValueError(f"limits must be one of {', '.join(LIMITS)}, got {limits!r}")
+    v = np.asarray(values, np.float32).reshape(-1)
+    vmin, vmax = value_range_ if value_range_ is not None else value_range(v)
+    top = _max_abs(vmin, vmax)
+    if limits == "max" or v.size < ROBUST_MIN_PIXELS or top == 0 or not math.isfinite(top):
+        return Clip(top)
+    percentile = float(limits[1:])
+    step = max(1, -(-v.size // ROBUST_SAMPLE))
+    sample = np.abs(v[::step])
+    k = min(sample.size - 1, int(math.ceil(percentile / 100 * sample.size)) - 1)
+    limit = float(np.partition(sample, k)[k])
+    if limit <= 0 or limit >= top:
+        return Clip(top)
+    # the share beyond it, exactly, block by block through one small buffer (a whole-map
+    # temporary is fresh memory on every call: slower than the counting)
+    beyond = 0
+    buf = np.empty(min(1 << 16, v.size), np.float32)
+    for start in range(0, v.size, buf.size):
+        b = buf[:min(buf.size, v.size - start)]
+        np.abs(v[start:start + b.size], out=b)
+        beyond += int(np.count_nonzero(b > np.float32(limit)))
+    return Clip(limit, beyond / v.size, percentile)
+
+
+def _limit_words(clip: Clip) -> str:
+    if clip.robust:
+        return f"{clip.percentile:g}th percentile of |x|"
+    return "max |x|"
+
+
 def map_values(a, mapping: str = "auto", *,
-               value_range_: tuple[float, float] | None = None) -> Mapped:
+               value_range_: tuple[float, float] | None = None, limits: str = "p99.5",
+               clip: Clip | None = None, inside: float | None = None) -> Mapped:
     """Map one channel ``(H, W)`` of values to colours.
 
     ``value_range_`` is the real (min, max) of the whole map when ``a`` is a reduced copy of it,
-    so that the colour limits and the colour bar describe the real values.
+    so that the colour limits and the colour bar describe the real values; ``clip`` the whole
+    map's colour limit (:func:`robust_clip`, else computed from ``a`` with ``limits``), and
+    ``inside`` its share in 0..255 (what "auto" decides by; else measured on ``a``).
     """
     a = np.asarray(a, np.float32)
     if a.ndim != 2:
         raise ValueError(f"map_values needs a 2-D map, got shape {a.shape}")
-    vmin, vmax, resolved, prefix = _resolve(a, mapping, value_range_)
+    vmin, vmax, resolved, prefix = _resolve(a, mapping, value_range_, inside)
+    if resolved in ("signed", "abs") and clip is None:
+        clip = robust_clip(a, limits=limits, value_range_=(vmin, vmax))
     if resolved == "signed":
-        m = max(abs(vmin), abs(vmax)) or 1.0
+        m = clip.limit or 1.0
         t = a * np.float32(0.5 / m)  # one temporary, updated in place (fresh memory is slow)
         t += np.float32(0.5)
         rgb = _colours(_index(t), _DIVERGING_LUT)
-        label = f"{prefix}signed: diverging scale centred on 0 (blue < 0 < red), limits ±{_fmt(m)}"
-        return Mapped(rgb, resolved, -m, m, DIVERGING, vmin, vmax, label)
+        label = (f"{prefix}signed: diverging scale centred on 0 (blue < 0 < red), limits "
+                 f"±{_fmt(m)} ({_limit_words(clip)})")
+        return _with_range(Mapped(rgb, resolved, -m, m, DIVERGING, vmin, vmax, label,
+                                  clipped=clip.share))
     if resolved == "abs":
-        m = max(abs(vmin), abs(vmax)) or 1.0
+        m = clip.limit or 1.0
         t = np.abs(a)
         t *= np.float32(1.0 / m)
         idx = _index(t)
-        label = f"{prefix}|x|: black = 0, white = max |x| = {_fmt(m)}"
-        return Mapped(_colours(idx, _GREY_LUT), resolved, 0.0, m, GREYS, vmin, vmax, label, True)
+        label = f"{prefix}|x|: black = 0, white = {_fmt(m)} ({_limit_words(clip)})"
+        return _with_range(Mapped(_colours(idx, _GREY_LUT), resolved, 0.0, m, GREYS, vmin,
+                                  vmax, label, True, clipped=clip.share))
     if resolved == "clip":
         idx = _index(a * np.float32(1.0 / 255.0))
         below = float(np.mean(a < 0)) if vmin < 0 else 0.0
         above = float(np.mean(a > 255)) if vmax > 255 else 0.0
         clipped = ""
         if below or above:
-            clipped = f" ({100 * (below + above):.1f} % of pixels clipped)"
+            clipped = f" ({_pct(below + above)} % of pixels clipped)"
         label = f"{prefix}clip: values as grey levels, black = 0, white = 255{clipped}"
         return Mapped(_colours(idx, _GREY_LUT), resolved, 0.0, 255.0, GREYS, vmin, vmax, label,
-                      True)
+                      True, clipped=below + above)
     # stretch
     span = (vmax - vmin) or 1.0
     t = a - np.float32(vmin)
@@ -281,26 +409,32 @@ def map_values(a, mapping: str = "auto", *,
 
 
 def map_colour(a, mapping: str = "auto", *,
-               value_range_: tuple[float, float] | None = None) -> Mapped:
+               value_range_: tuple[float, float] | None = None, limits: str = "p99.5",
+               clip: Clip | None = None, inside: float | None = None) -> Mapped:
     """Map three channels ``(3, H, W)`` (R, G, B maps) to one colour image, jointly.
 
-    ``signed`` puts 0 at mid-grey (127.5) and ``±max|x|`` at 0 and 255 in each channel;
-    ``abs`` scales ``|x|`` by ``255 / max|x|``; ``clip`` keeps the values as channel levels;
-    ``stretch`` maps the joint min..max to 0..255.
+    ``signed`` puts 0 at mid-grey (127.5) and ``±L`` at 0 and 255 in each channel; ``abs``
+    scales ``|x|`` by ``255 / L`` (``L``: the joint limit, as :func:`map_values`); ``clip``
+    keeps the values as channel levels; ``stretch`` maps the joint min..max to 0..255.
     """
     a = np.asarray(a, np.float32)
     if a.ndim != 3 or a.shape[0] != 3:
         raise ValueError(f"map_colour needs a (3, H, W) array, got shape {a.shape}")
-    vmin, vmax, resolved, prefix = _resolve(a, mapping, value_range_)
+    vmin, vmax, resolved, prefix = _resolve(a, mapping, value_range_, inside)
+    if resolved in ("signed", "abs") and clip is None:
+        clip = robust_clip(a, limits=limits, value_range_=(vmin, vmax))
+    share = 0.0
     if resolved == "signed":
-        m = max(abs(vmin), abs(vmax)) or 1.0
+        m = clip.limit or 1.0
         t, lo, hi = a * np.float32(0.5 / m) + np.float32(0.5), -m, m
         label = (f"{prefix}signed, per channel: mid-grey = 0, channel 0 at -{_fmt(m)}, "
-                 f"255 at +{_fmt(m)}")
+                 f"255 at +{_fmt(m)} ({_limit_words(clip)})")
+        share = clip.share
     elif resolved == "abs":
-        m = max(abs(vmin), abs(vmax)) or 1.0
+        m = clip.limit or 1.0
         t, lo, hi = np.abs(a) * np.float32(1.0 / m), 0.0, m
-        label = f"{prefix}|x| per channel: 0 = dark, max |x| = {_fmt(m)} = full"
+        label = f"{prefix}|x| per channel: 0 = dark, {_fmt(m)} = full ({_limit_words(clip)})"
+        share = clip.share
     elif resolved == "clip":
         t, lo, hi = a * np.float32(1.0 / 255.0), 0.0, 255.0
         out = 1.0 - _inside(a, vmin, vmax)
@@ -311,7 +445,16 @@ def map_colour(a, mapping: str = "auto", *,
         t, lo, hi = (a - np.float32(vmin)) * np.float32(1.0 / span), vmin, vmin + span
         label = f"{prefix}min-max stretch of all channels: {_fmt(vmin)} → 0, {_fmt(vmax)} → 255"
     rgb = np.ascontiguousarray(np.moveaxis(_index(t), 0, -1))
-    return Mapped(rgb, resolved, lo, hi, GREYS, vmin, vmax, label)
+    return _with_range(Mapped(rgb, resolved, lo, hi, GREYS, vmin, vmax, label, clipped=share))
+
+
+def _with_range(m: Mapped) -> Mapped:
+    """``m`` whose label says what its limits clip and the real range, when they clip."""
+    if not m.clipped or m.mapping not in ("signed", "abs"):
+        return m
+    return Mapped(m.rgb, m.mapping, m.lo, m.hi, m.colorscale, m.vmin, m.vmax,
+                  f"{m.label}; {m.clip_text}; real range {_fmt(m.vmin)} to {_fmt(m.vmax)}",
+                  m.grey, m.clipped)
 
 
 def photo(rgb: np.ndarray) -> Mapped:
@@ -323,14 +466,16 @@ def photo(rgb: np.ndarray) -> Mapped:
     return Mapped(rgb, "photo", 0.0, 255.0, GREYS, vmin, vmax, "the pixels as they are (0..255)")
 
 
-def map_any(values, mapping: str, *, value_range_=None) -> Mapped:
+def map_any(values, mapping: str, *, value_range_=None, limits: str = "p99.5",
+            clip: Clip | None = None, inside: float | None = None) -> Mapped:
     """One channel -> :func:`map_values`; three channels -> :func:`map_colour`."""
     values = np.asarray(values)
+    kw = dict(value_range_=value_range_, limits=limits, clip=clip, inside=inside)
     if values.ndim == 3 and values.shape[0] == 1:
-        return map_values(values[0], mapping, value_range_=value_range_)
+        return map_values(values[0], mapping, **kw)
     if values.ndim == 3 and values.shape[0] == 3:
-        return map_colour(values, mapping, value_range_=value_range_)
-    return map_values(values, mapping, value_range_=value_range_)
+        return map_colour(values, mapping, **kw)
+    return map_values(values, mapping, **kw)
 
 
 # --------------------------------------------------------------------------------------------
@@ -345,11 +490,72 @@ def display_shape(h: int, w: int, side: int) -> tuple[int, int]:
     return max(1, round(h * scale)), max(1, round(w * scale))
 
 
-def reduce(a: np.ndarray, side: int) -> np.ndarray:
-    """Area-average a ``(C, H, W)`` float array or an ``(H, W, 3)`` uint8 image so that its
-    longest side is at most ``side`` (Pillow's BOX filter: each output pixel is the mean of the
-    area it covers). Returned unchanged when it is small enough."""
+REDUCE_METHODS = ("mean", "maxabs")
+REDUCE_WORDS = {
+    "mean": "each screen pixel the mean of the pixels it covers",
+    "maxabs": "the largest |x| of each {f} x {f} block, its sign kept (thin edges stay)",
+}
+
+
+def reduce_method(mapping: str) -> str:
+    """How a map shown with ``mapping`` (resolved, not "auto") is reduced for display:
+    signed and ``|x|`` maps (edges, derivatives) by the largest ``|x|`` per block, which keeps
+    a one-pixel line; photo-like ones (clip, min-max, photos) by the mean."""
+    return "maxabs" if mapping in ("signed", "abs") else "mean"
+
+
+def reduce_factor(h: int, w: int, side: int) -> int:
+    """The block size of a ``"maxabs"`` reduction of an ``h x w`` map to ``side``."""
+    return max(1, -(-max(h, w) // side))
+
+
+def reduce_note(h: int, w: int, side: int, method: str) -> str:
+    """What :func:`reduce` did to an ``h x w`` map, in words for the page ("" if nothing)."""
+    if max(h, w) <= side:
+        return ""
+    f = reduce_factor(h, w, side)
+    if method == "maxabs":
+        th, tw = -(-h // f), -(-w // f)
+    else:
+        th, tw = display_shape(h, w, side)
+    return (f"shown at {tw} x {th} of {w} x {h}: "
+            + REDUCE_WORDS[method].format(f=f))
+
+
+def _maxabs_plane(plane: np.ndarray, f: int) -> np.ndarray:
+    """Blocks of ``f x f`` pixels -> the value of largest magnitude in each (sign kept):
+    through the block's ``f * f`` strided views (``reshape(...).max`` runs far slower)."""
+    h, w = plane.shape
+    ho, wo = -(-h // f), -(-w // f)
+    hi = np.full((ho, wo), -np.inf, np.float32)
+    lo = np.full((ho, wo), np.inf, np.float32)
+    for di in range(f):
+        for dj in range(f):
+            part = plane[di::f, dj::f]
+            ph, pw = part.shape
+            np.maximum(hi[:ph, :pw], part, out=hi[:ph, :pw])
+            np.minimum(lo[:ph, :pw], part, out=lo[:ph, :pw])
+    return np.where(hi >= -lo, hi, lo)
+
+
+def reduce(a: np.ndarray, side: int, method: str = "mean") -> np.ndarray:
+    """Reduce a ``(C, H, W)`` float array or an ``(H, W, 3)`` uint8 image so that its longest
+    side is at most ``side``. Returned unchanged when it is small enough.
+
+    ``"mean"``: area averaging (Pillow's BOX filter: each output pixel is the mean of the area
+    it covers), right for photos. ``"maxabs"`` (float maps only): each output pixel is the
+    value of largest ``|x|`` in its block of ``f x f`` pixels, ``f = ceil(longest / side)``
+    (the output is ``ceil(H / f) x ceil(W / f)``): a one-pixel edge in a 12-megapixel map
+    keeps its full strength, where the mean would divide it by ``f``."""
+    if method not in REDUCE_METHODS:
+        raise ValueError(f"method must be one of {', '.join(REDUCE_METHODS)}, got {method!r}")
     a = np.asarray(a)
+    if method == "maxabs" and a.ndim == 3 and a.dtype != np.uint8:
+        h, w = a.shape[1:]
+        if max(h, w) <= side:
+            return a
+        f = reduce_factor(h, w, side)
+        return np.stack([_maxabs_plane(np.asarray(p, np.float32), f) for p in a])
     if a.dtype == np.uint8 and a.ndim == 3 and a.shape[2] == 3:
         h, w = a.shape[:2]
         th, tw = display_shape(h, w, side)
@@ -481,7 +687,8 @@ def hover_grid(values: np.ndarray, side: int = HOVER_SIDE) -> tuple[np.ndarray, 
     return rows, cols, step
 
 
-def _hover_trace(panel: Panel, xaxis: str, yaxis: str, colorbar_x: float | None) -> dict:
+def _hover_trace(panel: Panel, xaxis: str, yaxis: str, colorbar_x: float | None,
+                 style: Style = LIGHT) -> dict:
     """The invisible layer that reports exact values: one cell per named pixel.
 
     Where a panel's pixels sit on whole input coordinates with unit spacing (the input and the
@@ -544,13 +751,39 @@ def _hover_trace(panel: Panel, xaxis: str, yaxis: str, colorbar_x: float | None)
     if custom is not None:
         trace["customdata"] = custom
     if show_bar:
-        trace["colorbar"] = {
-            "x": colorbar_x, "xanchor": "left", "len": 0.85, "thickness": 16,
-            "tickfont": {"size": 14}, "ticklabeloverflow": "allow",
-            "title": {"text": f"min {_fmt(m.vmin)}<br>max {_fmt(m.vmax)}", "side": "top",
-                       "font": {"size": 13}},
-        }
+        trace["colorbar"] = colorbar(m, colorbar_x, style)
     return trace
+
+
+def colorbar_title(m: Mapped) -> str:
+    """The colour bar's title: the real minimum and maximum, and what the limits clip."""
+    text = f"min {_fmt(m.vmin)}<br>max {_fmt(m.vmax)}"
+    if m.clipped:
+        where = {"signed": f"beyond ±{_fmt(m.hi)}", "abs": f"above {_fmt(m.hi)}"}.get(
+            m.mapping, f"outside {_fmt(m.lo)}..{_fmt(m.hi)}")
+        text += f"<br><b>clipped: {_pct(m.clipped)} %</b><br>of pixels<br>{where}"
+    return text
+
+
+def colorbar(m: Mapped, x: float, style: Style = LIGHT) -> dict:
+    """A colour bar for ``m``: its ends ticked, marked ``≥`` / ``≤`` where values beyond them
+    were clipped to the end colours, and its title (:func:`colorbar_title`)."""
+    ticks = [t for t in _nice_ticks(m.lo, m.hi, 5)
+             if abs(t - m.lo) > 0.08 * (m.hi - m.lo) and abs(m.hi - t) > 0.08 * (m.hi - m.lo)]
+    vals = [m.lo, *ticks, m.hi]
+    text = [_fmt(v) for v in vals]
+    if m.clipped:
+        if m.mapping == "signed" or (m.mapping != "abs" and m.vmin < m.lo):
+            text[0] = f"≤ {text[0]}"
+        if m.vmax > m.hi:
+            text[-1] = f"≥ {text[-1]}"
+    return {"x": x, "xanchor": "left", "len": 0.85, "thickness": 16 if not style.contrast else 24,
+            "tickfont": {"size": style.font(14), "color": style.text},
+            "ticklabeloverflow": "allow", "tickmode": "array", "tickvals": vals,
+            "ticktext": text, "outlinecolor": style.line,
+            "outlinewidth": 2 if style.contrast else 1,
+            "title": {"text": colorbar_title(m), "side": "top",
+                      "font": {"size": style.font(13), "color": style.text}}}
 
 
 def _values_trace(panel: Panel, xaxis: str, yaxis: str) -> dict:
@@ -609,7 +842,7 @@ def figure_height(left: Panel, *, width: int = 1100, lo: int = 400, hi: int = 64
 
 
 def compare_figure(left: Panel, right: Panel, *, height: int | None = None,
-                   side: int = DISPLAY_SIDE) -> go.Figure:
+                   side: int = DISPLAY_SIDE, style: Style = LIGHT) -> go.Figure:
     """Two panels side by side with linked zoom and pan (the right axes ``match`` the left),
     each with its colour bar (real min and max), its mapping stated under it, and a hover layer
     naming exact pixel values. ``height`` None: fitted to the panels' aspect ratio.
@@ -617,7 +850,7 @@ def compare_figure(left: Panel, right: Panel, *, height: int | None = None,
     The figure is assembled as plain data (:func:`compare_figure_data`) and validated once by
     ``go.Figure``: adding traces, annotations and axes one by one made Plotly re-validate and
     copy the figure each time (26 ms against 9 ms, measured)."""
-    return go.Figure(compare_figure_data(left, right, height=height, side=side))
+    return go.Figure(compare_figure_data(left, right, height=height, side=side, style=style))
 
 
 # what go.Figure makes of template="none" (plotly.js itself takes templates as objects only)
@@ -625,19 +858,25 @@ _NO_TEMPLATE = pio.templates["none"].to_plotly_json()
 
 
 def compare_figure_data(left: Panel, right: Panel, *, height: int | None = None,
-                        side: int = DISPLAY_SIDE) -> dict:
+                        side: int = DISPLAY_SIDE, style: Style = LIGHT) -> dict:
     """:func:`compare_figure` as the plain ``{"data": ..., "layout": ...}`` Plotly reads,
     without ``go.Figure``'s validation (9 ms, on every change of the layer): for a page that
     sends it to plotly.js itself. Its tests validate it through :func:`compare_figure`."""
+    labels = [_wrap(p.mapped.label, LABEL_CHARS) for p in (left, right)]
+    # room under the panels for the longer of the two mapping sentences
+    bottom = max(52, 14 + int(style.font(13) * 1.35) * max(len(t) for t in labels))
     if height is None:
-        height = figure_height(left)
+        height = figure_height(left) + bottom - 52
     data: list[dict] = []
     images, annotations, shapes = [], [], []
     layout: dict = dict(
-        height=height, margin={"l": 48, "r": 10, "t": 78, "b": 52}, dragmode="zoom",
+        height=height, margin={"l": 48, "r": 10, "t": 78, "b": bottom}, dragmode="zoom",
         # nested dicts only: "font_size" shorthands are go.Figure's, plotly.js ignores them
-        hoverlabel={"font": {"size": 16}}, showlegend=False, template=_NO_TEMPLATE, font=FONT,
-        plot_bgcolor="#ececec", paper_bgcolor="white", uirevision="keep",
+        hoverlabel={"font": {"size": style.font(16), "color": style.text},
+                    "bgcolor": style.hover, "bordercolor": style.line},
+        showlegend=False, template=_NO_TEMPLATE,
+        font={**FONT, "color": style.text, "size": style.font(FONT["size"])},
+        plot_bgcolor=style.panel, paper_bgcolor=style.paper, uirevision="keep",
         images=images, annotations=annotations, shapes=shapes,
     )
     # y tick labels only on the left (the right panel's rows match); the right panel ends
@@ -649,14 +888,15 @@ def compare_figure_data(left: Panel, right: Panel, *, height: int | None = None,
         # the input (a photo, 0..255) gets no colour bar: its label says so, and every colour
         # bar costs the browser a re-measure of its ticks on each update
         bar = d1 + 0.008 if n == 2 else None
-        data.append(_hover_trace(panel, xa, ya, bar))
+        data.append(_hover_trace(panel, xa, ya, bar, style))
         if _write_values(panel.values) and panel.values.shape[0] == 1:
             data.append(_values_trace(panel, xa, ya))
         x0, y0, x1, y1 = _extent(panel)
         suffix = "" if n == 1 else str(n)
         layout[f"xaxis{suffix}"] = dict(
             domain=[d0, d1], range=[x0, x1], showgrid=False, zeroline=False,
-            tickfont={"size": 13}, side="top", constrain="domain", ticklabeloverflow="allow",
+            tickfont={"size": style.font(13), "color": style.muted}, side="top",
+            constrain="domain", ticklabeloverflow="allow",
             # the pictures keep square pixels by narrowing their panel ("domain", not "range":
             # a widened range differs from the figure's own, and Plotly.react would then take
             # the figure's range as a change and drop the user's zoom on every layer change)
@@ -664,7 +904,8 @@ def compare_figure_data(left: Panel, right: Panel, *, height: int | None = None,
         )
         layout[f"yaxis{suffix}"] = dict(
             domain=[0.0, 1.0], range=[y1, y0], showgrid=False, zeroline=False,
-            tickfont={"size": 13}, constrain="domain", constraintoward="top",
+            tickfont={"size": style.font(13), "color": style.muted}, constrain="domain",
+            constraintoward="top",
             ticklabeloverflow="allow",
             # the right panel's y matches the left one, which is anchored to x: square pixels
             **({"scaleanchor": "x", "scaleratio": 1} if n == 1
@@ -672,15 +913,18 @@ def compare_figure_data(left: Panel, right: Panel, *, height: int | None = None,
         )
         annotations.append(dict(text=panel.title, xref=f"{xa} domain", yref="paper",
                                 x=0, y=1.0, xanchor="left", yanchor="bottom", showarrow=False,
-                                font={"size": 16, "color": "#1f1f1f"}, align="left", yshift=22))
-        annotations.append(dict(text="<br>".join(_wrap(panel.mapped.label, 52)),
+                                font={"size": style.font(16), "color": style.text}, align="left",
+                                yshift=22))
+        annotations.append(dict(text="<br>".join(labels[n - 1]),
                                 xref=f"{xa} domain", yref="paper", x=0, y=-0.02,
                                 xanchor="left", yanchor="top", showarrow=False,
-                                font={"size": 13, "color": "#444"}, align="left"))
+                                font={"size": style.font(13), "color": style.muted},
+                                align="left"))
         if panel.outline is not None:
             ox0, oy0, ox1, oy1 = panel.outline
             shapes.append(dict(type="rect", x0=ox0, y0=oy0, x1=ox1, y1=oy1, xref=xa, yref=ya,
-                               line={"color": "#00e5ff", "width": 2, "dash": "dash"}))
+                               line={"color": "#00e5ff", "width": style.width(2),
+                                     "dash": "dash"}))
     if not shapes:
         del layout["shapes"]  # as go.Figure leaves it out
     return {"data": data, "layout": layout}
@@ -769,7 +1013,8 @@ def histogram_counts(values: np.ndarray, lo: float, hi: float,
 
 def histogram_svg(values: np.ndarray, mapped: Mapped, *, bins: int = 96, title: str = "",
                   width: int = 960, height: int = 230,
-                  counts: tuple[np.ndarray, np.ndarray] | None = None) -> str:
+                  counts: tuple[np.ndarray, np.ndarray] | None = None,
+                  style: Style = LIGHT) -> str:
     """The histogram as a small SVG (bars in the colour the mapping gives their centre, value
     ticks, dotted lines at 0 and at the colour scale's ends; hovering a bar names its range and
     count). A picture, not a chart widget: the browser draws it at once on every change.
@@ -794,9 +1039,10 @@ def histogram_svg(values: np.ndarray, mapped: Mapped, *, bins: int = 96, title: 
     cols = lut[np.rint(t * 255).astype(int)]
     parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
              f'width="100%" role="img" style="font-family: sans-serif; max-width: {width}px">'),
-             f'<text x="{left}" y="18" font-size="16" fill="#262730">{_esc(title)}</text>',
-             (f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="white" '
-             f'stroke="#bbb"/>')]
+             f'<text x="{left}" y="18" font-size="{style.font(16)}" fill="{style.text}">'
+             f'{_esc(title)}</text>',
+             (f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="{style.paper}" '
+             f'stroke="{style.grid}"/>')]
     bw = pw / bins
     for i, c in enumerate(counts):
         if not c:
@@ -805,20 +1051,30 @@ def histogram_svg(values: np.ndarray, mapped: Mapped, *, bins: int = 96, title: 
         yy = y(c)
         parts.append(
             f'<rect x="{left + i * bw:.2f}" y="{yy:.2f}" width="{bw + 0.3:.2f}" '
-            f'height="{top + ph - yy:.2f}" fill="rgb({r},{g},{b})" stroke="#888" '
+            f'height="{top + ph - yy:.2f}" fill="rgb({r},{g},{b})" stroke="{style.line}" '
             f'stroke-width="0.4"><title>{_fmt(edges[i])} to {_fmt(edges[i + 1])}: '
             f'{int(c):,} pixels</title></rect>')
     for v in sorted({v for v in (0.0, mapped.lo, mapped.hi) if lo <= v <= hi}):
         parts.append(f'<line x1="{x(v):.2f}" x2="{x(v):.2f}" y1="{top}" y2="{top + ph}" '
-                     f'stroke="#444" stroke-dasharray="3 3"/>')
+                     f'stroke="{style.text}" stroke-width="{style.width(1)}" '
+                     f'stroke-dasharray="3 3"/>')
+    if mapped.clipped and mapped.mapping in ("signed", "abs"):
+        # where the colour scale ends: what lies beyond has the end colours
+        right_half = x(mapped.hi) > left + pw / 2
+        parts.append(f'<text x="{x(mapped.hi) + (-4 if right_half else 4):.2f}" y="{top + 14}" '
+                     f'font-size="{style.font(13)}" fill="{style.text}" '
+                     f'text-anchor="{"end" if right_half else "start"}">'
+                     f'{_esc(mapped.clip_text)}</text>')
+    size = style.font(13)
     for v in _nice_ticks(lo, hi, 6):
-        parts.append(f'<text x="{x(v):.2f}" y="{top + ph + 17}" font-size="13" '
-                     f'text-anchor="middle" fill="#333">{_fmt(v)}</text>')
+        parts.append(f'<text x="{x(v):.2f}" y="{top + ph + 17}" font-size="{size}" '
+                     f'text-anchor="middle" fill="{style.muted}">{_fmt(v)}</text>')
     for c in _nice_ticks(0, peak, 3):
-        parts.append(f'<text x="{left - 6}" y="{y(c) + 4:.2f}" font-size="13" '
-                     f'text-anchor="end" fill="#333">{int(c):,}</text>')
-    parts.append(f'<text x="{left + pw / 2}" y="{height - 4}" font-size="13" '
-                 f'text-anchor="middle" fill="#333">value (pixels per bin on the left)</text>')
+        parts.append(f'<text x="{left - 6}" y="{y(c) + 4:.2f}" font-size="{size}" '
+                     f'text-anchor="end" fill="{style.muted}">{int(c):,}</text>')
+    parts.append(f'<text x="{left + pw / 2}" y="{height - 4}" font-size="{size}" '
+                 f'text-anchor="middle" fill="{style.muted}">value (pixels per bin on the '
+                 f'left)</text>')
     parts.append("</svg>")
     return "".join(parts)
 

@@ -6,8 +6,10 @@ streamlit.
 
 Public API
 ----------
-network_figure(analysis, *, font_size=18) -> go.Figure
-comparison_figure(comparison, *, font_size=18) -> go.Figure
+network_figure(analysis, *, font_size=18, style=LIGHT) -> go.Figure
+comparison_figure(comparison, *, font_size=18, style=LIGHT) -> go.Figure
+
+``style`` (:mod:`viz.style`): the page's theme and high contrast; the bars keep their colours.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from conv.network import Analysis, Comparison
+from viz.style import LIGHT, Style, restyle
 
 __all__ = ["network_figure", "comparison_figure", "compact"]
 
@@ -67,7 +70,8 @@ def _bar(x, y, text, name, color, font_size) -> go.Bar:
     )
 
 
-def network_figure(analysis: Analysis, *, font_size: int = 18) -> go.Figure:
+def network_figure(analysis: Analysis, *, font_size: int = 18,
+                   style: Style = LIGHT) -> go.Figure:
     """Four stacked panels sharing the layer axis, input first, every value written on it.
 
     1. Spatial size (height, and width when it differs) of each layer's output; flat layers
@@ -85,6 +89,7 @@ def network_figure(analysis: Analysis, *, font_size: int = 18) -> go.Figure:
     font_size : int
         Base font size; the value labels are a little smaller on long networks.
     """
+    font_size = style.font(font_size)
     labels = _labels(analysis)
     rows = analysis.rows
     label_size = font_size - 2 if len(labels) <= 12 else font_size - 5
@@ -229,15 +234,17 @@ def network_figure(analysis: Analysis, *, font_size: int = 18) -> go.Figure:
     )
     for annotation in fig.layout.annotations:
         annotation.font = dict(size=font_size + 2)
-    return fig
+    return restyle(fig, style)
 
 
-def comparison_figure(comparison: Comparison, *, font_size: int = 18) -> go.Figure:
+def comparison_figure(comparison: Comparison, *, font_size: int = 18,
+                      style: Style = LIGHT) -> go.Figure:
     """Two horizontal bars, the expensive way and the cheap way, each split into its parts.
 
     When the cheap way is under 1/100 of the expensive one the axis is logarithmic and each way is
     one bar (stacking on a log axis would misstate the parts); the parts stay in the page's text.
     """
+    font_size = style.font(font_size)
     log = comparison.ratio < Fraction(1, 100)
     fig = go.Figure()
     ways = (
@@ -309,4 +316,4 @@ def comparison_figure(comparison: Comparison, *, font_size: int = 18) -> go.Figu
         template="plotly_white",
     )
     fig.update_yaxes(autorange="reversed", automargin=True)
-    return fig
+    return restyle(fig, style)

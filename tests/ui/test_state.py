@@ -154,3 +154,47 @@ def test_ignored_parameters_belong_to_someone_else():
     at = _open(other="x", s="2")
     assert not at.warning
     assert at.number_input(key="t.s").value == 2
+
+
+def test_the_shared_display_parameter_is_left_alone_and_kept_in_links():
+    at = _open(display="hc", s="2")
+    assert not at.warning  # not "a parameter this page does not know"
+    assert at.query_params["display"] == ["hc"] or at.query_params["display"] == "hc"
+    at.number_input(key="t.s").set_value(3).run()
+    assert "display" in at.query_params  # publishing the page's settings keeps it
+    assert at.text[1].value == "http://host:8501/page?s=3&display=hc"
+
+
+# --------------------------------------------------------------------------------------------
+# ui.display: the high-contrast setting in the link, on every page
+# --------------------------------------------------------------------------------------------
+
+def _display_app():
+    import streamlit as st
+
+    from ui import display
+
+    display.controls()
+    s = display.style()
+    st.text(f"{s.name} {display.high_contrast()}")
+
+
+def test_display_hc_in_the_link_turns_high_contrast_on():
+    at = AppTest.from_function(_display_app, default_timeout=30)
+    at.query_params["display"] = "hc"
+    at.run()
+    assert not at.exception
+    assert at.text[0].value == "light-hc True"
+    assert at.toggle(key="display.hc").value is True
+
+
+def test_display_toggle_writes_the_link_and_survives_a_page_switch():
+    at = AppTest.from_function(_display_app, default_timeout=30).run()
+    assert at.text[0].value == "light False" and "display" not in at.query_params
+    at.toggle(key="display.hc").set_value(True).run()
+    assert at.text[0].value == "light-hc True" and "display" in at.query_params
+    del at.query_params["display"]  # a page switch drops the query
+    at.run()
+    assert "display" in at.query_params and at.text[0].value == "light-hc True"
+    at.toggle(key="display.hc").set_value(False).run()
+    assert "display" not in at.query_params and at.text[0].value == "light False"

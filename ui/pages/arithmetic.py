@@ -21,6 +21,7 @@ from conv.network import (
     separable_cost,
 )
 from ui import arithmetic_view as view
+from ui import display
 
 log = logging.getLogger(__name__)
 ss = st.session_state
@@ -132,7 +133,8 @@ def network_body() -> None:
         st.markdown(view.rf_steps(analysis))
 
     st.subheader("Through the network")
-    st.plotly_chart(view.network_chart(network), config={"displayModeBar": False}, theme=None)
+    st.plotly_chart(view.network_chart(network, display.style()),
+                    config={"displayModeBar": False}, theme=None)
 
 
 def comparison_body() -> None:
@@ -150,7 +152,8 @@ def comparison_body() -> None:
     dc_in = cols[2].number_input("input channels", 1, 100_000, ex[2], key="arith_fc_cin")
     dc_out = cols[3].number_input("output channels", 1, 100_000, ex[3], key="arith_fc_cout")
     df = cols[4].number_input("filter f", 1, 99, ex[4], key="arith_fc_f")
-    dense, figure = view.comparison_chart(dense_vs_conv, dh, dw, dc_in, dc_out, f=df)
+    dense, figure = view.comparison_chart(dense_vs_conv, dh, dw, dc_in, dc_out, f=df,
+                                         style=display.style())
     is_seed = (dh, dw, dc_in, dc_out, df) == ex
     view.show_comparison(dense, PRESETS["ex_fc_vs_conv"].seed_notes if is_seed else ())
     st.plotly_chart(figure, config={"displayModeBar": False}, theme=None)
@@ -167,7 +170,8 @@ def comparison_body() -> None:
     f = cols[2].number_input("filter f", 1, 99, ex["f"], key="arith_sep_f")
     c_in = cols[3].number_input("input channels", 1, 100_000, ex["c_in"], key="arith_sep_cin")
     c_out = cols[4].number_input("output channels", 1, 100_000, ex["c_out"], key="arith_sep_cout")
-    sep, figure = view.comparison_chart(separable_cost, h_out, w_out, f, c_in, c_out)
+    sep, figure = view.comparison_chart(separable_cost, h_out, w_out, f, c_in, c_out,
+                                       style=display.style())
     is_seed = dict(h_out=h_out, w_out=w_out, f=f, c_in=c_in, c_out=c_out) == ex
     view.show_comparison(sep, SEPARABLE_SEED_NOTES if is_seed else ())
     st.plotly_chart(figure, config={"displayModeBar": False}, theme=None)
@@ -185,7 +189,8 @@ def comparison_body() -> None:
     b_mid = cols[3].number_input("bottleneck", 1, 100_000, ex["c_mid"], key="arith_bn_cmid")
     b_out = cols[4].number_input("output channels", 1, 100_000, ex["c_out"], key="arith_bn_cout")
     bf = cols[5].number_input("filter f", 1, 99, ex["f"], key="arith_bn_f")
-    bottleneck, figure = view.comparison_chart(bottleneck_cost, bh, bw, b_in, b_mid, b_out, bf)
+    bottleneck, figure = view.comparison_chart(bottleneck_cost, bh, bw, b_in, b_mid, b_out, bf,
+                                                  style=display.style())
     view.show_comparison(bottleneck)
     st.plotly_chart(figure, config={"displayModeBar": False}, theme=None)
 

@@ -21,7 +21,7 @@ import html
 import streamlit as st
 
 from conv import image
-from ui import controls, lab, uploads
+from ui import controls, display, lab, uploads
 from ui.html_view import html_view
 from ui.plotly_view import plotly_view
 
@@ -193,6 +193,7 @@ def figures(src: lab.Source, colour: str) -> None:
     arith = lab.arithmetic(x.shape, spec)
 
     shown, j, mapping = lab.display_options(spec, kernels, pair)
+    limits, style = ss.get("lab.lim", "p99.5"), display.style()
     if arith.error:
         st.error(f"This layer cannot be applied to a {x.shape[1]} x {x.shape[2]} (height x "
                  f"width) image: {arith.error}.")
@@ -202,9 +203,11 @@ def figures(src: lab.Source, colour: str) -> None:
     try:
         with lab.busy(x, spec):
             result = lab.compute(img, longest, colour, x, spec, names, len(kernels), pair)
-            token = lab.figure_token(img, longest, colour, spec, shown, j, mapping)
+            token = lab.figure_token(img, longest, colour, spec, shown, j, mapping, limits,
+                                     style)
             # the figure is built only when plotly_view does not hold what it sends already
-            plotly_view(lambda: lab.main_figure(result, shown, j, mapping, token=token),
+            plotly_view(lambda: lab.main_figure(result, shown, j, mapping, token=token,
+                                                limits=limits, style=style),
                         key="lab.figure", config=lab.PLOTLY_CONFIG,
                         cache_key=lab.figure_key(result, shown, j, mapping, token))
     except ValueError as exc:
@@ -220,14 +223,15 @@ def figures(src: lab.Source, colour: str) -> None:
     parts = ['<h3 class="lab-h3">Stage by stage</h3>']
     if len(kernels) > 1 or colour == "channels":
         parts.append(f'<p class="lab-note">{html.escape(lab.strip_note(result, j))}</p>')
-    parts.append(lab.stage_strip_html(result, j, mapping, right))
+    parts.append(lab.stage_strip_html(result, j, mapping, right, limits))
     if result.spec.weight_shape[0] > 1 or pair:
         stage = "conv" if right == "mag" else right
         parts += [f'<h3 class="lab-h3">Each map: {lab.STAGE_LABELS[stage]}</h3>',
-                  lab.maps_strip_html(result, stage, mapping)]
-    html_view("".join(parts + [lab.histogram(result, right, j, mapping)]), key="lab.stages")
+                  lab.maps_strip_html(result, stage, mapping, limits)]
+    html_view("".join(parts + [lab.histogram(result, right, j, mapping, limits, style)]),
+              key="lab.stages")
     job = lab.Job(src, colour, spec, tuple(names), len(kernels), pair)
-    lab.show_downloads(img, result, job, j, mapping)
+    lab.show_downloads(img, result, job, j, mapping, limits, style)
     lab.show_code(img, result)
 
 

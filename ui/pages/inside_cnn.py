@@ -14,6 +14,7 @@ import streamlit as st
 
 from kernels import drawing, lenet
 from ui import canvas as cv
+from ui import display
 from ui import learn_cnn as data
 from ui import netview
 from ui.html_view import html_view
@@ -221,7 +222,9 @@ def trace_panel(shown: data.Shown, index: int | None) -> None:
                     "receptive field is outlined on every earlier map, and its multiply-adds "
                     "are written out here.")
             return
-        ex = data.explain_test(index, sel) if index is not None else data.explain(shown, sel)
+        style = display.style()
+        ex = (data.explain_test(index, sel, style) if index is not None
+              else data.explain(shown, sel, style))
         st.subheader(ex.heading)
         st.markdown("**Where it comes from** (outlined in vermillion on the maps above):\n\n"
                     + "\n".join(f"- {line}" for line in data.receptive_lines(sel)))

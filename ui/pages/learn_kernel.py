@@ -12,6 +12,7 @@ import numpy as np
 import streamlit as st
 
 from kernels import learned
+from ui import display
 from ui import learn_view as view
 from ui.controls import kernel_picker
 
@@ -73,7 +74,7 @@ def body() -> None:
     elif resume:
         run.status = "running"
     if run is not None and not run.finished:
-        view.train_live(run)
+        view.train_live(run, display.style())
     if run is None:
         st.caption("Press Train: the default run (Adam, 300 steps) takes a few seconds.")
         return
@@ -82,6 +83,7 @@ def body() -> None:
 
 def results(run: learned.Run) -> None:
     info = ss.get("learn.run_info", {})
+    style = display.style()
     st.subheader(f"Result: {run.label}")
     st.caption(f"Trained on {info.get('image', '?')} to reproduce {info.get('target', '?')}.")
     view.outcome(run)
@@ -101,12 +103,12 @@ def results(run: learned.Run) -> None:
     floor = floor if floor > 1e-6 * run.losses[0] else None  # else rounding noise, not a floor
     # the figures and pictures come ready-made from caches keyed on what they show: a rerun
     # that does not change the run neither rebuilds nor re-encodes them
-    st.plotly_chart(view.loss_figure(run.losses, floor), theme=None,
+    st.plotly_chart(view.loss_figure(run.losses, floor, style), theme=None,
                     config={"displayModeBar": False})
     c1, c2 = st.columns([2, 3])
     with c1:
         st.markdown("**The kernel evolving** (press Play, or drag the slider)")
-        st.plotly_chart(view.evolution_figure(run.snapshots), theme=None,
+        st.plotly_chart(view.evolution_figure(run.snapshots, style), theme=None,
                         config={"displayModeBar": False})
     with c2:
         if target is not None:
@@ -116,15 +118,16 @@ def results(run: learned.Run) -> None:
             st.markdown("**Learned kernel next to the best possible kernel of this size** (the "
                         "target has another size: no kernel of this size reproduces it exactly)")
             title = "Best possible (least squares)"
-        st.plotly_chart(view.comparison_figure(run.kernel, reference, title), theme=None,
-                        config={"displayModeBar": False})
+        st.plotly_chart(view.comparison_figure(run.kernel, reference, title, style),
+                        theme=None, config={"displayModeBar": False})
 
-    pics = view.pictures(run.problem, run.kernel)
+    pics = view.pictures(run.problem, run.kernel, style)
     cols = st.columns(3)
     cols[0].image(pics.target, caption="Target output (blue < 0 < red)")
     if pics.output is not None:
         cols[1].image(pics.output, caption="Output of the learned kernel")
-        cols[2].image(pics.difference, caption="Difference (same colour scale)")
+        cols[2].image(pics.difference, caption=view.difference_caption(pics))
+    export(run, floor, style)
 
     name = f"learned ({info.get('target', 'target')}; {run.label})"
     st.button("Use this kernel in the filter lab and the sliding window", key="learn_use",
@@ -134,6 +137,20 @@ def results(run: learned.Run) -> None:
     if ss.get("learn.sent"):
         st.success(f"Sent: {ss['learn.sent']}. The kernel pickers of the filter lab and the "
                    "sliding window offer it (rounded to 4 decimals).")
+
+
+def export(run: learned.Run, floor, style) -> None:
+    """The run as an animated GIF for slides, encoded only when asked for."""
+    key = (id(run), run.step, len(run.snapshots), style)
+    if st.button("Make an animated GIF for slides (the kernel evolving, the loss curve)",
+                 key="learn_gif", icon=":material/movie:"):
+        ss["learn.gif_for"] = key
+    if ss.get("learn.gif_for") == key:
+        with st.spinner("Drawing the frames..."):
+            gif = view.training_gif(run, floor, style)
+        st.download_button(f"Download the GIF ({len(gif) / 1e6:.1f} MB)", gif,
+                           file_name="learn-a-kernel.gif", mime="image/gif",
+                           on_click="ignore", key="learn_gif_download")
 
 
 try:

@@ -16,8 +16,9 @@ import streamlit as st
 from conv.examples import EXAMPLES
 from conv.geometry import output_size
 from conv.stages import PoolSpec, check
-from ui import controls, shared
+from ui import controls, display, shared
 from ui import window_view as wv
+from ui.html_view import html_view
 from viz import animation
 
 log = logging.getLogger(__name__)
@@ -223,6 +224,7 @@ def size_notes(spec) -> list[str]:
 def show(x: np.ndarray, spec, pool) -> None:
     """The animations; a click on an output cell reruns only this."""
     data, shape = wv.key_of(x)
+    style = display.style()
     cfg = hash((data, shape, spec, pool, classroom))
     if ss.get("sw.cfg") not in (None, cfg):  # a new configuration starts at step 1
         ss["sw.step"] = ss["sw.pstep"] = 0
@@ -232,10 +234,10 @@ def show(x: np.ndarray, spec, pool) -> None:
         with st.container(key="sw-sizes"):
             for line in size_notes(spec):
                 st.markdown(line)
-        anim = wv.conv_anim(data, shape, spec, classroom)
+        anim = wv.conv_anim(data, shape, spec, classroom, style)
         start = min(max(int(ss.get("sw.step", 0)), 0), anim.n_steps - 1)
         ss["sw.step"] = start
-        fig = wv.conv_figure(data, shape, spec, classroom, start)
+        fig = wv.conv_figure(data, shape, spec, classroom, start, style)
         with st.container(key="sw-figure"):
             st.plotly_chart(fig, key="sw.chart", on_select=lambda: _on_click("sw.chart", "sw.step"),
                             selection_mode="points", config=config, theme=None, width="stretch")
@@ -250,6 +252,7 @@ def show(x: np.ndarray, spec, pool) -> None:
                    "**◀ Back** move one cell; drag the slider; **click any output cell** to jump "
                    "to it (after a **Fast** run, press Step or Back first). "
                    + "; ".join(legend).capitalize() + ".")
+        show_zoom(anim, start, "sw-zoom")
         step = anim.steps[start]
         run = wv.run_layer(data, shape, spec)
         with st.container(key="sw-selected"):
@@ -264,10 +267,10 @@ def show(x: np.ndarray, spec, pool) -> None:
                                                    for v in rounded[:6]) + ".")
     if pool is not None:
         st.subheader("Pooling" + (" of the layer's output" if spec is not None else ""))
-        panim = wv.pool_anim(data, shape, spec, pool, classroom)
+        panim = wv.pool_anim(data, shape, spec, pool, classroom, style)
         pstart = min(max(int(ss.get("sw.pstep", 0)), 0), panim.n_steps - 1)
         ss["sw.pstep"] = pstart
-        pfig = wv.pool_figure(data, shape, spec, pool, classroom, pstart)
+        pfig = wv.pool_figure(data, shape, spec, pool, classroom, pstart, style)
         with st.container(key="sw-pool-figure"):
             st.plotly_chart(pfig, key="sw.pchart",
                             on_select=lambda: _on_click("sw.pchart", "sw.pstep"),
@@ -275,25 +278,35 @@ def show(x: np.ndarray, spec, pool) -> None:
         st.caption("Each window keeps its " + ("largest value" if pool.mode == "max" else
                    "average (padding counts as 0)") + "; windows come from the same engine "
                    "code that pools.")
+        show_zoom(panim, pstart, "sw-pool-zoom")
     if classroom:
         describe()
-    export(data, shape, spec, pool)
+    export(data, shape, spec, pool, style)
     URL.show("the same example or input, kernel, layer, step and classroom mode",
              key="sw-link")
 
 
-def export(data: bytes, shape, spec, pool) -> None:
-    """An animated GIF of the animation, for slides."""
-    n = (wv.conv_anim(data, shape, spec, classroom).n_steps if spec is not None
-         else wv.pool_anim(data, shape, spec, pool, classroom).n_steps)
+def show_zoom(anim, step: int, key: str) -> None:
+    """The clicked window with its numbers, when the figure's cells are too small for them."""
+    zoom = wv.zoom_html(anim, step)
+    if zoom is not None:
+        st.markdown("**The clicked window, zoomed** (the figure's cells are too small for their "
+                    "numbers: click an output cell to zoom on its window)")
+        html_view(zoom, key=key)
+
+
+def export(data: bytes, shape, spec, pool, style) -> None:
+    """An animated GIF of the animation, for slides (in the figure's colours)."""
+    n = (wv.conv_anim(data, shape, spec, classroom, style).n_steps if spec is not None
+         else wv.pool_anim(data, shape, spec, pool, classroom, style).n_steps)
     limit = animation.MAX_GIF_FRAMES
     what = f"all {n} steps" if n <= limit else f"the first {limit} of {n} steps"
-    key = hash((data, shape, spec, pool, classroom))
+    key = hash((data, shape, spec, pool, classroom, style))
     if st.button(f"Make an animated GIF for slides ({what})", key="sw.gif"):
         ss["sw.gif_for"] = key
     if ss.get("sw.gif_for") == key:
         with st.spinner("Drawing the frames..."):
-            gif = wv.gif_bytes(data, shape, spec, pool, classroom)
+            gif = wv.gif_bytes(data, shape, spec, pool, classroom, style)
         name = ss.get("sw.source", "animation")
         st.download_button(f"Download the GIF ({len(gif) / 1e6:.1f} MB)", gif,
                            file_name=f"sliding-window-{name}.gif", mime="image/gif",
