@@ -1,7 +1,8 @@
 """CNN arithmetic: a network's shapes, neurons, parameters, multiply-adds and receptive fields.
 
 Pick a preset (LeNet-5, AlexNet, VGG-16, the lecture notes' exercises) or edit the layers; every
-number is shown with its formula. ``?preset=<key>`` in the URL restores a preset.
+number is shown with its formula. ``?preset=<key>`` in the URL restores a preset, and
+``&net=...`` the network as edited (``ui.arithmetic_view.network_text``).
 """
 
 import logging
@@ -82,8 +83,10 @@ def network_body() -> None:
     rows = view.plain_rows(edited.to_dict("records"))
     ss["arith_edited"] = rows
     edited_from_preset = view.is_edited(preset, rows, (h, w, c))
+    view.publish_network(edited_from_preset, (h, w, c), rows)
     if edited_from_preset:
-        st.caption(f"Edited from the preset {preset.title}; the link restores the unedited preset.")
+        st.caption(f"Edited from the preset {preset.title}; the link in the address bar keeps "
+                   "the edits.")
 
     layers, errors = layers_from_rows(rows)
     for message in errors:
@@ -151,8 +154,9 @@ def comparison_body() -> None:
     dc_out = cols[3].number_input("output channels", 1, 100_000, ex[3], key="arith_fc_cout")
     df = cols[4].number_input("filter f", 1, 99, ex[4], key="arith_fc_f")
     dense, figure = view.comparison_chart(dense_vs_conv, dh, dw, dc_in, dc_out, f=df)
-    is_seed = (dh, dw, dc_in, dc_out, df) == ex
-    view.show_comparison(dense, PRESETS["ex_fc_vs_conv"].seed_notes if is_seed else ())
+    # the notes' slip in this example is corrected with its preset ("Exercise: 3x32x32 ->
+    # 100x32x32"), not here, where it would stay on the page whatever the preset
+    view.show_comparison(dense)
     st.plotly_chart(figure, config={"displayModeBar": False}, theme=None)
 
     st.subheader("Standard vs depthwise-separable convolution (MobileNet)")
@@ -169,7 +173,9 @@ def comparison_body() -> None:
     c_out = cols[4].number_input("output channels", 1, 100_000, ex["c_out"], key="arith_sep_cout")
     sep, figure = view.comparison_chart(separable_cost, h_out, w_out, f, c_in, c_out)
     is_seed = dict(h_out=h_out, w_out=w_out, f=f, c_in=c_in, c_out=c_out) == ex
-    view.show_comparison(sep, SEPARABLE_SEED_NOTES if is_seed else ())
+    view.show_comparison(sep)
+    if is_seed:  # no preset is this example: its corrections fold away beside it
+        view.show_seed_notes(SEPARABLE_SEED_NOTES, folded=True)
     st.plotly_chart(figure, config={"displayModeBar": False}, theme=None)
 
     st.subheader("1x1 convolution as a bottleneck (Inception)")
