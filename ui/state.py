@@ -36,6 +36,9 @@ import streamlit as st
 
 __all__ = ["Param", "UrlState", "choice", "flag", "fmt_number", "integer", "number", "words"]
 
+# Query parameters of every page, never a page's own setting: classroom mode (ui/classroom.py).
+SHARED = ("classroom",)
+
 # Longest value read from a URL; longer ones are refused before parsing (a 15 x 15 kernel in
 # compact text needs ~2 kB).
 MAX_VALUE_LENGTH = 4000
@@ -181,6 +184,8 @@ class UrlState:
     applied: bool = field(default=False, init=False)
 
     def __post_init__(self):
+        # parameters every page shares, handled elsewhere (classroom mode: ui/classroom.py)
+        self.ignore = (*self.ignore, *(n for n in SHARED if n not in self.ignore))
         names = [p.name for p in self.params]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate query names in {names}")
@@ -287,7 +292,8 @@ class UrlState:
             except Exception:  # noqa: BLE001 - no browser (AppTest): a relative link
                 base = ""
         parts = urlsplit(base)
-        query = urlencode(self.query(), safe=":,;|/")
+        shared = {k: v for k, v in self._raw().items() if k in SHARED}  # classroom=1
+        query = urlencode({**self.query(), **shared}, safe=":,;|/")
         return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
     @staticmethod

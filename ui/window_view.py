@@ -51,12 +51,11 @@ ss = st.session_state
 # --------------------------------------------------------------------------------------------
 
 def url_state() -> UrlState:
-    """Every setting of the page, with its URL name (``?ex=blur_5x5&classroom=1``)."""
+    """Every setting of the page, with its URL name (``?ex=blur_5x5&step=4``); classroom mode
+    (``classroom=1``) is every page's (``ui/classroom.py``)."""
     P = Param
     return UrlState("sw", [
         P("ex", "sw.source", "edge_6x6", choice(SOURCES), label="example or source"),
-        P("classroom", "sw.classroom", False, flag, format=lambda v: "1" if v else "0",
-          label="classroom mode"),
         P("rows", "sw.rows", 6, integer(2, MAX_CELLS), label="grid rows"),
         P("cols", "sw.cols", 6, integer(2, MAX_CELLS), label="grid columns"),
         P("vals", "sw.vals", "0-9", choice(VALUE_RANGES), label="value range"),
