@@ -52,14 +52,16 @@ NET_KEY = "net"  # an edited network: its input and layers (:func:`network_text`
 _NUMBER_COLUMNS = ("f", "fw", "p", "s", "d", "units")
 
 PAGE_CSS = """
-<style>
 /* Lecture-hall sizes for this page only: big totals, readable tables. */
 [data-testid="stMetricValue"] { font-size: 2.6rem; font-weight: 700; }
 [data-testid="stMetricLabel"] p { font-size: 1.15rem; }
 [data-testid="stTable"] td, [data-testid="stTable"] th { font-size: 1.05rem; }
 [data-testid="stMarkdownContainer"] code { font-size: 0.95em; }
 .st-key-arith_pick button p { font-size: 1.05rem; }
-</style>
+"""
+#: Classroom mode (``ui/classroom.py``) adds this on a projector.
+CLASSROOM_CSS = """
+[data-testid="stMetricValue"] { font-size: 2.2rem; }
 """
 
 

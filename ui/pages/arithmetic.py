@@ -22,12 +22,14 @@ from conv.network import (
     separable_cost,
 )
 from ui import arithmetic_view as view
+from ui.classroom import header, mode, style
 
 log = logging.getLogger(__name__)
 ss = st.session_state
 
-st.html(view.PAGE_CSS)
-st.title("CNN arithmetic")
+classroom = mode()
+style(view.PAGE_CSS, view.CLASSROOM_CSS, on=classroom)
+header("CNN arithmetic")
 st.markdown(
     "Output size `floor((n + 2p - f) / s) + 1`, parameters `((f*f*c_in) + 1) * c_out`, "
     "neurons `H*W*C`, multiply-adds and receptive field, layer by layer, with the actual numbers."

@@ -16,6 +16,7 @@ from kernels import drawing, lenet
 from ui import canvas as cv
 from ui import learn_cnn as data
 from ui import netview
+from ui.classroom import header, mode, style
 from ui.html_view import html_view
 from ui.plotly_view import plotly_view
 from ui.state import UrlState
@@ -25,7 +26,6 @@ log = logging.getLogger(__name__)
 ss = st.session_state
 
 CSS = f"""
-<style>
 [data-testid="stMainBlockContainer"] {{ padding-top: 3.2rem; }}
 h1 {{ padding: 0 0 0.4rem 0 !important; font-size: 2rem !important; }}
 .st-key-inside-top p {{ font-size: 1.05rem; }}
@@ -38,12 +38,16 @@ h1 {{ padding: 0 0 0.4rem 0 !important; font-size: 2rem !important; }}
 {figs.PREDICTION_CSS}
 {figs.STRIP_CSS}
 {UrlState.link_css("inside-link")}
-</style>
+"""
+# On a projector: the canvas a little smaller, so that the shared larger type still fits 720 px.
+CLASSROOM_CSS = """
+.st-key-inside-canvas { --conv-canvas-side: min(400px, calc(100vh - 400px)); }
 """
 
 URL = data.url_state()
 notices = URL.restore()
 data.after_restore(URL)
+classroom = mode(notices)
 
 
 # ---- callbacks ------------------------------------------------------------------------------
@@ -286,8 +290,8 @@ def network_section() -> None:
 
 
 def body() -> None:
-    st.html(CSS)
-    st.title("Inside a CNN: LeNet-5 reads your digit")
+    style(CSS, CLASSROOM_CSS, on=classroom)
+    header("Inside a CNN: LeNet-5 reads your digit")
     explorer()
     network_section()
 
