@@ -735,9 +735,11 @@ class Server:
             return True
 
     def replicas(self) -> int:
-        """Streamlit processes in the tree (the root itself when it is Streamlit)."""
+        """Streamlit processes in the tree (the root itself when it is Streamlit); a replica of
+        deploy/serve.py is ``python -m deploy.replica run app.py``."""
         pids = process_tree(self.proc.pid)
-        n = sum("streamlit" in cmdline(p) and " run " in cmdline(p) + " " for p in pids)
+        n = sum(("streamlit" in cmdline(p) or "deploy.replica" in cmdline(p))
+                and " run " in cmdline(p) + " " for p in pids)
         return max(n, 1)
 
 
