@@ -16,8 +16,14 @@
 // can keep it in its link. Nothing is reported while an animation plays, nor a frame the server
 // drew itself (the figure's layout.meta.start).
 //
-// data (JSON text): {hint: "...", targets: [{name, selector, report,
-//                    buttons: {next, prev, first, last, play, pause}, playing: [labels]}]}
+// It can also measure the room a figure has (data.fit: a selector): the width of that element
+// and the height of the window below its top (at least 60% of the window: on a phone the
+// figure comes after the controls), rounded down to steps of 8%, reported as the trigger
+// "screen" = {width, height} when it changes (a new window size, the sidebar opened, a phone
+// turned), so that the server lays the figure out for it (viz.animation.fit_look).
+//
+// data (JSON text): {hint: "...", fit: "<selector>" or null, targets: [{name, selector,
+//                    report, buttons: {next, prev, first, last, play, pause}, playing: [labels]}]}
 // `selector`: an element holding the Plotly chart (e.g. ".st-key-sw-figure"); `buttons`: the
 // labels of the figure's own buttons for each action (missing: the slider does it); `playing`:
 // the labels of every button that starts playback; `report`: whether to report frames.
@@ -172,6 +178,47 @@ function wireAll() {
   for (const c of targets()) wire(c.root, c.t, c.gd);
 }
 
+// ---- the room a figure has ------------------------------------------------------------------
+
+const STEP = Math.log(1.08);
+const bucket = (v) => Math.floor(Math.exp(Math.floor(Math.log(Math.max(v, 1)) / STEP) * STEP));
+
+function scroller(el) {
+  for (let p = el.parentElement; p; p = p.parentElement) {
+    const y = getComputedStyle(p).overflowY;
+    if ((y === "auto" || y === "scroll") && p.scrollHeight > p.clientHeight) return p;
+  }
+  return null;
+}
+
+function measure(root) {
+  const sel = root.__config.fit;
+  const box = sel && document.querySelector(sel);
+  if (!box || !root.isConnected) return;
+  const r = box.getBoundingClientRect();
+  if (r.width < 50) return;  // not laid out (a hidden tab)
+  const s = scroller(box);
+  const top = r.top + (s ? s.scrollTop - s.getBoundingClientRect().top : window.scrollY);
+  const h = window.innerHeight;
+  const size = { width: bucket(r.width), height: bucket(Math.max(h - top - 8, 0.6 * h)) };
+  const text = size.width + "x" + size.height;
+  if (text === root.__fitSent) return;
+  root.__fitSent = text;
+  if (root.__send) root.__send("screen", size);
+}
+
+function watch(root) {
+  if (root.__fitWatch || !root.__config.fit) return;
+  const later = () => {
+    clearTimeout(root.__fitTimer);
+    root.__fitTimer = setTimeout(() => measure(root), 300);
+  };
+  root.__fitWatch = later;
+  window.addEventListener("resize", later);
+  const box = document.querySelector(root.__config.fit);
+  if (box) new ResizeObserver(later).observe(box.parentElement || box);
+}
+
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
   let root = parentElement.querySelector(":scope > .conv-keys");
@@ -187,6 +234,7 @@ export default function (component) {
     root.__text = text;
     root.__config = JSON.parse(text);
     root.textContent = root.__config.hint || "";
+    root.__fitSent = root.__config.sent || null;  // the size the server laid the figure out for
   }
   registry.roots.add(root);
   if (!registry.installed) {
@@ -195,4 +243,8 @@ export default function (component) {
     setInterval(wireAll, WIRE_MS);
   }
   wireAll();
+  if (root.__config.fit) {
+    watch(root);
+    measure(root);
+  }
 }

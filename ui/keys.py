@@ -40,7 +40,7 @@ from pathlib import Path
 import streamlit as st
 
 __all__ = ["HINT", "PLAY_PAUSE", "STEP_BUTTONS", "Target", "animation_target", "browser_step",
-           "figure_start", "presenter_keys", "reported"]
+           "figure_start", "presenter_keys", "reported", "reported_screen"]
 
 _JS = Path(__file__).with_name("keys.js").read_text(encoding="utf-8")
 _CSS = """
@@ -95,13 +95,34 @@ def animation_target(name: str, selector: str, *, report: bool = True) -> Target
 
 
 def presenter_keys(targets: Sequence[Target], *, key: str,
-                   on_step: Callable[[], None] | None = None, hint: str = HINT) -> None:
+                   on_step: Callable[[], None] | None = None, hint: str = HINT,
+                   fit: str | None = None, screen: tuple[int, int] | None = None,
+                   on_screen: Callable[[], None] | None = None) -> None:
     """The keys for ``targets`` and their one-line ``hint``. ``on_step``: called (a callback,
     before the rerun) when the browser reports the frame an animation settled on; read it with
-    :func:`reported`. Inside ``st.fragment``, a report reruns only the fragment."""
-    data = json.dumps({"hint": hint, "targets": [t.spec() for t in targets]},
+    :func:`reported`. Inside ``st.fragment``, a report reruns only the fragment.
+
+    ``fit``: a selector of the element whose room to measure (its width, and the window's
+    height below its top); ``on_screen`` is called when it changes (read it with
+    :func:`reported_screen`); ``screen``: the size the figure was laid out for (not reported
+    again)."""
+    data = json.dumps({"hint": hint, "targets": [t.spec() for t in targets], "fit": fit,
+                       "sent": f"{screen[0]}x{screen[1]}" if screen else None},
                       ensure_ascii=False, sort_keys=True)
-    _component(data=data, key=key, on_step_change=on_step or (lambda: None))
+    _component(data=data, key=key, on_step_change=on_step or (lambda: None),
+               on_screen_change=on_screen or (lambda: None))
+
+
+def reported_screen(key: str) -> dict | None:
+    """``{"width", "height"}`` (px) just measured by the keys ``key`` (a trigger)."""
+    state = st.session_state.get(key)
+    if state is None:
+        return None
+    try:
+        value = state["screen"]
+    except (KeyError, TypeError):
+        value = getattr(state, "screen", None)
+    return value if isinstance(value, dict) else None
 
 
 def reported(key: str) -> tuple[str, str] | None:

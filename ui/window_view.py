@@ -297,11 +297,30 @@ def measured(anim: animation.Animation, sample: int = 16) -> animation.Animation
     return anim
 
 
+def look(classroom: bool, screen: tuple[int, int] | None) -> animation.Look:
+    """The figure's sizes: for the screen the browser measured (``(width, height)`` of the room
+    for the figure, see :func:`screen_of`), else for a typical one."""
+    base = animation.look_for(classroom)
+    return base if screen is None else animation.fit_look(base, *screen)
+
+
+def screen_of(value) -> tuple[int, int] | None:
+    """A screen reported by the browser (``{"width", "height"}`` in px) as a cache-friendly pair,
+    or None when it is not one."""
+    try:
+        w, h = int(value["width"]), int(value["height"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (200 <= w <= 8000 and 200 <= h <= 8000):
+        return None
+    return w, h
+
+
 @cache.cached
-def conv_anim(data: bytes, shape: tuple[int, ...], spec: ConvSpec,
-              classroom: bool) -> animation.Animation:
+def conv_anim(data: bytes, shape: tuple[int, ...], spec: ConvSpec, classroom: bool,
+              screen: tuple[int, int] | None = None) -> animation.Animation:
     return measured(animation.conv_animation(run_layer(data, shape, spec), spec,
-                                             classroom=classroom))
+                                             look=look(classroom, screen)))
 
 
 def step_figure(anim: animation.Animation, start: int) -> FrozenFigure:
@@ -313,8 +332,8 @@ def step_figure(anim: animation.Animation, start: int) -> FrozenFigure:
 
 @cache.cached
 def conv_figure(data: bytes, shape: tuple[int, ...], spec: ConvSpec, classroom: bool,
-                start: int) -> FrozenFigure:
-    return step_figure(conv_anim(data, shape, spec, classroom), start)
+                start: int, screen: tuple[int, int] | None = None) -> FrozenFigure:
+    return step_figure(conv_anim(data, shape, spec, classroom, screen), start)
 
 
 def pool_input(run: stages.Stages) -> stages.Stage:
@@ -324,7 +343,7 @@ def pool_input(run: stages.Stages) -> stages.Stage:
 
 @cache.cached
 def pool_anim(data: bytes, shape: tuple[int, ...], spec: ConvSpec | None, pool: PoolSpec,
-              classroom: bool) -> animation.Animation:
+              classroom: bool, screen: tuple[int, int] | None = None) -> animation.Animation:
     if spec is None:  # pooling the input itself (the notes' 4x4 example)
         pre = _array(data, shape)
         title = "Input"
@@ -333,14 +352,15 @@ def pool_anim(data: bytes, shape: tuple[int, ...], spec: ConvSpec | None, pool: 
         pre, title = stage.array, f"Map ({stage.title})"
     pooled = ops.pool2d(pre, pool.kernel_size, pool.effective_stride, pool.padding,
                         mode=pool.mode)
-    return measured(animation.pool_animation(pre, pool, pooled, classroom=classroom,
-                                             title=title))
+    return measured(animation.pool_animation(pre, pool, pooled, title=title,
+                                             look=look(classroom, screen)))
 
 
 @cache.cached
 def pool_figure(data: bytes, shape: tuple[int, ...], spec: ConvSpec | None, pool: PoolSpec,
-                classroom: bool, start: int) -> FrozenFigure:
-    return step_figure(pool_anim(data, shape, spec, pool, classroom), start)
+                classroom: bool, start: int,
+                screen: tuple[int, int] | None = None) -> FrozenFigure:
+    return step_figure(pool_anim(data, shape, spec, pool, classroom, screen), start)
 
 
 @cache.cached

@@ -32,7 +32,7 @@ import copy
 import io
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -51,6 +51,7 @@ __all__ = [
     "PoolStep",
     "conv_animation",
     "conv_steps",
+    "fit_look",
     "fmt",
     "output_size_lines",
     "pool_animation",
@@ -402,6 +403,7 @@ class Look:
     controls_px: int     # buttons and slider under the plot
     button_font: int
     extra_height_px: int = 0  # allowed beyond max_height_px to keep cell numbers readable
+    control_rows: int = 1     # the buttons in one row, or two (Play under Step: a phone)
 
 
 # A 1280 x 720 laptop with the sidebar open leaves Streamlit's main column ~820 px: laid out for
@@ -414,6 +416,38 @@ CLASSROOM = Look(True, 1700, 880, 112, 36, 24, 26, 40, 24, 5, 2, 126, 22, 160)
 
 def look_for(classroom: bool) -> Look:
     return CLASSROOM if classroom else NORMAL
+
+
+#: Below this width the Play buttons go under the step buttons (side by side they overlap).
+NARROW_PX = 620
+
+
+def fit_look(look: Look, width_px: int, height_px: int) -> Look:
+    """``look`` for a figure ``width_px`` wide with ``height_px`` of the window for it, buttons
+    and slider included (the browser measures both: ``ui/keys.js``).
+
+    The grids take what the width and the height allow (no taller than the window: the buttons
+    stay on the screen). Type follows the width: smaller on a phone, larger on a wide screen,
+    never below readable sizes, and in classroom mode at least 85% of its size on a
+    projector. Narrower than :data:`NARROW_PX`, the buttons take two rows."""
+    width_px = max(240, int(width_px))
+    height_px = max(280, int(height_px))
+    scale = min(max(width_px / look.width_px, 0.85 if look.classroom else 0.7), 1.3)
+
+    def f(size: int, least: int) -> int:
+        return max(least, int(round(size * scale)))
+
+    narrow = width_px < NARROW_PX
+    button_font = f(look.button_font, 13)
+    controls = look.controls_px + 2 * (button_font - look.button_font)
+    if narrow:
+        controls += button_font * 2 + 12
+    return replace(look, width_px=width_px, max_height_px=height_px, extra_height_px=0,
+                   max_cell_px=f(look.max_cell_px, 24), title_font=f(look.title_font, 16),
+                   label_font=f(look.label_font, 13), eq_font=f(look.eq_font, 12),
+                   max_cell_font=f(look.max_cell_font, 12), min_cell_font=f(look.min_cell_font, 10),
+                   button_font=button_font, controls_px=controls,
+                   control_rows=2 if narrow else 1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1085,11 +1119,17 @@ class Animation:
         menu = {"type": "buttons", "direction": "right", "showactive": False, "x": 0, "xanchor": "left",
                 "y": 0, "yanchor": "top", "pad": {"t": 8, "r": 6}, "font": bfont,
                 "bgcolor": "#F2F2F2", "bordercolor": "#444444", "borderwidth": 1}
+        # a narrow figure (a phone): the Play buttons in a row of their own under the steps
+        row_px = look.button_font * 2 + 12
+        two_rows = look.control_rows > 1
+        play_menu = ({"x": 0, "xanchor": "left", "pad": {"t": 8 + row_px, "r": 6}} if two_rows
+                     else {"x": 0.995, "xanchor": "right"})
         few = n <= 40
         every = max(1, -(-n // MAX_SLIDER_STEPS))
         slider = {
             "active": start, "x": 0, "len": 1.0, "xanchor": "left", "y": 0, "yanchor": "top",
-            "pad": {"t": look.button_font * 2 + 26, "b": 0, "l": 0, "r": 0},
+            "pad": {"t": look.button_font * 2 + 26 + (row_px if two_rows else 0), "b": 0,
+                    "l": 0, "r": 0},
             "currentvalue": {"visible": False}, "ticklen": 4 if few else 0,
             "minorticklen": 0, "bgcolor": "#DDDDDD", "activebgcolor": VERMILLION,
             "bordercolor": "#444444", "borderwidth": 1,
@@ -1115,7 +1155,7 @@ class Animation:
             "shapes": shapes, "annotations": texts + sc.static_texts,
             "updatemenus": [
                 {**menu, "buttons": step_buttons},
-                {**menu, "buttons": play_buttons, "x": 0.995, "xanchor": "right"},
+                {**menu, "buttons": play_buttons, **play_menu},
             ],
             "sliders": [slider],
             "meta": {"steps": n, "start": start, "width_px": int(width_px), "slider_every": every},
@@ -1218,9 +1258,11 @@ def _animation(scene: Scene, steps: list) -> Animation:
                      slider_steps=_slider_steps(scene))
 
 
-def conv_animation(stages: Stages, spec: ConvSpec, *, classroom: bool = False) -> Animation:
+def conv_animation(stages: Stages, spec: ConvSpec, *, classroom: bool = False,
+                   look: Look | None = None) -> Animation:
     """The convolution of ``stages`` (from ``conv.stages.run(x, spec)``), one frame per output
     cell: the window on the (padded) input, the kernel, the output filling in, the equation.
+    ``look``: the sizes (default: ``look_for(classroom)``; :func:`fit_look` for a screen).
 
     Raises
     ------
@@ -1228,15 +1270,17 @@ def conv_animation(stages: Stages, spec: ConvSpec, *, classroom: bool = False) -
         When the layer has more than :data:`MAX_CHANNELS` input channels or filters.
     """
     steps = conv_steps(stages, spec)
-    return _animation(_conv_scene(stages, spec, steps, look_for(classroom)), steps)
+    return _animation(_conv_scene(stages, spec, steps, look or look_for(classroom)), steps)
 
 
 def pool_animation(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, *,
-                   classroom: bool = False, title: str = "Map") -> Animation:
+                   classroom: bool = False, title: str = "Map",
+                   look: Look | None = None) -> Animation:
     """Pooling of ``pre`` (C, H, W) into the engine's ``pooled``, one frame per pooled cell."""
     pre = np.asarray(pre, np.float32)
     steps = pool_steps(pre, pool, pooled)
-    return _animation(_pool_scene(pre, pool, pooled, steps, look_for(classroom), title), steps)
+    return _animation(_pool_scene(pre, pool, pooled, steps, look or look_for(classroom), title),
+                      steps)
 
 
 # --------------------------------------------------------------------------------------------

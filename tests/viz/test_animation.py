@@ -431,3 +431,40 @@ def test_blur_first_equation_is_the_notes_one():
     eq = steps[0].equation
     assert eq[0].startswith("  206×0.0625 + 205×0.125 ")
     assert eq[-1].endswith("75×0.0625 = 177.75")
+
+
+# --------------------------------------------------------------------------------------------
+# Fitted to a screen (the room the browser measured)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("classroom, width, height", [
+    (False, 900, 470),    # 1280 x 720 with the sidebar open
+    (True, 1200, 500),    # 1280 x 720 projector, sidebar folded
+    (False, 1500, 800),   # 1920 x 1080
+    (True, 1800, 820),
+    (False, 358, 506),    # a 390 x 844 phone
+])
+def test_a_fitted_figure_fits_its_room_and_uses_its_width(classroom, width, height):
+    ex = examples.EXAMPLES["edge_6x6"]
+    run = stages.run(ex.input_array, ex.spec)
+    look = A.fit_look(A.look_for(classroom), width, height)
+    layout = A.conv_animation(run, ex.spec, look=look).layout(0)
+    assert layout["height"] <= height + 12  # buttons and slider on the screen
+    used = layout["meta"]["width_px"]
+    assert used <= width
+    # the width or the height is used up (one of them binds)
+    assert used >= 0.8 * width or layout["height"] >= 0.85 * height
+
+
+def test_on_a_phone_the_play_buttons_take_a_row_of_their_own():
+    ex = examples.EXAMPLES["edge_6x6"]
+    run = stages.run(ex.input_array, ex.spec)
+    narrow = A.conv_animation(run, ex.spec, look=A.fit_look(A.NORMAL, 358, 506)).layout(0)
+    wide = A.conv_animation(run, ex.spec, look=A.fit_look(A.NORMAL, 900, 470)).layout(0)
+    steps, plays = narrow["updatemenus"]
+    assert plays["x"] == steps["x"] == 0 and plays["xanchor"] == "left"
+    assert plays["pad"]["t"] > steps["pad"]["t"] + narrow["updatemenus"][0]["font"]["size"]
+    assert narrow["sliders"][0]["pad"]["t"] > plays["pad"]["t"]
+    assert wide["updatemenus"][1]["xanchor"] == "right"
+    assert narrow["updatemenus"][0]["font"]["size"] >= 13

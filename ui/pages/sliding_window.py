@@ -68,6 +68,13 @@ def _on_frame() -> None:
     keys.browser_step(TARGETS[got[0]][1], int(got[1]))
 
 
+def _on_screen() -> None:
+    """The browser measured the room the figure has: lay it out for that."""
+    screen = wv.screen_of(keys.reported_screen("sw.keys"))
+    if screen is not None:
+        ss["sw.screen"] = screen
+
+
 def _new_seed() -> None:
     ss["sw.seed"] = int(ss.get("sw.seed", 1)) + 1
 
@@ -233,18 +240,19 @@ def show(x: np.ndarray, spec, pool) -> None:
     if ss.get("sw.cfg") not in (None, cfg):  # a new configuration starts at step 1
         ss["sw.step"] = ss["sw.pstep"] = 0
     ss["sw.cfg"] = cfg
-    figure_id = (cfg, classroom)
+    screen = ss.get("sw.screen")  # the room for the figure, as the browser measured it
+    figure_id = (cfg, classroom, screen)
     config = {"displayModeBar": False, "scrollZoom": False, "doubleClick": False}
     if spec is not None:
         with st.container(key="sw-sizes"):
             for line in size_notes(spec):
                 st.markdown(line)
-        anim = wv.conv_anim(data, shape, spec, classroom)
+        anim = wv.conv_anim(data, shape, spec, classroom, screen)
         start = min(max(int(ss.get("sw.step", 0)), 0), anim.n_steps - 1)
         ss["sw.step"] = start
         # a position the browser reported is on the screen already: the figure stays as sent
         fig = wv.conv_figure(data, shape, spec, classroom,
-                             keys.figure_start("sw.step", start, figure_id))
+                             keys.figure_start("sw.step", start, figure_id), screen)
         with st.container(key="sw-figure"):
             st.plotly_chart(fig, key="sw.chart", on_select=lambda: _on_click("sw.chart", "sw.step"),
                             selection_mode="points", config=config, theme=None, width="stretch")
@@ -255,8 +263,7 @@ def show(x: np.ndarray, spec, pool) -> None:
             legend.append("dashed blue: the previous window (the stride's jump)")
         if any(p for pair in spec.resolved_padding(x.shape[1:]) for p in pair):
             legend.append("pale cells with italic values: padding")
-        keys.presenter_keys([keys.animation_target(name, sel) for name, (sel, _) in
-                             TARGETS.items()], key="sw.keys", on_step=_on_frame)
+        presenter_keys(screen)
         st.caption("**Play** runs it in your browser (slowly, normally or fast); **Step ▶** and "
                    "**◀ Back** move one cell; drag the slider; **click any output cell** to jump "
                    "to it (after a **Fast** run, press Step or Back first). "
@@ -275,11 +282,11 @@ def show(x: np.ndarray, spec, pool) -> None:
                                                    for v in rounded[:6]) + ".")
     if pool is not None:
         st.subheader("Pooling" + (" of the layer's output" if spec is not None else ""))
-        panim = wv.pool_anim(data, shape, spec, pool, classroom)
+        panim = wv.pool_anim(data, shape, spec, pool, classroom, screen)
         pstart = min(max(int(ss.get("sw.pstep", 0)), 0), panim.n_steps - 1)
         ss["sw.pstep"] = pstart
         pfig = wv.pool_figure(data, shape, spec, pool, classroom,
-                              keys.figure_start("sw.pstep", pstart, figure_id))
+                              keys.figure_start("sw.pstep", pstart, figure_id), screen)
         with st.container(key="sw-pool-figure"):
             st.plotly_chart(pfig, key="sw.pchart",
                             on_select=lambda: _on_click("sw.pchart", "sw.pstep"),
@@ -288,13 +295,20 @@ def show(x: np.ndarray, spec, pool) -> None:
                    "average (padding counts as 0)") + "; windows come from the same engine "
                    "code that pools.")
         if spec is None:  # the pooling-only example: its keys are here
-            keys.presenter_keys([keys.animation_target(name, sel) for name, (sel, _) in
-                                 TARGETS.items()], key="sw.keys", on_step=_on_frame)
+            presenter_keys(screen, fit=".st-key-sw-pool-figure")
     if classroom:
         describe()
     export(data, shape, spec, pool)
     URL.show("the same example or input, kernel, layer, step and classroom mode",
              key="sw-link")
+
+
+def presenter_keys(screen, fit: str = ".st-key-sw-figure") -> None:
+    """The keys for both animations, their hint, and the measure of the room of the figure
+    ``fit`` (a selector): the first one."""
+    keys.presenter_keys([keys.animation_target(name, sel) for name, (sel, _) in
+                         TARGETS.items()], key="sw.keys", on_step=_on_frame, fit=fit,
+                        screen=screen, on_screen=_on_screen)
 
 
 def export(data: bytes, shape, spec, pool) -> None:
