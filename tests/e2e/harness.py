@@ -43,9 +43,20 @@ def missing(reason: str):
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port: any, or one of ``E2E_PORTS=9000-9049`` (a shared machine's allotted range)."""
+    allowed = os.environ.get("E2E_PORTS")
+    candidates = [0]
+    if allowed:
+        lo, _, hi = allowed.partition("-")
+        candidates = list(range(int(lo), int(hi or lo) + 1))
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError(f"no free port in E2E_PORTS={allowed}")
 
 
 def start_streamlit(script: str = "app.py", timeout: float = 60.0, *, cwd: Path = ROOT,

@@ -59,7 +59,10 @@ def preset_header() -> Preset:
 
 def network_body() -> None:
     preset = preset_header()
-    st.subheader("Input and layers")
+    # the totals and the table come first, under the presets (one screen on a projector); the
+    # editor that makes them is below, so they are drawn into this box once it has run
+    results = st.container(key="arith-results")
+    st.subheader("Edit the network: input and layers")
     if "arith_h" not in ss:  # widget state is dropped on a page switch; the input is not
         ss["arith_h"], ss["arith_w"], ss["arith_c"] = ss["arith_input"]
     c1, c2, c3, _ = st.columns([1, 1, 1, 3])
@@ -86,9 +89,6 @@ def network_body() -> None:
     ss["arith_edited"] = rows
     edited_from_preset = view.is_edited(preset, rows, (h, w, c))
     view.publish_network(edited_from_preset, (h, w, c), rows)
-    if edited_from_preset:
-        st.caption(f"Edited from the preset {preset.title}; the link in the address bar keeps "
-                   "the edits.")
 
     layers, errors = layers_from_rows(rows)
     for message in errors:
@@ -96,42 +96,47 @@ def network_body() -> None:
     try:
         network = Network((h, w, c), tuple(layers))
     except ValueError as exc:
-        st.error(f"The input size is not valid: {exc}")
+        with results:
+            st.error(f"The input size is not valid: {exc}")
         return
     ss["arith_input"] = network.input
     analysis = view.analysis_of(network)
 
-    st.subheader("Totals")
-    view.show_totals(analysis)
-    for row in analysis.impossible:
-        st.error(
-            f"Layer {row.index} ({row.name}) cannot exist: {row.error}. It is left out: the next "
-            "layer receives its input, and it counts nothing in the totals."
-        )
-    if analysis.flagged:
-        lines = "\n".join(
-            f"- **{view.esc(r.name)}**: {view.esc('; '.join(r.flags))}" for r in analysis.flagged
-        )
-        st.markdown("**Notices**\n" + lines)
+    with results:
+        if edited_from_preset:
+            st.caption(f"Edited from the preset {preset.title} (below); the link in the "
+                       "address bar keeps the edits.")
+        view.show_totals(analysis)
+        for row in analysis.impossible:
+            st.error(
+                f"Layer {row.index} ({row.name}) cannot exist: {row.error}. It is left out: the "
+                "next layer receives its input, and it counts nothing in the totals."
+            )
+        if analysis.flagged:
+            lines = "\n".join(
+                f"- **{view.esc(r.name)}**: {view.esc('; '.join(r.flags))}"
+                for r in analysis.flagged
+            )
+            st.markdown("**Notices**\n" + lines)
 
-    st.subheader("Layer by layer")
-    st.table(view.results_frame(analysis), hide_index=True)
-    name = ss["arith_preset"] + ("-edited" if edited_from_preset else "")
-    downloads = st.container(horizontal=True)
-    downloads.download_button(
-        "Download CSV",
-        analysis.to_csv(),
-        file_name=f"{name}.csv",
-        mime="text/csv",
-        on_click="ignore",
-    )
-    downloads.download_button(
-        "Download Markdown",
-        analysis.to_markdown(),
-        file_name=f"{name}.md",
-        mime="text/markdown",
-        on_click="ignore",
-    )
+        st.subheader("Layer by layer")
+        st.table(view.results_frame(analysis), hide_index=True)
+        name = ss["arith_preset"] + ("-edited" if edited_from_preset else "")
+        downloads = st.container(horizontal=True)
+        downloads.download_button(
+            "Download CSV",
+            analysis.to_csv(),
+            file_name=f"{name}.csv",
+            mime="text/csv",
+            on_click="ignore",
+        )
+        downloads.download_button(
+            "Download Markdown",
+            analysis.to_markdown(),
+            file_name=f"{name}.md",
+            mime="text/markdown",
+            on_click="ignore",
+        )
 
     with st.expander("How the receptive field grows (r = r_in + (k - 1) * j_in, j = j_in * s)"):
         st.markdown(view.rf_steps(analysis))
