@@ -77,6 +77,8 @@ def url_state() -> UrlState:
         *controls.layer_params("sw", max_pad=8),
         P("step", "sw.step", 0, lambda t: integer(1, 10**6)(t) - 1, format=lambda v: str(v + 1),
           label="step"),
+        P("pstep", "sw.pstep", 0, lambda t: integer(1, 10**6)(t) - 1,
+          format=lambda v: str(v + 1), label="pooling step"),
     ])
 
 

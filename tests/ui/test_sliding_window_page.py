@@ -364,3 +364,15 @@ def test_the_keys_name_the_animation_s_own_buttons():
     labels = {b["label"] for menu in anim.layout()["updatemenus"] for b in menu["buttons"]}
     assert set(keys.STEP_BUTTONS.values()) <= labels
     assert set(keys.PLAYING) == {label for label, _ in animation.SPEEDS}
+
+
+def test_the_pooling_position_is_in_the_link_too():
+    at = _open(ex="pool_4x4", pstep="3")
+    _ok(at)
+    assert _figure(at)["layout"]["sliders"][0]["active"] == 2
+    assert "pstep=3" in at.code[-1].value
+    at.session_state["sw.pstep"] = 1
+    at.session_state["sw.pstep@browser"] = 1  # reported by the browser: not drawn again
+    at.run()
+    assert _figure(at)["layout"]["sliders"][0]["active"] == 2
+    assert "pstep=2" in at.code[-1].value

@@ -31,7 +31,8 @@ h1 {{ padding: 0 0 0.4rem 0 !important; font-size: 2rem !important; }}
 .st-key-inside-top p {{ font-size: 1.05rem; }}
 .st-key-inside-picker button p {{ font-size: 1.25rem; font-weight: 700; }}
 .st-key-inside-trace p, .st-key-inside-trace li {{ font-size: 1.1rem; }}
-.st-key-inside-canvas {{ --conv-canvas-side: min(440px, calc(100vh - 380px)); }}
+.st-key-inside-canvas {{ --conv-canvas-side: min(440px, calc(100vh - 380px),
+                                                  calc(100vw - 2.5rem)); }}
 .conv-pred {{ --conv-pred-height: min(7rem, calc(100vh - 560px)); }}
 .conv-testdigit {{ display: flex; gap: 0.8rem; align-items: center; font-size: 1.1rem; }}
 .conv-testdigit img {{ image-rendering: pixelated; border: 1px solid #888; width: 5.6rem; }}
@@ -41,7 +42,8 @@ h1 {{ padding: 0 0 0.4rem 0 !important; font-size: 2rem !important; }}
 """
 # On a projector: the canvas a little smaller, so that the shared larger type still fits 720 px.
 CLASSROOM_CSS = """
-.st-key-inside-canvas { --conv-canvas-side: min(400px, calc(100vh - 400px)); }
+.st-key-inside-canvas { --conv-canvas-side: min(400px, calc(100vh - 400px),
+                                               calc(100vw - 2.5rem)); }
 """
 
 URL = data.url_state()
