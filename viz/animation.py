@@ -404,6 +404,7 @@ class Look:
     button_font: int
     extra_height_px: int = 0  # allowed beyond max_height_px to keep cell numbers readable
     control_rows: int = 1     # the buttons in one row, or two (Play under Step: a phone)
+    eq_beside: bool = False   # the equation may go beside the grids (a wide, short screen)
 
 
 # A 1280 x 720 laptop with the sidebar open leaves Streamlit's main column ~820 px: laid out for
@@ -429,7 +430,9 @@ def fit_look(look: Look, width_px: int, height_px: int) -> Look:
     The grids take what the width and the height allow (no taller than the window: the buttons
     stay on the screen). Type follows the width: smaller on a phone, larger on a wide screen,
     never below readable sizes, and in classroom mode at least 85% of its size on a
-    projector. Narrower than :data:`NARROW_PX`, the buttons take two rows."""
+    projector. Narrower than :data:`NARROW_PX`, the buttons take two rows; wider, the equation
+    may go beside the grids instead of under them (a projector's 1280 x 720 is wide and short:
+    the grids get twice the room)."""
     width_px = max(240, int(width_px))
     height_px = max(280, int(height_px))
     scale = min(max(width_px / look.width_px, 0.85 if look.classroom else 0.7), 1.3)
@@ -447,7 +450,7 @@ def fit_look(look: Look, width_px: int, height_px: int) -> Look:
                    label_font=f(look.label_font, 13), eq_font=f(look.eq_font, 12),
                    max_cell_font=f(look.max_cell_font, 12), min_cell_font=f(look.min_cell_font, 10),
                    button_font=button_font, controls_px=controls,
-                   control_rows=2 if narrow else 1)
+                   control_rows=2 if narrow else 1, eq_beside=not narrow)
 
 
 # --------------------------------------------------------------------------------------------
@@ -627,13 +630,53 @@ class _Sizes:
     eq_u: float          # equation block height, in cells
     formula_y_u: float   # where the formula line starts, below the top, in cells
     formula_below: bool  # the formula has its own line under the step line
+    beside_u: float = 0.0  # the equation beside the grids: its column's width, gap included,
+                           # in cells (0: under the grids)
+
+
+BESIDE_GAP_PX = 28  # between the grids and an equation beside them
 
 
 def _layout_px(look: Look, grid_w: float, grid_h: float, n_eq: int, eq_chars: int,
                title_chars: int, formula_chars: int) -> _Sizes:
     """Cell size and fonts for a scene of ``grid_w`` x ``grid_h`` cells, a step line of
     ``title_chars``, an output-size formula of ``formula_chars`` and ``n_eq`` equation lines of
-    up to ``eq_chars`` characters, within the look's width and height."""
+    up to ``eq_chars`` characters, within the look's width and height: the equation under the
+    grids, or (``look.eq_beside``) beside them when that makes the cells a tenth larger."""
+    below = _layout_below(look, grid_w, grid_h, n_eq, eq_chars, title_chars, formula_chars)
+    if not look.eq_beside or not eq_chars:
+        return below
+    eq_font = look.eq_font  # monospace: 0.6 em a character; the column takes at most half
+    if eq_chars * 0.61 * eq_font + BESIDE_GAP_PX > 0.5 * look.width_px:
+        eq_font = max(10, int((0.5 * look.width_px - BESIDE_GAP_PX) / (0.61 * eq_chars)))
+    eq_w = eq_chars * 0.61 * eq_font + BESIDE_GAP_PX
+    eq_h = n_eq * eq_font * 1.32 + 6
+    under = look.label_font * 0.8 + 6  # captions under the grids
+
+    def fit(header_px: float) -> tuple[float, float]:
+        free_h = look.max_height_px - look.controls_px - header_px - 20
+        cell = max(4.0, min(look.max_cell_px, (look.width_px - eq_w) / grid_w,
+                            max(free_h - under, 60) / grid_h))
+        return cell, free_h
+
+    header_px = look.title_font * 1.5 + look.label_font * 1.9
+    cell, free_h = fit(header_px)
+    side_by_side = (title_chars * 0.55 * look.title_font + formula_chars * 0.5 * look.label_font
+                    + 60 <= grid_w * cell + eq_w)
+    if not side_by_side:
+        header_px += look.label_font * 1.5
+        cell, free_h = fit(header_px)
+    if eq_h > free_h or cell < 1.1 * below.cell:
+        return below
+    eq_u = max(under / cell, eq_h / cell - grid_h + 0.1)
+    return _Sizes(cell, eq_font, header_px / cell, eq_u,
+                  0.0 if side_by_side else look.title_font * 1.5 / cell, not side_by_side,
+                  eq_w / cell)
+
+
+def _layout_below(look: Look, grid_w: float, grid_h: float, n_eq: int, eq_chars: int,
+                  title_chars: int, formula_chars: int) -> _Sizes:
+    """:func:`_layout_px` with the equation under the grids."""
     eq_font = look.eq_font
     if eq_chars:
         eq_font = max(10, min(eq_font, int(look.width_px / (0.61 * eq_chars))))
@@ -680,15 +723,16 @@ def _plotly_shape(template: dict, coords: dict) -> dict:
 # --------------------------------------------------------------------------------------------
 
 def _step_texts(look: Look, x_lo: float, y_lo: float, grid_h: float, cell: float,
-                eq_font: int) -> list[dict]:
+                eq_font: int, beside: float | None = None) -> list[dict]:
     """Templates of the two texts every frame rewrites: the step line at the top left and the
-    equation under the grids."""
+    equation under the grids (or beside them, from ``x = beside``, level with their top)."""
+    eq_at = ({"x": _n(x_lo + 0.2), "y": _n(grid_h + (look.label_font * 0.8 + EQ_GAP_PX) / cell)}
+             if beside is None else {"x": _n(beside), "y": 0.0})
     return [
         {"showarrow": False, "xref": "x", "yref": "y", "x": _n(x_lo), "y": _n(y_lo + 0.02),
          "xanchor": "left", "yanchor": "top",
          "font": {"size": look.title_font, "family": SANS, "color": "#000000", "weight": "bold"}},
-        {"showarrow": False, "xref": "x", "yref": "y", "x": _n(x_lo + 0.2),
-         "y": _n(grid_h + (look.label_font * 0.8 + EQ_GAP_PX) / cell), "xanchor": "left",
+        {"showarrow": False, "xref": "x", "yref": "y", **eq_at, "xanchor": "left",
          "yanchor": "top", "align": "left",
          "font": {"size": eq_font, "family": MONO, "color": "#000000"}},
     ]
@@ -754,6 +798,8 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
     sz = _layout_px(look, grid_w, grid_h, n_eq, eq_chars, title_chars, len(formula))
     cell, eq_font, head_u, eq_u = sz.cell, sz.eq_font, sz.head_u, sz.eq_u
     y_lo, y_hi = -head_u, grid_h + eq_u
+    eq_x = x_hi + BESIDE_GAP_PX / cell if sz.beside_u else None  # the equation beside them
+    x_end = x_hi + sz.beside_u
 
     grids: list[Grid] = []
     static_shapes: list[dict] = []
@@ -847,7 +893,7 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
                       "xanchor": "center", "yanchor": "middle"})
         texts.append({**big, "text": "=", "x": _n(ker[0][0].right + gap / 2), "y": _n(mid[1]),
                       "xanchor": "center", "yanchor": "middle"})
-    texts.append(_formula_text(label, formula, sz, x_lo, x_hi, y_lo))
+    texts.append(_formula_text(label, formula, sz, x_lo, x_end, y_lo))
 
     # --- dynamic shapes. One path draws every vermillion rectangle of a step (the window on
     # each input slice, or with dilation the cells it samples, and the output cell): a path is
@@ -864,7 +910,7 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
     mask_t = {"type": "rect", "layer": "above", "line": {"width": 0}, "fillcolor": MASK_FILL}
     dyn_shapes = ([hl_t] + ([span_t] if dil else []) + ([ghost_t] if jumps else [])
                   + ([filt_t] if c_out > 1 else []) + [mask_t] * (2 * c_out))
-    dyn_texts = _step_texts(look, x_lo, y_lo, grid_h, cell, eq_font)
+    dyn_texts = _step_texts(look, x_lo, y_lo, grid_h, cell, eq_font, eq_x)
     nowhere = {"path": f"M{_n(inp[0].x)},{_n(inp[0].y)}Z"}
 
     n = len(steps)
@@ -906,7 +952,7 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
         click["x"].append(_n(cx))
         click["y"].append(_n(cy))
         click["step"].append(st.index)
-    return Scene(look, cell, (x_lo, x_hi), (y_lo, y_hi), grids, static_shapes, texts,
+    return Scene(look, cell, (x_lo, x_end), (y_lo, y_hi), grids, static_shapes, texts,
                  dyn_shapes, dyn_texts, scene_steps, labels, click)
 
 
@@ -936,6 +982,8 @@ def _pool_scene(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, steps: list
     sz = _layout_px(look, x_hi - x_lo, grid_h, 1, eq_chars, title_chars, len(formula))
     cell, eq_font, head_u, eq_u = sz.cell, sz.eq_font, sz.head_u, sz.eq_u
     y_lo, y_hi = -head_u, grid_h + eq_u
+    eq_x = x_hi + BESIDE_GAP_PX / cell if sz.beside_u else None  # the equation beside them
+    x_end = x_hi + sz.beside_u
     label = {"font": {"size": look.label_font, "family": SANS, "color": "#111111"},
              "showarrow": False, "xref": "x", "yref": "y"}
     inner = np.zeros((hp, wp), bool)
@@ -969,7 +1017,7 @@ def _pool_scene(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, steps: list
         texts.append({**label, "text": "\u2192", "x": _n(m.right + gap / 2), "y": _n(m.y + hp / 2),
                       "xanchor": "center", "yanchor": "middle",
                       "font": {**label["font"], "size": int(look.label_font * 1.6)}})
-    texts.append(_formula_text(label, formula, sz, x_lo, x_hi, y_lo))
+    texts.append(_formula_text(label, formula, sz, x_lo, x_end, y_lo))
     jumps = pool.effective_stride != (1, 1)
     hl_t = {"type": "path", "layer": "above", "line": {"color": VERMILLION, "width": lw},
             "fillcolor": "rgba(213,94,0,0.12)"}
@@ -1001,8 +1049,9 @@ def _pool_scene(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, steps: list
         click["x"].append(_n(outs[st.channel].x + st.col + 0.5))
         click["y"].append(_n(outs[st.channel].y + st.row + 0.5))
         click["step"].append(st.index)
-    return Scene(look, cell, (x_lo, x_hi), (y_lo, y_hi), grids, static_shapes, texts,
-                 dyn_shapes, _step_texts(look, x_lo, y_lo, grid_h, cell, eq_font), scene_steps,
+    return Scene(look, cell, (x_lo, x_end), (y_lo, y_hi), grids, static_shapes, texts,
+                 dyn_shapes, _step_texts(look, x_lo, y_lo, grid_h, cell, eq_font, eq_x),
+                 scene_steps,
                  labels, click)
 
 

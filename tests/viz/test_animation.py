@@ -468,3 +468,23 @@ def test_on_a_phone_the_play_buttons_take_a_row_of_their_own():
     assert narrow["sliders"][0]["pad"]["t"] > plays["pad"]["t"]
     assert wide["updatemenus"][1]["xanchor"] == "right"
     assert narrow["updatemenus"][0]["font"]["size"] >= 13
+
+
+def test_on_a_wide_short_screen_the_equation_goes_beside_the_grids():
+    ex = examples.EXAMPLES["edge_6x6"]
+    run = stages.run(ex.input_array, ex.spec)
+    below = A.conv_animation(run, ex.spec, look=A.fit_look(A.CLASSROOM, 1800, 1000))
+    beside = A.conv_animation(run, ex.spec, look=A.fit_look(A.CLASSROOM, 1200, 500))
+    assert beside.scene.cell_px > 1.5 * A.conv_animation(
+        run, ex.spec, look=A.replace(A.fit_look(A.CLASSROOM, 1200, 500), eq_beside=False)
+    ).scene.cell_px
+    eq = beside.scene.dyn_texts[1]
+    right = max(g.box.right for g in beside.scene.grids)
+    assert eq["x"] > right and eq["y"] == 0.0 and eq["xanchor"] == "left"
+    assert beside.scene.x_range[1] > eq["x"]  # inside the figure: plotly hides what is outside
+    assert below.scene.dyn_texts[1]["y"] > max(g.box.bottom for g in below.scene.grids)
+    # the same frames (texts and shapes) either way, and the GIF draws it
+    assert [f["layout"]["annotations"] for f in beside.frames] == \
+        [f["layout"]["annotations"] for f in below.frames]
+    gif = Image.open(io.BytesIO(beside.gif(max_frames=2)))
+    assert gif.n_frames == 2
