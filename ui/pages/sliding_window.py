@@ -87,7 +87,9 @@ with st.container(key="sw-examples"):
     source = st.pills(
         "The lecture notes' worked examples (one click), or your own input",
         wv.SOURCES, key="sw.source", required=True, on_change=_on_source,
-        format_func=(wv.SHORT_LABELS if classroom else wv.SOURCE_LABELS).get)
+        format_func=(wv.SHORT_LABELS if classroom else wv.SOURCE_LABELS).get,
+        # on a projector the short labels say it: the grids get the line
+        label_visibility="collapsed" if classroom else "visible")
 example = EXAMPLES.get(source)
 
 
