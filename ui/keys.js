@@ -150,8 +150,12 @@ function report(root, t, gd) {
 }
 
 function wire(root, t, gd) {
-  if (gd.__convWired === root.__id + "/" + t.name || typeof gd.on !== "function") return;
-  gd.__convWired = root.__id + "/" + t.name;
+  // once per event emitter: Plotly.newPlot on the same element (purge) drops the listeners
+  // with its emitter, Plotly.react keeps both
+  const id = root.__id + "/" + t.name;
+  if ((gd.__convWired === id && gd.__convEv === gd._ev) || typeof gd.on !== "function") return;
+  gd.__convWired = id;
+  gd.__convEv = gd._ev;
   const meta = (gd.layout && gd.layout.meta) || {};
   gd.__convStart = meta.start;
   gd.__convSent = String(meta.start);
@@ -171,7 +175,10 @@ function wire(root, t, gd) {
     if (t.report) report(root, t, gd);
   });
   gd.on("plotly_sliderstart", () => { gd.__convPlaying = false; });
-  gd.addEventListener("pointerdown", () => { registry.last = gd; }, true);
+  if (!gd.__convPointer) {  // a DOM listener: it survives a purge
+    gd.__convPointer = true;
+    gd.addEventListener("pointerdown", () => { registry.last = gd; }, true);
+  }
 }
 
 function wireAll() {
