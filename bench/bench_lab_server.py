@@ -164,7 +164,8 @@ def free_port() -> int:
 class Server:
     """``streamlit run script`` under the probe, in ``cwd``."""
 
-    def __init__(self, script: str, cwd: Path, env: dict | None = None):
+    def __init__(self, script: str, cwd: Path, env: dict | None = None,
+                 extra: list[str] | tuple[str, ...] = ()):
         self.port, self.probe_port = free_port(), free_port()
         self.proc = subprocess.Popen(
             [sys.executable, str(PROBE), str(self.probe_port), script,
@@ -173,7 +174,7 @@ class Server:
              "--server.fileWatcherType", "none", "--server.runOnSave", "false",
              "--runner.postScriptGC", "false", "--runner.magicEnabled", "false",
              # the harness uploads with a plain HTTP PUT, without the browser's XSRF cookie
-             "--server.enableXsrfProtection", "false"],
+             "--server.enableXsrfProtection", "false", *extra],
             cwd=cwd, env=dict(os.environ, PYTHONUNBUFFERED="1", **(env or {})),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120

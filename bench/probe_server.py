@@ -7,7 +7,8 @@ The probe is a line protocol on 127.0.0.1:PROBE_PORT: ``cpu`` answers the proces
 seconds (``time.process_time``), ``profile on`` / ``profile off`` start and stop profiling the
 script runs, ``profile dump PATH`` writes the profiles gathered (pstats) and clears them,
 ``rss`` answers the resident set size in bytes, ``cache`` the byte budget's counters (JSON),
-``uploads`` the bytes held by Streamlit's uploaded-file manager.
+``uploads`` the bytes held by Streamlit's uploaded-file manager, ``lab_uploads`` those of the
+lab's upload store (``ui/uploads.py``).
 """
 
 from __future__ import annotations
@@ -45,13 +46,8 @@ def _uploads() -> int:
 
 
 def _cache() -> str:
-    try:
-        from ui import cache
-    except ImportError:
-        return "{}"
-    if "ui.cache" not in sys.modules:
-        return "{}"
-    return json.dumps(cache.stats().as_dict())
+    cache = sys.modules.get("ui.cache")  # the app's, once it has imported it
+    return json.dumps(cache.stats().as_dict()) if cache is not None else "{}"
 
 
 class _Probe(socketserver.StreamRequestHandler):
@@ -65,8 +61,11 @@ class _Probe(socketserver.StreamRequestHandler):
                 out = str(_rss())
             elif cmd[0] == "uploads":
                 out = str(_uploads())
+            elif cmd[0] == "lab_uploads":
+                mod = sys.modules.get("ui.uploads")
+                out = str(mod.bytes_held() if mod is not None else 0)
             elif cmd[0] == "cache":
-                out = _cache() if "ui.cache" in sys.modules else "{}"
+                out = _cache()
             elif cmd[:2] == ["profile", "on"]:
                 _profiling = True
                 out = "ok"
@@ -96,7 +95,7 @@ def _patch_script_runner() -> None:
     def run(self, rerun_data):
         if not _profiling:
             return original(self, rerun_data)
-        prof = cProfile.Profile()
+        prof = cProfile.Profile(time.thread_time)
         try:
             return prof.runcall(original, self, rerun_data)
         finally:

@@ -1,9 +1,9 @@
 """One byte budget for everything the app caches, shared by every session of the process.
 
-``st.cache_resource`` bounds a cache by its number of entries, and one entry can be a few kB
-(a kernel's figure) or a few hundred MB (every stage of a layer on a 12 MP photo): a class
-took a server to 6 GB. Here every entry is charged its size in bytes when it is stored, and
-the least recently used entries are dropped once the total passes the budget::
+``st.cache_resource`` bounds a cache by its number of entries, and one entry can be a small
+figure or every stage of a layer on a 12 MP photo, so memory was not bounded at all. Here
+every entry is charged its size in bytes when it is stored, and the least recently used
+entries are dropped once the total passes the budget::
 
     from ui import cache
 
@@ -27,10 +27,13 @@ the least recently used entries are dropped once the total passes the budget::
 - The budget: ``CONVVIZ_CACHE_MB`` (megabytes, default 1024), read when this module is first
   imported. Memory of a replica ~ the budget + what sessions hold + the interpreter.
 
-:func:`heavy` limits how many large computations run at once in the process
-(``CONVVIZ_HEAVY_JOBS``, default 1): their transient arrays are outside the budget until
-stored, and five students starting a 12 MP layer together would otherwise each allocate
-hundreds of MB at once. With the GIL, a process runs one Python thread at a time anyway.
+Large work: ``get_or_build(key, build, reserve=nbytes)`` says about how many bytes ``build``
+allocates. They are reserved in the budget (entries make way) from before the build until its
+value is stored, so that cached plus transient memory stays within the budget; and a build of
+``HEAVY_BYTES`` (32 MB) or more first waits for one of ``CONVVIZ_HEAVY_JOBS`` slots (default 1):
+five students starting a 12 MP layer at once would otherwise each allocate hundreds of MB at
+the same time (with the GIL, one Python thread runs at a time anyway). :func:`heavy` does the
+same around large work whose result is not cached.
 
 No Streamlit here: the core is testable on its own.
 """
@@ -55,6 +58,7 @@ __all__ = ["BUDGET_BYTES", "CACHE", "ByteCache", "Stats", "cached", "get", "get_
            "heavy", "sizeof", "stats"]
 
 MB = 1 << 20
+_held = threading.local()  # whether this thread holds one of the slots for large work
 DEFAULT_BUDGET_MB = 1024
 DEFAULT_MAX_SHARE = 0.25
 
@@ -160,6 +164,7 @@ class Stats:
     evictions: int   # entries dropped to stay within the budget
     oversize: int    # values returned but not stored (larger than max_share of the budget)
     largest: int     # bytes of the largest entry held
+    reserved: int = 0  # bytes reserved for work in progress
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -181,10 +186,12 @@ class ByteCache:
     """A thread-safe LRU whose entries are charged their size in bytes.
 
     ``budget``: bytes; ``max_share``: the largest fraction of the budget one value may take
-    (larger ones are returned, not stored).
+    (larger ones are returned, not stored); ``slots``: a semaphore that builds reserving
+    ``heavy_bytes`` or more take first (see :func:`heavy`).
     """
 
-    def __init__(self, budget: int, *, max_share: float = DEFAULT_MAX_SHARE):
+    def __init__(self, budget: int, *, max_share: float = DEFAULT_MAX_SHARE,
+                 slots: threading.Semaphore | None = None, heavy_bytes: int = 0):
         if budget < 0:
             raise ValueError(f"budget must be >= 0 bytes, got {budget}")
         if not 0 < max_share <= 1:
@@ -195,17 +202,23 @@ class ByteCache:
         self._building: dict[Hashable, _Build] = {}
         self._lock = threading.Lock()
         self._used = 0
+        self._reserved = 0  # bytes of work in progress (see reserve)
         self._hits = self._misses = self._evictions = self._oversize = 0
+        self._slots, self._heavy_bytes = slots, heavy_bytes
 
     @property
     def limit(self) -> int:
         """The largest value stored, in bytes."""
         return int(self.budget * self.max_share)
 
-    def get_or_build(self, key: Hashable, build: Callable[[], Any]) -> Any:
+    def get_or_build(self, key: Hashable, build: Callable[[], Any], *, reserve: int = 0) -> Any:
         """The value stored under ``key``, or ``build()``'s, stored (once, whatever the number
         of callers asking at the same time). An exception in ``build`` reaches its caller;
-        the callers that waited for it try the build themselves."""
+        the callers that waited for it try the build themselves.
+
+        ``reserve``: about the bytes ``build`` allocates. They are reserved in the budget from
+        before the build until its value is stored (entries make way), and a build of
+        ``heavy_bytes`` or more takes one of the ``slots`` first."""
         while True:
             with self._lock:
                 entry = self._entries.get(key)
@@ -230,14 +243,39 @@ class ByteCache:
                     return pending.value
                 continue  # its build failed: try ours
             try:
-                value = build()
-                self._store(key, value)
+                with self._slot(reserve):
+                    with self._lock:
+                        self._reserved += reserve
+                        self._evict(keep=None)
+                    try:
+                        value = build()
+                    except BaseException:
+                        with self._lock:
+                            self._reserved -= reserve
+                        raise
+                    self._store(key, value, reserved=reserve)
                 pending.ok, pending.value = True, value
                 return value
             finally:
                 with self._lock:
                     self._building.pop(key, None)
                 pending.done.set()
+
+    @contextlib.contextmanager
+    def _slot(self, nbytes: int):
+        """One of the slots, for work of ``heavy_bytes`` or more (none for smaller work, or
+        in a thread that holds one already)."""
+        if self._slots is None or nbytes < self._heavy_bytes or getattr(_held, "slot", False):
+            yield
+            return
+        with self._slots:
+            _held.slot = True
+            try:
+                yield
+            finally:
+                _held.slot = False
+                if _TRIM is not None:
+                    _TRIM(0)
 
     def get(self, key: Hashable, default: Any = None) -> Any:
         with self._lock:
@@ -278,6 +316,21 @@ class ByteCache:
             self._evict(keep=key)
         return size
 
+    @contextlib.contextmanager
+    def reserve(self, nbytes: int):
+        """Room for ``nbytes`` of work in progress (arrays being built, outside the cache):
+        entries are dropped until what is stored plus what is reserved fits the budget, and
+        stay out while the work runs. Memory at any moment then stays within the budget."""
+        nbytes = max(0, int(nbytes))
+        with self._lock:
+            self._reserved += nbytes
+            self._evict(keep=None)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._reserved -= nbytes
+
     def discard(self, key: Hashable) -> None:
         with self._lock:
             entry = self._entries.pop(key, None)
@@ -295,11 +348,14 @@ class ByteCache:
         with self._lock:
             largest = max((s for _, s in self._entries.values()), default=0)
             return Stats(self.budget, self._used, len(self._entries), self._hits, self._misses,
-                         self._evictions, self._oversize, largest)
+                         self._evictions, self._oversize, largest, self._reserved)
 
-    def _store(self, key: Hashable, value: Any) -> None:
+    def _store(self, key: Hashable, value: Any, reserved: int = 0) -> None:
+        """Store ``value``; ``reserved``: the bytes reserved for its build, released in the
+        same step (no moment where neither is counted)."""
         size = sizeof(value, freeze=True)  # outside the lock: it walks the value
         with self._lock:
+            self._reserved -= reserved
             old = self._entries.pop(key, None)
             if old is not None:
                 self._used -= old[1]
@@ -311,7 +367,7 @@ class ByteCache:
             self._evict(keep=key)
 
     def _evict(self, keep: Hashable) -> None:
-        while self._used > self.budget and self._entries:
+        while self._used + self._reserved > self.budget and self._entries:
             key, (_, size) = next(iter(self._entries.items()))
             if key == keep and len(self._entries) == 1:
                 break
@@ -323,13 +379,34 @@ class ByteCache:
             self._evictions += 1
 
 
+HEAVY_JOBS = _env_int("CONVVIZ_HEAVY_JOBS", 1, 1)
+_HEAVY = threading.BoundedSemaphore(HEAVY_JOBS)
+# work allocating less than this at once runs without waiting (a layer at 1024 px does)
+HEAVY_BYTES = 32 * MB
 BUDGET_BYTES = _env_int("CONVVIZ_CACHE_MB", DEFAULT_BUDGET_MB, 0) * MB
-CACHE = ByteCache(BUDGET_BYTES)
+CACHE = ByteCache(BUDGET_BYTES, slots=_HEAVY, heavy_bytes=HEAVY_BYTES)
 
 
-def get_or_build(key: Hashable, build: Callable[[], Any]) -> Any:
-    """:meth:`ByteCache.get_or_build` on the process's cache."""
-    return CACHE.get_or_build(key, build)
+def _libc_trim():
+    """glibc's ``malloc_trim``, or None elsewhere."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+# After large work, the pages its temporaries freed are given back to the system: glibc keeps
+# freed memory of its heaps resident otherwise (one heap per thread, and every script run is a
+# thread), and a replica's memory would not return to its budget.
+_TRIM = _libc_trim()
+
+
+def get_or_build(key: Hashable, build: Callable[[], Any], *, reserve: int = 0) -> Any:
+    """:meth:`ByteCache.get_or_build` on the process's cache (``reserve``: about the bytes
+    ``build`` allocates; large builds run one at a time, their room reserved until stored)."""
+    return CACHE.get_or_build(key, build, reserve=reserve)
 
 
 def get(key: Hashable, default: Any = None) -> Any:
@@ -364,27 +441,14 @@ def cached(fn: Callable | None = None, *, name: str | None = None,
     return wrap(fn) if fn is not None else wrap
 
 
-HEAVY_JOBS = _env_int("CONVVIZ_HEAVY_JOBS", 1, 1)
-_HEAVY = threading.BoundedSemaphore(HEAVY_JOBS)
-# work allocating less than this at once runs without waiting (a layer at 1024 px: ~12 MB)
-HEAVY_BYTES = 32 * MB
-
-
-_held = threading.local()
-
-
 @contextlib.contextmanager
 def heavy(nbytes: int):
-    """Around work that allocates about ``nbytes`` at once (arrays outside the budget while
-    they are built): at most ``CONVVIZ_HEAVY_JOBS`` such works of ``HEAVY_BYTES`` or more run
-    at once in the process, the others wait their turn; smaller ones, and large ones nested
-    in a large one of the same thread, run at once."""
-    if nbytes < HEAVY_BYTES or getattr(_held, "slot", False):
+    """Around large work whose result is not cached (a download's full-size picture), about
+    ``nbytes`` allocated at once: it takes a slot (at most ``CONVVIZ_HEAVY_JOBS`` such works
+    at once in the process, ``HEAVY_BYTES`` or more) and reserves its room in the budget
+    while it runs. Cached builds say the same with ``get_or_build(..., reserve=nbytes)``."""
+    if nbytes < HEAVY_BYTES:
         yield
         return
-    with _HEAVY:
-        _held.slot = True
-        try:
-            yield
-        finally:
-            _held.slot = False
+    with CACHE._slot(nbytes), CACHE.reserve(nbytes):
+        yield

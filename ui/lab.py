@@ -346,10 +346,8 @@ class UploadGone(LookupError):
 
 
 def _decode_upload(up: uploads.Upload) -> image.Decoded:
-    def build():
-        with cache.heavy(_decoded_bytes(up.data)):
-            return image.decode(up.data)
-    return cache.get_or_build(("lab.upload", up.digest), build)
+    return cache.get_or_build(("lab.upload", up.digest), lambda: image.decode(up.data),
+                              reserve=_decoded_bytes(up.data))
 
 
 def _decoded_bytes(data: bytes) -> int:
@@ -425,9 +423,10 @@ def longest_side(img: LabImage, res: str) -> tuple[int | None, str]:
         f"(about 200 MB per stage for a 16 MP colour photo), which is what the limit protects.")
 
 
-@cache.cached
-def _working(image_key: str, longest: int | None, _rgb: np.ndarray) -> np.ndarray:
-    return image.working_resolution(_rgb, longest)
+def _working(image_key: str, longest: int | None, rgb: np.ndarray) -> np.ndarray:
+    # Pillow's copy of the photo while it resizes it
+    return cache.get_or_build(("lab.working", image_key, longest),
+                              lambda: image.working_resolution(rgb, longest), reserve=rgb.nbytes)
 
 
 def working_image(img: LabImage, res: str) -> tuple[np.ndarray, str, str]:
@@ -446,10 +445,11 @@ def working_image(img: LabImage, res: str) -> tuple[np.ndarray, str, str]:
     return rgb, what, limit
 
 
-@cache.cached
-def _input(image_key: str, longest: int | None, colour: str, _rgb: np.ndarray) -> np.ndarray:
-    with cache.heavy(_rgb.size * 4 * (1 if colour == "gray" else 3) // 3 + _rgb.nbytes):
-        return image.to_array(_rgb, mode="gray" if colour == "gray" else "rgb")
+def _input(image_key: str, longest: int | None, colour: str, rgb: np.ndarray) -> np.ndarray:
+    # float32 planes (one, or three), and a float copy of the photo on the way
+    size = rgb.size * 4 * (1 if colour == "gray" else 3) // 3 + rgb.nbytes
+    return cache.get_or_build(("lab.input", image_key, longest, colour), lambda: image.to_array(
+        rgb, mode="gray" if colour == "gray" else "rgb"), reserve=size)
 
 
 def engine_input(img: LabImage, longest: int | None, colour: str, rgb: np.ndarray) -> np.ndarray:
@@ -555,7 +555,7 @@ class LabResult:
         self.key = key or (input_key, spec_digest(spec))  # identifies the whole result
         self._stage_ids = self._ids()  # made here: a stored result never grows
 
-    def memo(self, key, build):
+    def memo(self, key, build, *, reserve: int = 0):
         """``build()``'s value, in the byte budget under this result's key and ``key``.
         Pictures, ranges and copies of one stage's map (keys ``(what, stage, j, ...)``) are
         keyed on what that stage depends on instead (:meth:`stage_id`), so that layers sharing
@@ -567,8 +567,8 @@ class LabResult:
             if what == "mapped" and stage in ("input", "padded"):
                 rest = rest[:1] + rest[2:]  # the input is shown as a photo, whatever the mapping
             return cache.get_or_build(("lab.stage", self.input_key, self.stage_id(stage), what,
-                                       *rest), build)
-        return cache.get_or_build(("lab.memo", self.key, key), build)
+                                       *rest), build, reserve=reserve)
+        return cache.get_or_build(("lab.memo", self.key, key), build, reserve=reserve)
 
     def stage_id(self, stage: str) -> tuple:
         """What a stage's values depend on beside the input (``"output"`` is the last stage)."""
@@ -627,15 +627,18 @@ class LabResult:
             else:
                 idx = [(i, k)]
             return np.stack([np.hypot(c[a], c[b]) for a, b in idx]).astype(np.float32)
+        n = 1 if self.colour != "channels" else 3
         return cache.get_or_build(("lab.stage", self.input_key, self.stage_id("mag"), "values"),
-                                  build)
+                                  build, reserve=self.stages.conv.array[0].nbytes * 2 * n)
 
     def value_range(self, stage: str, j: int) -> tuple[float, float]:
         return self.memo(("range", stage, j), lambda: maps.value_range(self.values(stage, j)))
 
     def reduced(self, stage: str, j: int, side: int = maps.DISPLAY_SIDE) -> np.ndarray:
+        a = self.stage(stage).array if stage != "mag" else self.stages.conv.array
         return self.memo(("reduced", stage, j, side),
-                         lambda: maps.reduce(self.values(stage, j), side))
+                         lambda: maps.reduce(self.values(stage, j), side),
+                         reserve=a[0].nbytes)  # Pillow's copy of a plane
 
     def mapped(self, stage: str, j: int, mapping: str,
                side: int = maps.DISPLAY_SIDE) -> maps.Mapped:
@@ -687,13 +690,10 @@ def _layer(image_key: str, longest: int | None, colour: str, x: np.ndarray, spec
     key = (input_key, spec_digest(spec), names, pair)  # the names are in its pictures' titles
 
     def build() -> LabResult:
-        out = check(x.shape, spec)
-        # the stages' arrays: the input, the padded input, and each stage after the conv
-        size = x.nbytes * 2 + 4 * math.prod(out) * (1 + len(_stage_present(spec)))
-        with cache.heavy(size):
-            stages = run(x, spec)
-        return LabResult(x, spec, stages, colour, list(names), n, pair, input_key, key)
-    return cache.get_or_build(("lab.layer",) + key, build)
+        return LabResult(x, spec, run(x, spec), colour, list(names), n, pair, input_key, key)
+    # the stages' arrays: the input, the padded input, and each stage after the conv
+    size = x.nbytes * 2 + 4 * math.prod(check(x.shape, spec)) * (1 + len(_stage_present(spec)))
+    return cache.get_or_build(("lab.layer",) + key, build, reserve=size)
 
 
 def compute(img: LabImage, longest: int | None, colour: str, x: np.ndarray, spec: ConvSpec,
@@ -1020,7 +1020,8 @@ def stage_png(job: Job, stage: str, j, mapping: str):
     def make() -> bytes:
         values = job.result().values(stage, j)
         how = "clip" if stage in ("input", "padded") else mapping
-        return maps.png_bytes(maps.map_any(values, how).rgb)
+        with cache.heavy(values.nbytes * 2):  # the picture, and its PNG
+            return maps.png_bytes(maps.map_any(values, how).rgb)
     return make
 
 

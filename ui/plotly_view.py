@@ -39,8 +39,8 @@ def payload(fig, config: dict | None = None) -> bytes:
     config as the UTF-8 JSON the component reads."""
     head = ('{"config":' + json.dumps(config or {}) + ",").encode()
     if isinstance(fig, dict):
-        # plain data with its arrays as typed-array specs: orjson directly (pio.to_json walks
-        # it again to clean it first, 20 times the time)
+        # plain data with its arrays as typed-array specs: orjson directly (pio.to_json would
+        # walk it again to clean it first)
         spec = orjson.dumps(_typed_arrays(fig), option=orjson.OPT_SERIALIZE_NUMPY)
         return head + spec[1:]
     spec = pio.to_json(fig, validate=False)  # '{"data": ..., "layout": ...}'
@@ -50,7 +50,7 @@ def payload(fig, config: dict | None = None) -> bytes:
 def _typed_arrays(obj):
     """A copy of ``obj`` with its numpy arrays as plotly.js typed-array specs (base64), the
     containers copied and the input left untouched (it may be cached). Only numpy arrays are
-    looked at (plotly's own check on every value, for pandas and others, took half the time)."""
+    looked at (plotly's own check of every value, for pandas and others, is slow)."""
     if isinstance(obj, dict):
         return {k: (v if is_skipped_key(k) else _typed_arrays(v)) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -69,9 +69,9 @@ def plotly_view(fig, *, key: str, config: dict | None = None,
     """Show ``fig`` (a figure, or a callable building it); a later call with the same key
     updates the same plot in place.
 
-    ``cache_key``: identifies the figure's content; its payload (the JSON sent, about 0.2 MB
-    for the filter lab) is then kept in the byte budget, and a rerun that shows the same
-    figure neither builds nor serialises it again."""
+    ``cache_key``: identifies the figure's content; its payload (the JSON sent) is then kept
+    in the byte budget, and a rerun that shows the same figure neither builds nor serialises
+    it again."""
     def build():
         return fig() if callable(fig) else fig
     if not static_serving():

@@ -261,21 +261,32 @@ class UrlState:
         else:
             ss[p.key] = list(p.default) if isinstance(p.default, list) else p.default
 
-    def query(self) -> dict[str, str]:
-        """The URL parameters of the current settings (defaults left out), in declaration order."""
-        ss = st.session_state
+    def query(self, values: dict | None = None) -> dict[str, str]:
+        """The URL parameters of the current settings (defaults left out), in declaration order.
+        ``values``: the settings by session-state key, when already read (:meth:`_values`)."""
+        values = self._values() if values is None else values
         out = {}
         for p in self.params:
-            text = p.text(ss.get(p.key, p.default))
+            value = values.get(p.key)
+            text = p.text(p.default if value is None and p.key not in values else value)
             if text is not None:
                 out[p.name] = text
         return out
 
+    def _values(self) -> dict:
+        """The settings present in the session state, by key, read once (each read of
+        ``st.session_state`` takes Streamlit's lock)."""
+        ss = st.session_state
+        missing = object()
+        values = {p.key: ss.get(p.key, missing) for p in self.params}
+        return {k: v for k, v in values.items() if v is not missing}
+
     def publish(self) -> dict[str, str]:
         """Write the current settings into the URL (only when they changed); returns them."""
         ss = st.session_state
-        query = self.query()
-        ss[self._shadow] = {p.key: ss.get(p.key) for p in self.params}
+        values = self._values()
+        query = self.query(values)
+        ss[self._shadow] = {p.key: values.get(p.key) for p in self.params}
         current = {k: v for k, v in self._raw().items() if k not in self.ignore}
         if current != query:
             keep = {k: v for k, v in self._raw().items() if k in self.ignore}

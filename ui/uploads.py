@@ -9,8 +9,8 @@ manager forgets them. The file uploader then returns ``None`` on later runs (Str
 the file as deleted on the server; the browser still shows its name), so the page keeps what
 it needs in the session state: the file's digest and name.
 
-The store keeps the *compressed* bytes (a 12 MP JPEG is 3-5 MB, its decoded pixels 36 MB):
-the decoded image lives in the byte budget (``ui/cache.py``) under the file's SHA-256 and is
+The store keeps the *compressed* bytes (a JPEG is about a tenth of its decoded pixels): the
+decoded image lives in the byte budget (``ui/cache.py``) under the file's SHA-256 and is
 decoded again from here if the budget dropped it.
 
 A sweep (a daemon thread, every ``TTL / 4`` seconds at most 30) frees what a closed tab left:

@@ -126,13 +126,32 @@ def _sidebar(page):
 
 
 def _open_kernel(page):
-    """Open the kernel's controls (above the figure, collapsed to a one-line summary)."""
+    """Open the kernel's controls (above the figure, collapsed to a one-line summary; built
+    when opened: the page waits for the run that draws them to end)."""
     kernel = page.locator(".st-key-lab-kernel_open")
     preset = kernel.locator(".st-key-lab-k-preset")
     if not preset.is_visible():
         _expand(page, "st-key-lab-kernel_open")
         preset.wait_for()
+        kernel.locator(".st-key-lab-k-bank").wait_for()  # the section's last control
+        wait_for_app(page)
     return kernel
+
+
+def _choose(page, select, typed: str, option: str) -> None:
+    """Pick ``option`` in a select box by typing ``typed`` into it; clicked again when the
+    list did not open (a click on a control just drawn was seen lost under load)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(3):
+        select.click()
+        try:
+            page.get_by_role("listbox").first.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    page.keyboard.type(typed)  # the list filters as one types
+    page.get_by_role("option", name=option).click()
 
 
 def _phone_photo(tmp: Path) -> Path:
@@ -169,9 +188,8 @@ def test_upload_change_kernel_and_stride_download(page, app_url, tmp_path):
     # the kernel: a preset from the grouped list
     kernel = _open_kernel(page)
     figure_before = page.evaluate(f"() => document.querySelector('{FIGURE}').layout.images[1].source")
-    kernel.locator(".st-key-lab-k-preset").click()
-    page.keyboard.type("Laplacian (8")  # the list filters as one types
-    page.get_by_role("option", name="Edges · Laplacian (8-neighbour)").click()
+    _choose(page, kernel.locator(".st-key-lab-k-preset"), "Laplacian (8",
+            "Edges · Laplacian (8-neighbour)")
     token = _wait_new_figure(page, token)
     figure_after = page.evaluate(f"() => document.querySelector('{FIGURE}').layout.images[1].source")
     assert figure_after != figure_before  # the result's picture changed

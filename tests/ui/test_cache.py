@@ -207,7 +207,7 @@ def test_discard_and_clear():
     assert c.stats().used == 0 and "a" not in c
     c.put("b", blob(10))
     c.clear()
-    assert c.stats() == cache.Stats(100 * KB, 0, 0, 0, 0, 0, 0, 0)
+    assert c.stats() == cache.Stats(100 * KB, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
 def test_cached_decorator_keys_on_arguments_but_underscored_ones():
@@ -261,3 +261,63 @@ def test_heavy_lets_small_work_through_and_limits_large_work():
     t.join()
     assert cache._HEAVY.acquire(blocking=False)
     cache._HEAVY.release()
+
+
+def test_reserve_makes_room_for_work_in_progress():
+    c = ByteCache(100 * KB, max_share=0.5)
+    for k in "abc":
+        c.put(k, blob(30))
+    with c.reserve(50 * KB):
+        s = c.stats()
+        assert s.used + s.reserved <= s.budget and s.reserved == 50 * KB
+        assert "a" not in c and "b" not in c and "c" in c  # the oldest made way
+        c.put("d", blob(30))  # stored while reserved: room is kept for the work
+        assert c.stats().used <= 50 * KB
+    assert c.stats().reserved == 0
+    c.put("e", blob(30))
+    assert "d" in c and "e" in c
+
+
+def test_a_build_reserves_its_room_until_its_value_is_stored():
+    c = ByteCache(100 * KB, max_share=0.5)
+    c.put("old", blob(40))
+    seen = {}
+
+    def build():
+        seen["during"] = c.stats()
+        return blob(40)
+
+    c.get_or_build("new", build, reserve=70 * KB)
+    assert seen["during"].reserved == 70 * KB and seen["during"].used == 0  # "old" made way
+    s = c.stats()
+    assert s.reserved == 0 and "new" in c and s.used <= s.budget
+
+
+def test_a_failed_build_gives_its_reservation_back():
+    c = ByteCache(100 * KB)
+    with pytest.raises(ValueError):
+        c.get_or_build("k", lambda: (_ for _ in ()).throw(ValueError("no")), reserve=10 * KB)
+    assert c.stats().reserved == 0
+
+
+def test_large_builds_take_a_slot_one_at_a_time():
+    slots = threading.BoundedSemaphore(1)
+    c = ByteCache(1 << 30, slots=slots, heavy_bytes=1000)
+    inside, entered, release = [], threading.Event(), threading.Event()
+
+    def slow():
+        inside.append(1)
+        entered.set()
+        release.wait()
+        return 1
+
+    t = threading.Thread(target=lambda: c.get_or_build("a", slow, reserve=5000))
+    t.start()
+    entered.wait()
+    assert not slots.acquire(blocking=False)  # taken by the large build
+    assert c.get_or_build("small", lambda: 2, reserve=10) == 2  # small ones do not wait
+    # a large build nested in a large one of the same thread does not wait for itself
+    release.set()
+    t.join()
+    assert c.get_or_build("b", lambda: c.get_or_build("c", lambda: 3, reserve=5000),
+                          reserve=5000) == 3

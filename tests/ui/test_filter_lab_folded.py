@@ -101,7 +101,8 @@ def test_kernel_and_layer_settings_survive_folding():
     _run(at, open_=True)
     assert at.selectbox(key="lab.k.preset").value == "laplacian_8"
     assert at.number_input(key="lab.stride").value == 3
-    assert at.text_area(key="lab.k.text").value.split() == "1 2 1 0 0 0 -1 -2 -1".split()
+    assert at.text_area(key="lab.k.text").value.split() == ["1", "2", "1", "0", "0", "0", "-1",
+                                                            "-2", "-1"]
 
 
 def test_a_link_changes_folded_settings():

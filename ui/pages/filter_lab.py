@@ -116,15 +116,19 @@ def kernel_section(colour: str) -> None:
 
     Folded (as a page opens), its controls are not built: the kernel is read from the session
     state (the widgets keep their values while hidden, ``persist="page"``), and a run of the
-    page sends 20 elements fewer (about 9 ms of the server's time per run, and each element is
-    a redraw in the browser). Opening it reruns this fragment alone."""
+    page sends 20 elements fewer, each one server time and a redraw in the browser. Opening it
+    reruns this fragment alone."""
     after = _redraw(KERNEL, FIGURES)
     # collapsed at first, so that the figure starts high on a 720-pixel screen. Streamlit
-    # names a stateful expander by its label, which says the kernel: a new kernel makes a new
-    # expander, which must start as the previous one was (open after a change made in it)
-    box = st.expander(f"**Kernel:** {controls.kernel_summary('lab.k')}", key="lab.kernel_open",
-                      icon=":material/grid_on:", on_change="rerun",
-                      expanded=bool(ss.get("lab.kernel_open", False)))
+    # names a stateful expander by its label and its ``expanded``: a new kernel (in the label)
+    # makes a new expander, which starts as the previous one was (open after a change made in
+    # it); opening or closing it keeps the same one (a new one would be drawn again in the
+    # browser under the user's next click)
+    label = f"**Kernel:** {controls.kernel_summary('lab.k')}"
+    if ss.get("lab.kernel_box", ("",))[0] != label:
+        ss["lab.kernel_box"] = (label, bool(ss.get("lab.kernel_open", False)))
+    box = st.expander(label, key="lab.kernel_open", icon=":material/grid_on:",
+                      on_change="rerun", expanded=ss["lab.kernel_box"][1])
     if not box.open:
         picked = controls.picked_kernel("lab.k", page="filter_lab")
         _picked(picked)
