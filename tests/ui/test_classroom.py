@@ -15,8 +15,7 @@ PAGES = {
     "inside-cnn": "ui/pages/inside_cnn.py",
     "arithmetic": "ui/pages/arithmetic.py",
 }
-# the pages that have it (the filter lab's layout comes with its own change)
-CLASSROOM_PAGES = [p for p in PAGES if p != "filter-lab"]
+CLASSROOM_PAGES = list(PAGES)
 
 
 def _value(v):
@@ -66,7 +65,7 @@ def test_off_by_default_and_a_bad_flag_is_off(page):
 def test_the_mode_survives_a_page_switch_and_the_new_page_s_link_says_so():
     at = _open("sliding-window", classroom="1")
     _ok(at)
-    for page in ("learn-kernel", "arithmetic", "inside-cnn"):
+    for page in ("learn-kernel", "arithmetic", "inside-cnn", "filter-lab"):
         for k in list(at.query_params):  # Streamlit clears the query string on a page switch
             del at.query_params[k]
         at.switch_page(PAGES[page])
