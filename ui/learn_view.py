@@ -62,9 +62,10 @@ PAGE_CSS = """
 .st-key-learn_use button p { font-size: 1.25rem; font-weight: 600; }
 /* Train and the loss curve stay on the screen while the settings beside them scroll */
 @media (min-width: 900px) {
-  [data-testid="stColumn"]:has(> div > .st-key-learn-run),
   [data-testid="stColumn"]:has(.st-key-learn-run) { align-self: stretch; }
-  .st-key-learn-run { position: sticky; top: 3.75rem; }
+  [data-testid="stColumn"]:has(.st-key-learn-run) > [data-testid="stVerticalBlock"] {
+    height: 100%; }
+  .st-key-learn-run { position: sticky; top: 3.75rem; z-index: 1; }
 }
 """
 #: Classroom mode (``ui/classroom.py``) adds this on a projector.
