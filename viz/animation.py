@@ -438,7 +438,7 @@ def fit_look(look: Look, width_px: int, height_px: int) -> Look:
     scale = min(max(width_px / look.width_px, 0.85 if look.classroom else 0.7), 1.3)
 
     def f(size: int, least: int) -> int:
-        return max(least, int(round(size * scale)))
+        return max(least, round(size * scale))
 
     narrow = width_px < NARROW_PX
     button_font = f(look.button_font, 13)

@@ -8,7 +8,6 @@ a float64 loss computed by ``scipy.ndimage.correlate``.
 from __future__ import annotations
 
 import importlib
-
 import re
 
 import numpy as np
