@@ -1658,8 +1658,10 @@ async def main_async(args) -> int:
         cold = {"NUMBA_CACHE_DIR": tempfile.mkdtemp(prefix="classroom-numba-")}
     servers = {"app": Server("app", args.serve, free_port(), cold)}
     if "floor" not in args.skip:
+        # not on the ports right after the app's: deploy/serve.py puts its replicas there
+        app_port = servers["app"].port
         servers["floor"] = Server("floor", args.floor_serve,
-                                  free_port(exclude={servers["app"].port}))
+                                  free_port(exclude=set(range(app_port, app_port + 17))))
     sampler = Sampler(servers)
     ctx = Context(args, sampler, servers)
     report: dict = {"args": vars(args), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
