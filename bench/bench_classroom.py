@@ -127,7 +127,7 @@ MB = 1024 * 1024
 class Page:
     key: str
     title: str
-    path: str        # url path ("" is the default page, the filter lab)
+    path: str        # url path ("" is the app's root, which switches to the filter lab)
     weight: float    # share of a lesson's time
     order: tuple[str, ...] = ()  # URL parameters in the page's declaration order
 
@@ -137,11 +137,13 @@ class Page:
 _LAYER = ("pad", "ph", "pw", "pm", "s", "d", "b", "act", "slope", "pool", "pk", "ps")
 LAB_ORDER = ("img", "res", "colour", "k", "ks", "sigma", "kt", "bank", "kr", "kg", "kb",
              *_LAYER, "show", "map", "mapping")
-SW_ORDER = ("ex", "classroom", "rows", "cols", "vals", "seed", "photo", "x", "y", "region",
-            "cells", "k", "ks", "sigma", "kt", "flip", *_LAYER, "step")
+SW_ORDER = ("ex", "rows", "cols", "vals", "seed", "photo", "x", "y", "region",
+            "cells", "k", "ks", "sigma", "kt", "flip", *_LAYER, "step", "pstep")
+# every page's own parameters come first, then those every page shares (ui/state.SHARED)
+SHARED_ORDER = ("classroom",)
 
 PAGES = {
-    "lab": Page("lab", "filter lab", "", 0.45, LAB_ORDER),
+    "lab": Page("lab", "filter lab", "filter-lab", 0.45, LAB_ORDER),
     "window": Page("window", "sliding window", "sliding-window", 0.25, SW_ORDER),
     "learn": Page("learn", "learn a kernel", "learn-kernel", 0.10),
     "inside": Page("inside", "inside a CNN", "inside-cnn", 0.10),
@@ -172,7 +174,7 @@ class Change:
 def query_of(page: str, cfg: dict) -> str:
     """The query string of ``cfg`` (URL name -> text), in the page's declaration order, as
     ``UrlState.link`` writes it."""
-    order = PAGES[page].order
+    order = (*PAGES[page].order, *SHARED_ORDER)
     return urlencode([(n, cfg[n]) for n in order if n in cfg], safe=":,;|/")
 
 

@@ -353,6 +353,30 @@ def snapshot_steps(steps: int, frames: int = 40) -> list[int]:
 # --------------------------------------------------------------------------------------------
 
 
+def stable_lr_limit(problem: Problem, optimizer: str) -> float | None:
+    """The largest stable learning rate of ``optimizer`` on ``problem`` (None: no such limit).
+
+    SGD: ``2 / λ`` (λ the largest curvature). Momentum as here (``v = b1 v + (1 - b1) g``,
+    ``w -= lr v``) is heavy-ball momentum with rate ``lr (1 - b1)``, stable while
+    ``lr (1 - b1) λ < 2 (1 + b1)``: ``(1 + b1) / (1 - b1)`` times SGD's limit (19 at b1 = 0.9).
+    """
+    if optimizer == "sgd":
+        return problem.max_stable_sgd_lr
+    if optimizer == "momentum":
+        return problem.max_stable_sgd_lr * (1 + BETA1) / (1 - BETA1)
+    return None
+
+
+def suggest_lr(lr: float, limit: float) -> float:
+    """A rate to try after ``lr`` diverged: ``lr / 10`` when that is safely below ``limit``,
+    else the largest of 1, 2, 5 x 10^k below 90% of it (never a rate that diverges again)."""
+    if lr / 10 < 0.9 * limit:
+        return lr / 10
+    target = 0.9 * limit
+    exp = math.floor(math.log10(target))
+    return max(m * 10.0 ** e for e in (exp - 1, exp) for m in (1, 2, 5) if m * 10.0 ** e <= target)
+
+
 def _steps(n: int) -> str:
     return f"{n} step" if n == 1 else f"{n} steps"
 
@@ -450,11 +474,13 @@ class Run:
             self.snapshots.append((self.step, self.kernel.copy()))
 
     def _lower(self) -> str:
-        hint = f"Lower the learning rate (try {self.lr / 10:g})"
-        if self.optimizer in ("sgd", "momentum"):
-            hint += (f"; on this image plain gradient descent is stable below "
-                     f"{self.problem.max_stable_sgd_lr:.3g}")
-        return hint + "."
+        """What to do after a divergence: a smaller rate, one that this image allows."""
+        limit = stable_lr_limit(self.problem, self.optimizer)
+        if limit is None:  # RMSProp, Adam: each weight moves by about lr, whatever the curvature
+            return f"Lower the learning rate (try {self.lr / 10:g})."
+        what = "plain gradient descent" if self.optimizer == "sgd" else "momentum"
+        return (f"Lower the learning rate (try {suggest_lr(self.lr, limit):g}): on this image "
+                f"{what} is stable only below {limit:.3g}.")
 
     def _diverge(self, new: np.ndarray, nan_at: int | None = None) -> None:
         self.status = "diverged"

@@ -8,6 +8,7 @@ Session state keys (all prefixed ``arith_``)
 --------------------------------------------
 arith_preset     key of the preset last loaded
 arith_url_preset the ``?preset=`` value last seen or written
+arith_url_net    the ``?net=`` value last seen or written (an edited network; "" for none)
 arith_notice     a message about the link (unknown preset), shown until the next pick
 arith_pick       the preset pills widget
 arith_input      (H, W, C) of the network input; arith_h / arith_w / arith_c are its widgets
@@ -40,6 +41,7 @@ from conv.network import (
     Preset,
     analyze,
     layer_to_row,
+    layers_from_rows,
 )
 from ui import cache
 from viz.frozen import FrozenFigure, freeze
@@ -47,17 +49,20 @@ from viz.network import comparison_figure, network_figure
 from viz.style import LIGHT, Style
 
 QUERY_KEY = "preset"
+NET_KEY = "net"  # an edited network: its input and layers (:func:`network_text`)
 _NUMBER_COLUMNS = ("f", "fw", "p", "s", "d", "units")
 
 PAGE_CSS = """
-<style>
 /* Lecture-hall sizes for this page only: big totals, readable tables. */
 [data-testid="stMetricValue"] { font-size: 2.6rem; font-weight: 700; }
 [data-testid="stMetricLabel"] p { font-size: 1.15rem; }
 [data-testid="stTable"] td, [data-testid="stTable"] th { font-size: 1.05rem; }
 [data-testid="stMarkdownContainer"] code { font-size: 0.95em; }
 .st-key-arith_pick button p { font-size: 1.05rem; }
-</style>
+"""
+#: Classroom mode (``ui/classroom.py``) adds this on a projector.
+CLASSROOM_CSS = """
+[data-testid="stMetricValue"] { font-size: 2.2rem; }
 """
 
 
@@ -144,21 +149,114 @@ def plain_rows(rows: Sequence[Mapping]) -> list[dict]:
     return out
 
 
+# --------------------------------------------------------------------------------------------
+# An edited network as link text: ``?net=32x32x3,conv.f5.u6,avgpool.f2,fc.u120,softmax.u10``
+# --------------------------------------------------------------------------------------------
+
+# Layer cells as the link writes them (a cell left blank in the editor is left out)
+_CELL_CODES = {"f": "f", "fw": "w", "p": "p", "s": "s", "d": "d", "units": "u"}
+_CODE_CELLS = {v: k for k, v in _CELL_CODES.items()}
+MAX_NET_LAYERS = 200
+
+
+def network_text(input_shape: Sequence[int], rows: Sequence[Mapping]) -> str:
+    """The network of the editor (its valid rows) and its input as one line for a link:
+    ``HxWxC`` then one item per layer, ``kind.f5.w3.p2.s4.d2.u6.nb.nNAME`` (cells that are
+    blank or at their default left out; ``nb``: no bias; the name percent-encoded)."""
+    from urllib.parse import quote
+
+    layers, _ = layers_from_rows(plain_rows(rows))
+    items = ["x".join(str(int(v)) for v in input_shape)]
+    for layer in layers:
+        row = layer_to_row(layer)
+        parts = [layer.kind]
+        implied = {"p": 0, "d": 1, "s": 1 if layer.kind == "conv" else row["f"]}
+        for cell, code in _CELL_CODES.items():
+            if row[cell] is not None and implied.get(cell) != row[cell]:
+                parts.append(f"{code}{row[cell]}")
+        if row["bias"] is False:
+            parts.append("nb")
+        if layer.name:
+            parts.append("n" + quote(layer.name, safe="").replace(".", "%2E"))
+        items.append(".".join(parts))
+    return ",".join(items)
+
+
+def parse_network(text: str) -> tuple[tuple[int, int, int], list[dict]]:
+    """:func:`network_text` read back: ``((H, W, C), rows)``; ``ValueError`` with the reason."""
+    from urllib.parse import unquote
+
+    items = [t.strip() for t in str(text).split(",")]
+    if not items or not items[0]:
+        raise ValueError("it is empty")
+    dims = items[0].lower().split("x")
+    if len(dims) != 3 or not all(d.isdigit() and 1 <= int(d) <= 100_000 for d in dims):
+        raise ValueError(f"the input {items[0][:20]!r} is not HxWxC (whole numbers 1..100000)")
+    if len(items) - 1 > MAX_NET_LAYERS:
+        raise ValueError(f"{len(items) - 1} layers, at most {MAX_NET_LAYERS}")
+    rows = []
+    for n, item in enumerate(items[1:], start=1):
+        kind, *parts = item.split(".")
+        if kind not in KINDS:
+            raise ValueError(f"layer {n}: {kind[:20]!r} is not one of {', '.join(KINDS)}")
+        row: dict = dict.fromkeys(EDITOR_COLUMNS)
+        row["type"] = kind
+        for part in parts:
+            if part == "nb":
+                row["bias"] = False
+            elif part.startswith("n"):
+                row["name"] = unquote(part[1:])[:60]
+            elif part[:1] in _CODE_CELLS and part[1:].isdigit():
+                row[_CODE_CELLS[part[:1]]] = int(part[1:])
+            else:
+                raise ValueError(f"layer {n} ({kind}): {part[:20]!r} is not understood")
+        rows.append(row)
+    layers, errors = layers_from_rows(rows)
+    if errors:
+        raise ValueError(errors[0])
+    h, w, c = (int(d) for d in dims)
+    return (h, w, c), [layer_to_row(layer) for layer in layers]
+
+
+def _load_rows(input_shape: tuple[int, int, int], rows: list[dict]) -> None:
+    """Put a network into the session and restart the editor on its rows."""
+    ss = st.session_state
+    ss["arith_input"] = tuple(input_shape)
+    ss["arith_h"], ss["arith_w"], ss["arith_c"] = input_shape
+    ss["arith_rows"] = rows
+    ss["arith_edited"] = rows
+    ss["arith_version"] = ss.get("arith_version", 0) + 1
+
+
 def load_preset(key: str) -> None:
     """Put preset ``key`` into session state and the URL; restart the editor on its rows."""
     ss = st.session_state
     preset = PRESETS[key]
-    h, w, c = preset.network.input
-    rows = [layer_to_row(layer) for layer in preset.network.layers]
+    _load_rows(preset.network.input, [layer_to_row(layer) for layer in preset.network.layers])
     ss["arith_preset"] = key
     ss["arith_pick"] = key
-    ss["arith_input"] = (h, w, c)
-    ss["arith_h"], ss["arith_w"], ss["arith_c"] = h, w, c
-    ss["arith_rows"] = rows
-    ss["arith_edited"] = rows
-    ss["arith_version"] = ss.get("arith_version", 0) + 1
     ss["arith_url_preset"] = key
+    ss["arith_url_net"] = ""
     st.query_params[QUERY_KEY] = key
+    if NET_KEY in st.query_params:
+        del st.query_params[NET_KEY]
+
+
+def _load_net(raw: str) -> str:
+    """Load the edited network of a link (over the preset just loaded); a notice if it cannot
+    be read (the preset stays)."""
+    ss = st.session_state
+    try:
+        input_shape, rows = parse_network(raw)
+    except ValueError as exc:
+        if NET_KEY in st.query_params:
+            del st.query_params[NET_KEY]
+        ss["arith_url_net"] = ""
+        return (f"The link's edited network (`net`) could not be read: {exc}. Showing the "
+                f"preset {PRESETS[ss['arith_preset']].title} unedited.")
+    _load_rows(input_shape, rows)
+    ss["arith_url_net"] = raw
+    return ""
 
 
 def sync_with_url() -> None:
@@ -171,19 +269,37 @@ def sync_with_url() -> None:
     ss = st.session_state
     raw = st.query_params.get_all(QUERY_KEY)
     raw = raw[-1] if raw else None
-    if "arith_preset" not in ss:
+    net = st.query_params.get_all(NET_KEY)
+    net = net[-1] if net else ""
+    if "arith_preset" not in ss or (raw is not None and raw != ss.get("arith_url_preset")):
         key, notice = resolve_preset(raw)
         load_preset(key)
+        if net:
+            notice = " ".join(filter(None, (notice, _load_net(net))))
         ss["arith_notice"] = notice
         return
-    if raw is None:
+    if raw is None:  # arriving from another page: the state stays, the link gets it back
         st.query_params[QUERY_KEY] = ss["arith_preset"]
         ss["arith_url_preset"] = ss["arith_preset"]
+        if ss.get("arith_url_net"):
+            st.query_params[NET_KEY] = ss["arith_url_net"]
         return
-    if raw != ss.get("arith_url_preset"):
-        key, notice = resolve_preset(raw)
-        load_preset(key)
-        ss["arith_notice"] = notice
+    if net and net != ss.get("arith_url_net"):  # a link pasted into the same session
+        ss["arith_notice"] = _load_net(net)
+
+
+def publish_network(edited: bool, input_shape: Sequence[int], rows: Sequence[Mapping]) -> None:
+    """Keep the edited network in the link (``?net=``), or take it out once it is the preset's
+    again. Writes to the URL only when the text changed."""
+    ss = st.session_state
+    text = network_text(input_shape, rows) if edited else ""
+    if text == ss.get("arith_url_net", "") and (NET_KEY in st.query_params) == bool(text):
+        return
+    if text:
+        st.query_params[NET_KEY] = text
+    elif NET_KEY in st.query_params:
+        del st.query_params[NET_KEY]
+    ss["arith_url_net"] = text
 
 
 def on_pick() -> None:
@@ -375,11 +491,16 @@ def rf_steps(analysis: Analysis) -> str:
     return "\n".join(lines) or "No layers."
 
 
-def show_seed_notes(notes: Sequence[str]) -> None:
-    """The lecture notes' wrong numbers and the right ones, in one box."""
+def show_seed_notes(notes: Sequence[str], *, folded: bool = False) -> None:
+    """The lecture notes' wrong numbers and the right ones, in one box (``folded``: in an
+    expander, for an example that is on the page whatever the preset)."""
     if notes:
         lines = "\n".join(f"- {esc(note)}" for note in notes)
-        st.warning(f"**Corrections to the lecture notes**\n{lines}")
+        if folded:
+            with st.expander("Corrections to the lecture notes' numbers for this example"):
+                st.markdown(lines)
+        else:
+            st.warning(f"**Corrections to the lecture notes**\n{lines}")
 
 
 def show_totals(analysis: Analysis) -> None:
@@ -392,8 +513,8 @@ def show_totals(analysis: Analysis) -> None:
     row.metric("Output", shape_text(analysis.output), width="content")
 
 
-def show_comparison(comparison: Comparison, seed_notes: Sequence[str] = ()) -> None:
-    """Both ways with their formulas, the ratio, and the notes' slips (the figure is separate)."""
+def show_comparison(comparison: Comparison) -> None:
+    """Both ways with their formulas and the ratio (the figure is separate)."""
     left, right = st.columns(2)
     for col, label, parts, total in (
         (left, comparison.a_label, comparison.a_parts, comparison.a_total),
@@ -407,4 +528,3 @@ def show_comparison(comparison: Comparison, seed_notes: Sequence[str] = ()) -> N
     st.markdown(f"Ratio (cheap / expensive): {code(comparison.ratio_formula)}")
     for note in comparison.notes:
         st.warning(esc(note))
-    show_seed_notes(seed_notes)

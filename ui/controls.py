@@ -132,6 +132,14 @@ def kernel_summary(key: str) -> str:
     text = _label(option).split(" · ", 1)[-1]
     if f"{key}.size" in s and option in library.PARAMETRIC:
         text += f", {s[f'{key}.size']} x {s[f'{key}.size']}"
+    if f"{key}.text" in s or _next(f"{key}.text") in s:
+        # an edited kernel is not the preset any more: say so, as the figure does (one name
+        # for every edit, so that the header changes only when the kernel leaves its preset
+        # or comes back to it)
+        current, base = current_kernel(key), _base(key)
+        if current is not None and base is not None and (
+                current.shape != base.shape or not np.array_equal(current, base)):
+            text = f"Custom (edited from {text})"
     bank = s.get(f"{key}.bank") or []
     if bank:  # those the bank keeps: of the kernel's shape
         has_text = f"{key}.text" in s or _next(f"{key}.text") in s

@@ -909,6 +909,10 @@ PAGE_CSS = """
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
 .st-key-lab-gallery [data-testid="stButton"] button p { font-size: 0.8rem; line-height: 1.1; }
 """ + maps.PIXELATED_CSS + UrlState.link_css(LINK_KEY) + "</style>\n"
+#: Classroom mode (``ui/classroom.py``) adds this on a projector: larger strips' titles.
+CLASSROOM_CSS = """
+.lab-title { font-size: 1.2rem; }
+"""
 
 
 def _fmt(v: float) -> str:

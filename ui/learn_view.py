@@ -56,13 +56,22 @@ REDRAW_EVERY = 0.25
 MAX_REDRAWS = 10
 
 PAGE_CSS = """
-<style>
 /* Lecture-hall sizes for this page: big numbers, readable captions and buttons. */
-[data-testid="stMetricValue"] { font-size: 2.4rem; font-weight: 700; }
-[data-testid="stMetricLabel"] p { font-size: 1.1rem; }
+[data-testid="stMetricValue"] { font-size: 2rem; font-weight: 700; }
+[data-testid="stMetricLabel"] p { font-size: 1.05rem; }
 .st-key-learn_train button p, .st-key-learn_stop button p, .st-key-learn_continue button p,
 .st-key-learn_use button p { font-size: 1.25rem; font-weight: 600; }
-</style>
+/* Train and the loss curve stay on the screen while the settings beside them scroll */
+@media (min-width: 900px) {
+  [data-testid="stColumn"]:has(.st-key-learn-run) { align-self: stretch; }
+  [data-testid="stColumn"]:has(.st-key-learn-run) > [data-testid="stVerticalBlock"] {
+    height: 100%; }
+  .st-key-learn-run { position: sticky; top: 3.75rem; z-index: 1; }
+}
+"""
+#: Classroom mode (``ui/classroom.py``) adds this on a projector.
+CLASSROOM_CSS = """
+[data-testid="stMetricValue"] { font-size: 1.8rem; }
 """
 
 

@@ -7,7 +7,9 @@
 // zoom (layout.uirevision). plotly.js is the copy shipped in static/ (served by Streamlit's
 // static file serving), loaded once per browser tab.
 //
-// data: UTF-8 bytes of {"config": {...}, "data": [...], "layout": {...}}.
+// data: UTF-8 bytes of {"config": {...}, "fit": true?, "data": [...], "layout": {...}}.
+// "fit": the plot is no taller than the window below its top (at least MIN_FIT px), so that a
+// figure and the controls beside it are seen together; a new window size fits it again.
 
 let loading = null;
 
@@ -164,6 +166,33 @@ function loadPlotly() {
   return loading;
 }
 
+// ---- Fitting the window's height -------------------------------------------------------------
+
+const MIN_FIT = 320;
+
+function scrollTop(el) {
+  for (let p = el.parentElement; p; p = p.parentElement) {
+    const y = getComputedStyle(p).overflowY;
+    if ((y === "auto" || y === "scroll") && p.scrollHeight > p.clientHeight) {
+      return p.scrollTop - p.getBoundingClientRect().top;
+    }
+  }
+  return window.scrollY;
+}
+
+// the height for a figure that asks for `want` px (undefined: as much as there is)
+function fitted(gd, want) {
+  const top = gd.getBoundingClientRect().top + scrollTop(gd);
+  const room = Math.max(MIN_FIT, Math.floor(window.innerHeight - top - 12));
+  return want ? Math.min(want, room) : room;
+}
+
+function refit(gd) {
+  if (!gd.__fitWant || !gd._fullLayout || !window.Plotly) return;
+  const h = fitted(gd, gd.__fitWant);
+  if (Math.abs(h - gd._fullLayout.height) > 8) window.Plotly.relayout(gd, { height: h });
+}
+
 export default function (component) {
   const { data, parentElement } = component;
   let gd = parentElement.querySelector(":scope > .conv-plot");
@@ -194,6 +223,18 @@ export default function (component) {
       .then((Plotly) => {
         const start = performance.now();
         const { spec, layers } = takeHoverLayers(JSON.parse(gd.__next));
+        if (spec.fit) {
+          gd.__fitWant = spec.layout.height || 0;
+          spec.layout = Object.assign({}, spec.layout, { height: fitted(gd, spec.layout.height) });
+          if (!gd.__fitBound) {
+            gd.__fitBound = true;
+            let timer = null;
+            window.addEventListener("resize", () => {
+              clearTimeout(timer);
+              timer = setTimeout(() => (gd.isConnected ? refit(gd) : null), 250);
+            });
+          }
+        }
         gd.__drawn = gd.__next;
         gd.__next = null;
         gd.__hoverLayers = layers;

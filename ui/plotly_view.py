@@ -33,11 +33,12 @@ _JS = Path(__file__).with_name("plotly_view.js").read_text(encoding="utf-8")
 _component = st.components.v2.component("conv_plotly_view", js=_JS, isolate_styles=False)
 
 
-def payload(fig, config: dict | None = None) -> bytes:
+def payload(fig, config: dict | None = None, *, fit: bool = False) -> bytes:
     """The figure (a ``go.Figure``, or plain ``{"data": ..., "layout": ...}`` whose numpy
     arrays travel as plotly.js typed arrays, as ``go.Figure`` would send them) and its Plotly
-    config as the UTF-8 JSON the component reads."""
-    head = ('{"config":' + json.dumps(config or {}) + ",").encode()
+    config as the UTF-8 JSON the component reads (``fit``: see :func:`plotly_view`)."""
+    head = ('{"config":' + json.dumps(config or {}) + ("," + '"fit":true' if fit else "")
+            + ",").encode()
     if isinstance(fig, dict):
         # plain data with its arrays as typed-array specs: orjson directly (pio.to_json would
         # walk it again to clean it first)
@@ -65,22 +66,23 @@ def static_serving() -> bool:
 
 
 def plotly_view(fig, *, key: str, config: dict | None = None,
-                cache_key: Hashable | None = None) -> None:
+                cache_key: Hashable | None = None, fit: bool = False) -> None:
     """Show ``fig`` (a figure, or a callable building it); a later call with the same key
     updates the same plot in place.
 
     ``cache_key``: identifies the figure's content; its payload (the JSON sent) is then kept
     in the byte budget, and a rerun that shows the same figure neither builds nor serialises
-    it again."""
+    it again. ``fit``: the plot is no taller than the window below its top (its layout's
+    height at most; 320 px at least), so that it and the controls beside it fit one screen."""
     def build():
         return fig() if callable(fig) else fig
     if not static_serving():
         st.plotly_chart(build(), key=key, config=config, theme=None)
         return
     if cache_key is None:
-        data = payload(build(), config)
+        data = payload(build(), config, fit=fit)
     else:
         data = cache.get_or_build(
-            ("plotly_view", cache_key, json.dumps(config, sort_keys=True)),
-            lambda: payload(build(), config))
+            ("plotly_view", cache_key, json.dumps(config, sort_keys=True), fit),
+            lambda: payload(build(), config, fit=fit))
     _component(data=data, key=key)

@@ -36,12 +36,14 @@ import streamlit as st
 
 __all__ = ["Param", "UrlState", "choice", "flag", "fmt_number", "integer", "number", "words"]
 
+# Query names every page shares, never a page's own setting, owned by one module each
+# (``classroom``: ui/classroom.py, ``display``: ui/display.py): a page's UrlState leaves them
+# alone and copies them into the links it makes.
+SHARED = ("classroom", "display")
+
 # Longest value read from a URL; longer ones are refused before parsing (a 15 x 15 kernel in
 # compact text needs ~2 kB).
 MAX_VALUE_LENGTH = 4000
-# Query names every page shares, owned by one module each (``display``: ``ui/display.py``):
-# a page's UrlState leaves them alone, and copies them into the links it makes.
-SHARED_PARAMS = ("display",)
 
 
 @dataclass(frozen=True)
@@ -187,8 +189,7 @@ class UrlState:
         names = [p.name for p in self.params]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate query names in {names}")
-        self.ignore = tuple(self.ignore) + tuple(n for n in SHARED_PARAMS
-                                                 if n not in self.ignore and n not in names)
+        self.ignore = (*self.ignore, *(n for n in SHARED if n not in self.ignore))
 
     @property
     def _published(self) -> str:
@@ -303,7 +304,7 @@ class UrlState:
             except Exception:  # noqa: BLE001 - no browser (AppTest): a relative link
                 base = ""
         parts = urlsplit(base)
-        shared = {k: v for k, v in self._raw().items() if k in SHARED_PARAMS}
+        shared = {k: v for k, v in self._raw().items() if k in SHARED}
         query = urlencode({**self.query(), **shared}, safe=":,;|/")
         return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 

@@ -52,12 +52,11 @@ ss = st.session_state
 # --------------------------------------------------------------------------------------------
 
 def url_state() -> UrlState:
-    """Every setting of the page, with its URL name (``?ex=blur_5x5&classroom=1``)."""
+    """Every setting of the page, with its URL name (``?ex=blur_5x5&step=4``); classroom mode
+    (``classroom=1``) is every page's (``ui/classroom.py``)."""
     P = Param
     return UrlState("sw", [
         P("ex", "sw.source", "edge_6x6", choice(SOURCES), label="example or source"),
-        P("classroom", "sw.classroom", False, flag, format=lambda v: "1" if v else "0",
-          label="classroom mode"),
         P("rows", "sw.rows", 6, integer(2, MAX_CELLS), label="grid rows"),
         P("cols", "sw.cols", 6, integer(2, MAX_CELLS), label="grid columns"),
         P("vals", "sw.vals", "0-9", choice(VALUE_RANGES), label="value range"),
@@ -79,6 +78,8 @@ def url_state() -> UrlState:
         *controls.layer_params("sw", max_pad=8),
         P("step", "sw.step", 0, lambda t: integer(1, 10**6)(t) - 1, format=lambda v: str(v + 1),
           label="step"),
+        P("pstep", "sw.pstep", 0, lambda t: integer(1, 10**6)(t) - 1,
+          format=lambda v: str(v + 1), label="pooling step"),
     ])
 
 
@@ -299,11 +300,30 @@ def measured(anim: animation.Animation, sample: int = 16) -> animation.Animation
     return anim
 
 
+def look(classroom: bool, screen: tuple[int, int] | None, style: Style = LIGHT) -> animation.Look:
+    """The figure's sizes: for the screen the browser measured (``(width, height)`` of the room
+    for the figure, see :func:`screen_of`), else for a typical one; larger in high contrast."""
+    base = animation.look_for(classroom, style)
+    return base if screen is None else animation.fit_look(base, *screen)
+
+
+def screen_of(value) -> tuple[int, int] | None:
+    """A screen reported by the browser (``{"width", "height"}`` in px) as a cache-friendly pair,
+    or None when it is not one."""
+    try:
+        w, h = int(value["width"]), int(value["height"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (200 <= w <= 8000 and 200 <= h <= 8000):
+        return None
+    return w, h
+
+
 @cache.cached
 def conv_anim(data: bytes, shape: tuple[int, ...], spec: ConvSpec, classroom: bool,
-              style: Style = LIGHT) -> animation.Animation:
-    return measured(animation.conv_animation(run_layer(data, shape, spec), spec,
-                                             classroom=classroom, style=style))
+              style: Style = LIGHT, screen: tuple[int, int] | None = None) -> animation.Animation:
+    return measured(animation.conv_animation(run_layer(data, shape, spec), spec, style=style,
+                                             look=look(classroom, screen, style)))
 
 
 def step_figure(anim: animation.Animation, start: int) -> FrozenFigure:
@@ -315,8 +335,9 @@ def step_figure(anim: animation.Animation, start: int) -> FrozenFigure:
 
 @cache.cached
 def conv_figure(data: bytes, shape: tuple[int, ...], spec: ConvSpec, classroom: bool,
-                start: int, style: Style = LIGHT) -> FrozenFigure:
-    return step_figure(conv_anim(data, shape, spec, classroom, style), start)
+                start: int, style: Style = LIGHT,
+                screen: tuple[int, int] | None = None) -> FrozenFigure:
+    return step_figure(conv_anim(data, shape, spec, classroom, style, screen), start)
 
 
 def pool_input(run: stages.Stages) -> stages.Stage:
@@ -326,7 +347,8 @@ def pool_input(run: stages.Stages) -> stages.Stage:
 
 @cache.cached
 def pool_anim(data: bytes, shape: tuple[int, ...], spec: ConvSpec | None, pool: PoolSpec,
-              classroom: bool, style: Style = LIGHT) -> animation.Animation:
+              classroom: bool, style: Style = LIGHT,
+              screen: tuple[int, int] | None = None) -> animation.Animation:
     if spec is None:  # pooling the input itself (the notes' 4x4 example)
         pre = _array(data, shape)
         title = "Input"
@@ -335,14 +357,15 @@ def pool_anim(data: bytes, shape: tuple[int, ...], spec: ConvSpec | None, pool: 
         pre, title = stage.array, f"Map ({stage.title})"
     pooled = ops.pool2d(pre, pool.kernel_size, pool.effective_stride, pool.padding,
                         mode=pool.mode)
-    return measured(animation.pool_animation(pre, pool, pooled, classroom=classroom,
-                                             title=title, style=style))
+    return measured(animation.pool_animation(pre, pool, pooled, title=title, style=style,
+                                             look=look(classroom, screen, style)))
 
 
 @cache.cached
 def pool_figure(data: bytes, shape: tuple[int, ...], spec: ConvSpec | None, pool: PoolSpec,
-                classroom: bool, start: int, style: Style = LIGHT) -> FrozenFigure:
-    return step_figure(pool_anim(data, shape, spec, pool, classroom, style), start)
+                classroom: bool, start: int, style: Style = LIGHT,
+                screen: tuple[int, int] | None = None) -> FrozenFigure:
+    return step_figure(pool_anim(data, shape, spec, pool, classroom, style, screen), start)
 
 
 @cache.cached

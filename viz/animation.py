@@ -52,6 +52,7 @@ __all__ = [
     "PoolStep",
     "conv_animation",
     "conv_steps",
+    "fit_look",
     "fmt",
     "output_size_lines",
     "pool_animation",
@@ -406,6 +407,8 @@ class Look:
     extra_height_px: int = 0  # allowed beyond max_height_px to keep cell numbers readable
     legible_px: int = 10  # cell numbers smaller than this are hidden (a note says so)
     kernel_cell_px: int = 40  # the kernel's cells at least this large (its numbers readable)
+    control_rows: int = 1     # the buttons in one row, or two (Play under Step: a phone)
+    eq_beside: bool = False   # the equation may go beside the grids (a wide, short screen)
 
 
 # A 1280 x 720 laptop with the sidebar open leaves Streamlit's main column ~820 px: laid out for
@@ -430,6 +433,40 @@ def look_for(classroom: bool, style: Style = LIGHT) -> Look:
                    line_width=int(round(look.line_width * 1.7)),
                    legible_px=max(look.legible_px, HC_LEGIBLE_PX),
                    kernel_cell_px=max(look.kernel_cell_px, 52))
+
+
+#: Below this width the Play buttons go under the step buttons (side by side they overlap).
+NARROW_PX = 620
+
+
+def fit_look(look: Look, width_px: int, height_px: int) -> Look:
+    """``look`` for a figure ``width_px`` wide with ``height_px`` of the window for it, buttons
+    and slider included (the browser measures both: ``ui/keys.js``).
+
+    The grids take what the width and the height allow (no taller than the window: the buttons
+    stay on the screen). Type follows the width: smaller on a phone, larger on a wide screen,
+    never below readable sizes, and in classroom mode at least 85% of its size on a
+    projector. Narrower than :data:`NARROW_PX`, the buttons take two rows; wider, the equation
+    may go beside the grids instead of under them (a projector's 1280 x 720 is wide and short:
+    the grids get twice the room)."""
+    width_px = max(240, int(width_px))
+    height_px = max(280, int(height_px))
+    scale = min(max(width_px / look.width_px, 0.85 if look.classroom else 0.7), 1.3)
+
+    def f(size: int, least: int) -> int:
+        return max(least, round(size * scale))
+
+    narrow = width_px < NARROW_PX
+    button_font = f(look.button_font, 13)
+    controls = look.controls_px + 2 * (button_font - look.button_font)
+    if narrow:
+        controls += button_font * 2 + 12
+    return replace(look, width_px=width_px, max_height_px=height_px, extra_height_px=0,
+                   max_cell_px=f(look.max_cell_px, 24), title_font=f(look.title_font, 16),
+                   label_font=f(look.label_font, 13), eq_font=f(look.eq_font, 12),
+                   max_cell_font=f(look.max_cell_font, 12), min_cell_font=f(look.min_cell_font, 10),
+                   button_font=button_font, controls_px=controls,
+                   control_rows=2 if narrow else 1, eq_beside=not narrow)
 
 
 # --------------------------------------------------------------------------------------------
@@ -619,6 +656,11 @@ class _Sizes:
     formula_y_u: float   # where the formula line starts, below the top, in cells
     formula_below: bool  # the formula has its own line under the step line
     note_px: float = 0.0  # the note on hidden numbers, between the grids and the equation
+    beside_u: float = 0.0  # the equation beside the grids: its column's width, gap included,
+                           # in cells (0: under the grids)
+
+
+BESIDE_GAP_PX = 28  # between the grids and an equation beside them
 
 
 def _note_font(look: Look) -> int:
@@ -646,8 +688,45 @@ def _layout_px(look: Look, grid_w: float, grid_h: float, n_eq: int, eq_chars: in
                title_chars: int, formula_chars: int, note: bool = False) -> _Sizes:
     """Cell size and fonts for a scene of ``grid_w`` x ``grid_h`` cells, a step line of
     ``title_chars``, an output-size formula of ``formula_chars`` and ``n_eq`` equation lines of
-    up to ``eq_chars`` characters, within the look's width and height; ``note``: room for the
-    note saying that numbers are hidden."""
+    up to ``eq_chars`` characters, within the look's width and height: the equation under the
+    grids, or (``look.eq_beside``) beside them when that makes the cells a tenth larger;
+    ``note``: room for the note saying that numbers are hidden (under the grids, so the
+    equation goes under it too)."""
+    below = _layout_below(look, grid_w, grid_h, n_eq, eq_chars, title_chars, formula_chars,
+                          note)
+    if not look.eq_beside or not eq_chars or note:
+        return below
+    eq_font = look.eq_font  # monospace: 0.6 em a character; the column takes at most half
+    if eq_chars * 0.61 * eq_font + BESIDE_GAP_PX > 0.5 * look.width_px:
+        eq_font = max(10, int((0.5 * look.width_px - BESIDE_GAP_PX) / (0.61 * eq_chars)))
+    eq_w = eq_chars * 0.61 * eq_font + BESIDE_GAP_PX
+    eq_h = n_eq * eq_font * 1.32 + 6
+    under = look.label_font * 0.8 + 6  # captions under the grids
+
+    def fit(header_px: float) -> tuple[float, float]:
+        free_h = look.max_height_px - look.controls_px - header_px - 20
+        cell = max(4.0, min(look.max_cell_px, (look.width_px - eq_w) / grid_w,
+                            max(free_h - under, 60) / grid_h))
+        return cell, free_h
+
+    header_px = look.title_font * 1.5 + look.label_font * 1.9
+    cell, free_h = fit(header_px)
+    side_by_side = (title_chars * 0.55 * look.title_font + formula_chars * 0.5 * look.label_font
+                    + 60 <= grid_w * cell + eq_w)
+    if not side_by_side:
+        header_px += look.label_font * 1.5
+        cell, free_h = fit(header_px)
+    if eq_h > free_h or cell < 1.1 * below.cell:
+        return below
+    eq_u = max(under / cell, eq_h / cell - grid_h + 0.1)
+    return _Sizes(cell, eq_font, header_px / cell, eq_u,
+                  0.0 if side_by_side else look.title_font * 1.5 / cell, not side_by_side,
+                  beside_u=eq_w / cell)
+
+
+def _layout_below(look: Look, grid_w: float, grid_h: float, n_eq: int, eq_chars: int,
+                  title_chars: int, formula_chars: int, note: bool = False) -> _Sizes:
+    """:func:`_layout_px` with the equation under the grids."""
     eq_font = look.eq_font
     if eq_chars:
         eq_font = max(10, min(eq_font, int(look.width_px / (0.61 * eq_chars))))
@@ -726,17 +805,21 @@ def _plotly_shape(template: dict, coords: dict) -> dict:
 # --------------------------------------------------------------------------------------------
 
 def _step_texts(look: Look, style: Style, x_lo: float, y_lo: float, grid_h: float,
-                cell: float, eq_font: int, note_px: float = 0.0) -> list[dict]:
+                cell: float, eq_font: int, note_px: float = 0.0,
+                beside: float | None = None) -> list[dict]:
     """Templates of the two texts every frame rewrites: the step line at the top left and the
-    equation under the grids (under the note on hidden numbers, if any)."""
+    equation under the grids (under the note on hidden numbers, if any), or beside them (from
+    ``x = beside``, level with their top)."""
+    eq_at = ({"x": _n(x_lo + 0.2),
+              "y": _n(grid_h + (look.label_font * 0.8 + EQ_GAP_PX + note_px) / cell)}
+             if beside is None else {"x": _n(beside), "y": 0.0})
     return [
         {"showarrow": False, "xref": "x", "yref": "y", "x": _n(x_lo), "y": _n(y_lo + 0.02),
          "xanchor": "left", "yanchor": "top",
          "font": {"size": look.title_font, "family": SANS, "color": style.text,
                   "weight": "bold"}},
-        {"showarrow": False, "xref": "x", "yref": "y", "x": _n(x_lo + 0.2),
-         "y": _n(grid_h + (look.label_font * 0.8 + EQ_GAP_PX + note_px) / cell),
-         "xanchor": "left", "yanchor": "top", "align": "left",
+        {"showarrow": False, "xref": "x", "yref": "y", **eq_at, "xanchor": "left",
+         "yanchor": "top", "align": "left",
          "font": {"size": eq_font, "family": MONO, "color": style.text}},
     ]
 
@@ -834,6 +917,8 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
         hidden = too_small(sz.cell)
     cell, eq_font, head_u, eq_u = sz.cell, sz.eq_font, sz.head_u, sz.eq_u
     y_lo, y_hi = -head_u, grid_h + eq_u
+    eq_x = x_hi + BESIDE_GAP_PX / cell if sz.beside_u else None  # the equation beside them
+    x_end = x_hi + sz.beside_u
 
     grids: list[Grid] = []
     static_shapes: list[dict] = []
@@ -935,7 +1020,7 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
         texts.append({**big, "text": "=", "x": _n((ker[0][0].right + outs[0].x) / 2),
                       "y": _n(mid[1]),
                       "xanchor": "center", "yanchor": "middle"})
-    texts.append(_formula_text(label, formula, sz, x_lo, x_hi, y_lo))
+    texts.append(_formula_text(label, formula, sz, x_lo, x_end, y_lo))
     if hidden:
         texts.append(_note_text(look, style, x_lo, grid_h, cell))
 
@@ -954,7 +1039,7 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
     mask_t = {"type": "rect", "layer": "above", "line": {"width": 0}, "fillcolor": style.mask}
     dyn_shapes = ([hl_t] + ([span_t] if dil else []) + ([ghost_t] if jumps else [])
                   + ([filt_t] if c_out > 1 else []) + [mask_t] * (2 * c_out))
-    dyn_texts = _step_texts(look, style, x_lo, y_lo, grid_h, cell, eq_font, sz.note_px)
+    dyn_texts = _step_texts(look, style, x_lo, y_lo, grid_h, cell, eq_font, sz.note_px, eq_x)
     nowhere = {"path": f"M{_n(inp[0].x)},{_n(inp[0].y)}Z"}
 
     n = len(steps)
@@ -996,7 +1081,7 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
         click["x"].append(_n(cx))
         click["y"].append(_n(cy))
         click["step"].append(st.index)
-    return Scene(look, cell, (x_lo, x_hi), (y_lo, y_hi), grids, static_shapes, texts,
+    return Scene(look, cell, (x_lo, x_end), (y_lo, y_hi), grids, static_shapes, texts,
                  dyn_shapes, dyn_texts, scene_steps, labels, click, style, hidden)
 
 
@@ -1035,6 +1120,8 @@ def _pool_scene(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, steps: list
         hidden = too_small(sz.cell)
     cell, eq_font, head_u, eq_u = sz.cell, sz.eq_font, sz.head_u, sz.eq_u
     y_lo, y_hi = -head_u, grid_h + eq_u
+    eq_x = x_hi + BESIDE_GAP_PX / cell if sz.beside_u else None  # the equation beside them
+    x_end = x_hi + sz.beside_u
     label = {"font": {"size": look.label_font, "family": SANS, "color": style.text},
              "showarrow": False, "xref": "x", "yref": "y"}
     inner = np.zeros((hp, wp), bool)
@@ -1069,7 +1156,7 @@ def _pool_scene(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, steps: list
         texts.append({**label, "text": "\u2192", "x": _n(m.right + gap / 2), "y": _n(m.y + hp / 2),
                       "xanchor": "center", "yanchor": "middle",
                       "font": {**label["font"], "size": int(look.label_font * 1.6)}})
-    texts.append(_formula_text(label, formula, sz, x_lo, x_hi, y_lo))
+    texts.append(_formula_text(label, formula, sz, x_lo, x_end, y_lo))
     if hidden:
         texts.append(_note_text(look, style, x_lo, grid_h, cell))
     jumps = pool.effective_stride != (1, 1)
@@ -1103,9 +1190,10 @@ def _pool_scene(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, steps: list
         click["x"].append(_n(outs[st.channel].x + st.col + 0.5))
         click["y"].append(_n(outs[st.channel].y + st.row + 0.5))
         click["step"].append(st.index)
-    return Scene(look, cell, (x_lo, x_hi), (y_lo, y_hi), grids, static_shapes, texts,
+    return Scene(look, cell, (x_lo, x_end), (y_lo, y_hi), grids, static_shapes, texts,
                  dyn_shapes, _step_texts(look, style, x_lo, y_lo, grid_h, cell, eq_font,
-                                         sz.note_px), scene_steps, labels, click, style, hidden)
+                                         sz.note_px, eq_x), scene_steps, labels, click, style,
+                 hidden)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1223,11 +1311,17 @@ class Animation:
                 "y": 0, "yanchor": "top", "pad": {"t": 8, "r": 6}, "font": bfont,
                 "bgcolor": sty.button, "bordercolor": sty.button_line,
                 "borderwidth": 2 if sty.contrast else 1}
+        # a narrow figure (a phone): the Play buttons in a row of their own under the steps
+        row_px = look.button_font * 2 + 12
+        two_rows = look.control_rows > 1
+        play_menu = ({"x": 0, "xanchor": "left", "pad": {"t": 8 + row_px, "r": 6}} if two_rows
+                     else {"x": 0.995, "xanchor": "right"})
         few = n <= 40
         every = max(1, -(-n // MAX_SLIDER_STEPS))
         slider = {
             "active": start, "x": 0, "len": 1.0, "xanchor": "left", "y": 0, "yanchor": "top",
-            "pad": {"t": look.button_font * 2 + 26, "b": 0, "l": 0, "r": 0},
+            "pad": {"t": look.button_font * 2 + 26 + (row_px if two_rows else 0), "b": 0,
+                    "l": 0, "r": 0},
             "currentvalue": {"visible": False}, "ticklen": 4 if few else 0,
             "minorticklen": 0, "bgcolor": sty.slider, "activebgcolor": VERMILLION,
             "bordercolor": sty.button_line, "borderwidth": 1, "tickcolor": sty.line,
@@ -1255,7 +1349,7 @@ class Animation:
             "shapes": shapes, "annotations": texts + sc.static_texts,
             "updatemenus": [
                 {**menu, "buttons": step_buttons},
-                {**menu, "buttons": play_buttons, "x": 0.995, "xanchor": "right"},
+                {**menu, "buttons": play_buttons, **play_menu},
             ],
             "sliders": [slider],
             "meta": {"steps": n, "start": start, "width_px": int(width_px), "slider_every": every},
@@ -1364,9 +1458,10 @@ def _animation(scene: Scene, steps: list) -> Animation:
 
 
 def conv_animation(stages: Stages, spec: ConvSpec, *, classroom: bool = False,
-                   style: Style = LIGHT) -> Animation:
+                   style: Style = LIGHT, look: Look | None = None) -> Animation:
     """The convolution of ``stages`` (from ``conv.stages.run(x, spec)``), one frame per output
     cell: the window on the (padded) input, the kernel, the output filling in, the equation.
+    ``look``: the sizes (default: ``look_for(classroom)``; :func:`fit_look` for a screen).
 
     Raises
     ------
@@ -1374,18 +1469,18 @@ def conv_animation(stages: Stages, spec: ConvSpec, *, classroom: bool = False,
         When the layer has more than :data:`MAX_CHANNELS` input channels or filters.
     """
     steps = conv_steps(stages, spec)
-    return _animation(_conv_scene(stages, spec, steps, look_for(classroom, style), style),
-                      steps)
+    return _animation(_conv_scene(stages, spec, steps, look or look_for(classroom, style),
+                                  style), steps)
 
 
 def pool_animation(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, *,
                    classroom: bool = False, title: str = "Map",
-                   style: Style = LIGHT) -> Animation:
+                   style: Style = LIGHT, look: Look | None = None) -> Animation:
     """Pooling of ``pre`` (C, H, W) into the engine's ``pooled``, one frame per pooled cell."""
     pre = np.asarray(pre, np.float32)
     steps = pool_steps(pre, pool, pooled)
-    return _animation(_pool_scene(pre, pool, pooled, steps, look_for(classroom, style), title,
-                                  style), steps)
+    return _animation(_pool_scene(pre, pool, pooled, steps, look or look_for(classroom, style),
+                                  title, style), steps)
 
 
 # --------------------------------------------------------------------------------------------

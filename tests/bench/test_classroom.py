@@ -17,6 +17,7 @@ from conv.network import PRESETS
 from kernels import library
 from ui import arithmetic_view, controls, lab
 from ui import window_view as wv
+from ui.state import SHARED, flag
 
 CHAINS, STEPS = 12, 40  # students x changes each
 
@@ -38,6 +39,9 @@ def _parse_all(query, url_state):
     params = {p.name: p for p in url_state.params}
     values = {}
     for name, text in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)):
+        if name in SHARED:  # every page's (classroom mode: ui/classroom.py)
+            flag(text)
+            continue
         assert name in params, f"{name!r} is not a parameter of the page ({query})"
         values[name] = params[name].parse(text)  # ValueError = a notice on the page
     return values

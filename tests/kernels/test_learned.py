@@ -8,6 +8,7 @@ a float64 loss computed by ``scipy.ndimage.correlate``.
 from __future__ import annotations
 
 import importlib
+import re
 
 import numpy as np
 import pytest
@@ -195,11 +196,35 @@ def test_too_large_a_learning_rate_stops_with_an_explanation(optimizer, lr):
     assert run.status == "diverged"
     assert run.step < 500
     assert "Lower the learning rate" in run.message
-    assert f"try {lr / 10:g}" in run.message
-    assert "stable below" in run.message
+    limit = L.stable_lr_limit(p, optimizer)
+    tried = float(re.search(r"try ([0-9.e+-]+)\)", run.message).group(1))
+    assert tried < limit  # the hint never suggests a rate that diverges again
+    assert tried == (lr / 10 if lr / 10 < 0.9 * limit else L.suggest_lr(lr, limit))
+    assert f"stable only below {limit:.3g}" in run.message
     assert "fold" in run.message or "NaN" in run.message
     assert np.isfinite(run.kernel).all()
     assert run.snapshots[-1][0] == run.step
+
+
+@pytest.mark.parametrize("lr, limit, expected", [
+    (50.0, 1.12, 1.0),    # the case: "try 5" was itself unstable
+    (5.0, 1.12, 0.5),     # lr / 10 is safely below the limit: keep it
+    (3.0, 0.0371, 0.02),
+    (1e6, 19.9, 10.0),
+])
+def test_the_suggested_rate_is_below_the_stable_limit(lr, limit, expected):
+    assert L.suggest_lr(lr, limit) == pytest.approx(expected)
+    assert L.suggest_lr(lr, limit) < limit
+
+
+def test_momentum_is_stable_up_to_its_own_limit():
+    # heavy-ball momentum with b1 = 0.9 tolerates 19 times plain gradient descent's rate
+    smooth = ndimage.gaussian_filter(noise_image(size=48), 3)
+    p = L.make_problem(smooth, SOBEL_X, size=3)
+    limit = L.stable_lr_limit(p, "momentum")
+    assert limit == pytest.approx(19 * p.max_stable_sgd_lr)
+    assert L.learn(p, optimizer="momentum", lr=0.9 * limit, steps=300).status != "diverged"
+    assert L.learn(p, optimizer="momentum", lr=1.2 * limit, steps=500).status == "diverged"
 
 
 def test_overflowing_weights_are_caught_before_the_engine_sees_them():

@@ -40,8 +40,15 @@ def _open(query: dict | None = None, *, code: bool = False, controls: bool = Tru
     if controls:  # the kernel's and the layer's sections, built when open, as a user opens them
         at.session_state["lab.kernel_open"] = True
         at.session_state["lab.layer_open"] = True
-    at.switch_page(PAGE)
-    return at.run()
+    return _first_run(at)
+
+
+def _first_run(at: AppTest) -> AppTest:
+    """The first run: the app's root ("/") switches to the filter lab with the link's query
+    and the session state set before (app.py); later runs go to the page directly (AppTest
+    finds a page registered under another url_path than its file's name only after a run)."""
+    at.run()
+    return at.switch_page(PAGE)
 
 
 def ok(at: AppTest) -> AppTest:
@@ -694,14 +701,19 @@ def test_every_kernel_change_redraws_the_figures_with_the_kernel_shown():
     before = _applied_digest(at)
     assert before == _shown_digest(at)
     five = "\n".join(["1 2 3 2 1"] * 5)
-    changes = [  # (change, what reruns besides the figures)
+    # (change, what reruns besides the figures): an edit that takes the kernel from its preset
+    # or back reruns the kernel's controls once, so that their header says "Custom (edited
+    # from ...)" as the figure does, or the preset's name again
+    changes = [
         (lambda: at.selectbox(key="lab.k.preset").set_value("gaussian"), "kernel"),
         (lambda: at.select_slider(key="lab.k.size").set_value(7), "kernel"),
         (lambda: at.slider(key="lab.k.sigma").set_value(2.0), "kernel"),
-        *[(lambda a=a: at.button(key=f"lab.k.do.{a}").click(), "editor")
-          for a in ("flip", "random", "transpose", "random", "normalise", "reset")],
+        *[(lambda a=a: at.button(key=f"lab.k.do.{a}").click(), reruns)
+          for a, reruns in (("flip", "editor"), ("random", "kernel"), ("transpose", "editor"),
+                            ("random", "editor"), ("normalise", "editor"),
+                            ("reset", "kernel"))],
         (lambda: at.selectbox(key="lab.k.preset").set_value("sobel_x"), "kernel"),
-        (lambda: at.text_area(key="lab.k.text").set_value("1 2 3\n4 5 6\n7 8 10"), "editor"),
+        (lambda: at.text_area(key="lab.k.text").set_value("1 2 3\n4 5 6\n7 8 10"), "kernel"),
         (lambda: at.multiselect(key="lab.k.bank").set_value(["sobel_y"]), "kernel"),
         (lambda: at.text_area(key="lab.k.text").set_value("0 1 0\n1 -4 1\n0 1 0"), "editor"),
         # a new shape: the filter bank (3 x 3 kernels) must be redrawn, and drops Sobel y
@@ -717,6 +729,9 @@ def test_every_kernel_change_redraws_the_figures_with_the_kernel_shown():
         assert _has(at, "lab.k.text"), i
         assert _has(at, "lab.k.preset") == (reruns == "kernel"), i
         assert _applied_digest(at) == _shown_digest(at), i
+        if reruns == "kernel":  # the header names the kernel as the figure does
+            header = at.expander[0].label
+            assert ("Custom (edited from" in header) == (i in (4, 10, 11, 12, 13)), (i, header)
         redrawn += _applied_digest(at) != before
         before = _applied_digest(at)
     assert at.session_state["lab.k.bank"] == []

@@ -31,8 +31,8 @@ def _open(query: dict, *, open_: bool) -> AppTest:
         at.query_params[k] = v
     at.session_state["lab.kernel_open"] = open_
     at.session_state["lab.layer_open"] = open_
-    at.switch_page(PAGE)
-    return ok(at.run())
+    at.run()  # "/" switches to the filter lab with the link's query (app.py)
+    return ok(at.switch_page(PAGE))
 
 
 def _run(at: AppTest, *, open_: bool) -> AppTest:

@@ -58,8 +58,8 @@ def managers(monkeypatch):
 
 def _open() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page(PAGE)
-    return at.run()
+    at.run()  # "/" switches to the filter lab (app.py); later runs go to it directly
+    return at.switch_page(PAGE)
 
 
 def ok(at: AppTest) -> AppTest:

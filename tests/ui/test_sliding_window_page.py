@@ -214,16 +214,24 @@ def test_photo_patch_of_the_filter_labs_photo():
 def test_classroom_mode_from_the_link_and_the_toggle():
     at = _open(ex="blur_5x5", classroom="1")
     _ok(at)
-    assert at.session_state["sw.classroom"] is True
+    assert at.session_state["classroom"] is True
     fig = _figure(at)
     sizes = [t["textfont"]["size"] for t in fig["data"] if t["type"] == "heatmap"]
     assert min(sizes) >= 24
     assert fig["layout"]["annotations"][0]["font"]["size"] >= 36
     # every control on the page is a click: pills, buttons, a toggle (no hover-only help)
     assert at.button_group(key="sw.source").options[1] == "5x5 blur"
-    at.toggle(key="sw.classroom").set_value(False).run()
+    assert "classroom=1" in at.code[-1].value
+    assert at.query_params["classroom"] == ["1"] or at.query_params["classroom"] == "1"
+    at.toggle(key="classroom.toggle").set_value(False).run()
     _ok(at)
     assert "classroom" not in at.code[-1].value
+    assert "classroom" not in at.query_params
+    # the position survives a switch of the mode (a new figure, drawn at the same step)
+    at.session_state["sw.step"] = 3
+    at.toggle(key="classroom.toggle").set_value(True).run()
+    _ok(at)
+    assert _step_title(at).startswith("Step 4 of")
 
 
 def test_link_restores_example_step_and_settings():
@@ -317,3 +325,54 @@ def test_the_legend_names_only_what_the_figure_draws(key, stride, padding):
     layout_dashed = [s for s in fig["layout"].get("shapes", [])
                      if s.get("line", {}).get("dash") == "dash"]
     assert bool(dashed or layout_dashed) == stride
+
+
+def test_a_position_reached_in_the_browser_is_in_the_link_without_a_new_figure():
+    """The keys' component reports the frame the browser settled on (Step x3, Play then
+    Pause, a key): the link and the step's text follow, the figure is not sent again."""
+    from ui import keys
+
+    at = _open(ex="edge_6x6")
+    _ok(at)
+    before = _figure(at)
+    assert before["layout"]["sliders"][0]["active"] == 0
+    # what the report's callback does (ui/keys.browser_step), then its rerun
+    at.session_state["sw.step"] = 3
+    at.session_state["sw.step@browser"] = 3
+    at.run()
+    _ok(at)
+    assert _figure(at) == before  # the browser shows step 4 already: nothing redrawn
+    assert "step=4" in at.code[-1].value
+    assert at.query_params["step"] in ("4", ["4"])
+    assert any(m.value.startswith("**Step 4**") for m in at.markdown)
+    # a click on an output cell (not reported by the browser): drawn there
+    at.session_state["sw.step"] = 9
+    at.run()
+    assert _figure(at)["layout"]["sliders"][0]["active"] == 9
+    assert "step=10" in at.code[-1].value
+    # the keys' hint is on the page, with the sliding window's buttons
+    assert keys.STEP_BUTTONS["next"] == "Step \u25b6"
+
+
+def test_the_keys_name_the_animation_s_own_buttons():
+    from conv.examples import EXAMPLES
+    from conv.stages import run
+    from ui import keys
+
+    ex = EXAMPLES["edge_6x6"]
+    anim = animation.conv_animation(run(ex.input_array, ex.spec), ex.spec)
+    labels = {b["label"] for menu in anim.layout()["updatemenus"] for b in menu["buttons"]}
+    assert set(keys.STEP_BUTTONS.values()) <= labels
+    assert set(keys.PLAYING) == {label for label, _ in animation.SPEEDS}
+
+
+def test_the_pooling_position_is_in_the_link_too():
+    at = _open(ex="pool_4x4", pstep="3")
+    _ok(at)
+    assert _figure(at)["layout"]["sliders"][0]["active"] == 2
+    assert "pstep=3" in at.code[-1].value
+    at.session_state["sw.pstep"] = 1
+    at.session_state["sw.pstep@browser"] = 1  # reported by the browser: not drawn again
+    at.run()
+    assert _figure(at)["layout"]["sliders"][0]["active"] == 2
+    assert "pstep=2" in at.code[-1].value

@@ -431,3 +431,60 @@ def test_blur_first_equation_is_the_notes_one():
     eq = steps[0].equation
     assert eq[0].startswith("  206×0.0625 + 205×0.125 ")
     assert eq[-1].endswith("75×0.0625 = 177.75")
+
+
+# --------------------------------------------------------------------------------------------
+# Fitted to a screen (the room the browser measured)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("classroom, width, height", [
+    (False, 900, 470),    # 1280 x 720 with the sidebar open
+    (True, 1200, 500),    # 1280 x 720 projector, sidebar folded
+    (False, 1500, 800),   # 1920 x 1080
+    (True, 1800, 820),
+    (False, 358, 506),    # a 390 x 844 phone
+])
+def test_a_fitted_figure_fits_its_room_and_uses_its_width(classroom, width, height):
+    ex = examples.EXAMPLES["edge_6x6"]
+    run = stages.run(ex.input_array, ex.spec)
+    look = A.fit_look(A.look_for(classroom), width, height)
+    layout = A.conv_animation(run, ex.spec, look=look).layout(0)
+    assert layout["height"] <= height + 12  # buttons and slider on the screen
+    used = layout["meta"]["width_px"]
+    assert used <= width
+    # the width or the height is used up (one of them binds)
+    assert used >= 0.8 * width or layout["height"] >= 0.85 * height
+
+
+def test_on_a_phone_the_play_buttons_take_a_row_of_their_own():
+    ex = examples.EXAMPLES["edge_6x6"]
+    run = stages.run(ex.input_array, ex.spec)
+    narrow = A.conv_animation(run, ex.spec, look=A.fit_look(A.NORMAL, 358, 506)).layout(0)
+    wide = A.conv_animation(run, ex.spec, look=A.fit_look(A.NORMAL, 900, 470)).layout(0)
+    steps, plays = narrow["updatemenus"]
+    assert plays["x"] == steps["x"] == 0 and plays["xanchor"] == "left"
+    assert plays["pad"]["t"] > steps["pad"]["t"] + narrow["updatemenus"][0]["font"]["size"]
+    assert narrow["sliders"][0]["pad"]["t"] > plays["pad"]["t"]
+    assert wide["updatemenus"][1]["xanchor"] == "right"
+    assert narrow["updatemenus"][0]["font"]["size"] >= 13
+
+
+def test_on_a_wide_short_screen_the_equation_goes_beside_the_grids():
+    ex = examples.EXAMPLES["edge_6x6"]
+    run = stages.run(ex.input_array, ex.spec)
+    below = A.conv_animation(run, ex.spec, look=A.fit_look(A.CLASSROOM, 1800, 1000))
+    beside = A.conv_animation(run, ex.spec, look=A.fit_look(A.CLASSROOM, 1200, 500))
+    assert beside.scene.cell_px > 1.5 * A.conv_animation(
+        run, ex.spec, look=A.replace(A.fit_look(A.CLASSROOM, 1200, 500), eq_beside=False)
+    ).scene.cell_px
+    eq = beside.scene.dyn_texts[1]
+    right = max(g.box.right for g in beside.scene.grids)
+    assert eq["x"] > right and eq["y"] == 0.0 and eq["xanchor"] == "left"
+    assert beside.scene.x_range[1] > eq["x"]  # inside the figure: plotly hides what is outside
+    assert below.scene.dyn_texts[1]["y"] > max(g.box.bottom for g in below.scene.grids)
+    # the same frames (texts and shapes) either way, and the GIF draws it
+    assert [f["layout"]["annotations"] for f in beside.frames] == \
+        [f["layout"]["annotations"] for f in below.frames]
+    gif = Image.open(io.BytesIO(beside.gif(max_frames=2)))
+    assert gif.n_frames == 2

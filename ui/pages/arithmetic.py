@@ -1,7 +1,8 @@
 """CNN arithmetic: a network's shapes, neurons, parameters, multiply-adds and receptive fields.
 
 Pick a preset (LeNet-5, AlexNet, VGG-16, the lecture notes' exercises) or edit the layers; every
-number is shown with its formula. ``?preset=<key>`` in the URL restores a preset.
+number is shown with its formula. ``?preset=<key>`` in the URL restores a preset, and
+``&net=...`` the network as edited (``ui.arithmetic_view.network_text``).
 """
 
 import logging
@@ -22,12 +23,15 @@ from conv.network import (
 )
 from ui import arithmetic_view as view
 from ui import display
+from ui.classroom import header, mode
+from ui.classroom import style as page_style
 
 log = logging.getLogger(__name__)
 ss = st.session_state
 
-st.html(view.PAGE_CSS)
-st.title("CNN arithmetic")
+classroom = mode()
+page_style(view.PAGE_CSS, view.CLASSROOM_CSS, on=classroom)
+header("CNN arithmetic")
 st.markdown(
     "Output size `floor((n + 2p - f) / s) + 1`, parameters `((f*f*c_in) + 1) * c_out`, "
     "neurons `H*W*C`, multiply-adds and receptive field, layer by layer, with the actual numbers."
@@ -57,7 +61,10 @@ def preset_header() -> Preset:
 
 def network_body() -> None:
     preset = preset_header()
-    st.subheader("Input and layers")
+    # the totals and the table come first, under the presets (one screen on a projector); the
+    # editor that makes them is below, so they are drawn into this box once it has run
+    results = st.container(key="arith-results")
+    st.subheader("Edit the network: input and layers")
     if "arith_h" not in ss:  # widget state is dropped on a page switch; the input is not
         ss["arith_h"], ss["arith_w"], ss["arith_c"] = ss["arith_input"]
     c1, c2, c3, _ = st.columns([1, 1, 1, 3])
@@ -83,8 +90,7 @@ def network_body() -> None:
     rows = view.plain_rows(edited.to_dict("records"))
     ss["arith_edited"] = rows
     edited_from_preset = view.is_edited(preset, rows, (h, w, c))
-    if edited_from_preset:
-        st.caption(f"Edited from the preset {preset.title}; the link restores the unedited preset.")
+    view.publish_network(edited_from_preset, (h, w, c), rows)
 
     layers, errors = layers_from_rows(rows)
     for message in errors:
@@ -92,42 +98,47 @@ def network_body() -> None:
     try:
         network = Network((h, w, c), tuple(layers))
     except ValueError as exc:
-        st.error(f"The input size is not valid: {exc}")
+        with results:
+            st.error(f"The input size is not valid: {exc}")
         return
     ss["arith_input"] = network.input
     analysis = view.analysis_of(network)
 
-    st.subheader("Totals")
-    view.show_totals(analysis)
-    for row in analysis.impossible:
-        st.error(
-            f"Layer {row.index} ({row.name}) cannot exist: {row.error}. It is left out: the next "
-            "layer receives its input, and it counts nothing in the totals."
-        )
-    if analysis.flagged:
-        lines = "\n".join(
-            f"- **{view.esc(r.name)}**: {view.esc('; '.join(r.flags))}" for r in analysis.flagged
-        )
-        st.markdown("**Notices**\n" + lines)
+    with results:
+        if edited_from_preset:
+            st.caption(f"Edited from the preset {preset.title} (below); the link in the "
+                       "address bar keeps the edits.")
+        view.show_totals(analysis)
+        for row in analysis.impossible:
+            st.error(
+                f"Layer {row.index} ({row.name}) cannot exist: {row.error}. It is left out: the "
+                "next layer receives its input, and it counts nothing in the totals."
+            )
+        if analysis.flagged:
+            lines = "\n".join(
+                f"- **{view.esc(r.name)}**: {view.esc('; '.join(r.flags))}"
+                for r in analysis.flagged
+            )
+            st.markdown("**Notices**\n" + lines)
 
-    st.subheader("Layer by layer")
-    st.table(view.results_frame(analysis), hide_index=True)
-    name = ss["arith_preset"] + ("-edited" if edited_from_preset else "")
-    downloads = st.container(horizontal=True)
-    downloads.download_button(
-        "Download CSV",
-        analysis.to_csv(),
-        file_name=f"{name}.csv",
-        mime="text/csv",
-        on_click="ignore",
-    )
-    downloads.download_button(
-        "Download Markdown",
-        analysis.to_markdown(),
-        file_name=f"{name}.md",
-        mime="text/markdown",
-        on_click="ignore",
-    )
+        st.subheader("Layer by layer")
+        st.table(view.results_frame(analysis), hide_index=True)
+        name = ss["arith_preset"] + ("-edited" if edited_from_preset else "")
+        downloads = st.container(horizontal=True)
+        downloads.download_button(
+            "Download CSV",
+            analysis.to_csv(),
+            file_name=f"{name}.csv",
+            mime="text/csv",
+            on_click="ignore",
+        )
+        downloads.download_button(
+            "Download Markdown",
+            analysis.to_markdown(),
+            file_name=f"{name}.md",
+            mime="text/markdown",
+            on_click="ignore",
+        )
 
     with st.expander("How the receptive field grows (r = r_in + (k - 1) * j_in, j = j_in * s)"):
         st.markdown(view.rf_steps(analysis))
@@ -154,8 +165,9 @@ def comparison_body() -> None:
     df = cols[4].number_input("filter f", 1, 99, ex[4], key="arith_fc_f")
     dense, figure = view.comparison_chart(dense_vs_conv, dh, dw, dc_in, dc_out, f=df,
                                          style=display.style())
-    is_seed = (dh, dw, dc_in, dc_out, df) == ex
-    view.show_comparison(dense, PRESETS["ex_fc_vs_conv"].seed_notes if is_seed else ())
+    # the notes' slip in this example is corrected with its preset ("Exercise: 3x32x32 ->
+    # 100x32x32"), not here, where it would stay on the page whatever the preset
+    view.show_comparison(dense)
     st.plotly_chart(figure, config={"displayModeBar": False}, theme=None)
 
     st.subheader("Standard vs depthwise-separable convolution (MobileNet)")
@@ -173,7 +185,9 @@ def comparison_body() -> None:
     sep, figure = view.comparison_chart(separable_cost, h_out, w_out, f, c_in, c_out,
                                        style=display.style())
     is_seed = dict(h_out=h_out, w_out=w_out, f=f, c_in=c_in, c_out=c_out) == ex
-    view.show_comparison(sep, SEPARABLE_SEED_NOTES if is_seed else ())
+    view.show_comparison(sep)
+    if is_seed:  # no preset is this example: its corrections fold away beside it
+        view.show_seed_notes(SEPARABLE_SEED_NOTES, folded=True)
     st.plotly_chart(figure, config={"displayModeBar": False}, theme=None)
 
     st.subheader("1x1 convolution as a bottleneck (Inception)")

@@ -1,9 +1,9 @@
 """Filter lab: one convolutional layer on a real photo, stage by stage.
 
 Sidebar: the image (gallery, upload, webcam; working resolution; colour handling). Main area:
-the kernel (preset, table and grid, text, actions, filter bank, RGB slices) and the layer
-(padding, stride, dilation, bias, activation, pooling), the input beside the result with
-linked zoom, the
+at the left the kernel (preset, table and grid, text, actions, filter bank, RGB slices) and
+the layer (padding, stride, dilation, bias, activation, pooling); beside them the input beside
+the result with linked zoom (as tall as the window allows), the
 output-size arithmetic, every stage with its shape, range and colour bar, each map, a
 histogram, downloads, equivalent code, and a link that restores all of it.
 
@@ -22,15 +22,18 @@ import streamlit as st
 
 from conv import image
 from ui import controls, display, lab, uploads
+from ui.classroom import header, mode
+from ui.classroom import style as page_style
 from ui.html_view import html_view
 from ui.plotly_view import plotly_view
 
 ss = st.session_state
 uploads.note_session()  # what this tab leaves (uploads, media) is freed once it has gone
-st.html(lab.PAGE_CSS)
 URL = lab.url_state()
 notices = URL.restore()
 lab.after_restore(URL, notices)
+classroom = mode(notices)
+page_style(lab.PAGE_CSS, lab.CLASSROOM_CSS, on=classroom)
 ss.setdefault("lab.src", "Gallery")
 upload_error = None
 
@@ -53,7 +56,7 @@ with st.sidebar:
     st.caption(lab.colour_sentences(colour))
 
 # ---- Main area ---------------------------------------------------------------------------
-st.title("Filter lab")
+header("Filter lab")
 for notice in notices:
     st.warning(notice)
 if source == "Webcam":
@@ -101,6 +104,10 @@ def _after_edit() -> None:
     new = controls.current_kernel("lab.k")
     if ss.get("lab.colour") == "rgb" or new is None or new.shape != old.shape:
         st.rerun([KERNEL, FIGURES])
+    # the section's header names the kernel: "Custom (edited from ...)" from the first edit
+    # on, the preset's name again when an edit gives it back
+    if f"**Kernel:** {controls.kernel_summary('lab.k')}" != ss.get("lab.kernel_box", ("",))[0]:
+        st.rerun([KERNEL, FIGURES])
     st.rerun([EDITOR, FIGURES])
 
 
@@ -137,17 +144,15 @@ def kernel_section(colour: str) -> None:
         ss[SLICES] = (controls.slices_from_state("lab.k", picked.weights)
                       if colour == "rgb" else None)
         return
+    # one column: the section sits beside the figure, in the page's narrower column
     with box:
-        left, right = st.columns([1.2, 1], gap="large")
-        with left:
-            picked = controls.kernel_picker("lab.k", page="filter_lab", on_change=after,
-                                            on_edit=_after_edit, editor_key=EDITOR,
-                                            on_picked=_picked, persist="page")
-        with right:
-            ss[BANK] = controls.bank_picker("lab.k", picked.weights.shape, on_change=after,
-                                            persist="page")
-            ss[SLICES] = (controls.rgb_slices("lab.k", picked.weights, on_change=after)
-                          if colour == "rgb" else None)
+        picked = controls.kernel_picker("lab.k", page="filter_lab", on_change=after,
+                                        on_edit=_after_edit, editor_key=EDITOR,
+                                        on_picked=_picked, persist="page")
+        ss[BANK] = controls.bank_picker("lab.k", picked.weights.shape, on_change=after,
+                                        persist="page")
+        ss[SLICES] = (controls.rgb_slices("lab.k", picked.weights, on_change=after)
+                      if colour == "rgb" else None)
 
 
 @st.fragment(key=LAYER)
@@ -161,7 +166,7 @@ def layer_section() -> None:
                       key="lab.layer_open", icon=":material/tune:", on_change="rerun")
     if box.open:
         with box:
-            controls.layer_controls("lab", columns=True, on_value=_redraw(FIGURES),
+            controls.layer_controls("lab", on_value=_redraw(FIGURES),
                                     on_shape=_redraw(LAYER, FIGURES), persist="page")
 
 
@@ -209,7 +214,8 @@ def figures(src: lab.Source, colour: str) -> None:
             plotly_view(lambda: lab.main_figure(result, shown, j, mapping, token=token,
                                                 limits=limits, style=style),
                         key="lab.figure", config=lab.PLOTLY_CONFIG,
-                        cache_key=lab.figure_key(result, shown, j, mapping, token))
+                        cache_key=lab.figure_key(result, shown, j, mapping, token),
+                        fit=True)
     except ValueError as exc:
         st.error(f"This layer cannot be applied: {exc}")
         lab.show_link(URL)
@@ -235,6 +241,11 @@ def figures(src: lab.Source, colour: str) -> None:
     lab.show_code(img, result)
 
 
-kernel_section(colour)
-layer_section()
-figures(src, colour)
+# the kernel's and the layer's controls beside the figure, so that an edit and its effect are
+# seen together (on a phone, Streamlit stacks the columns: the controls above the figure)
+controls_column, figure_column = st.columns([1, 1.75], gap="medium")
+with controls_column:
+    kernel_section(colour)
+    layer_section()
+with figure_column:
+    figures(src, colour)

@@ -17,6 +17,7 @@ from ui import canvas as cv
 from ui import display
 from ui import learn_cnn as data
 from ui import netview
+from ui.classroom import header, mode, style
 from ui.html_view import html_view
 from ui.plotly_view import plotly_view
 from ui.state import UrlState
@@ -26,25 +27,30 @@ log = logging.getLogger(__name__)
 ss = st.session_state
 
 CSS = f"""
-<style>
 [data-testid="stMainBlockContainer"] {{ padding-top: 3.2rem; }}
 h1 {{ padding: 0 0 0.4rem 0 !important; font-size: 2rem !important; }}
 .st-key-inside-top p {{ font-size: 1.05rem; }}
 .st-key-inside-picker button p {{ font-size: 1.25rem; font-weight: 700; }}
 .st-key-inside-trace p, .st-key-inside-trace li {{ font-size: 1.1rem; }}
-.st-key-inside-canvas {{ --conv-canvas-side: min(440px, calc(100vh - 380px)); }}
+.st-key-inside-canvas {{ --conv-canvas-side: min(440px, calc(100vh - 380px),
+                                                  calc(100vw - 2.5rem)); }}
 .conv-pred {{ --conv-pred-height: min(7rem, calc(100vh - 560px)); }}
 .conv-testdigit {{ display: flex; gap: 0.8rem; align-items: center; font-size: 1.1rem; }}
 .conv-testdigit img {{ image-rendering: pixelated; border: 1px solid #888; width: 5.6rem; }}
 {figs.PREDICTION_CSS}
 {figs.STRIP_CSS}
 {UrlState.link_css("inside-link")}
-</style>
+"""
+# On a projector: the canvas a little smaller, so that the shared larger type still fits 720 px.
+CLASSROOM_CSS = """
+.st-key-inside-canvas { --conv-canvas-side: min(400px, calc(100vh - 400px),
+                                               calc(100vw - 2.5rem)); }
 """
 
 URL = data.url_state()
 notices = URL.restore()
 data.after_restore(URL)
+classroom = mode(notices)
 
 
 # ---- callbacks ------------------------------------------------------------------------------
@@ -289,8 +295,8 @@ def network_section() -> None:
 
 
 def body() -> None:
-    st.html(CSS)
-    st.title("Inside a CNN: LeNet-5 reads your digit")
+    style(CSS, CLASSROOM_CSS, on=classroom)
+    header("Inside a CNN: LeNet-5 reads your digit")
     explorer()
     network_section()
 

@@ -12,49 +12,72 @@ import numpy as np
 import streamlit as st
 
 from kernels import learned
-from ui import display
+from ui import display, keys
 from ui import learn_view as view
+from ui.classroom import header, mode
+from ui.classroom import style as page_style
 from ui.controls import kernel_picker
 
 log = logging.getLogger(__name__)
 ss = st.session_state
 
-st.html(view.PAGE_CSS)
-st.title("Learn a kernel")
-st.markdown(
-    "A CNN does not hand-pick its filters: it **parametrises them and learns them** with a loss "
-    "function and gradient descent. Here one kernel learns to reproduce the output of a hidden "
-    "target kernel. The loss is the mean squared error between the two outputs; its gradient "
-    "with respect to the kernel is the cross-correlation of the input with the residual."
-)
+classroom = mode()
+page_style(view.PAGE_CSS, view.CLASSROOM_CSS, on=classroom)
+header("Learn a kernel")
+if not classroom:
+    st.markdown(
+        "A CNN **learns** its filters with a loss function and gradient descent. Here one "
+        "kernel learns to reproduce the output of a hidden target kernel; the loss is the mean "
+        "squared error between the two outputs, its gradient the cross-correlation of the "
+        "input with the residual."
+    )
 
 
 def body() -> None:
-    left, right = st.columns([1, 1], gap="large")
-    with right:
-        st.subheader("2. Target: the hidden kernel")
-        target = kernel_picker("learn.target", default="sobel_x",
-                               label="Kernel whose output the learner must reproduce",
-                               grid=False, actions=False)
+    # the settings at the left; at the right, Train with the outcome and the loss curve under
+    # it (kept on the screen while the settings scroll); the rest of the results below both
+    left, right = st.columns([1, 1.35], gap="large")
     with left:
-        st.subheader("1. Image")
-        img = view.image_source()
+        img, target, settings = setup()
+    problem = run = None
+    with right, st.container(key="learn-run"):
         if img is not None:
-            for note in img.notes:
-                st.caption(note)
-            st.image(view.gray_picture(img, 260), caption=f"{img.name}, {img.gray.shape[1]} x "
-                     f"{img.gray.shape[0]} px, gray: what the kernel sees", width=260)
-        st.subheader("3. Training")
-        settings = view.settings(default_size=max(target.weights.shape))
-    if img is None:
-        return
-    try:
-        problem = view.problem_for(img, target.weights, settings.size)
-    except ValueError as exc:
-        st.error(f"Cannot learn from this: {exc}")
-        return
-    st.info(view.curvature_note(problem))
+            try:
+                problem = view.problem_for(img, target.weights, settings.size)
+            except ValueError as exc:
+                st.error(f"Cannot learn from this: {exc}")
+        if problem is not None:
+            run = training(img, target, settings, problem)
+        if run is not None:
+            curve(run)
+    if problem is not None:
+        with left:
+            st.info(view.curvature_note(problem))
+    if run is not None:
+        results(run)
 
+
+def setup():
+    """The image, the hidden target and the training settings."""
+    st.subheader("1. Image")
+    img = view.image_source()
+    if img is not None:
+        for note in img.notes:
+            st.caption(note)
+        side = 200 if classroom else 260
+        st.image(view.gray_picture(img, side), caption=f"{img.name}, {img.gray.shape[1]} x "
+                 f"{img.gray.shape[0]} px, gray: what the kernel sees", width=side)
+    st.subheader("2. Target: the hidden kernel")
+    target = kernel_picker("learn.target", default="sobel_x",
+                           label="Kernel whose output the learner must reproduce",
+                           grid=False, actions=False)
+    st.subheader("3. Training")
+    settings = view.settings(default_size=max(target.weights.shape))
+    return img, target, settings
+
+
+def training(img, target, settings, problem) -> learned.Run | None:
+    """Train, Stop, Continue, and a run's live progress; the run to show, if any."""
     buttons = st.container(horizontal=True)
     train = buttons.button("Train", icon=":material/play_arrow:", type="primary", key="learn_train")
     buttons.button("Stop", icon=":material/stop:", key="learn_stop")
@@ -76,40 +99,58 @@ def body() -> None:
     if run is not None and not run.finished:
         view.train_live(run, display.style())
     if run is None:
-        st.caption("Press Train: the default run (Adam, 300 steps) takes a few seconds.")
-        return
-    results(run)
+        st.caption("Press Train: the default run (Adam, 300 steps) takes a few seconds. The "
+                   "settings are at the left.")
+    return run
 
 
-def results(run: learned.Run) -> None:
+def curve(run: learned.Run) -> None:
+    """The run's outcome and its loss curve, beside the settings."""
     info = ss.get("learn.run_info", {})
     style = display.style()
-    st.subheader(f"Result: {run.label}")
-    st.caption(f"Trained on {info.get('image', '?')} to reproduce {info.get('target', '?')}.")
+    st.markdown(f"**Result: {run.label}**. Trained on {info.get('image', '?')} to reproduce "
+                f"{info.get('target', '?')}.")
     view.outcome(run)
-    target = learned.compare_to_target(run.kernel, run.problem.target_kernel)
-    reference = run.reference
-    m = st.columns(4)
-    m[0].metric("Steps", f"{run.step}")
-    m[1].metric("Loss", f"{run.losses[-1]:.3g}", help="Mean squared error of the output")
-    if np.isfinite(run.losses[-1]) and run.losses[0] > 0:
-        m[2].metric("Output error", f"{np.sqrt(run.losses[-1] / run.losses[0]):.2%}",
-                    help="sqrt(loss / loss at the start): the output's error, relative")
-    m[3].metric("Kernel error" if target is not None else "Error vs best possible",
-                f"{run.kernel_error:.2%}",
-                help="||learned - target|| / ||target||")
-
-    floor = run.problem.optimum_loss
-    floor = floor if floor > 1e-6 * run.losses[0] else None  # else rounding noise, not a floor
+    floor = loss_floor(run)
     # the figures and pictures come ready-made from caches keyed on what they show: a rerun
     # that does not change the run neither rebuilds nor re-encodes them
     st.plotly_chart(view.loss_figure(run.losses, floor, style), theme=None,
                     config={"displayModeBar": False})
+    target = learned.compare_to_target(run.kernel, run.problem.target_kernel)
+    with st.container(horizontal=True, gap="medium", key="learn-metrics"):
+        st.metric("Steps", f"{run.step}", width="content")
+        st.metric("Loss", f"{run.losses[-1]:.3g}", help="Mean squared error of the output",
+                  width="content")
+        if np.isfinite(run.losses[-1]) and run.losses[0] > 0:
+            st.metric("Output error", f"{np.sqrt(run.losses[-1] / run.losses[0]):.2%}",
+                      help="sqrt(loss / loss at the start): the output's error, relative",
+                      width="content")
+        st.metric("Kernel error" if target is not None else "Error vs best possible",
+                  f"{run.kernel_error:.2%}", help="||learned - target|| / ||target||",
+                  width="content")
+
+
+def loss_floor(run: learned.Run) -> float | None:
+    """The lowest loss a kernel of this size can reach, or None when it is rounding noise."""
+    floor = run.problem.optimum_loss
+    return floor if floor > 1e-6 * run.losses[0] else None
+
+
+def results(run: learned.Run) -> None:
+    info = ss.get("learn.run_info", {})
+    style, floor = display.style(), loss_floor(run)
+    target = learned.compare_to_target(run.kernel, run.problem.target_kernel)
+    reference = run.reference
+
     c1, c2 = st.columns([2, 3])
     with c1:
         st.markdown("**The kernel evolving** (press Play, or drag the slider)")
-        st.plotly_chart(view.evolution_figure(run.snapshots, style), theme=None,
-                        config={"displayModeBar": False})
+        with st.container(key="learn-evolution"):
+            st.plotly_chart(view.evolution_figure(run.snapshots, style), theme=None,
+                            config={"displayModeBar": False})
+        keys.presenter_keys([keys.Target("evolution", ".st-key-learn-evolution",
+                                         buttons=keys.PLAY_PAUSE)], key="learn.keys",
+                            hint="Keys: ← → step · Space play/pause · Home/End first/last")
     with c2:
         if target is not None:
             st.markdown("**Learned kernel next to the target**")

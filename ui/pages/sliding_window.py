@@ -3,9 +3,11 @@ multiplication shown with its numbers, the output filling in.
 
 One click loads a worked example of the lecture notes with its exact numbers; or a random grid,
 or a patch of a photo (the filter lab's, or a sample), with any kernel and layer settings. The
-animation plays in the browser (Play, Pause, Step, the slider); clicking an output cell jumps
-there. Classroom mode (``?classroom=1``) is for a projector: large type, sidebar collapsed,
-everything a click. The address bar always holds a link restoring the exact configuration.
+animation plays in the browser (Play, Pause, Step, the slider, and the presenter keys of
+``ui/keys.py``); clicking an output cell jumps there. Classroom mode (``?classroom=1``,
+``ui/classroom.py``) is for a projector: large type, sidebar collapsed, everything a click. The
+address bar always holds a link restoring the exact configuration, the position reached in
+the browser included (reported by the keys' component once the animation rests).
 """
 
 import logging
@@ -16,8 +18,11 @@ import streamlit as st
 from conv.examples import EXAMPLES
 from conv.geometry import output_size
 from conv.stages import PoolSpec, check
-from ui import controls, display, shared
+from ui import controls, display, keys, shared
 from ui import window_view as wv
+from ui.classroom import header
+from ui.classroom import mode as classroom_mode
+from ui.classroom import style as page_style
 from ui.html_view import html_view
 from viz import animation
 
@@ -25,28 +30,20 @@ log = logging.getLogger(__name__)
 ss = st.session_state
 
 CSS = """
-<style>
 .st-key-sw-figure, .st-key-sw-pool-figure { margin-top: -0.5rem; }
 .st-key-sw-sizes p { font-size: 1.15rem; }
-</style>
 """
-# A projector: bigger type everywhere, less empty space above the figure.
+# A projector: the examples and the numbers under the figure in larger type.
 CLASSROOM_CSS = """
-<style>
-html { font-size: 20px; }
-.block-container, [data-testid="stMainBlockContainer"] { padding-top: 3.4rem; }
-.st-key-sw-examples button p { font-size: 1.2rem; font-weight: 600; }
-.st-key-sw-sizes p, .st-key-sw-selected p { font-size: 1.4rem; }
-h1 { font-size: 1.6rem !important; padding: 0 !important; }
-</style>
+.st-key-sw-examples button p { font-size: 1.1rem; font-weight: 600; }
+.st-key-sw-sizes p, .st-key-sw-selected p { font-size: 1.3rem; }
 """
 
 URL = wv.url_state()
 notices = URL.restore()
 wv.after_restore(URL, notices)
-classroom = bool(ss.get("sw.classroom"))
-st.set_page_config(initial_sidebar_state="collapsed" if classroom else "auto")
-st.html(CSS + (CLASSROOM_CSS if classroom else ""))
+classroom = classroom_mode(notices)
+page_style(CSS, CLASSROOM_CSS, on=classroom)
 
 
 def _on_source() -> None:
@@ -59,23 +56,41 @@ def _on_click(chart_key: str, step_key: str) -> None:
         ss[step_key] = step
 
 
+# the animations the keys drive (their containers), and where each keeps its position
+TARGETS = {"conv": (".st-key-sw-figure", "sw.step"), "pool": (".st-key-sw-pool-figure", "sw.pstep")}
+
+
+def _on_frame() -> None:
+    """The browser settled on a frame (a key, Step, Play then Pause, the slider): keep it, for
+    the link, without drawing the figure again (it shows that frame already)."""
+    got = keys.reported("sw.keys")
+    if got is None or got[0] not in TARGETS or not got[1].isdigit():
+        return
+    keys.browser_step(TARGETS[got[0]][1], int(got[1]))
+
+
+def _on_screen() -> None:
+    """The browser measured the room the figure has: lay it out for that."""
+    screen = wv.screen_of(keys.reported_screen("sw.keys"))
+    if screen is not None:
+        ss["sw.screen"] = screen
+
+
 def _new_seed() -> None:
     ss["sw.seed"] = int(ss.get("sw.seed", 1)) + 1
 
 
 # ---- Header: the examples, one click each, and classroom mode ---------------------------
-head, toggle = st.columns([5, 1], vertical_alignment="bottom")
-head.title("Sliding window")
-toggle.toggle("Classroom mode", key="sw.classroom",
-              help="For a projector: large type, sidebar hidden, everything a click. "
-                   "The link keeps it (classroom=1).")
+header("Sliding window")
 for notice in notices:
     st.warning(notice)
 with st.container(key="sw-examples"):
     source = st.pills(
         "The lecture notes' worked examples (one click), or your own input",
         wv.SOURCES, key="sw.source", required=True, on_change=_on_source,
-        format_func=(wv.SHORT_LABELS if classroom else wv.SOURCE_LABELS).get)
+        format_func=(wv.SHORT_LABELS if classroom else wv.SOURCE_LABELS).get,
+        # on a projector the short labels say it: the grids get the line
+        label_visibility="collapsed" if classroom else "visible")
 example = EXAMPLES.get(source)
 
 
@@ -225,19 +240,23 @@ def show(x: np.ndarray, spec, pool) -> None:
     """The animations; a click on an output cell reruns only this."""
     data, shape = wv.key_of(x)
     style = display.style()
-    cfg = hash((data, shape, spec, pool, classroom))
+    cfg = hash((data, shape, spec, pool))  # classroom mode keeps the position
     if ss.get("sw.cfg") not in (None, cfg):  # a new configuration starts at step 1
         ss["sw.step"] = ss["sw.pstep"] = 0
     ss["sw.cfg"] = cfg
+    screen = ss.get("sw.screen")  # the room for the figure, as the browser measured it
+    figure_id = (cfg, classroom, screen, style)
     config = {"displayModeBar": False, "scrollZoom": False, "doubleClick": False}
     if spec is not None:
         with st.container(key="sw-sizes"):
             for line in size_notes(spec):
                 st.markdown(line)
-        anim = wv.conv_anim(data, shape, spec, classroom, style)
+        anim = wv.conv_anim(data, shape, spec, classroom, style, screen)
         start = min(max(int(ss.get("sw.step", 0)), 0), anim.n_steps - 1)
         ss["sw.step"] = start
-        fig = wv.conv_figure(data, shape, spec, classroom, start, style)
+        # a position the browser reported is on the screen already: the figure stays as sent
+        fig = wv.conv_figure(data, shape, spec, classroom,
+                             keys.figure_start("sw.step", start, figure_id), style, screen)
         with st.container(key="sw-figure"):
             st.plotly_chart(fig, key="sw.chart", on_select=lambda: _on_click("sw.chart", "sw.step"),
                             selection_mode="points", config=config, theme=None, width="stretch")
@@ -248,6 +267,7 @@ def show(x: np.ndarray, spec, pool) -> None:
             legend.append("dashed blue: the previous window (the stride's jump)")
         if any(p for pair in spec.resolved_padding(x.shape[1:]) for p in pair):
             legend.append("pale cells with italic values: padding")
+        presenter_keys(screen)
         st.caption("**Play** runs it in your browser (slowly, normally or fast); **Step ▶** and "
                    "**◀ Back** move one cell; drag the slider; **click any output cell** to jump "
                    "to it (after a **Fast** run, press Step or Back first). "
@@ -256,7 +276,7 @@ def show(x: np.ndarray, spec, pool) -> None:
         step = anim.steps[start]
         run = wv.run_layer(data, shape, spec)
         with st.container(key="sw-selected"):
-            st.markdown("**Clicked cell** (click an output cell to choose it): "
+            st.markdown(f"**Step {start + 1}** (click any output cell to jump there): "
                         + animation.receptive_field_text(step, run.padding, x.shape[1:], spec,
                                                          spec.weight_shape[2:]))
         rounded = [v for v in np.unique(animation.applied_weights(spec))
@@ -267,10 +287,11 @@ def show(x: np.ndarray, spec, pool) -> None:
                                                    for v in rounded[:6]) + ".")
     if pool is not None:
         st.subheader("Pooling" + (" of the layer's output" if spec is not None else ""))
-        panim = wv.pool_anim(data, shape, spec, pool, classroom, style)
+        panim = wv.pool_anim(data, shape, spec, pool, classroom, style, screen)
         pstart = min(max(int(ss.get("sw.pstep", 0)), 0), panim.n_steps - 1)
         ss["sw.pstep"] = pstart
-        pfig = wv.pool_figure(data, shape, spec, pool, classroom, pstart, style)
+        pfig = wv.pool_figure(data, shape, spec, pool, classroom,
+                              keys.figure_start("sw.pstep", pstart, figure_id), style, screen)
         with st.container(key="sw-pool-figure"):
             st.plotly_chart(pfig, key="sw.pchart",
                             on_select=lambda: _on_click("sw.pchart", "sw.pstep"),
@@ -279,6 +300,8 @@ def show(x: np.ndarray, spec, pool) -> None:
                    "average (padding counts as 0)") + "; windows come from the same engine "
                    "code that pools.")
         show_zoom(panim, pstart, "sw-pool-zoom")
+        if spec is None:  # the pooling-only example: its keys are here
+            presenter_keys(screen, fit=".st-key-sw-pool-figure")
     if classroom:
         describe()
     export(data, shape, spec, pool, style)
@@ -293,6 +316,14 @@ def show_zoom(anim, step: int, key: str) -> None:
         st.markdown("**The clicked window, zoomed** (the figure's cells are too small for their "
                     "numbers: click an output cell to zoom on its window)")
         html_view(zoom, key=key)
+
+
+def presenter_keys(screen, fit: str = ".st-key-sw-figure") -> None:
+    """The keys for both animations, their hint, and the measure of the room of the figure
+    ``fit`` (a selector): the first one."""
+    keys.presenter_keys([keys.animation_target(name, sel) for name, (sel, _) in
+                         TARGETS.items()], key="sw.keys", on_step=_on_frame, fit=fit,
+                        screen=screen, on_screen=_on_screen)
 
 
 def export(data: bytes, shape, spec, pool, style) -> None:
