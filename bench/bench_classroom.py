@@ -136,7 +136,7 @@ class Page:
 # url_state(), ui/controls.py layer_params): links are written in this order.
 _LAYER = ("pad", "ph", "pw", "pm", "s", "d", "b", "act", "slope", "pool", "pk", "ps")
 LAB_ORDER = ("img", "res", "colour", "k", "ks", "sigma", "kt", "bank", "kr", "kg", "kb",
-             *_LAYER, "show", "map", "mapping")
+             *_LAYER, "show", "map", "mapping", "lim")
 SW_ORDER = ("ex", "rows", "cols", "vals", "seed", "photo", "x", "y", "region",
             "cells", "k", "ks", "sigma", "kt", "flip", *_LAYER, "step", "pstep")
 # every page's own parameters come first, then those every page shares (ui/state.SHARED)

@@ -54,6 +54,9 @@ REDRAW_EVERY = 0.25
 #: ... and at most this many times a run: on a busy server the steps take longer, and redraws
 #: by the clock alone would multiply just when the server has the least time to spare.
 MAX_REDRAWS = 10
+#: A run plays at no more than one step per this many seconds, so that it can be watched (and
+#: stopped): the steps themselves take microseconds.
+STEP_PACE = 0.003
 
 PAGE_CSS = """
 /* Lecture-hall sizes for this page: big numbers, readable captions and buttons. */
@@ -350,9 +353,14 @@ def train_live(run: learned.Run, style: Style = LIGHT) -> None:
     last, last_step = 0.0, run.step
     chunk = max(1, run.steps // 200)
     spacing = max(1, run.steps // MAX_REDRAWS)
+    start, first = time.monotonic(), run.step
     while not run.finished:
         run.advance(chunk)
         now = time.monotonic()
+        ahead = start + (run.step - first) * STEP_PACE - now
+        if ahead > 0 and not run.finished:
+            time.sleep(min(ahead, REDRAW_EVERY))
+            now = time.monotonic()
         if (now - last >= REDRAW_EVERY and run.step - last_step >= spacing) or run.finished:
             last, last_step = now, run.step
             progress.progress(run.step / run.steps,

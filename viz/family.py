@@ -36,8 +36,8 @@ import plotly.graph_objects as go
 from conv.geometry import Axis, Geometry, Windows
 from viz.animation import (
     CHAR_W,
+    LIGHT,
     MASK_FILL,
-    MIN_TEXT_PX,
     NORMAL,
     SANS,
     SKY_BLUE,
@@ -58,6 +58,8 @@ from viz.animation import (
     _step_texts,
     fmt,
 )
+
+MIN_TEXT_PX = 7  # smaller cell numbers are left out (the equation still has them)
 
 __all__ = [
     "ROLES", "Role", "conv1d_animation", "groups_figure", "half_look", "im2col_animation",
@@ -274,7 +276,7 @@ def _scene(kit: _Kit, sz, w: float, h: float, formula: str, dyn_shapes: list,
     label = {"font": {"size": look.label_font, "family": SANS, "color": "#111111"},
              "showarrow": False, "xref": "x", "yref": "y"}
     texts = kit.texts + [_formula_text(label, formula, sz, x_lo, x_hi, y_lo)]
-    dyn_texts = _step_texts(look, x_lo, y_lo, h, sz.cell, sz.eq_font) + extra_texts
+    dyn_texts = _step_texts(look, LIGHT, x_lo, y_lo, h, sz.cell, sz.eq_font) + extra_texts
     return Scene(look, sz.cell, (x_lo, x_hi), (y_lo, y_hi), kit.grids, kit.shapes, texts,
                  dyn_shapes, dyn_texts, steps, labels, click)
 

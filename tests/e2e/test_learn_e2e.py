@@ -25,9 +25,9 @@ def test_training_shows_progress_stops_and_draws_the_loss_curve(page, app_url):
     _no_exception(page)
     screenshot(page, "learn_kernel_settings_1920x1080")
 
-    # a long run (2000 steps at 512 px: the sliders' last values, chosen with the keyboard; about
-    # 12 s of numpy on this machine, 3 s at the default 256 px, which a slow browser could let
-    # finish before Stop is clicked) so that its progress can be watched, and stopped
+    # a long run (2000 steps: the slider's last value, chosen with the keyboard; played at
+    # learn_view.STEP_PACE a step, the default 300 steps could end before Stop is clicked) so
+    # that its progress can be watched, and stopped
     resolution = page.get_by_role("slider", name=re.compile("Training resolution"))
     resolution.focus()
     resolution.press("End")
