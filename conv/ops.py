@@ -43,16 +43,14 @@ from scipy import special
 from conv import warm
 from conv.geometry import (Geometry, Padding, Pair, Windows, as_int, conv_geometry,
                            effective_size, pool_geometry, resolve_padding)
+from conv.options import ACTIVATION_MODES as ACTIVATIONS
+from conv.options import PADDING, PADDING_MODES, POOL_MODES
 
-PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-POOL_MODES = ("max", "avg")
-ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "abs")
 METHODS = ("direct", "separable", "fft")
 
 
-# numpy.pad's names for PyTorch's padding modes (scipy.ndimage calls them 'constant', 'mirror',
-# 'nearest' and 'wrap'): the one place where the names are translated.
-NUMPY_PAD_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+# numpy.pad's names for PyTorch's padding modes (conv/options.py translates them)
+NUMPY_PAD_MODE = {m.name: m.numpy for m in PADDING.values()}
 
 # A band's working set (its input rows, output rows and scratch) should stay in the L2 cache.
 BAND_BYTES = 1 << 20

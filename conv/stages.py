@@ -20,6 +20,7 @@ import numpy as np
 
 from conv import geometry, ops
 from conv.geometry import Geometry
+from conv.options import ACTIVATIONS
 
 Nested = tuple  # nested tuples of floats, hashable
 
@@ -189,14 +190,10 @@ class ConvSpec:
 
     @property
     def activation_title(self) -> str:
-        return {
-            "identity": "No activation",
-            "relu": "ReLU",
-            "leaky_relu": f"Leaky ReLU (slope {self.negative_slope:g})",
-            "sigmoid": "Sigmoid",
-            "tanh": "tanh",
-            "abs": "|x|",
-        }[self.activation]
+        title = ACTIVATIONS[self.activation].title
+        if self.activation == "leaky_relu":
+            title += f" (slope {self.negative_slope:g})"
+        return title
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ import streamlit as st
 
 import kernels.learned  # noqa: F401  (registers the learned kernels)
 from conv import ops
+from conv.options import ACTIVATIONS, PADDING, POOL_MODES, POOLING
+from conv.stages import ConvSpec, PoolSpec
 from kernels import library
 from kernels.text import KernelTextError, display_kernel, format_kernel, parse_kernel
 from ui import shared
@@ -716,9 +718,7 @@ def rgb_slices(key: str, base: np.ndarray, *, on_change=None) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 PADDING_CHOICES = ("valid", "same", "full", "custom")
-ACTIVATION_LABELS = {"identity": "none", "relu": "ReLU", "leaky_relu": "leaky ReLU",
-                     "sigmoid": "sigmoid", "tanh": "tanh", "abs": "|x|"}
-POOL_CHOICES = ("none", "max", "avg")
+POOL_CHOICES = ("none", *POOL_MODES)
 MAX_PAD = 512
 MAX_STRIDE = 256
 MAX_DILATION = 32
@@ -740,6 +740,24 @@ class Layer:
     pool: str                # "none" / "max" / "avg"
     pool_size: int
     pool_stride: int | None  # None: the window size
+
+    def pool_spec(self) -> PoolSpec | None:
+        if self.pool == "none":
+            return None
+        return PoolSpec(self.pool_size, self.pool_stride, 0, self.pool)
+
+    def spec(self, weight, *, groups: int = 1, flip: bool = False,
+             bias: tuple[float, ...] | None = None) -> ConvSpec:
+        """These settings as a layer of ``weight`` (C_out, C_in / groups, kH, kW): the one
+        converter from the controls to the engine (``ValueError`` with the reason when the
+        settings make no layer). ``bias``: one per filter instead of the controls' single one."""
+        w = np.asarray(weight, np.float64)
+        if bias is None and self.bias:
+            bias = (self.bias,) * w.shape[0]
+        return ConvSpec(weight=w, bias=bias, stride=self.stride, padding=self.padding,
+                        dilation=self.dilation, groups=groups, padding_mode=self.padding_mode,
+                        flip=flip, activation=self.activation,
+                        negative_slope=self.negative_slope, pool=self.pool_spec())
 
 
 def layer_defaults(key: str) -> dict[str, object]:
@@ -811,14 +829,14 @@ def layer_controls(key: str, *, columns: bool = False, on_value=None, on_shape=N
                         persist_state=persist)
     with c3:
         act = st.pills("Activation", ops.ACTIVATIONS, key=f"{key}.act", required=True,
-                       format_func=ACTIVATION_LABELS.get, wrap=True, on_change=on_shape,
+                       format_func=lambda a: ACTIVATIONS[a].control, wrap=True, on_change=on_shape,
                        persist_state=persist)
         if act == "leaky_relu":
             st.number_input("Leaky ReLU slope for x < 0", 0.0, 1.0, step=0.01,
                             key=f"{key}.slope", format="%g", on_change=on_value,
                             persist_state=persist)
         pool = st.pills("Pooling", POOL_CHOICES, key=f"{key}.pool", required=True,
-                        format_func={"none": "none", "max": "max", "avg": "average"}.get,
+                        format_func=lambda p: POOLING[p].control if p in POOLING else p,
                         wrap=True, on_change=on_shape, persist_state=persist)
         if pool != "none":
             st.number_input("Pool window", 1, MAX_POOL, step=1, key=f"{key}.pk",
@@ -844,9 +862,9 @@ def layer_summary(key: str) -> str:
     else:
         pad_text = f"{pad} padding"
     if pad != "valid":
-        pad_text += f" ({_mode_label(v[f'{key}.pm'])})"
+        pad_text += f" ({PADDING[v[f'{key}.pm']].control})"
     act = v[f"{key}.act"]
-    act_text = "no activation" if act == "identity" else ACTIVATION_LABELS.get(act, act)
+    act_text = "no activation" if act == "identity" else ACTIVATIONS[act].control
     pool = v[f"{key}.pool"]
     if pool == "none":
         pool_text = "no pooling"
@@ -871,10 +889,6 @@ def _padding_controls(key: str, on_value=None, on_shape=None, persist=None) -> N
         st.number_input("p columns (left and right)", 0, MAX_PAD, step=1, key=f"{key}.pw",
                         on_change=on_value, persist_state=persist)
     st.pills("Padding fills with", ops.PADDING_MODES, key=f"{key}.pm", required=True,
-             format_func=_mode_label, wrap=True, on_change=on_value,
+             format_func=lambda m: PADDING[m].control, wrap=True, on_change=on_value,
              persist_state=persist)
 
-
-def _mode_label(mode: str) -> str:
-    return {"zeros": "zeros", "reflect": "reflect", "replicate": "replicate edge",
-            "circular": "circular (wrap)"}[mode]

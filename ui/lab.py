@@ -34,7 +34,8 @@ import numpy as np
 import streamlit as st
 
 from conv import geometry, image, samples, shapes
-from conv.stages import ConvSpec, PoolSpec, Stages, check, run
+from conv.options import PADDING
+from conv.stages import ConvSpec, Stages, check, run
 from kernels import learned as _learned  # noqa: F401 - registers LeNet-5's filters
 from kernels import library
 from kernels.text import format_kernel
@@ -505,20 +506,6 @@ def layer_weights(kernels: list[tuple[str, np.ndarray]], colour: str,
     return np.stack(filters), 1, names
 
 
-def layer_spec(weight: np.ndarray, groups: int, layer: controls.Layer) -> ConvSpec:
-    """The ConvSpec of the page's settings (``ValueError`` if the settings are not a layer)."""
-    pool = None
-    if layer.pool != "none":
-        pool = PoolSpec((layer.pool_size, layer.pool_size),
-                        None if layer.pool_stride is None else (layer.pool_stride,) * 2,
-                        (0, 0), layer.pool)
-    return ConvSpec(
-        weight=weight, bias=(layer.bias,) * weight.shape[0] if layer.bias else None,
-        stride=layer.stride, padding=layer.padding, dilation=layer.dilation, groups=groups,
-        padding_mode=layer.padding_mode, activation=layer.activation,
-        negative_slope=layer.negative_slope, pool=pool)
-
-
 def spec_digest(spec: ConvSpec) -> str:
     return hashlib.sha256(repr(spec).encode()).hexdigest()[:24]
 
@@ -814,8 +801,7 @@ def main_figure(result: LabResult, shown: str, j, mapping: str, *, token: str,
     lv = result.values(left_key, 0)
     (t, b), (l, r) = result.stages.padding
     if left_key == "padded":
-        mode = {"zeros": "zeros", "reflect": "reflection", "replicate": "copies of the edge",
-                "circular": "wrap-around"}[result.spec.padding_mode]
+        mode = PADDING[result.spec.padding_mode].fills
         sides = (f"{t} on every side" if t == b == l == r
                  else f"top {t}, bottom {b}, left {l}, right {r}")
         left_title = f"<b>Padded input</b> {_shape(lv)}<br>padding {sides}: {mode}"

@@ -10,6 +10,7 @@ the same spec, and the animation playing in the browser is not reset.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -239,10 +240,8 @@ def thumbnail_jpeg(p: Photo, box: tuple[int, int, int, int]) -> bytes:
 # --------------------------------------------------------------------------------------------
 
 def layer_spec(weights: np.ndarray, layer: controls.Layer, flip: bool) -> ConvSpec:
-    """The page's controls as a ConvSpec (``ValueError`` with the reason when impossible)."""
-    pool = None
-    if layer.pool != "none":
-        pool = PoolSpec(kernel_size=layer.pool_size, stride=layer.pool_stride, mode=layer.pool)
+    """The page's kernel and controls as a ConvSpec (``ValueError`` with the reason when
+    impossible): a 2-D kernel is one filter of one channel, no larger than the page shows."""
     w = np.asarray(weights, np.float64)
     if w.ndim == 2:
         if max(w.shape) > MAX_KERNEL:
@@ -250,19 +249,12 @@ def layer_spec(weights: np.ndarray, layer: controls.Layer, flip: bool) -> ConvSp
                              f"{MAX_KERNEL} (their equations get too long); this one is "
                              f"{w.shape[0]} x {w.shape[1]}")
         w = w[None, None]
-    return ConvSpec(weight=w, bias=(layer.bias,) * w.shape[0] if layer.bias else None,
-                    stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
-                    padding_mode=layer.padding_mode, flip=flip, activation=layer.activation,
-                    negative_slope=layer.negative_slope, pool=pool)
+    return layer.spec(w, flip=flip)
 
 
 def volume_spec(ex: examples.Example, layer: controls.Layer) -> ConvSpec:
     """The volume example's own filters and biases, with the page's geometry and activation."""
-    base = layer_spec(np.zeros((1, 1)), layer, False)
-    return ConvSpec(weight=ex.spec.weight, bias=ex.spec.bias, stride=base.stride,
-                    padding=base.padding, dilation=base.dilation,
-                    padding_mode=base.padding_mode, activation=base.activation,
-                    negative_slope=base.negative_slope, pool=base.pool)
+    return dataclasses.replace(layer, bias=0.0).spec(ex.spec.weight, bias=ex.spec.bias)
 
 
 # --------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from _plotly_utils.utils import convert_to_base64
 
 from conv import ops
 from conv.geometry import output_size
+from conv.options import ACTIVATIONS, PADDING
 from conv.shapes import receptive_field
 from conv.stages import ConvSpec, PoolSpec, Stages
 from viz.style import LIGHT, Style
@@ -132,8 +133,6 @@ def _fit(v: float, chars: int) -> str:
 # Steps: one per output cell, straight from the engine
 # --------------------------------------------------------------------------------------------
 
-ACTIVATION_NAMES = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "sigmoid",
-                    "tanh": "tanh", "abs": "abs"}
 
 
 @dataclass(frozen=True)
@@ -213,7 +212,7 @@ def conv_steps(stages: Stages, spec: ConvSpec) -> list[ConvStep]:
         raise ValueError(f"window grid {win.out_hw} does not match the output {conv.shape[1:]}")
     biased = stages.biased.array if stages.biased is not None else None
     activated = stages.activated.array if stages.activated is not None else None
-    act = ACTIVATION_NAMES.get(spec.activation) if activated is not None else None
+    act = ACTIVATIONS[spec.activation].equation if activated is not None else None
     slope = f"  (slope {fmt(spec.negative_slope)})" if spec.activation == "leaky_relu" else ""
     names = channel_names(padded.shape[0])
     opg = c_out // spec.groups
@@ -933,8 +932,7 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
     inner[t:t + x.shape[1], l:l + x.shape[2]] = True
     scale, zmin, zmax = _scale_for(padded[:, inner])
     names = channel_names(c_in)
-    pad_word = {"zeros": "zero", "reflect": "reflected", "replicate": "replicated",
-                "circular": "wrapped"}[spec.padding_mode]
+    pad_word = PADDING[spec.padding_mode].cells
     for c, box in enumerate(inp):
         z = np.where(inner, padded[c], np.nan)
         cells, font = _cells(padded[c], look, cell)

@@ -20,12 +20,12 @@ from __future__ import annotations
 import numpy as np
 
 from conv.ops import NUMPY_PAD_MODE
+from conv.options import PADDING
 from conv.stages import ConvSpec
 
 __all__ = ["TORCH_PAD_MODE", "numpy_input", "numpy_layer", "numpy_snippet", "torch_snippet"]
 
-TORCH_PAD_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate",
-                  "circular": "circular"}
+TORCH_PAD_MODE = {m.name: m.torch_pad for m in PADDING.values()}
 LUMA = "[0.299, 0.587, 0.114]"  # ITU-R BT.601, as conv.image.to_gray
 
 

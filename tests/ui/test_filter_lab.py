@@ -650,8 +650,8 @@ def test_stages_match_the_engine():
     from kernels import library
     from ui import controls
     w, g, _ = lab.layer_weights([("Sobel x", library.get("sobel_x").weights)], "gray")
-    spec = lab.layer_spec(w, g, controls.Layer("same", "zeros", 2, 1, 0.0, "relu", 0.01,
-                                               "none", 2, None))
+    spec = controls.Layer("same", "zeros", 2, 1, 0.0, "relu", 0.01, "none", 2,
+                          None).spec(w, groups=g)
     out = run(x, spec).output.array
     rows, cols, values = hover_values(figure(at), 1)
     np.testing.assert_array_equal(values[..., 0], out[0][rows, cols])
@@ -689,8 +689,8 @@ def _shown_digest(at: AppTest) -> str:
     chosen = at.session_state["lab.k.bank"] if "lab.k.bank" in at.session_state else []
     kernels = [("", w)] + [("", bank[k]) for k in chosen]
     weight, groups, _ = lab.layer_weights(kernels, "gray")
-    return lab.spec_digest(lab.layer_spec(weight, groups, controls.Layer(
-        "same", "zeros", 1, 1, 0.0, "identity", 0.01, "none", 2, None)))
+    return lab.spec_digest(controls.Layer(
+        "same", "zeros", 1, 1, 0.0, "identity", 0.01, "none", 2, None).spec(weight, groups=groups))
 
 
 def test_every_kernel_change_redraws_the_figures_with_the_kernel_shown():

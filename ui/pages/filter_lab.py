@@ -190,7 +190,7 @@ def figures(src: lab.Source, colour: str) -> None:
     weight, groups, names = lab.layer_weights(kernels, colour, slices)
     pair = lab.derivative_pair(kernels)
     try:
-        spec = lab.layer_spec(weight, groups, layer)
+        spec = layer.spec(weight, groups=groups)
     except ValueError as exc:
         st.error(f"These settings are not a layer: {exc}")
         lab.show_link(URL)

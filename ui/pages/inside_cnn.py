@@ -14,9 +14,8 @@ import streamlit as st
 
 from kernels import drawing, lenet
 from ui import canvas as cv
-from ui import display
+from ui import display, netview
 from ui import learn_cnn as data
-from ui import netview
 from ui.classroom import header, mode, style
 from ui.html_view import html_view
 from ui.plotly_view import plotly_view
