@@ -542,10 +542,11 @@ def _kernel_fits(axes: Sequence[Axis], names: Sequence[str]) -> None:
 
 
 def conv_geometry(in_size: Sequence[int], kernel: Sequence[int], *, stride=1, padding=0,
-                  dilation=1) -> Geometry:
+                  dilation=1, check: bool = True) -> Geometry:
     """A 2-D (``in_size`` = (H, W)) or 1-D (``(L,)``) convolution resolved against its input;
-    ``ValueError`` naming the parameter when the arguments are not a layer or the dilated
-    kernel is larger than the padded input."""
+    ``ValueError`` naming the parameter when the arguments are not a layer or (``check``) the
+    dilated kernel is larger than the padded input (without ``check``, the geometry's
+    :meth:`Geometry.worked` explains it)."""
     if len(in_size) == 1:
         s, d = as_int(stride, "stride", 1), as_int(dilation, "dilation", 1)
         before, after = resolve_padding_1d(padding, in_size[0], kernel[0], stride=s, dilation=d)
@@ -558,13 +559,15 @@ def conv_geometry(in_size: Sequence[int], kernel: Sequence[int], *, stride=1, pa
         axes = tuple(Axis(n, k, s, d, b, a) for n, k, s, d, (b, a)
                      in zip(in_size, kernel, stride, dilation, pads))
         names = ("height", "width")
-    _kernel_fits(axes, names)
+    if check:
+        _kernel_fits(axes, names)
     return Geometry(axes)
 
 
-def pool_geometry(in_hw: Pair, kernel_size, stride=None, padding=0) -> Geometry:
+def pool_geometry(in_hw: Pair, kernel_size, stride=None, padding=0, *,
+                  check: bool = True) -> Geometry:
     """2-D max or average pooling resolved (``stride`` None: the window, as PyTorch; padding at
-    most half the window)."""
+    most half the window; ``check``: ``ValueError`` when the window is larger than the map)."""
     kh, kw = as_pair(kernel_size, "kernel_size")
     sh, sw = (kh, kw) if stride is None else as_pair(stride, "stride")
     ph, pw = as_pair(padding, "padding", minimum=0)
@@ -573,7 +576,7 @@ def pool_geometry(in_hw: Pair, kernel_size, stride=None, padding=0) -> Geometry:
             f"padding must be at most half the pooling window: padding ({ph}, {pw}) with window "
             f"({kh}, {kw}) allows at most ({kh // 2}, {kw // 2})")
     h, w = in_hw
-    if kh > h + 2 * ph or kw > w + 2 * pw:
+    if check and (kh > h + 2 * ph or kw > w + 2 * pw):
         raise ValueError(
             f"the pooling window ({kh} x {kw}) is larger than the map ({h} x {w}"
             + (f" padded to {h + 2 * ph} x {w + 2 * pw}" if ph or pw else "")

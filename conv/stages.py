@@ -255,8 +255,13 @@ class Stages:
     biased: Stage | None
     activated: Stage | None
     pooled: Stage | None
-    padding: ops.Padding  # ((top, bottom), (left, right)) as applied
+    layer: Resolved       # the layer resolved against the input: padding, sizes, formulas
     method: str           # the conv2d method chosen ("direct", "separable" or "fft")
+
+    @property
+    def padding(self) -> ops.Padding:
+        """``((top, bottom), (left, right))`` as applied."""
+        return self.layer.padding
 
     @property
     def output(self) -> Stage:
@@ -316,4 +321,4 @@ def run(x, spec: ConvSpec, layer: Resolved | None = None) -> Stages:
         pooled = Stage("pooled", spec.pool.title,
                        ops.pool2d(current, mode=spec.pool.mode, layer=layer.pool))
     return Stages(input=stages["input"], padded=stages["padded"], conv=stages["conv"],
-                  biased=biased, activated=activated, pooled=pooled, padding=pads, method=method)
+                  biased=biased, activated=activated, pooled=pooled, layer=layer, method=method)

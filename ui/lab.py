@@ -35,7 +35,7 @@ import streamlit as st
 
 from conv import geometry, image, samples, shapes
 from conv.options import PADDING
-from conv.stages import ConvSpec, Stages, check, run
+from conv.stages import ConvSpec, Resolved, Stages, run
 from kernels import learned as _learned  # noqa: F401 - registers LeNet-5's filters
 from kernels import library
 from kernels.text import format_kernel
@@ -715,23 +715,24 @@ class LabResult:
         return self.names[j] if self.colour != "channels" else self.names[j].rsplit(" · ", 1)[0]
 
 
-def _layer(image_key: str, longest: int | None, colour: str, x: np.ndarray, spec: ConvSpec,
+def _layer(image_key: str, longest: int | None, colour: str, x: np.ndarray, layer: Resolved,
            names: tuple, n: int, pair) -> LabResult:
+    spec = layer.spec
     input_key = f"{image_key}|{longest}|{colour}"
     key = (input_key, spec_digest(spec), names, pair)  # the names are in its pictures' titles
 
     def build() -> LabResult:
-        return LabResult(x, spec, run(x, spec), colour, list(names), n, pair, input_key, key)
+        return LabResult(x, spec, run(x, spec, layer), colour, list(names), n, pair,
+                         input_key, key)
     # the stages' arrays: the input, the padded input, and each stage after the conv
-    size = x.nbytes * 2 + 4 * math.prod(check(x.shape, spec)) * (1 + len(_stage_present(spec)))
+    size = x.nbytes * 2 + 4 * math.prod(layer.out_shape) * (1 + len(_stage_present(spec)))
     return cache.get_or_build(("lab.layer",) + key, build, reserve=size)
 
 
 def compute(img: LabImage, longest: int | None, colour: str, x: np.ndarray, spec: ConvSpec,
             names: list[str], n: int, pair) -> LabResult:
     """The layer on the image (``ValueError`` with the reason when it cannot be applied)."""
-    check(x.shape, spec)
-    return _layer(img.key, longest, colour, x, spec, tuple(names), n, pair)
+    return _layer(img.key, longest, colour, x, spec.resolve(x.shape), tuple(names), n, pair)
 
 
 def busy(x: np.ndarray, spec: ConvSpec):
@@ -1021,11 +1022,10 @@ def arithmetic(in_shape: tuple[int, int, int], spec: ConvSpec) -> Arithmetic:
     c_in, h, w = in_shape
     kh, kw = spec.weight_shape[2:]
     c_out = spec.weight_shape[0]
-    pads = spec.resolved_padding((h, w))
-    rows = geometry.output_size(h, kh, padding=pads[0], stride=spec.stride[0],
-                              dilation=spec.dilation[0], axis="row")
-    cols = geometry.output_size(w, kw, padding=pads[1], stride=spec.stride[1],
-                              dilation=spec.dilation[1], axis="column")
+    conv = geometry.conv_geometry((h, w), (kh, kw), stride=spec.stride, padding=spec.padding,
+                                  dilation=spec.dilation, check=False)
+    pads = conv.padding
+    rows, cols = conv.worked()
     params = shapes.conv_params(kh, kw, c_in, c_out, groups=spec.groups, bias=True)
     error = rows.error or cols.error
     pool_rows = pool_cols = macs = None
@@ -1035,10 +1035,8 @@ def arithmetic(in_shape: tuple[int, int, int], spec: ConvSpec) -> Arithmetic:
         out = (c_out, rows.value, cols.value)
         if spec.pool is not None:
             p = spec.pool
-            pool_rows = geometry.output_size(rows.value, p.kernel_size[0], padding=p.padding[0],
-                                           stride=p.effective_stride[0], axis="row")
-            pool_cols = geometry.output_size(cols.value, p.kernel_size[1], padding=p.padding[1],
-                                           stride=p.effective_stride[1], axis="column")
+            pool_rows, pool_cols = geometry.pool_geometry(
+                (rows.value, cols.value), p.kernel_size, p.stride, p.padding, check=False).worked()
             error = pool_rows.error or pool_cols.error
             if error:
                 error = f"pooling: {error} (the map it pools is {rows.value} x {cols.value})"

@@ -40,7 +40,7 @@ import plotly.graph_objects as go
 from _plotly_utils.utils import convert_to_base64
 
 from conv import ops
-from conv.geometry import output_size
+from conv.geometry import Geometry
 from conv.options import ACTIVATIONS, PADDING
 from conv.shapes import receptive_field
 from conv.stages import ConvSpec, PoolSpec, Stages
@@ -315,14 +315,10 @@ def pool_steps(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray) -> list[Pool
 # Formulas with the actual numbers
 # --------------------------------------------------------------------------------------------
 
-def output_size_lines(in_hw, kernel_hw, padding, stride, dilation) -> list[str]:
-    """The output-size formula per axis with the numbers, e.g.
+def output_size_lines(layer: Geometry) -> list[str]:
+    """The output-size formula per axis of a resolved 2-D layer, with the numbers, e.g.
     ``["rows and columns: (5 + 2*1 - 3) / 2 + 1 = 3"]`` (one line when both axes agree)."""
-    (t, b), (l, r) = padding
-    rows = output_size(in_hw[0], kernel_hw[0], padding=(t, b), stride=stride[0],
-                       dilation=dilation[0], axis="row")
-    cols = output_size(in_hw[1], kernel_hw[1], padding=(l, r), stride=stride[1],
-                       dilation=dilation[1], axis="column")
+    rows, cols = layer.worked()
     if rows.formula == cols.formula:
         return [f"rows and columns: {rows.formula}"]
     return [f"rows: {rows.formula}", f"columns: {cols.formula}"]
@@ -856,8 +852,7 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
     gap = 2
     n_eq = len(steps[0].equation)
     eq_chars = max(len(line) for line in steps[0].equation) + 2
-    formula = "Output size " + "; ".join(output_size_lines(
-        x.shape[1:], (kh, kw), stages.padding, spec.stride, spec.dilation))
+    formula = "Output size " + "; ".join(output_size_lines(stages.layer.conv))
     title_chars = len(f"Step {len(steps)} of {len(steps)} \u00b7 filter W9, row {ho}, col {wo}")
     k_factor = _kernel_cells(w[0, 0])[0]
     k_longest = max(len(v) for o in range(c_out) for ci in range(cpg)
@@ -1104,7 +1099,7 @@ def _pool_scene(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, steps: list
     kh, kw = pool.kernel_size
     (sh, sw) = pool.effective_stride
     formula = f"{pool.title}. Output size " + "; ".join(output_size_lines(
-        pre.shape[1:], (kh, kw), ((ph, ph), (pw, pw)), (sh, sw), (1, 1)))
+        pool.resolve(pre.shape[1:])))
     title_chars = len(f"Step {len(steps)} of {len(steps)} \u00b7 slice 9, row {ho}, col {wo}")
     sz = _layout_px(look, x_hi - x_lo, grid_h, 1, eq_chars, title_chars, len(formula))
     def too_small(cell: float) -> tuple[str, ...]:

@@ -16,8 +16,7 @@ import numpy as np
 import streamlit as st
 
 from conv.examples import EXAMPLES
-from conv.geometry import output_size
-from conv.stages import PoolSpec, check
+from conv.stages import PoolSpec
 from ui import controls, display, keys, shared
 from ui import window_view as wv
 from ui.classroom import header
@@ -214,19 +213,15 @@ def build():
         spec = wv.volume_spec(example, layer)
     else:
         spec = wv.layer_spec(weights, layer, bool(ss.get("sw.flip")))
-    check(x.shape, spec)
+    spec.resolve(x.shape)  # ValueError with the reason when the layer cannot be applied
     return spec, spec.pool
 
 
 def size_notes(spec) -> list[str]:
     """What the output-size formula (in the figure) does not say: an inexact division, and
     TensorFlow's SAME at stride > 1."""
-    pads = spec.resolved_padding(x.shape[1:])
-    (kh, kw) = spec.weight_shape[2:]
     out = []
-    for n, k, p, s, d, axis in zip(x.shape[1:], (kh, kw), pads, spec.stride, spec.dilation,
-                                   ("row", "column")):
-        worked = output_size(n, k, padding=p, stride=s, dilation=d, axis=axis)
+    for worked, axis in zip(spec.resolve(x.shape).conv.worked(), ("row", "column")):
         if worked.note:
             out.append(f"Note ({axis}s): {worked.note}.")
     if spec.padding == "same" and spec.stride != (1, 1):
@@ -265,7 +260,7 @@ def show(x: np.ndarray, spec, pool) -> None:
             legend.append("dotted orange: the span of the dilated window")
         if spec.stride != (1, 1):
             legend.append("dashed blue: the previous window (the stride's jump)")
-        if any(p for pair in spec.resolved_padding(x.shape[1:]) for p in pair):
+        if any(p for pair in wv.run_layer(data, shape, spec).padding for p in pair):
             legend.append("pale cells with italic values: padding")
         presenter_keys(screen)
         st.caption("**Play** runs it in your browser (slowly, normally or fast); **Step ▶** and "
