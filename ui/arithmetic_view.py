@@ -7,9 +7,10 @@ editor's rows surviving reruns and page switches) and the tables live here. All 
 Session state keys (all prefixed ``arith_``)
 --------------------------------------------
 arith_preset     key of the preset last loaded
-arith_url_preset the ``?preset=`` value last seen or written
-arith_url_net    the ``?net=`` value last seen or written (an edited network; "" for none)
-arith_notice     a message about the link (unknown preset), shown until the next pick
+arith_url_preset the link's ``?preset=`` (``ui.state.UrlState``: see :func:`url_state`)
+arith_url_net    the link's ``?net=``: the edited network as text (absent: not edited)
+arith_notice     a message about the link (unknown preset, unreadable network), shown until
+                 the next pick
 arith_pick       the preset pills widget
 arith_input      (H, W, C) of the network input; arith_h / arith_w / arith_c are its widgets
 arith_rows       the editor's starting rows (plain dicts, see ``conv.network.EDITOR_COLUMNS``)
@@ -44,6 +45,7 @@ from conv.network import (
     layers_from_rows,
 )
 from ui import cache
+from ui.state import Param, UrlState
 from viz.frozen import FrozenFigure, freeze
 from viz.network import comparison_figure, network_figure
 from viz.style import LIGHT, Style
@@ -229,77 +231,67 @@ def _load_rows(input_shape: tuple[int, int, int], rows: list[dict]) -> None:
 
 
 def load_preset(key: str) -> None:
-    """Put preset ``key`` into session state and the URL; restart the editor on its rows."""
+    """Put preset ``key`` into session state (its link follows); restart the editor on its
+    rows."""
     ss = st.session_state
     preset = PRESETS[key]
     _load_rows(preset.network.input, [layer_to_row(layer) for layer in preset.network.layers])
     ss["arith_preset"] = key
     ss["arith_pick"] = key
     ss["arith_url_preset"] = key
-    ss["arith_url_net"] = ""
-    st.query_params[QUERY_KEY] = key
-    if NET_KEY in st.query_params:
-        del st.query_params[NET_KEY]
+    ss.pop("arith_url_net", None)
 
 
-def _load_net(raw: str) -> str:
-    """Load the edited network of a link (over the preset just loaded); a notice if it cannot
-    be read (the preset stays)."""
-    ss = st.session_state
+def _parse_preset(text: str) -> str:
+    key, notice = resolve_preset(text)
+    if notice:
+        raise ValueError(notice)
+    return key
+
+
+def _parse_net(text: str) -> str:
+    """An edited network of a link, checked (its rows are loaded by :func:`after_restore`)."""
     try:
-        input_shape, rows = parse_network(raw)
+        parse_network(text)
     except ValueError as exc:
-        if NET_KEY in st.query_params:
-            del st.query_params[NET_KEY]
-        ss["arith_url_net"] = ""
-        return (f"The link's edited network (`net`) could not be read: {exc}. Showing the "
-                f"preset {PRESETS[ss['arith_preset']].title} unedited.")
-    _load_rows(input_shape, rows)
-    ss["arith_url_net"] = raw
-    return ""
+        raise ValueError(f"the edited network could not be read: {exc}; the preset is shown "
+                         "unedited") from None
+    return text
 
 
-def sync_with_url() -> None:
-    """Load the preset named in the URL when it is new; fall back with a notice on garbage.
+def url_state() -> UrlState:
+    """The page's link: the preset, and the edited network when it is not the preset's."""
+    return UrlState("arith", [
+        Param(QUERY_KEY, "arith_url_preset", None, _parse_preset, label="preset"),
+        Param(NET_KEY, "arith_url_net", None, _parse_net, label="edited network"),
+    ])
 
-    Runs at the top of every full run: a first visit, a shared link, or a test that sets the
-    query parameter. Without a parameter (arriving from another page) the current state stays
-    and the URL gets its ``?preset=`` back.
-    """
+
+def after_restore(url: UrlState, notices: Sequence[str]) -> None:
+    """Once a link is applied (a first visit, a shared link, a link pasted into the session):
+    load its preset (the default one without), then its edited network over it."""
     ss = st.session_state
-    raw = st.query_params.get_all(QUERY_KEY)
-    raw = raw[-1] if raw else None
-    net = st.query_params.get_all(NET_KEY)
-    net = net[-1] if net else ""
-    if "arith_preset" not in ss or (raw is not None and raw != ss.get("arith_url_preset")):
-        key, notice = resolve_preset(raw)
-        load_preset(key)
-        if net:
-            notice = " ".join(filter(None, (notice, _load_net(net))))
-        ss["arith_notice"] = notice
+    if not url.applied:
         return
-    if raw is None:  # arriving from another page: the state stays, the link gets it back
-        st.query_params[QUERY_KEY] = ss["arith_preset"]
-        ss["arith_url_preset"] = ss["arith_preset"]
-        if ss.get("arith_url_net"):
-            st.query_params[NET_KEY] = ss["arith_url_net"]
-        return
-    if net and net != ss.get("arith_url_net"):  # a link pasted into the same session
-        ss["arith_notice"] = _load_net(net)
+    net = ss.get("arith_url_net")
+    load_preset(ss.get("arith_url_preset") or DEFAULT_PRESET)
+    if net:
+        _load_rows(*parse_network(net))
+        ss["arith_url_net"] = net
+    ss["arith_notice"] = " ".join(notices)
 
 
-def publish_network(edited: bool, input_shape: Sequence[int], rows: Sequence[Mapping]) -> None:
-    """Keep the edited network in the link (``?net=``), or take it out once it is the preset's
-    again. Writes to the URL only when the text changed."""
+def publish_network(url: UrlState, edited: bool, input_shape: Sequence[int],
+                    rows: Sequence[Mapping]) -> None:
+    """The link: the preset, with the edited network (``?net=``) until it is the preset's
+    again."""
     ss = st.session_state
-    text = network_text(input_shape, rows) if edited else ""
-    if text == ss.get("arith_url_net", "") and (NET_KEY in st.query_params) == bool(text):
-        return
-    if text:
-        st.query_params[NET_KEY] = text
-    elif NET_KEY in st.query_params:
-        del st.query_params[NET_KEY]
-    ss["arith_url_net"] = text
+    ss["arith_url_preset"] = ss["arith_preset"]
+    if edited:
+        ss["arith_url_net"] = network_text(input_shape, rows)
+    else:
+        ss.pop("arith_url_net", None)
+    url.publish()
 
 
 def on_pick() -> None:

@@ -184,6 +184,7 @@ class UrlState:
     params: Sequence[Param]
     ignore: Sequence[str] = ()  # query names that belong to someone else (left alone)
     applied: bool = field(default=False, init=False)
+    given: frozenset = field(default=frozenset(), init=False)  # the page's names in the link
 
     def __post_init__(self):
         names = [p.name for p in self.params]
@@ -218,6 +219,7 @@ class UrlState:
         raw = self._raw()
         known = {p.name for p in self.params}
         ours = {k: v for k, v in raw.items() if k in known}
+        self.given = frozenset(ours)
         first = self._published not in ss
         self.applied = first or (bool(ours) and ours != ss.get(self._published))
         notices: list[str] = []

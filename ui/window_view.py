@@ -130,12 +130,11 @@ def after_restore(url: UrlState, notices: list[str]) -> None:
     ``?ex=blur_5x5`` alone restores the example), and the kernel text of an edited kernel."""
     if not url.applied:
         return
-    given = set(st.query_params.keys())
     source = ss.get("sw.source")
     if source in EXAMPLES:
         names = {p.key: p.name for p in url.params}
         for k, v in example_settings(source).items():
-            if names.get(k) not in given and v is not None:
+            if names.get(k) not in url.given and v is not None:
                 ss[k] = v
     for k in (f"{K}.text", f"{K}.note", f"{K}.origin"):
         ss.pop(k, None)

@@ -37,7 +37,8 @@ st.markdown(
     "neurons `H*W*C`, multiply-adds and receptive field, layer by layer, with the actual numbers."
 )
 
-view.sync_with_url()
+URL = view.url_state()
+view.after_restore(URL, URL.restore())
 
 
 def preset_header() -> Preset:
@@ -90,7 +91,7 @@ def network_body() -> None:
     rows = view.plain_rows(edited.to_dict("records"))
     ss["arith_edited"] = rows
     edited_from_preset = view.is_edited(preset, rows, (h, w, c))
-    view.publish_network(edited_from_preset, (h, w, c), rows)
+    view.publish_network(URL, edited_from_preset, (h, w, c), rows)
 
     layers, errors = layers_from_rows(rows)
     for message in errors:
