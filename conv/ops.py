@@ -103,7 +103,7 @@ def _check_finite(a: np.ndarray, name: str) -> None:
             and warm.compiled_ready()):
         from conv import _jit
 
-        # a parallel compiled pass: a photo's check costs ~1.5 ms instead of 3.4 (measured)
+        # a parallel compiled pass: a photo is checked on every rerun
         with _JIT_LOCK:
             bad = _jit.count_nonfinite(a.reshape(-1, a.shape[-1]))
         if not bad:
@@ -279,13 +279,13 @@ def _conv_rows(x, weight, out, rows, cols, stride, dilation, left, groups, r0, r
     if not warm.compiled_ready():
         _conv_rows_numpy(x, weight, out, rows, cols, stride, dilation, groups, r0, r1)
         return
-    from conv import _jit  # imported late: numba takes ~0.5 s to import
+    from conv import _jit  # imported late: importing numba is slow, and not always needed
     import numba
 
     work = (r1 - r0) * out.shape[2] * np.count_nonzero(weight)
     with _JIT_LOCK:
         # A small layer on one thread: waking the second one costs more than it saves, and on
-        # a busy machine the parallel loop waits for a core (8 ms instead of 0.2 ms, measured).
+        # a busy machine the parallel loop would wait for a core.
         numba.set_num_threads(1 if work < _INLINE_WORK else numba.config.NUMBA_NUM_THREADS)
         # bands of rows per task: a few dozen tasks per thread, each allocating its scratch once
         band = max(1, (r1 - r0) // (32 * _THREADS))

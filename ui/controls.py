@@ -535,9 +535,8 @@ def _kernel_editor(key: str, base: np.ndarray, name: str, preset: library.Kernel
     if grid:
         st.markdown(f"**The kernel applied** ({current.shape[0]} x {current.shape[1]}, "
                     f"cross-correlation as in PyTorch)")
-        # the numbers as a table, and the editable grid when asked for: the grid is a
-        # heavy widget that the browser builds anew for every new kernel (about 50 ms
-        # of each kernel change in Chromium), a table is plain text in large type
+        # the numbers as a table, and the editable grid when asked for: the browser builds
+        # the grid anew for every new kernel, a table is plain text in large type
         table = st.empty()
         box = st.expander("Edit the numbers in a grid", key=f"{key}.grid_open",
                           on_change="rerun", icon=":material/edit:")

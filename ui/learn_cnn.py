@@ -247,7 +247,8 @@ def test_digit(index: int) -> Shown:
 
 
 def drawn_digit(image: np.ndarray) -> Shown:
-    """A drawn digit through the network (computed every time: ~3 ms)."""
+    """A drawn digit through the network (computed every time: it is cheap, and every stroke
+    is new)."""
     img = np.asarray(image, np.uint8)
     return _shown(img, None, ("drawn", img.tobytes()))
 

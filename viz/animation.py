@@ -1196,8 +1196,8 @@ def _pool_scene(pre: np.ndarray, pool: PoolSpec, pooled: np.ndarray, steps: list
 class AnimatedFigure(go.Figure):
     """A ``go.Figure`` whose frames are kept as plain dicts.
 
-    plotly.py builds a validated ``go.Frame`` per frame (~0.45 ms each: 1,024 frames would take
-    ~450 ms, over the 300 ms budget). The frames here are generated from the scene, and a test
+    plotly.py would build and validate a ``go.Frame`` per frame, a large share of a rerun for
+    hundreds of frames. The frames here are generated from the scene, and a test
     validates the whole dict against plotly's schema; :meth:`to_dict` (which ``st.plotly_chart``
     and ``plotly.io.to_json`` call) adds them, without copying them, to the validated rest.
     """

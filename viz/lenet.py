@@ -277,8 +277,8 @@ def _cells_text(a: np.ndarray) -> list[list[str]]:
 
 def _figure(traces: list[dict], layout: dict, style: Style = LIGHT) -> go.Figure:
     """A figure from plain dicts, not validated (a test checks them against plotly's schema):
-    plotly.py's validation took ~170 ms for the twelve heatmaps of a CONV2 cell on a busy
-    2-core machine, and a drawn digit's traced cell is drawn again on every stroke. Its
+    plotly.py's validation of a CONV2 cell's twelve heatmaps would dominate, and a drawn
+    digit's traced cell is drawn again on every stroke. Its
     backgrounds and text in ``style``'s colours."""
     base = {"template": {"data": {}, "layout": {}}, "paper_bgcolor": style.paper,
             "plot_bgcolor": style.paper, "font": {"family": "Arial, Helvetica, sans-serif",

@@ -848,8 +848,8 @@ def compare_figure(left: Panel, right: Panel, *, height: int | None = None,
     naming exact pixel values. ``height`` None: fitted to the panels' aspect ratio.
 
     The figure is assembled as plain data (:func:`compare_figure_data`) and validated once by
-    ``go.Figure``: adding traces, annotations and axes one by one made Plotly re-validate and
-    copy the figure each time (26 ms against 9 ms, measured)."""
+    ``go.Figure``: adding traces, annotations and axes one by one makes Plotly re-validate and
+    copy the figure each time."""
     return go.Figure(compare_figure_data(left, right, height=height, side=side, style=style))
 
 
