@@ -8,6 +8,10 @@ hashable); an animation and each step's figure live in the process's byte budget
 changes nothing hands ``st.plotly_chart`` the same ready-made dict and the animation playing in
 the browser is not reset. The grouped layer is played by the sliding window's own cached
 animation (``ui.window_view.conv_anim``).
+
+Every figure is drawn in the page's :class:`viz.style.Style` (``ui.display.style()``: light or
+dark, high contrast), which is part of every cache key: a theme switch builds the figures of
+the other style once, and each style's stay cached.
 """
 
 from __future__ import annotations
@@ -26,10 +30,11 @@ from kernels.text import parse_kernel
 from ui import cache
 from ui import window_view as wv
 from ui.media import jpeg
-from ui.state import Param, UrlState, choice, flag, integer
+from ui.state import Param, UrlState, choice, integer
 from viz import animation
 from viz import family as vf
 from viz.frozen import FrozenFigure, freeze
+from viz.style import LIGHT, Style
 
 ss = st.session_state
 
@@ -88,13 +93,12 @@ def _sized(name: str) -> Param:
 
 
 def url_state() -> UrlState:
-    """Every setting of the page with its URL name (``?mode=transposed&n=3&k=3&s=2&p=1&op=1``)."""
+    """Every setting of the page with its URL name (``?mode=transposed&n=3&k=3&s=2&p=1&op=1``);
+    classroom mode (``classroom=1``) is every page's (``ui/classroom.py``)."""
     P = Param
     step = lambda t: integer(1, 10**6)(t) - 1
     return UrlState("fam", [
         P("mode", "fam.mode", "transposed", choice(MODES), label="mode"),
-        P("classroom", "fam.classroom", False, flag, format=lambda v: "1" if v else "0",
-          label="classroom mode"),
         P("view", "fam.view", "both", choice(VIEWS), label="view"),
         *(_sized(name) for name in ("n", "k", "s", "p")),
         P("op", "fam.op", 0, integer(0, 8), label="output_padding"),
@@ -386,31 +390,34 @@ def backprop_config(n: int, k: int, s: int, p: int, d: int, seed: int, x_text=No
 # Cached animations and figures
 # --------------------------------------------------------------------------------------------
 
-def look(classroom: bool, half: bool) -> animation.Look:
-    base = animation.look_for(classroom)
+def look(classroom: bool, half: bool, style: Style = LIGHT) -> animation.Look:
+    """The figure's sizes (larger in high contrast); ``half``: one of two side by side."""
+    base = animation.look_for(classroom, style)
     return vf.half_look(base) if half else base
 
 
 GRAD_NAMES = vf.Names(role="grad", inp="dL/dy", out="dL/dx", kernel="KERNEL w", symbol="dL/dx")
 
 
-def _build(kind: str, cfg, lk: animation.Look) -> animation.Animation:
+def _build(kind: str, cfg, lk: animation.Look, style: Style = LIGHT) -> animation.Animation:
     x, w = array(cfg.x), array(cfg.w)
     if kind in ("stamps", "zeros", "signal"):
         make = {"stamps": vf.transposed_stamps, "zeros": vf.zero_insertion,
                 "signal": vf.conv1d_animation}[kind]
         extra = {"padding_word": cfg.word} if kind == "signal" else {}
-        return make(x, w, cfg.geometry(), computed(cfg, "output"), look=lk, **extra)
+        return make(x, w, cfg.geometry(), computed(cfg, "output"), look=lk, style=style,
+                    **extra)
     if kind == "im2col":
         return vf.im2col_animation(x, w, cfg.geometry(), computed(cfg, "matrix"),
-                                   computed(cfg, "output"), look=lk)
+                                   computed(cfg, "output"), look=lk, style=style)
     if kind == "dx":
         gx = computed(cfg, "grads")[0]
         return vf.zero_insertion(array(cfg.g), w, adjoint_geometry(cfg.geometry()), gx[0],
-                                 look=lk, names=GRAD_NAMES)
+                                 look=lk, names=GRAD_NAMES, style=style)
     if kind == "dw":
         gw = computed(cfg, "grads")[1]
-        return vf.weight_grad_animation(x, array(cfg.g), cfg.geometry(), gw[0, 0], look=lk)
+        return vf.weight_grad_animation(x, array(cfg.g), cfg.geometry(), gw[0, 0], look=lk,
+                                        style=style)
     raise ValueError(f"unknown animation {kind!r}")
 
 
@@ -421,20 +428,22 @@ def computed(cfg, what: str):
 
 
 @cache.cached
-def anim(kind: str, cfg, classroom: bool, half: bool) -> animation.Animation:
-    """One of the family's animations, built once per configuration."""
-    return wv.measured(_build(kind, cfg, look(classroom, half)))
+def anim(kind: str, cfg, classroom: bool, half: bool, style: Style = LIGHT
+         ) -> animation.Animation:
+    """One of the family's animations, built once per configuration and style."""
+    return wv.measured(_build(kind, cfg, look(classroom, half, style), style))
 
 
 @cache.cached
-def figure(kind: str, cfg, classroom: bool, half: bool, start: int) -> FrozenFigure:
-    return wv.step_figure(anim(kind, cfg, classroom, half), start)
+def figure(kind: str, cfg, classroom: bool, half: bool, start: int, style: Style = LIGHT
+           ) -> FrozenFigure:
+    return wv.step_figure(anim(kind, cfg, classroom, half, style), start)
 
 
 @cache.cached
-def gif(kind: str, cfg, classroom: bool) -> bytes:
-    """The animation as a GIF for slides (laid out full width)."""
-    return anim(kind, cfg, classroom, False).gif()
+def gif(kind: str, cfg, classroom: bool, style: Style = LIGHT) -> bytes:
+    """The animation as a GIF for slides (laid out full width, in the figure's colours)."""
+    return anim(kind, cfg, classroom, False, style).gif()
 
 
 def forward_spec_data(cfg: Backprop):
@@ -487,8 +496,10 @@ def pointwise_spec(channels: int, c_out: int, seed: int) -> ConvSpec:
 
 
 @cache.cached
-def groups_chart(c_in: int, c_out: int, g: int, k: int, classroom: bool) -> FrozenFigure:
-    return freeze(vf.groups_figure(c_in, c_out, g, k, look=animation.look_for(classroom)))
+def groups_chart(c_in: int, c_out: int, g: int, k: int, classroom: bool,
+                 style: Style = LIGHT) -> FrozenFigure:
+    return freeze(vf.groups_figure(c_in, c_out, g, k, look=animation.look_for(classroom, style),
+                                   style=style))
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,22 @@ in oranges, an upstream gradient in purples; zeros that are not data (padding, t
 transposed convolution inserts) in grey italics. Each grid carries a large label in its colour
 ("INPUT (3 x 3)").
 
-Public API
+Every figure is drawn in a :class:`viz.style.Style` (``style=``): the page's light or dark
+theme, or their high-contrast variants. The style gives the background, the text, the masks of
+cells not computed yet and the zeros' grey, and thickens the highlights in high contrast (the
+larger type comes with :func:`viz.animation.look_for`); the cells' pale role colours and their
+dark numbers are the same in every style (a value has one colour), the labels on the
+background take a lighter shade of their role's hue on a dark page.
+
+Public API (each takes ``look=`` and ``style=``)
 ----------
-transposed_stamps(x, w, layer, out, look)   each input cell stamps x * kernel onto the output
-zero_insertion(x, w, layer, out, look)      the same as a correlation of the zero-inserted,
+transposed_stamps(x, w, layer, out)         each input cell stamps x * kernel onto the output
+zero_insertion(x, w, layer, out)            the same as a correlation of the zero-inserted,
                                             padded input with the flipped kernel
-conv1d_animation(x, w, layer, out, look)    a kernel sliding along a time axis
-im2col_animation(x, w, layer, matrix, out, look)  the patch matrix built column by column
-weight_grad_animation(x, g, layer, grad_w, look)  dL/dw as the correlation of x with dL/dy
-groups_figure(c_in, c_out, groups, look)    which input channels each filter sees
+conv1d_animation(x, w, layer, out)          a kernel sliding along a time axis
+im2col_animation(x, w, layer, matrix, out)  the patch matrix built column by column
+weight_grad_animation(x, g, layer, grad_w)  dL/dw as the correlation of x with dL/dy
+groups_figure(c_in, c_out, groups)          which input channels each filter sees
 zero_inserted(x, layer)                     the zero-inserted padded input and its cell kinds
 """
 
@@ -36,8 +43,6 @@ import plotly.graph_objects as go
 from conv.geometry import Axis, Geometry, Windows
 from viz.animation import (
     CHAR_W,
-    LIGHT,
-    MASK_FILL,
     NORMAL,
     SANS,
     SKY_BLUE,
@@ -58,6 +63,8 @@ from viz.animation import (
     _step_texts,
     fmt,
 )
+from viz.animation import NARROW_PX as NARROW_PX_BUTTONS
+from viz.style import LIGHT, Style
 
 MIN_TEXT_PX = 7  # smaller cell numbers are left out (the equation still has them)
 
@@ -74,29 +81,59 @@ __all__ = [
 @dataclass(frozen=True)
 class Role:
     line: str        # the grid's frame
-    label: str       # its big label (dark enough on white)
+    label: str       # its big label (dark enough on white: 5.7:1 or more)
     scale: tuple     # pale ramp by value: black numbers stay readable on every cell
+    dark: str = ""   # the label on a dark page (8:1 or more on #0E1117)
+    dark_hc: str = ""  # the label on black, high contrast (10:1 or more)
+
+    def label_on(self, style: Style) -> str:
+        """The colour of this role's labels on the background of ``style``."""
+        if not style.dark:
+            return self.label
+        return (self.dark_hc if style.contrast else self.dark) or self.label
 
 
 ROLES = {
-    "input": Role("#0072B2", "#005A8C", ((0.0, "#EEF5FC"), (1.0, "#A9CDEB"))),
-    "kernel": Role("#009E73", "#00704F", ((0.0, "#EFF9F4"), (1.0, "#A6DEC8"))),
-    "output": Role("#E69F00", "#9A5600", ((0.0, "#FFF6E8"), (1.0, "#F8C67E"))),
-    "grad": Role("#CC79A7", "#8A2F66", ((0.0, "#FBF0F6"), (1.0, "#E9B2D1"))),
+    "input": Role("#0072B2", "#005A8C", ((0.0, "#EEF5FC"), (1.0, "#A9CDEB")),
+                  "#56B4E9", "#8FCBF2"),
+    "kernel": Role("#009E73", "#00704F", ((0.0, "#EFF9F4"), (1.0, "#A6DEC8")),
+                   "#3DCC9A", "#6FDDB5"),
+    "output": Role("#E69F00", "#9A5600", ((0.0, "#FFF6E8"), (1.0, "#F8C67E")),
+                   "#F0A830", "#FFC266"),
+    "grad": Role("#CC79A7", "#8A2F66", ((0.0, "#FBF0F6"), (1.0, "#E9B2D1")),
+                 "#E8A3CC", "#F2B8DA"),
 }
-ZERO_FILL = "#EDEDED"
+ZERO_FILL = "#EDEDED"  # the light style's mask: zeros that are not data
 ZERO_TEXT = "#6A6A6A"
-FLAT_ZERO = [[0.0, ZERO_FILL], [1.0, ZERO_FILL]]
+CELL_TEXT = "#000000"  # numbers on the pale cells, in every style
+BLANK_FILL = "#FAFAFA"  # the 1-D figure's kernel and product strips, on a light page
 HL_FILL = "rgba(213,94,0,0.14)"
+
+
+def zero_colours(style: Style) -> tuple[str, str]:
+    """The fill and the text of zeros that are not data (padding, inserted zeros), in
+    ``style``: its mask's grey, with its muted text (the light style: ``ZERO_TEXT``)."""
+    return style.mask, ZERO_TEXT if style == LIGHT else style.muted
+
+
+def blank_colours(style: Style) -> tuple[str, str]:
+    """The fill of cells written only by the steps (the 1-D strips) and their text."""
+    return (BLANK_FILL, CELL_TEXT) if not style.dark else (style.panel, style.text)
 GAP = 1.4  # between grids, in cells
 NARROW_PX = 600  # a figure laid out narrower than this puts long labels on two lines
 
 
 def half_look(look: Look) -> Look:
     """``look`` for a figure sharing the width with another (two columns): half as wide,
-    labels and the step line a little smaller."""
-    return dataclasses.replace(look, width_px=look.width_px // 2 - 16,
+    labels and the step line a little smaller; narrower than :data:`viz.animation.NARROW_PX`,
+    the Play buttons in a row of their own under the step buttons (side by side they
+    overlap, as :func:`viz.animation.fit_look` does on a phone)."""
+    half = dataclasses.replace(look, width_px=look.width_px // 2 - 16,
                                label_font=look.label_font - 2, title_font=look.title_font - 2)
+    if half.width_px < NARROW_PX_BUTTONS and look.control_rows == 1:
+        half = dataclasses.replace(half, control_rows=2,
+                                   controls_px=look.controls_px + look.button_font * 2 + 12)
+    return half
 
 
 def _flat(colour: str) -> list:
@@ -145,8 +182,8 @@ def _rng(a: np.ndarray) -> tuple[float, float]:
 class _Kit:
     """Grids, frames, labels and per-step shapes and texts, in cell units."""
 
-    def __init__(self, look: Look, cell: float):
-        self.look, self.cell = look, cell
+    def __init__(self, look: Look, cell: float, style: Style = LIGHT):
+        self.look, self.cell, self.style = look, cell, style
         self.grids: list[Grid] = []
         self.shapes: list[dict] = []
         self.texts: list[dict] = []
@@ -171,14 +208,15 @@ class _Kit:
             shown = cells if zeros is None else [[t if not zeros[i, j] else "" for j, t in
                                                   enumerate(row)] for i, row in enumerate(cells)]
         scale = [list(p) for p in r.scale] if numbers else _flat(r.scale[0][1])
-        self.grids.append(Grid(box, data, shown, scale, lo, hi, font, "#000000", name=name))
+        self.grids.append(Grid(box, data, shown, scale, lo, hi, font, CELL_TEXT, name=name))
         if zeros is not None and zeros.any():
             zt = None
             if font:
                 zt = [[t if zeros[i, j] else "" for j, t in enumerate(row)]
                       for i, row in enumerate(cells)]
-            self.grids.append(Grid(box, np.where(zeros, 0.0, np.nan), zt, FLAT_ZERO, 0.0, 1.0,
-                                   font, ZERO_TEXT, True, name=f"{name} zeros"))
+            fill, text = zero_colours(self.style)
+            self.grids.append(Grid(box, np.where(zeros, 0.0, np.nan), zt, _flat(fill), 0.0, 1.0,
+                                   font, text, True, name=f"{name} zeros"))
         self.frame(box, role)
 
     def frame(self, box: Box, role: str, *, dash: str | None = None, rect=None) -> None:
@@ -192,7 +230,7 @@ class _Kit:
               small: bool = False, align: str = "left") -> None:
         font = (_title_font(self.look) if not small else
                 {"size": max(10, self.look.label_font - 2), "family": SANS})
-        font["color"] = ROLES[role].label if role else "#222222"
+        font["color"] = self.colour(role)
         x = {"left": box.x, "center": box.cx, "right": box.right}[align]
         self.texts.append({"showarrow": False, "xref": "x", "yref": "y", "text": text,
                            "x": _n(x), "y": _n(box.bottom + 0.1 if below else box.y - 0.1),
@@ -203,9 +241,13 @@ class _Kit:
         self.texts.append({"showarrow": False, "xref": "x", "yref": "y", "text": text,
                            "x": _n(x), "y": _n(y), "xanchor": "center", "yanchor": "middle",
                            "font": {"size": int(self.look.label_font * 1.6), "family": SANS,
-                                    "color": "#111111"}})
+                                    "color": self.style.text}})
 
-    def cell_texts(self, box: Box, font: int, *, colour: str = "#000000",
+    def colour(self, role: str | None) -> str:
+        """The colour of text on the background: the role's label colour, or plain text."""
+        return ROLES[role].label_on(self.style) if role else self.style.text
+
+    def cell_texts(self, box: Box, font: int, *, colour: str = CELL_TEXT,
                    italic: bool = False) -> list[dict]:
         """Templates of one dynamic text per cell of ``box`` (row-major)."""
         f = {"size": max(font, MIN_TEXT_PX), "family": SANS, "color": colour}
@@ -273,26 +315,27 @@ def _scene(kit: _Kit, sz, w: float, h: float, formula: str, dyn_shapes: list,
     look = kit.look
     x_lo, x_hi = -0.2, w + 0.2
     y_lo, y_hi = -sz.head_u, h + sz.eq_u
-    label = {"font": {"size": look.label_font, "family": SANS, "color": "#111111"},
+    style = kit.style
+    label = {"font": {"size": look.label_font, "family": SANS, "color": style.text},
              "showarrow": False, "xref": "x", "yref": "y"}
     texts = kit.texts + [_formula_text(label, formula, sz, x_lo, x_hi, y_lo)]
-    dyn_texts = _step_texts(look, LIGHT, x_lo, y_lo, h, sz.cell, sz.eq_font) + extra_texts
+    dyn_texts = _step_texts(look, style, x_lo, y_lo, h, sz.cell, sz.eq_font) + extra_texts
     return Scene(look, sz.cell, (x_lo, x_hi), (y_lo, y_hi), kit.grids, kit.shapes, texts,
-                 dyn_shapes, dyn_texts, steps, labels, click)
+                 dyn_shapes, dyn_texts, steps, labels, click, style)
 
 
-def _hl() -> dict:
-    return {"type": "path", "layer": "above", "line": {"color": VERMILLION, "width": 3},
-            "fillcolor": HL_FILL}
-
-
-def _ghost() -> dict:
+def _hl(style: Style = LIGHT) -> dict:
     return {"type": "path", "layer": "above",
-            "line": {"color": SKY_BLUE, "width": 2, "dash": "dash"}}
+            "line": {"color": VERMILLION, "width": style.width(3)}, "fillcolor": HL_FILL}
 
 
-def _mask() -> dict:
-    return {"type": "path", "layer": "above", "line": {"width": 0}, "fillcolor": MASK_FILL}
+def _ghost(style: Style = LIGHT) -> dict:
+    return {"type": "path", "layer": "above",
+            "line": {"color": SKY_BLUE, "width": style.width(2), "dash": "dash"}}
+
+
+def _mask(style: Style = LIGHT) -> dict:
+    return {"type": "path", "layer": "above", "line": {"width": 0}, "fillcolor": style.mask}
 
 
 def _nowhere(box: Box) -> str:
@@ -387,8 +430,8 @@ def stamp_steps(x: np.ndarray, w: np.ndarray, layer: Geometry) -> list[StampStep
     return steps
 
 
-def transposed_stamps(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NORMAL
-                      ) -> Animation:
+def transposed_stamps(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NORMAL,
+                      style: Style = LIGHT) -> Animation:
     """Transposed convolution as stamps: each input cell adds ``x * kernel`` to the output,
     ``stride`` apart; overlapping stamps add up; the padding ``p`` is then cut from every side
     (and ``output_padding`` adds rows/columns at the bottom/right). One frame per input cell.
@@ -441,7 +484,7 @@ def transposed_stamps(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NO
                 canvas.bottom + 0.15 + lines * _small_line_u(look, cell))
 
     boxes, width, height, sz = _sized(look, place, kh, eq_chars, len(title), len(formula))
-    kit = _Kit(look, sz.cell)
+    kit = _Kit(look, sz.cell, style)
     inp, ker, stb, cvb = boxes["in"], boxes["k"], boxes["st"], boxes["cv"]
     kit.panel(inp, x, "input", name="input")
     kit.label(inp, l_in, "input")
@@ -476,7 +519,7 @@ def transposed_stamps(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NO
     for r in range(ch):
         for c in range(cw):
             t = kit.cell_texts(Box(cvb.x + c, cvb.y + r, 1, 1), font,
-                               colour="#000000" if kept[r, c] else ZERO_TEXT,
+                               colour=CELL_TEXT if kept[r, c] else zero_colours(style)[1],
                                italic=not kept[r, c])
             canvas_t += t
 
@@ -504,7 +547,7 @@ def transposed_stamps(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NO
         labels.append(str(k + 1))
     click = {"x": [_n(inp.x + s.col + 0.5) for s in steps],
              "y": [_n(inp.y + s.row + 0.5) for s in steps], "step": [s.index for s in steps]}
-    scene = _scene(kit, sz, width, height, formula, [_hl(), _ghost()],
+    scene = _scene(kit, sz, width, height, formula, [_hl(style), _ghost(style)],
                    [stamp_label] + stamp_t + canvas_t,
                    scene_steps, labels, click)
     return _animation(scene, steps)
@@ -613,7 +656,7 @@ def zero_insertion_steps(x, w, layer: Geometry, out: np.ndarray) -> list[WindowS
 
 
 def zero_insertion(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NORMAL,
-                   names: Names = Names()) -> Animation:
+                   names: Names = Names(), style: Style = LIGHT) -> Animation:
     """Transposed convolution as a plain correlation: the input with ``stride - 1`` zeros
     between its cells, padded by ``d*(k - 1) - p``, read by the flipped kernel at stride 1,
     one frame per output cell. The window positions are :class:`conv.geometry.Windows` over
@@ -661,7 +704,7 @@ def zero_insertion(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NORMA
                 max(zb.bottom + 0.15 + lines * _small_line_u(look, cell), ob.bottom))
 
     boxes, width, height, sz = _sized(look, place, kh, eq_chars, len(title), len(formula))
-    kit = _Kit(look, sz.cell)
+    kit = _Kit(look, sz.cell, style)
     zb, kb, fb, ob = boxes["z"], boxes["k"], boxes["f"], boxes["o"]
     kit.panel(zb, z, names.role, name="zero-inserted", zeros=kind != INPUT)
     # the input's own extent, dashed: the zeros inside it were inserted, those outside padding
@@ -692,7 +735,8 @@ def zero_insertion(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NORMA
         labels.append(str(k + 1))
     click = {"x": [_n(ob.x + s.col + 0.5) for s in steps],
              "y": [_n(ob.y + s.row + 0.5) for s in steps], "step": [s.index for s in steps]}
-    scene = _scene(kit, sz, width, height, formula, [_hl(), _mask()], [], scene_steps, labels,
+    scene = _scene(kit, sz, width, height, formula, [_hl(style), _mask(style)], [], scene_steps,
+                   labels,
                    click)
     return _animation(scene, steps)
 
@@ -744,7 +788,7 @@ def output_anchor(layer: Geometry) -> int:
 
 
 def conv1d_animation(x, w, layer: Geometry, out, *, look: Look = NORMAL,
-                     padding_word: str = "") -> Animation:
+                     padding_word: str = "", style: Style = LIGHT) -> Animation:
     """A 1-D kernel sliding along a time axis: the signal (with its padding: for "causal",
     the past only), the kernel under the window, the products, the output growing; one frame
     per output sample. ``layer`` from :func:`conv.geometry.conv_geometry` over ``(L,)``."""
@@ -780,7 +824,7 @@ def conv1d_animation(x, w, layer: Geometry, out, *, look: Look = NORMAL,
                 outb.bottom + 0.7 + band + _small_line_u(look, cell))
 
     boxes, width, height, sz = _sized(look, place, 2, eq_chars, len(title), len(formula))
-    kit = _Kit(look, sz.cell)
+    kit = _Kit(look, sz.cell, style)
     sig, ker, prod, outb = boxes["sig"], boxes["ker"], boxes["prod"], boxes["out"]
     padded = np.zeros(p_len)
     padded[a.before:a.before + a.n] = x[:max(0, min(a.n, p_len - a.before))]
@@ -801,14 +845,16 @@ def conv1d_animation(x, w, layer: Geometry, out, *, look: Look = NORMAL,
                           "x": _n(sig.x + t + 0.5), "y": _n(sig.y - 0.05), "xanchor": "center",
                           "yanchor": "bottom",
                           "font": {"size": small, "family": SANS,
-                                   "color": ZERO_TEXT if is_pad[t] else ROLES["input"].label}})
+                                   "color": zero_colours(style)[1] if is_pad[t]
+                                   else kit.colour("input")}})
     kit.texts.append({"showarrow": False, "xref": "x", "yref": "y", "text": "t", "x": _n(0.2),
                       "y": _n(sig.y - 0.05), "xanchor": "left", "yanchor": "bottom",
-                      "font": {"size": small, "family": SANS, "color": "#444444"}})
+                      "font": {"size": small, "family": SANS, "color": style.muted}})
     # the kernel and product strips: blank cells, written by each step
-    kit.grids.append(Grid(ker, np.zeros((1, p_len)), None, _flat("#FAFAFA"), 0, 1, 0,
+    blank, blank_text = blank_colours(style)
+    kit.grids.append(Grid(ker, np.zeros((1, p_len)), None, _flat(blank), 0, 1, 0,
                           name="kernel strip"))
-    kit.grids.append(Grid(prod, np.zeros((1, p_len)), None, _flat("#FAFAFA"), 0, 1, 0,
+    kit.grids.append(Grid(prod, np.zeros((1, p_len)), None, _flat(blank), 0, 1, 0,
                           name="products"))
     zout = np.full((1, p_len), np.nan)
     otext = [[""] * p_len]
@@ -820,7 +866,7 @@ def conv1d_animation(x, w, layer: Geometry, out, *, look: Look = NORMAL,
     longest = max(len(t) for t in otext[0])
     font_o = _cell_font(look, sz.cell, longest)
     kit.grids.append(Grid(outb, zout, otext if font_o else None,
-                          [list(p) for p in ROLES["output"].scale], lo, hi, font_o, "#000000",
+                          [list(p) for p in ROLES["output"].scale], lo, hi, font_o, CELL_TEXT,
                           name="output"))
     for o, pos in enumerate(out_pos):
         kit.frame(outb, "output", rect=(0, 1, pos, pos + 1))
@@ -828,14 +874,14 @@ def conv1d_animation(x, w, layer: Geometry, out, *, look: Look = NORMAL,
                           "x": _n(outb.x + pos + 0.5), "y": _n(outb.bottom + 0.05),
                           "xanchor": "center", "yanchor": "top",
                           "font": {"size": small, "family": SANS,
-                                   "color": ROLES["output"].label}})
+                                   "color": kit.colour("output")}})
     for box, name, role in ((sig, "x", "input"), (ker, "w", "kernel"), (prod, "x·w", None),
                             (outb, "y", "output")):
         kit.texts.append({"showarrow": False, "xref": "x", "yref": "y", "text": f"<b>{name}</b>",
                           "x": _n(margin - 0.25), "y": _n(box.y + 0.5), "xanchor": "right",
                           "yanchor": "middle",
                           "font": {"size": int(look.label_font * 1.15), "family": SANS,
-                                   "color": ROLES[role].label if role else "#222222"}})
+                                   "color": kit.colour(role)}})
     kit.label(Box(margin, outb.bottom + 0.55, 0, p_len), f"OUTPUT y ({n_out} samples)",
               "output")
     kit.texts[-1]["yanchor"] = "top"
@@ -847,9 +893,11 @@ def conv1d_animation(x, w, layer: Geometry, out, *, look: Look = NORMAL,
     longest = max([len(t) for t in kw_texts] + [len(t) for p in prods for t in p]
                   + [len(_fit(v, chars)) for v in padded])
     font = _cell_font(look, sz.cell, longest) or MIN_TEXT_PX
-    ker_t = kit.cell_texts(ker, font, colour=ROLES["kernel"].label)
-    prod_t = kit.cell_texts(prod, font)
-    kstyle = {"type": "path", "layer": "below", "line": {"color": ROLES["kernel"].line, "width": 2},
+    ker_t = kit.cell_texts(ker, font, colour=ROLES["kernel"].label if not style.dark
+                           else kit.colour("kernel"))
+    prod_t = kit.cell_texts(prod, font, colour=blank_text)
+    kstyle = {"type": "path", "layer": "below",
+              "line": {"color": ROLES["kernel"].line, "width": style.width(2)},
               "fillcolor": "#DDF3EA"}
     scene_steps, labels = [], []
     for k, s in enumerate(steps):
@@ -871,7 +919,8 @@ def conv1d_animation(x, w, layer: Geometry, out, *, look: Look = NORMAL,
         labels.append(str(k + 1))
     click = {"x": [_n(outb.x + p + 0.5) for p in out_pos], "y": [_n(outb.y + 0.5)] * n,
              "step": list(range(n))}
-    scene = _scene(kit, sz, width, height, formula, [kstyle, _hl(), _mask()], ker_t + prod_t,
+    scene = _scene(kit, sz, width, height, formula, [kstyle, _hl(style), _mask(style)],
+                   ker_t + prod_t,
                    scene_steps, labels, click)
     return _animation(scene, steps)
 
@@ -919,7 +968,8 @@ def im2col_steps(w_row, matrix, layer: Geometry, out) -> list[ColumnStep]:
     return steps
 
 
-def im2col_animation(x, w, layer: Geometry, matrix, out, *, look: Look = NORMAL) -> Animation:
+def im2col_animation(x, w, layer: Geometry, matrix, out, *, look: Look = NORMAL,
+                     style: Style = LIGHT) -> Animation:
     """im2col: each window of the (padded) input becomes one column of the patch matrix
     (``C*kH*kW x L``, the engine's :func:`conv.ops.im2col`); the kernel as a row
     (``1 x C*kH*kW``) times the matrix is the output row (``1 x L``), reshaped to
@@ -968,7 +1018,7 @@ def im2col_animation(x, w, layer: Geometry, matrix, out, *, look: Look = NORMAL)
 
     boxes, width, height, sz = _sized(look, place, n_eq, eq_chars, len(title),
                                       len(shapes_txt))
-    kit = _Kit(look, sz.cell)
+    kit = _Kit(look, sz.cell, style)
     ins, kers, ob, mx, kr, yr = (boxes[k] for k in ("in", "k", "o", "m", "kr", "y"))
     inner = np.zeros((ph, pw), bool)
     inner[t:t + h, l:l + wd] = True
@@ -999,7 +1049,7 @@ def im2col_animation(x, w, layer: Geometry, matrix, out, *, look: Look = NORMAL)
         kit.texts.append({"showarrow": False, "xref": "x", "yref": "y", "text": name,
                           "x": _n(mx.x - 0.1), "y": _n(mx.y + rr + 0.5), "xanchor": "right",
                           "yanchor": "middle",
-                          "font": {"size": small, "family": SANS, "color": "#555555"}})
+                          "font": {"size": small, "family": SANS, "color": style.muted}})
     scene_steps, labels = [], []
     for k, s in enumerate(steps):
         rects = []
@@ -1018,9 +1068,9 @@ def im2col_animation(x, w, layer: Geometry, matrix, out, *, look: Look = NORMAL)
     click = {"x": [_n(yr.x + k + 0.5) for k in range(n)], "y": [_n(yr.y + 0.5)] * n,
              "step": list(range(n))}
     kr_frame = {"type": "rect", "layer": "above", **kr.rect(0, 1, 0, kk),
-                "line": {"color": ROLES["kernel"].line, "width": 3}}
+                "line": {"color": ROLES["kernel"].line, "width": style.width(3)}}
     kit.shapes.append(kr_frame)
-    scene = _scene(kit, sz, width, height, shapes_txt, [_hl(), _mask(), _mask()], [],
+    scene = _scene(kit, sz, width, height, shapes_txt, [_hl(style), _mask(style), _mask(style)], [],
                    scene_steps, labels, click)
     return _animation(scene, steps)
 
@@ -1079,7 +1129,8 @@ def weight_grad_steps(x, g, layer: Geometry, grad_w) -> list[WeightGradStep]:
     return steps
 
 
-def weight_grad_animation(x, g, layer: Geometry, grad_w, *, look: Look = NORMAL) -> Animation:
+def weight_grad_animation(x, g, layer: Geometry, grad_w, *, look: Look = NORMAL,
+                          style: Style = LIGHT) -> Animation:
     """dL/dw: weight ``(ky, kx)`` met, in the forward pass, the input cells under that tap of
     every window; its gradient is their sum weighted by dL/dy: the correlation of the padded
     input with the upstream gradient (taps ``stride`` apart). One frame per weight; values
@@ -1104,7 +1155,7 @@ def weight_grad_animation(x, g, layer: Geometry, grad_w, *, look: Look = NORMAL)
         return {"x": xb, "g": gb, "w": wb}, wb.right, max(xb.bottom, gb.bottom, wb.bottom)
 
     boxes, width, height, sz = _sized(look, place, ho, eq_chars, len(title), len(formula))
-    kit = _Kit(look, sz.cell)
+    kit = _Kit(look, sz.cell, style)
     xb, gb, wb = boxes["x"], boxes["g"], boxes["w"]
     inner = np.zeros((ph, pw), bool)
     inner[t:t + x.shape[0], l:l + x.shape[1]] = True
@@ -1120,7 +1171,7 @@ def weight_grad_animation(x, g, layer: Geometry, grad_w, *, look: Look = NORMAL)
     kit.symbol(xb.right + GAP / 2, xb.y + ph / 2, "⋆")
     kit.symbol(gb.right + GAP * 0.65, gb.y + ho / 2, "=")
     gframe = {"type": "rect", "layer": "above", **gb.rect(0, ho, 0, wo),
-              "line": {"color": VERMILLION, "width": 3}}
+              "line": {"color": VERMILLION, "width": style.width(3)}}
     kit.shapes.append(gframe)
     scene_steps, labels = [], []
     for k, s in enumerate(steps):
@@ -1131,7 +1182,8 @@ def weight_grad_animation(x, g, layer: Geometry, grad_w, *, look: Look = NORMAL)
         labels.append(str(k + 1))
     click = {"x": [_n(wb.x + s.kx + 0.5) for s in steps],
              "y": [_n(wb.y + s.ky + 0.5) for s in steps], "step": list(range(n))}
-    scene = _scene(kit, sz, width, height, formula, [_hl(), _mask()], [], scene_steps, labels,
+    scene = _scene(kit, sz, width, height, formula, [_hl(style), _mask(style)], [], scene_steps,
+                   labels,
                    click)
     return _animation(scene, steps)
 
@@ -1140,8 +1192,9 @@ def weight_grad_animation(x, g, layer: Geometry, grad_w, *, look: Look = NORMAL)
 # Groups: which input channels each filter sees
 # --------------------------------------------------------------------------------------------
 
+# Okabe & Ito's, grey last (their black would vanish on a dark page)
 GROUP_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
-                 "#000000")
+                 "#7A7A7A")
 
 
 def connections(c_in: int, c_out: int, groups: int) -> np.ndarray:
@@ -1158,13 +1211,15 @@ def connections(c_in: int, c_out: int, groups: int) -> np.ndarray:
 
 
 def groups_figure(c_in: int, c_out: int, groups: int, kernel: int = 3, *,
-                  look: Look = NORMAL) -> go.Figure:
+                  look: Look = NORMAL, style: Style = LIGHT) -> go.Figure:
     """Filters as rows, input channels as columns; a cell is coloured by its group when the
-    filter sees the channel (and says what it holds: a ``k x k`` slice), blank otherwise."""
+    filter sees the channel (and says what it holds: a ``k x k`` slice), blank otherwise
+    (the page's background: white, or ``style.panel`` on a dark page)."""
     m = connections(c_in, c_out, groups)
     cell = max(22.0, min(64.0, (look.width_px - 160) / max(c_in, 1), 520 / max(c_out, 1)))
     colours = [GROUP_COLOURS[g % len(GROUP_COLOURS)] for g in range(groups)]
-    scale = [[0.0, "#FFFFFF"], [1 / (groups + 1), "#FFFFFF"]]
+    none = style.panel if style.dark else "#FFFFFF"
+    scale = [[0.0, none], [1 / (groups + 1), none]]
     for g, col in enumerate(colours):
         scale += [[(g + 1) / (groups + 1), col], [min(1.0, (g + 2) / (groups + 1)), col]]
     scale[-1][0] = 1.0
@@ -1185,17 +1240,20 @@ def groups_figure(c_in: int, c_out: int, groups: int, kernel: int = 3, *,
         textfont={"size": font, "color": "#FFFFFF", "family": SANS},
         x=[f"ch {c + 1}" for c in range(c_in)], y=[f"W{o + 1}" for o in range(c_out)],
         hovertemplate="filter %{y} sees input %{x}<extra></extra>"))
-    tick = {"size": max(12, look.label_font - 2), "family": SANS}
+    tick = {"size": max(12, look.label_font - 2), "family": SANS, "color": style.text}
     fig.update_layout(
         height=int(cell * c_out + 110), margin={"l": 70, "r": 10, "t": 70, "b": 10},
         xaxis={"side": "top", "tickfont": tick, "fixedrange": True,
-               "title": {"text": "INPUT CHANNELS", "font": {**tick, "color": ROLES["input"].label,
-                                                             "weight": "bold"}}},
+               "title": {"text": "INPUT CHANNELS",
+                         "font": {**tick, "color": ROLES["input"].label_on(style),
+                                  "weight": "bold"}}},
         yaxis={"autorange": "reversed", "tickfont": tick, "fixedrange": True,
                "scaleanchor": "x", "constrain": "domain",
                "title": {"text": "FILTERS (output channels)",
-                         "font": {**tick, "color": ROLES["output"].label, "weight": "bold"}}},
-        plot_bgcolor="#FFFFFF", paper_bgcolor="#FFFFFF", dragmode=False,
-        template={"data": {}, "layout": {}}, font={"family": SANS, "color": "#000000"})
+                         "font": {**tick, "color": ROLES["output"].label_on(style),
+                                  "weight": "bold"}}},
+        dragmode=False, template={"data": {}, "layout": {}})
+    fig.update_layout(**style.layout())
+    fig.update_layout(font={"family": SANS, "color": style.text})
     return fig
 

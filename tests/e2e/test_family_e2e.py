@@ -1,7 +1,10 @@
 """The "Convolution family" page in a real browser: stepping a transposed convolution (both
 views) and a 1-D causal convolution in the browser, the numbers shown checked against the
-engine; a click on an output cell jumps there; screenshots of every mode at 1280x720 and
-1920x1080 (tests/e2e/artifacts/family_*.png)."""
+engine; a click on an output cell jumps there; the presenter keys step an animation and the
+link keeps the position; in the dark theme the figures are dark; screenshots of every mode at
+1280x720 and 1920x1080 (tests/e2e/artifacts/family_*.png). Every wait is for a condition."""
+
+import re
 
 import numpy as np
 import pytest
@@ -159,5 +162,82 @@ def test_classroom_transposed_at_1920(browser, app_url):
         pg.locator(".js-plotly-plot").first.evaluate("e => e.scrollIntoView({block: 'start'})")
         pg.wait_for_timeout(300)
         screenshot(pg, "family_transposed_classroom_1920x1080")
+    finally:
+        context.close()
+
+
+def test_presenter_keys_step_an_animation_and_the_link_keeps_it(page, app_url, browser):
+    _open(page, app_url, "mode=transposed", plots=2)
+    assert page.get_by_text(re.compile(r"^Keys: ← → step")).count() == 1
+    stamps = ".st-key-fam-figure-stamps .js-plotly-plot"
+    page.locator(stamps).scroll_into_view_if_needed()
+    for k in (1, 2, 3):
+        page.keyboard.press("ArrowRight")
+        _wait_active(page, 0, k)
+    assert _texts(page, 0)[0].startswith("Stamp 4 of 9")
+    # the position the browser settled on reaches the link (reported once the animation rests)
+    page.wait_for_function("() => /[?&]step=4(&|$)/.test(location.search)")
+    wait_for_app(page)
+    assert _texts(page, 0)[0].startswith("Stamp 4 of 9")  # not drawn again from step 1
+    # the other animation, once touched, takes the keys: End, then ← (its own step2)
+    page.locator(".st-key-fam-figure-zeros .js-plotly-plot").dispatch_event("pointerdown")
+    page.keyboard.press("End")
+    _wait_active(page, 1, 24)
+    page.keyboard.press("ArrowLeft")
+    _wait_active(page, 1, 23)
+    assert _texts(page, 1)[0] == "Step 24 of 25 · row 5, col 4"
+    page.wait_for_function("() => /[?&]step2=24(&|$)/.test(location.search)")
+    wait_for_app(page)
+    assert page.evaluate(f"() => {PLOT.format(i=0)}._fullLayout.sliders[0].active") == 3
+    # the link restores both positions in a new session
+    link = page.url
+    assert "step=4" in link
+    other = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        fresh = other.new_page()
+        fresh.set_default_timeout(60_000)
+        _open(fresh, app_url, link.split("?", 1)[1], plots=2)
+        _wait_active(fresh, 0, 3)
+        _wait_active(fresh, 1, 23)
+        assert _texts(fresh, 0)[0].startswith("Stamp 4 of 9")
+    finally:
+        other.close()
+
+
+# the luminance (0..1) of each figure's background, null for one not drawn yet
+LUMINANCES = """() => [...document.querySelectorAll('.js-plotly-plot')].map((gd) => {
+    if (!gd._fullLayout) return null;
+    const probe = document.createElement("span");
+    probe.style.color = gd._fullLayout.paper_bgcolor;
+    document.body.appendChild(probe);
+    const rgb = getComputedStyle(probe).color.match(/[\\d.]+/g).map(Number);
+    probe.remove();
+    return (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]) / 255;
+})"""
+
+
+@pytest.mark.parametrize("query,plots,name", [
+    ("mode=transposed&step=5&step2=8", 2, "transposed"),
+    ("mode=groups&cin=4&cout=4&g=4&embed_options=dark_theme", 3, "groups")])
+def test_in_the_dark_theme_the_figures_are_dark(browser, app_url, query, plots, name):
+    """The browser's dark preference (or the link's ``embed_options=dark_theme``): every
+    figure's background dark, its step line light; a screenshot at 1280x720 to look at."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, color_scheme="dark")
+    pg = context.new_page()
+    pg.set_default_timeout(90_000)
+    try:
+        _open(pg, app_url, query, plots)
+        # the page may rerun once when the browser's theme reaches the server (ui/display.js)
+        pg.wait_for_function(f"() => {{ const ls = ({LUMINANCES})();"
+                             f" return ls.length >= {plots} && ls.every((l) => l !== null && l < 0.2); }}")
+        wait_for_app(pg)
+        step_line = pg.evaluate(f"() => {PLOT.format(i=plots - 1)}._fullLayout.annotations[0]"
+                                ".font.color")
+        assert step_line.upper() in ("#FAFAFA", "#FFFFFF"), step_line
+        # the figure's top under Streamlit's header (64 px), not behind it
+        pg.locator(".js-plotly-plot").nth(plots - 1).evaluate(
+            "e => { e.style.scrollMarginTop = '64px'; e.scrollIntoView({block: 'start'}); }")
+        wait_for_app(pg)
+        screenshot(pg, f"family_{name}_dark_1280x720")
     finally:
         context.close()

@@ -252,3 +252,234 @@ def test_checkerboard_kernel_3_is_uneven_and_kernel_4_even():
     demo = fv.checkerboard("camera")
     assert demo["shape3"] == demo["shape4"] == (2 * demo["n"], 2 * demo["n"])
     assert demo[3][:2] == demo[4][:2] == b"\xff\xd8"  # JPEG bytes for st.image
+
+
+# --------------------------------------------------------------------------------------------
+# The sliding window's machinery: presenter keys, positions reported by the browser, the
+# theme, classroom mode
+# --------------------------------------------------------------------------------------------
+
+def _keys(at: AppTest) -> dict:
+    """The data of the presenter keys' component on the page."""
+    comp = [b for b in at.get("bidi_component") if b.proto.component_name == "conv_keys"]
+    assert len(comp) == 1
+    data = json.loads(comp[0].proto.json)  # the component's data: the JSON text it reads
+    return json.loads(data) if isinstance(data, str) else data
+
+
+def _specs(at: AppTest) -> list[str]:
+    return [c.proto.spec for c in at.get("plotly_chart")]
+
+
+def _value(v):
+    return v[-1] if isinstance(v, list) else v
+
+
+@pytest.mark.parametrize("query,names", [
+    ({"mode": "transposed"}, ["stamps", "zeros"]),
+    ({"mode": "transposed", "view": "zeros"}, ["zeros"]),
+    ({"mode": "1d"}, ["signal"]),
+    ({"mode": "groups"}, ["grouped"]),
+    ({"mode": "groups", "cin": "4", "cout": "4", "g": "4"}, ["grouped", "pointwise"]),
+    ({"mode": "im2col"}, ["im2col"]),
+    ({"mode": "backprop"}, ["dx"]),
+    ({"mode": "backprop", "bview": "dw"}, ["dw"]),
+    ({"mode": "backprop", "bview": "forward"}, ["forward"]),
+])
+def test_presenter_keys_drive_every_animation_of_every_mode(query, names):
+    from ui import keys
+
+    at = _open(**query)
+    _ok(at)
+    assert not at.error, [e.value for e in at.error]
+    data = _keys(at)
+    assert data["hint"] == keys.HINT
+    assert [t["name"] for t in data["targets"]] == names
+    for t in data["targets"]:
+        # the sliding window's buttons, found in the figure's keyed container; frames reported
+        assert t["selector"] == f".st-key-fam-figure-{t['name']}"
+        assert t["buttons"] == dict(keys.STEP_BUTTONS) and t["report"]
+    # the figures' own buttons are the ones the keys press
+    labels = {b["label"] for fig in _figures(at) for menu in fig["layout"].get("updatemenus", [])
+              for b in menu["buttons"]}
+    assert set(keys.STEP_BUTTONS.values()) <= labels
+
+
+@pytest.mark.parametrize("query,step_key,param,chart", [
+    ({"mode": "transposed"}, "fam.step", "step", 0),
+    ({"mode": "transposed"}, "fam.step2", "step2", 1),
+    ({"mode": "1d"}, "fam.step", "step", 0),
+    ({"mode": "groups", "cin": "4", "cout": "4", "g": "4"}, "fam.step2", "step2", 2),
+    ({"mode": "im2col"}, "fam.step", "step", 0),
+    ({"mode": "backprop"}, "fam.step", "step", 0),
+    ({"mode": "backprop", "bview": "forward"}, "fam.step", "step", 0),
+])
+def test_a_position_reached_in_the_browser_is_kept_in_the_link(query, step_key, param, chart):
+    """What the keys' callback does (``keys.browser_step``) when the browser settles on frame
+    3: the link says step 3, the figures are not sent again (the browser shows frame 3
+    already); a new session opening that link draws the animation at frame 3."""
+    at = _open(**query)
+    _ok(at)
+    before = _specs(at)
+    assert json.loads(before[chart])["layout"]["sliders"][0]["active"] == 0
+    at.session_state[step_key] = 2
+    at.session_state[f"{step_key}@browser"] = 2
+    at.run()
+    _ok(at)
+    assert _specs(at) == before
+    assert f"{param}=3" in _link(at)
+    assert _value(at.query_params[param]) == "3"
+    again = _open(**{**query, param: "3"})
+    _ok(again)
+    fig = _figures(again)[chart]
+    assert fig["layout"]["sliders"][0]["active"] == 2
+    assert " 3 of " in _title(fig)
+    # a click on an output cell (not reported by the browser) is drawn there
+    at.session_state[step_key] = 1
+    at.run()
+    assert _figures(at)[chart]["layout"]["sliders"][0]["active"] == 1
+    assert f"{param}=2" in _link(at)
+
+
+def test_classroom_mode_from_the_link_round_trips():
+    from urllib.parse import parse_qsl, urlsplit
+
+    normal = _open(mode="1d", step="4")
+    at = _open(mode="1d", step="4", classroom="1")
+    _ok(at)
+    assert at.session_state["classroom"] is True
+    assert at.toggle(key="classroom.toggle").value is True
+    assert _value(at.query_params["classroom"]) == "1"
+    link = _link(at)
+    assert "classroom=1" in link and "step=4" in link
+    # larger type on a projector
+    size = [_figures(a)[0]["layout"]["annotations"][0]["font"]["size"] for a in (normal, at)]
+    assert size[1] > size[0]
+    # the link made there opens the same in a new session
+    again = _open(**dict(parse_qsl(urlsplit(link).query)))
+    _ok(again)
+    assert again.session_state["classroom"] is True
+    assert _figures(again) == _figures(at)
+    # the switch turns it off; the link follows, the position stays
+    at.toggle(key="classroom.toggle").set_value(False).run()
+    _ok(at)
+    assert "classroom" not in at.query_params
+    link = _link(at)
+    assert "classroom" not in link and "step=4" in link
+    assert _title(_figures(at)[0]).startswith("Step 4 of 12")
+    # a flag that is not one: off, with a notice
+    bad = _open(mode="1d", classroom="maybe")
+    _ok(bad)
+    assert bad.toggle(key="classroom.toggle").value is False
+    assert any("`classroom`" in w.value for w in bad.warning)
+
+
+@pytest.fixture()
+def dark(monkeypatch):
+    """The browser reports the dark theme (``st.context.theme.type``, read by ui/display.py)."""
+    from ui import display
+
+    monkeypatch.setattr(display, "theme", lambda: "dark")
+
+
+@pytest.mark.parametrize("query", [
+    {"mode": "transposed"}, {"mode": "1d"}, {"mode": "groups", "cin": "4", "cout": "4", "g": "4"},
+    {"mode": "im2col"}, {"mode": "backprop", "bview": "dw"}, {"mode": "backprop", "p": "1"},
+    {"mode": "backprop", "bview": "forward"}])
+def test_the_dark_theme_reaches_every_figure(dark, query):
+    from viz.style import DARK
+
+    at = _open(**query)
+    _ok(at)
+    assert not at.error, [e.value for e in at.error]
+    figs = _figures(at)
+    assert figs
+    for fig in figs:
+        layout = fig["layout"]
+        assert layout["paper_bgcolor"] == layout["plot_bgcolor"] == DARK.paper
+        assert layout["font"]["color"] == DARK.text
+        if "sliders" in layout:  # an animation: its step line and its buttons
+            assert layout["annotations"][0]["font"]["color"] == DARK.text
+            assert layout["updatemenus"][0]["bgcolor"] == DARK.button
+
+
+def test_high_contrast_from_the_link_thickens_and_enlarges(dark):
+    from viz.style import DARK_HC
+
+    plain, hc = _open(mode="im2col"), _open(mode="im2col", display="hc")
+    _ok(hc)
+    a, b = _figures(plain)[0]["layout"], _figures(hc)[0]["layout"]
+    assert b["paper_bgcolor"] == DARK_HC.paper
+    assert b["annotations"][0]["font"]["size"] > a["annotations"][0]["font"]["size"]
+    assert b["shapes"][0]["line"]["width"] > a["shapes"][0]["line"]["width"]
+
+
+def _contrast(a: str, b: str) -> float:
+    def lum(c: str) -> float:
+        rgb = [int(c.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+        lin = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def _family_animations(style):
+    from ui import family_view as fv
+
+    t = fv.transposed_config(3, 3, 2, 1, 0, 1, 1)
+    s = fv.signal_config("sine", 12, "smooth", "causal", 0, 1, 1, 1)
+    m = fv.im2col_config(4, 3, 1, 1, 1, 1, 1)
+    b = fv.backprop_config(4, 3, 2, 1, 1, 1)
+    return {kind: fv._build(kind, cfg, fv.look(False, False, style), style)
+            for kind, cfg in (("stamps", t), ("zeros", t), ("signal", s), ("im2col", m),
+                              ("dx", b), ("dw", b))}
+
+
+@pytest.mark.parametrize("name", ["light", "dark", "light-hc", "dark-hc"])
+def test_every_family_figure_is_readable_in_every_style(name):
+    """Text on the figure's background (labels, notes, the step line, the equation) stands
+    out from it (4.5:1 at least); masks and zeros take the style's grey; the GIF for slides
+    has the style's background."""
+    import io
+
+    from PIL import Image
+
+    from viz import family as vf
+    from viz.style import STYLES
+
+    style = STYLES[name]
+    for kind, anim in _family_animations(style).items():
+        sc = anim.scene
+        assert sc.style == style
+        layout = anim.layout(0)
+        assert layout["paper_bgcolor"] == style.paper
+        cells = [g.box for g in sc.grids]
+        for t in sc.static_texts + sc.dyn_texts:
+            colour = t.get("font", {}).get("color")
+            on_a_cell = any(b.x <= t["x"] <= b.right and b.y <= t["y"] <= b.bottom
+                            for b in cells)
+            if colour and not on_a_cell:
+                assert _contrast(colour, style.paper) >= 4.5, (kind, t.get("text"), colour)
+        for g in sc.grids:
+            if g.name.endswith("zeros"):
+                assert g.colorscale[0][1] == style.mask, (kind, g.name)
+                assert g.font_color == vf.zero_colours(style)[1]
+        masks = [s for s in sc.dyn_shapes if s.get("fillcolor", "").startswith("#")
+                 and s.get("line", {}).get("width") == 0]
+        assert all(s["fillcolor"] == style.mask for s in masks), kind
+    gif = Image.open(io.BytesIO(anim.gif(max_frames=2))).convert("RGB")
+    assert gif.getpixel((2, 2)) == style.rgb_paper
+    fig = vf.groups_figure(4, 4, 2, style=style).to_dict()["layout"]
+    assert fig["paper_bgcolor"] == style.paper
+    assert _contrast(fig["xaxis"]["title"]["font"]["color"], style.paper) >= 4.5
+
+
+def test_side_by_side_figures_put_their_play_buttons_under_the_steps():
+    """Two figures side by side are narrow: the Play buttons get a row of their own (beside
+    the step buttons they overlapped them at 1280 x 720)."""
+    at = _open(mode="transposed")
+    for fig in _figures(at):
+        steps, plays = fig["layout"]["updatemenus"]
+        assert plays["x"] == steps["x"] == 0 and plays["pad"]["t"] > steps["pad"]["t"]
+    one = _figures(_open(mode="transposed", view="stamps"))[0]["layout"]["updatemenus"][1]
+    assert one["xanchor"] == "right"  # a full-width figure keeps one row

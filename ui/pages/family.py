@@ -2,9 +2,12 @@
 depthwise convolution, im2col and backpropagation, each stepped through with every number.
 
 Every animation is the sliding window's machinery (``viz.animation``): it plays in the browser
-(Play, Pause, Step, the slider), a click on an output cell jumps there, a GIF for slides. The
-address bar holds a link to the exact mode, settings and step (``?mode=transposed&n=3&k=3&s=2&
-p=1&op=1``).
+(Play, Pause, Step, the slider, and the presenter keys of ``ui/keys.py``), a click on an output
+cell jumps there, a GIF for slides. Figures follow the page's theme (light or dark) and the
+high-contrast option (``ui/display.py``); classroom mode (``?classroom=1``, ``ui/classroom.py``)
+is for a projector. The address bar holds a link to the exact mode, settings and step
+(``?mode=transposed&n=3&k=3&s=2&p=1&op=1``), the position reached in the browser included
+(reported by the keys' component once an animation rests).
 """
 
 import logging
@@ -13,42 +16,42 @@ import numpy as np
 import streamlit as st
 
 from conv import samples
+from ui import display, keys
 from ui import family_view as fv
 from ui import window_view as wv
+from ui.classroom import header
+from ui.classroom import mode as classroom_mode
+from ui.classroom import style as page_style
 from viz import animation
 
 log = logging.getLogger(__name__)
 ss = st.session_state
 
 CSS = """
-<style>
 .st-key-fam-notes p { font-size: 1.1rem; }
-</style>
 """
+# A projector: the mode buttons and the notes above the figures in larger type.
 CLASSROOM_CSS = """
-<style>
-html { font-size: 20px; }
-.block-container, [data-testid="stMainBlockContainer"] { padding-top: 3.4rem; }
 .st-key-fam-modes button p { font-size: 1.2rem; font-weight: 600; }
 .st-key-fam-notes p { font-size: 1.4rem; }
-h1 { font-size: 1.6rem !important; padding: 0 !important; }
-</style>
 """
 CONFIG = {"displayModeBar": False, "scrollZoom": False, "doubleClick": False}
+
+# the animations the keys drive (each in the container ".st-key-fam-figure-<name>"), and the
+# session-state key where each keeps its position (the link's step or step2)
+STEP_KEYS = {"stamps": "fam.step", "zeros": "fam.step2", "signal": "fam.step",
+             "grouped": "fam.step", "pointwise": "fam.step2", "im2col": "fam.step",
+             "forward": "fam.step", "dx": "fam.step", "dw": "fam.step"}
 
 URL = fv.url_state()
 notices = URL.restore()
 mode = ss.get("fam.mode", "transposed")
 fv.settle(mode, notices)
-classroom = bool(ss.get("fam.classroom"))
-st.set_page_config(initial_sidebar_state="collapsed" if classroom else "auto")
-st.html(CSS + (CLASSROOM_CSS if classroom else ""))
+classroom = classroom_mode(notices)
+page_style(CSS, CLASSROOM_CSS, on=classroom)
+style = display.style()  # the figures' colours and sizes: the page's theme, high contrast
 
-head, toggle = st.columns([5, 1], vertical_alignment="bottom")
-head.title("Convolution family")
-toggle.toggle("Classroom mode", key="fam.classroom",
-              help="For a projector: large type, sidebar hidden. The link keeps it "
-                   "(classroom=1).")
+header("Convolution family")
 for notice in notices:
     st.warning(notice)
 with st.container(key="fam-modes"):
@@ -62,38 +65,68 @@ def _on_click(chart_key: str, step_key: str) -> None:
         ss[step_key] = step
 
 
+def _on_frame() -> None:
+    """The browser settled on a frame (a key, Step, Play then Pause, the slider): keep it, for
+    the link, without drawing the figure again (it shows that frame already)."""
+    got = keys.reported("fam.keys")
+    if got is None or got[0] not in STEP_KEYS or not got[1].isdigit():
+        return
+    keys.browser_step(STEP_KEYS[got[0]], int(got[1]))
+
+
+def presenter_keys(*names: str) -> None:
+    """The keys for the mode's animations ``names`` (each drawn by :func:`chart` or
+    :func:`window_chart`), and their one-line hint."""
+    keys.presenter_keys([keys.animation_target(n, f".st-key-fam-figure-{n}") for n in names],
+                        key="fam.keys", on_step=_on_frame)
+
+
+def draw(fig, name: str, step_key: str | None) -> None:
+    """A figure in its keyed container (the keys find it there); ``step_key``: a click on an
+    output cell moves the animation's position there."""
+    key = f"fam.chart.{name}"
+    with st.container(key=f"fam-figure-{name}"):
+        if step_key is None:
+            st.plotly_chart(fig, key=key, config=CONFIG, theme=None, width="stretch")
+        else:
+            st.plotly_chart(fig, key=key, on_select=lambda: _on_click(key, step_key),
+                            selection_mode="points", config=CONFIG, theme=None,
+                            width="stretch")
+
+
 def chart(kind: str, cfg, *, half: bool, step_key: str, name: str) -> animation.Animation:
-    """One animation at the step in ``step_key``; a click on an output cell moves it."""
-    anim = fv.anim(kind, cfg, classroom, half)
+    """One animation at the step in ``step_key``; a click on an output cell moves it. A
+    position the browser reported is on the screen already: the figure stays as sent."""
+    anim = fv.anim(kind, cfg, classroom, half, style)
     start = min(max(int(ss.get(step_key, 0)), 0), anim.n_steps - 1)
     ss[step_key] = start
-    fig = fv.figure(kind, cfg, classroom, half, start)
-    key = f"fam.chart.{name}"
-    st.plotly_chart(fig, key=key, on_select=lambda: _on_click(key, step_key),
-                    selection_mode="points", config=CONFIG, theme=None, width="stretch")
+    drawn = keys.figure_start(step_key, start, (kind, cfg, classroom, half, style))
+    draw(fv.figure(kind, cfg, classroom, half, drawn, style), name, step_key)
     return anim
 
 
 def gif_button(kind: str, cfg, label: str) -> None:
-    """An animated GIF of one animation, for slides (made when asked)."""
-    anim = fv.anim(kind, cfg, classroom, False)
+    """An animated GIF of one animation, for slides (made when asked, in the figure's
+    colours)."""
+    anim = fv.anim(kind, cfg, classroom, False, style)
     limit = animation.MAX_GIF_FRAMES
     n = anim.n_steps
     what = f"all {n} steps" if n <= limit else f"the first {limit} of {n} steps"
-    key = hash((kind, cfg, classroom))
+    key = hash((kind, cfg, classroom, style))
     if st.button(f"GIF of {label} for slides ({what})", key=f"fam.gif.{kind}"):
         ss["fam.gif_for"] = key
     if ss.get("fam.gif_for") == key:
         with st.spinner("Drawing the frames..."):
-            data = fv.gif(kind, cfg, classroom)
+            data = fv.gif(kind, cfg, classroom, style)
         st.download_button(f"Download the GIF ({len(data) / 1e6:.1f} MB)", data,
                            file_name=f"convolution-family-{kind}.gif", mime="image/gif",
                            on_click="ignore", key=f"fam.gif_download.{kind}")
 
 
 def new_config(cfg) -> None:
-    """A new configuration starts at step 1."""
-    h = hash((mode, cfg, classroom))
+    """A new configuration starts at step 1 (classroom mode and the theme keep the
+    position)."""
+    h = hash((mode, cfg))
     if ss.get("fam.cfg") not in (None, h):
         ss["fam.step"] = ss["fam.step2"] = 0
     ss["fam.cfg"] = h
@@ -177,6 +210,8 @@ def transposed(cfg) -> None:
         draws.append(lambda: chart("zeros", cfg, half=half, step_key="fam.step2",
                                    name="zeros"))
     side_by_side(draws)
+    presenter_keys(*(name for name, shown in (("stamps", view in ("both", "stamps")),
+                                              ("zeros", view in ("both", "zeros"))) if shown))
     out = fv.computed(cfg, "output")
     st.caption("**Step ▶** and **◀ Back** move one step; **Play** runs it in your browser; "
                "click an input cell (stamps) or an output cell (zero insertion) to jump there. "
@@ -262,6 +297,7 @@ def one_d(cfg) -> None:
         st.markdown(f"**Padding '{pad}'**: {PAD_WORDS[cfg.word]}: {a.before} before, "
                     f"{a.after} after. Output length `{a.worked('sample').formula}`.")
     chart("signal", cfg, half=False, step_key="fam.step", name="signal")
+    presenter_keys("signal")
     st.caption("The kernel slides along the time axis t; every product is written under the "
                "figure. Click an output sample to jump there.")
     gif_button("signal", cfg, "the 1-D convolution")
@@ -305,10 +341,9 @@ def groups(v) -> None:
         st.markdown(f"**groups = {g}**: {kind}. Each filter is {k} x {k} x {cpg} "
                     f"(C_in / groups = {c_in}/{g} = {cpg}); filters as rows, input channels as "
                     "columns, the cells a filter sees coloured by group:")
-    st.plotly_chart(fv.groups_chart(c_in, c_out, g, k, classroom), key="fam.chart.groups",
-                    config=CONFIG, theme=None, width="stretch")
+    draw(fv.groups_chart(c_in, c_out, g, k, classroom, style), "groups", None)
     st.caption(f"One colour per group: filter W{opg + 1 if g > 1 else 1} is the first of "
-               f"group {2 if g > 1 else 1}. A white cell: that filter never reads that channel "
+               f"group {2 if g > 1 else 1}. An empty cell: that filter never reads that channel "
                f"(it has no weights for it). {c_out} filters x {cpg} channels each = "
                f"{c_out * cpg} slices of {k} x {k} (a standard layer: {c_out * c_in}).")
     st.markdown("**Parameters and multiply-adds** (one multiply-add per weight per output "
@@ -331,7 +366,8 @@ def groups(v) -> None:
         return
     new_config(cfg)
     data, shape = wv.key_of(fv.array(cfg.x))
-    window_chart(data, shape, cfg.spec(), "fam.step", "grouped")
+    window_chart(data, shape, cfg.spec(), "fam.step", "grouped",
+                 keys_for=("grouped", *(("pointwise",) if g == c_in else ())))
     st.caption("Each filter's window covers only the channels of its group (its title lists "
                "them): the sliding window's own animation (Step, Play, click an output cell).")
     if g == c_in:
@@ -343,24 +379,27 @@ def groups(v) -> None:
                      "fam.step2", "pointwise")
 
 
-def window_chart(data: bytes, shape, spec, step_key: str, name: str) -> None:
-    """A layer through the sliding window's own cached animation."""
-    anim = wv.conv_anim(data, shape, spec, classroom)
+def window_chart(data: bytes, shape, spec, step_key: str, name: str,
+                 keys_for: tuple[str, ...] = ()) -> None:
+    """A layer through the sliding window's own cached animation (its position kept as
+    :func:`chart` keeps it); ``keys_for``: the presenter keys for these animations, their hint
+    under this figure."""
+    anim = wv.conv_anim(data, shape, spec, classroom, style)
     start = min(max(int(ss.get(step_key, 0)), 0), anim.n_steps - 1)
     ss[step_key] = start
-    fig = wv.conv_figure(data, shape, spec, classroom, start)
-    key = f"fam.chart.{name}"
-    st.plotly_chart(fig, key=key, on_select=lambda: _on_click(key, step_key),
-                    selection_mode="points", config=CONFIG, theme=None, width="stretch")
+    drawn = keys.figure_start(step_key, start, (name, data, shape, spec, classroom, style))
+    draw(wv.conv_figure(data, shape, spec, classroom, drawn, style), name, step_key)
+    if keys_for:
+        presenter_keys(*keys_for)
     n = anim.n_steps
     limit = animation.MAX_GIF_FRAMES
     what = f"all {n} steps" if n <= limit else f"the first {limit} of {n} steps"
-    gif_key = hash((name, data, shape, spec, classroom))
+    gif_key = hash((name, data, shape, spec, classroom, style))
     if st.button(f"GIF of this layer for slides ({what})", key=f"fam.gif.{name}"):
         ss["fam.gif_for"] = gif_key
     if ss.get("fam.gif_for") == gif_key:
         with st.spinner("Drawing the frames..."):
-            gif = wv.gif_bytes(data, shape, spec, None, classroom)
+            gif = wv.gif_bytes(data, shape, spec, None, classroom, style)
         st.download_button(f"Download the GIF ({len(gif) / 1e6:.1f} MB)", gif,
                            file_name=f"convolution-family-{name}.gif", mime="image/gif",
                            on_click="ignore", key=f"fam.gif_download.{name}")
@@ -388,6 +427,7 @@ def im2col(cfg) -> None:
             f"The kernel as a row (1 x {kk}) times it is the output row (1 x {cols}), reshaped "
             f"to {ho} x {wo}: one matrix product computes the whole convolution.")
     chart("im2col", cfg, half=False, step_key="fam.step", name="im2col")
+    presenter_keys("im2col")
     y = fv.array(cfg.w).reshape(1, -1) @ fv.computed(cfg, "matrix")
     direct = fv.computed(cfg, "output")
     diff = float(np.abs(y.reshape(direct.shape) - direct).max())
@@ -419,9 +459,10 @@ def backprop(cfg) -> None:
                                  format_func=fv.BVIEW_LABELS.get)
     if bview == "forward":
         data, shape = wv.key_of(fv.array(cfg.x)[None])
-        window_chart(data, shape, cfg.spec(), "fam.step", "forward")
+        window_chart(data, shape, cfg.spec(), "fam.step", "forward", keys_for=("forward",))
     else:
         chart(bview, cfg, half=False, step_key="fam.step", name=bview)
+        presenter_keys(bview)
     st.caption("The numbers are the engine's `conv.ops.conv2d_grad` (what PyTorch's autograd "
                "gives), and each frame's sum agrees with them: dL/dx = "
                + " ".join(f"[{' '.join(animation.fmt(v) for v in row)}]" for row in gx[0])
@@ -450,7 +491,8 @@ def show(cfg) -> None:
         except Exception as exc:  # the page must survive anything: no traceback reaches it
             log.exception("convolution family page failed")
             st.error(f"Something went wrong while drawing this mode: {exc}")
-    URL.show(f"this mode ({fv.MODE_LABELS[mode]}), its settings and step", key="fam-link")
+    URL.show(f"this mode ({fv.MODE_LABELS[mode]}), its settings, step and classroom mode",
+             key="fam-link")
 
 
 config, error = None, None
