@@ -337,6 +337,22 @@ class ByteCache:
             if entry is not None:
                 self._used -= entry[1]
 
+    def forget(self, word: str) -> int:
+        """Drop every entry whose key mentions ``word`` (a string in it, at any depth, that
+        contains it: an upload's digest); returns the bytes freed."""
+        def mentions(key) -> bool:
+            if isinstance(key, str):
+                return word in key
+            return isinstance(key, tuple) and any(mentions(k) for k in key)
+
+        with self._lock:
+            gone = [k for k in self._entries if mentions(k)]
+            freed = 0
+            for k in gone:
+                freed += self._entries.pop(k)[1]
+            self._used -= freed
+        return freed
+
     def clear(self) -> None:
         """Drop every entry and reset the counters."""
         with self._lock:
@@ -407,6 +423,14 @@ def get_or_build(key: Hashable, build: Callable[[], Any], *, reserve: int = 0) -
     """:meth:`ByteCache.get_or_build` on the process's cache (``reserve``: about the bytes
     ``build`` allocates; large builds run one at a time, their room reserved until stored)."""
     return CACHE.get_or_build(key, build, reserve=reserve)
+
+
+def forget(word: str) -> int:
+    """:meth:`ByteCache.forget` on the process's cache, the freed pages given back."""
+    freed = CACHE.forget(word)
+    if freed and _TRIM is not None:
+        _TRIM(0)
+    return freed
 
 
 def get(key: Hashable, default: Any = None) -> Any:

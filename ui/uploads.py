@@ -16,7 +16,9 @@ decoded again from here if the budget dropped it.
 A sweep (a daemon thread, every ``TTL / 4`` seconds at most 30) frees what a closed tab left:
 once a session has been inactive for the disconnect grace period
 (``server.disconnectedSessionTTL``, 120 s by default; after it Streamlit cannot resume the
-session), its stored upload, the manager's files and its media references go.
+session), its stored upload, the manager's files and its media references go, and so do the
+results computed from its photo (``ui/cache.py``) when no other session holds the same photo:
+nobody can ask for them again.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from streamlit import config, runtime
 from streamlit.logger import get_logger
 from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+from ui import cache
 
 __all__ = ["Upload", "bytes_held", "get", "release", "session_id", "sweep", "take"]
 
@@ -135,8 +139,12 @@ def sweep(now: float | None = None, *, rt=None, ttl: float | None = None) -> lis
         if now - since < ttl:
             continue
         with _LOCK:
-            _STORE.pop(sid, None)
+            upload = _STORE.pop(sid, None)
             _SESSIONS.pop(sid, None)
+            orphan = upload is not None and all(u.digest != upload.digest
+                                                for u in _STORE.values())
+        if orphan:
+            cache.forget(upload.digest)
         rt.uploaded_file_mgr.remove_session_files(sid)
         rt.media_file_mgr.clear_session_refs(sid)
         gone.append(sid)

@@ -207,6 +207,29 @@ def test_sweep_keeps_a_tab_that_reconnects(monkeypatch):
     assert uploads.sweep(320.0, rt=rt, ttl=120) == ["s"]
 
 
+def test_sweep_forgets_what_was_computed_from_a_closed_tab_photo(monkeypatch):
+    monkeypatch.setattr(uploads, "_STORE", {"open": uploads.Upload("aaa", "a.png", b"x"),
+                                            "closed": uploads.Upload("bbb", "b.png", b"y"),
+                                            "same": uploads.Upload("ccc", "c.png", b"z"),
+                                            "closed2": uploads.Upload("ccc", "c.png", b"z")})
+    monkeypatch.setattr(uploads, "_SESSIONS", {s: 0.0 for s in uploads._STORE})
+    budget = cache.ByteCache(10 * cache.MB)
+    monkeypatch.setattr(cache, "CACHE", budget)
+    for word in ("aaa", "bbb", "ccc"):
+        budget.put(("lab.layer", (f"upload:{word}|1024|gray", "spec"), ()), np.zeros(1000))
+        budget.put(word, np.zeros(10))  # the decoded photo, under its digest
+    budget.put(("lab.layer", ("photo:chelsea|1024|gray", "spec")), np.zeros(1000))
+    rt = _Runtime(active={"open", "same"})
+    uploads.sweep(1000.0, rt=rt, ttl=120)
+    assert sorted(uploads.sweep(1200.0, rt=rt, ttl=120)) == ["closed", "closed2"]
+    keys = list(budget._entries)
+    assert not any("bbb" in str(k) for k in keys)              # nobody can ask for it again
+    assert sum("aaa" in str(k) for k in keys) == 2              # an open tab's photo stays
+    assert sum("ccc" in str(k) for k in keys) == 2              # held by another tab too
+    assert sum("chelsea" in str(k) for k in keys) == 1          # not an upload
+    assert budget.stats().used == sum(size for _, size in budget._entries.values())
+
+
 def test_the_page_notes_its_session_for_the_sweep():
     ok(_open())
     assert uploads._SESSIONS.get("test session id") == 0.0  # noted, active
