@@ -11,6 +11,7 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGES = {
     "filter-lab": "ui/pages/filter_lab.py",
     "sliding-window": "ui/pages/sliding_window.py",
+    "family": "ui/pages/family.py",
     "learn-kernel": "ui/pages/learn_kernel.py",
     "inside-cnn": "ui/pages/inside_cnn.py",
     "arithmetic": "ui/pages/arithmetic.py",
