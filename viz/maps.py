@@ -761,16 +761,20 @@ def colorbar_title(m: Mapped) -> str:
     if m.clipped:
         where = {"signed": f"beyond ±{_fmt(m.hi)}", "abs": f"above {_fmt(m.hi)}"}.get(
             m.mapping, f"outside {_fmt(m.lo)}..{_fmt(m.hi)}")
-        text += f"<br><b>clipped: {_pct(m.clipped)} %</b><br>of pixels<br>{where}"
+        text += f"<br><b>clipped: {_pct(m.clipped)} %</b><br>{where}"
     return text
 
 
 def colorbar(m: Mapped, x: float, style: Style = LIGHT) -> dict:
     """A colour bar for ``m``: its ends ticked, marked ``≥`` / ``≤`` where values beyond them
-    were clipped to the end colours, and its title (:func:`colorbar_title`)."""
-    ticks = [t for t in _nice_ticks(m.lo, m.hi, 5)
-             if abs(t - m.lo) > 0.08 * (m.hi - m.lo) and abs(m.hi - t) > 0.08 * (m.hi - m.lo)]
-    vals = [m.lo, *ticks, m.hi]
+    were clipped to the end colours, one tick between them (0 on a signed scale), and its title
+    (:func:`colorbar_title`). Few ticks: on a narrow screen the bar is short, and more labels
+    would overlap."""
+    inner = [t for t in _nice_ticks(m.lo, m.hi, 2)
+             if abs(t - m.lo) > 0.2 * (m.hi - m.lo) and abs(m.hi - t) > 0.2 * (m.hi - m.lo)]
+    if m.lo < 0 < m.hi:
+        inner = [0.0]
+    vals = [m.lo, *sorted(inner, key=lambda t: abs(t - (m.lo + m.hi) / 2))[:1], m.hi]
     text = [_fmt(v) for v in vals]
     if m.clipped:
         if m.mapping == "signed" or (m.mapping != "abs" and m.vmin < m.lo):
