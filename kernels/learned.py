@@ -59,7 +59,7 @@ from pathlib import Path
 import numpy as np
 
 from conv import geometry, ops
-from kernels import lenet, library
+from kernels import lenet, library, record
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +147,9 @@ class Problem:
     def quadratic_loss_and_grad(self, kernel) -> tuple[float, np.ndarray]:
         """:meth:`loss_and_grad` from the normal equations, in float64: the loss is quadratic,
         ``L(w) = w.H.w / 2 - b.w + mean(y^2)``, so ``grad = H w - b``. The same numbers (to
-        rounding, a test says so) in microseconds instead of two image correlations: what a
-        training run steps with, so a class pressing Train does not fill the server."""
+        rounding, a test says so) from a small matrix product instead of two image
+        correlations: what a training run steps with, so a class pressing Train does not fill
+        the server."""
         w = np.asarray(kernel, dtype=np.float64)
         if w.shape != self.size:
             raise ValueError(f"kernel must have shape {self.size}, got {w.shape}")
@@ -245,7 +246,7 @@ def make_problem(gray, target_kernel, *, size=3) -> Problem:
             f"The image ({x.shape[0]} x {x.shape[1]}) is smaller than the kernel ({kh} x {kw})"
         )
     t = np.asarray(target_kernel, dtype=np.float64)
-    if t.ndim != 2 or min(t.shape) < 1 or max(t.shape) > library.MAX_SIZE:
+    if t.ndim != 2 or min(t.shape) < 1 or max(t.shape) > record.MAX_SIZE:
         raise ValueError(f"The target kernel must be a 2-D array up to 15 x 15, got {t.shape}")
     if not np.isfinite(t).all():
         raise ValueError("The target kernel must hold finite numbers (no NaN or inf)")
@@ -556,7 +557,7 @@ CNN_KEY = "lenet5_conv1_{}"
 CNN_NAME = "LeNet-5, conv1 filter {}"
 
 
-def nearest_named(weights: np.ndarray) -> tuple[library.Kernel, float] | None:
+def nearest_named(weights: np.ndarray) -> tuple[record.Kernel, float] | None:
     """The hand-designed library kernel of the same shape most like ``weights`` (largest
     ``|cosine similarity|``, the sign kept), or None if there is none."""
     w = np.asarray(weights, dtype=np.float64).ravel()
@@ -574,7 +575,7 @@ def nearest_named(weights: np.ndarray) -> tuple[library.Kernel, float] | None:
     return best
 
 
-def cnn_filter_kernels(weights: lenet.Weights) -> list[library.Kernel]:
+def cnn_filter_kernels(weights: lenet.Weights) -> list[record.Kernel]:
     """The first-layer filters of LeNet-5 as library kernels, numbered from 1."""
     out = []
     for i, w in enumerate(weights.w1[:, 0].astype(np.float64), start=1):
@@ -582,7 +583,7 @@ def cnn_filter_kernels(weights: lenet.Weights) -> list[library.Kernel]:
         like = ("" if near is None else
                 f"; closest hand-designed kernel: {'minus ' if near[1] < 0 else ''}"
                 f"{near[0].name} (cosine similarity {abs(near[1]):.2f})")
-        out.append(library.Kernel(
+        out.append(record.Kernel(
             key=CNN_KEY.format(i),
             name=CNN_NAME.format(i),
             group="learned",
@@ -597,7 +598,7 @@ def cnn_filter_kernels(weights: lenet.Weights) -> list[library.Kernel]:
     return out
 
 
-def register_cnn_filters(path: Path | str = lenet.WEIGHTS_PATH) -> list[library.Kernel]:
+def register_cnn_filters(path: Path | str = lenet.WEIGHTS_PATH) -> list[record.Kernel]:
     """Add LeNet-5's first-layer filters to the library (a no-op when they are there already).
 
     A missing or unreadable weights file is logged and registers nothing: the app works without

@@ -2,7 +2,7 @@
 
 The page script reads as a description of the UI; the state handling (presets <-> URL, the data
 editor's rows surviving reruns and page switches) and the tables live here. All numbers come from
-:mod:`conv.network`; all figures from :mod:`viz.network`.
+:mod:`conv.network` and :mod:`conv.comparisons`; all figures from :mod:`viz.network`.
 
 Session state keys (all prefixed ``arith_``)
 --------------------------------------------
@@ -13,7 +13,7 @@ arith_notice     a message about the link (unknown preset, unreadable network), 
                  the next pick
 arith_pick       the preset pills widget
 arith_input      (H, W, C) of the network input; arith_h / arith_w / arith_c are its widgets
-arith_rows       the editor's starting rows (plain dicts, see ``conv.network.EDITOR_COLUMNS``)
+arith_rows       the editor's starting rows (plain dicts, see ``conv.network_io.EDITOR_COLUMNS``)
 arith_edited     the rows as last edited (survive a page switch)
 arith_version    suffix of the editor's key; bumped to restart the editor on new rows
 
@@ -31,19 +31,10 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 import streamlit as st
 
-from conv.network import (
-    DEFAULT_PRESET,
-    EDITOR_COLUMNS,
-    KINDS,
-    PRESETS,
-    Analysis,
-    Comparison,
-    Network,
-    Preset,
-    analyze,
-    layer_to_row,
-    layers_from_rows,
-)
+from conv.comparisons import Comparison
+from conv.network import KINDS, Analysis, Network, analyze
+from conv.network_io import EDITOR_COLUMNS, layer_to_row, layers_from_rows
+from conv.network_presets import DEFAULT_PRESET, PRESETS, Preset
 from ui import cache
 from ui.state import Param, UrlState
 from viz.frozen import FrozenFigure, freeze
@@ -86,7 +77,7 @@ def network_chart(network: Network, style: Style = LIGHT) -> FrozenFigure:
 
 def comparison_chart(make, *args, style: Style = LIGHT,
                      **kwargs) -> tuple[Comparison, FrozenFigure]:
-    """``make(*args, **kwargs)`` (a cost comparison of ``conv.network``) and its figure, built
+    """``make(*args, **kwargs)`` (a cost comparison of ``conv.comparisons``) and its figure, built
     once per style (the key: ``make``'s name, the arguments and the style)."""
     def build():
         comparison = make(*args, **kwargs)

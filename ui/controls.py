@@ -28,6 +28,8 @@ from conv import ops
 from conv.options import ACTIVATIONS, PADDING, POOL_MODES, POOLING
 from conv.stages import ConvSpec, PoolSpec
 from kernels import library
+from kernels.parametric import ParamSpec
+from kernels.record import Kernel
 from kernels.text import KernelTextError, display_kernel, format_kernel, parse_kernel
 from ui import shared
 from ui.state import Param, choice, fmt_number, integer, number
@@ -49,7 +51,7 @@ RANDOM_RANGE = (-4, 4)  # random kernels: integers in this range, easy to read a
 class PickedKernel:
     weights: np.ndarray   # float64 2-D: exactly the kernel applied
     name: str             # the preset's name, or "Custom (edited from ...)"
-    preset: library.Kernel | None  # the preset it came from (None for a sent kernel)
+    preset: Kernel | None  # the preset it came from (None for a sent kernel)
     edited: bool          # the text differs from the preset
 
 
@@ -385,13 +387,13 @@ def _settle(key: str, default: str, page: str | None) -> list[str]:
     return options
 
 
-def _settle_size(key: str, spec: library.ParamSpec) -> None:
+def _settle_size(key: str, spec: ParamSpec) -> None:
     s = st.session_state
     if f"{key}.size" not in s or s[f"{key}.size"] not in spec.sizes:
         s[f"{key}.size"] = spec.default_size
 
 
-def _settle_sigma(key: str, spec: library.ParamSpec, size: int) -> None:
+def _settle_sigma(key: str, spec: ParamSpec, size: int) -> None:
     s = st.session_state
     lo, hi = spec.sigma_range
     if f"{key}.sigma" not in s or not lo <= s[f"{key}.sigma"] <= min(hi, 10.0):
@@ -416,7 +418,7 @@ def _base_of(key: str, option: str, size, sigma, *, show_error: bool = True):
 
 
 def _picked(key: str, weights: np.ndarray, base: np.ndarray, name: str,
-            preset: library.Kernel | None) -> PickedKernel:
+            preset: Kernel | None) -> PickedKernel:
     edited = weights.shape != base.shape or not np.array_equal(weights, base)
     if edited:
         origin = st.session_state.get(f"{key}.origin")
@@ -511,8 +513,7 @@ def kernel_picker(key: str, *, default: str = "sobel_x", label: str = "Kernel",
             ("reset", "Reset", "back to the preset"),
         )
         # one row that wraps, not rows of columns: 6 elements instead of 14, which every
-        # rerun of the page sends and the browser redraws (a kernel change in the lab, in
-        # Chromium, ABBA 20 each: 291 -> 272 ms median). Above the kernel, so that an
+        # rerun of the page sends and the browser redraws. Above the kernel, so that an
         # action can rerun the editors alone (``editor_key``), without the buttons.
         row = st.container(horizontal=True, gap="small")
         for action, text, helptext in buttons:
@@ -523,7 +524,7 @@ def kernel_picker(key: str, *, default: str = "sobel_x", label: str = "Kernel",
     return editor(key, base, name, preset, grid, on_edit, on_picked, persist)
 
 
-def _kernel_editor(key: str, base: np.ndarray, name: str, preset: library.Kernel | None,
+def _kernel_editor(key: str, base: np.ndarray, name: str, preset: Kernel | None,
                    grid: bool, on_edit, on_picked, persist: str | None = None) -> PickedKernel:
     """:func:`kernel_picker`'s editors: the kernel as a table (or an editable grid), the last
     action's note, the text box; returns the kernel they hold (the text's, when it parses)."""

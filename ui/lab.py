@@ -37,7 +37,7 @@ from conv import geometry, image, samples, shapes
 from conv.options import PADDING
 from conv.stages import ConvSpec, Resolved, Stages, run
 from kernels import learned as _learned  # noqa: F401 - registers LeNet-5's filters
-from kernels import library
+from kernels import library, parametric, record
 from kernels.text import format_kernel
 from ui import cache, controls, shared, uploads
 from ui.html_view import html_view
@@ -124,9 +124,9 @@ def url_state() -> UrlState:
         P("res", "lab.res", DEFAULT_RES, choice(RESOLUTIONS), label="working resolution"),
         P("colour", "lab.colour", "gray", choice(COLOURS), label="colour handling"),
         P("k", "lab.k.preset", "sobel_x", choice(keys), label="kernel preset"),
-        P("ks", "lab.k.size", None, integer(1, library.MAX_SIZE), label="kernel size",
+        P("ks", "lab.k.size", None, integer(1, record.MAX_SIZE), label="kernel size",
           skip=_implied_size),
-        P("sigma", "lab.k.sigma", None, number(*library.SIGMA_RANGE), format=fmt_number,
+        P("sigma", "lab.k.sigma", None, number(*parametric.SIGMA_RANGE), format=fmt_number,
           label="sigma", skip=_implied_sigma),
         P("kt", "lab.kt", None, controls.parse_compact, format=controls.format_compact,
           label="kernel"),
@@ -252,8 +252,7 @@ def gallery() -> None:
     ss = st.session_state
     current = ss.get("lab.img", DEFAULT_IMAGE)
     # built only when open: 16 pictures and buttons are 38 elements, which every rerun of the
-    # page would otherwise send and the browser redraw (kernel change in Chromium, gallery
-    # closed, side by side in ABBA order, 20 each: 366 -> 291 ms median)
+    # page would otherwise send and the browser redraw
     box = st.expander(f"Gallery: {len(samples.SAMPLES)} photos, {len(SYNTHETIC_SHOWN)} "
                       f"teaching images", key="lab.gallery_open", on_change="rerun")
     if not box.open:
@@ -298,7 +297,7 @@ def receive_upload(file, source: str, name: str | None = None) -> str | None:
     Returns an error message for the page when it cannot be shown (the current image stays).
 
     Caches key on the file's SHA-256 (never on the decoded array); the digest itself is
-    remembered per upload id, so a 20 MB photo is hashed once, not on every rerun."""
+    remembered per upload id, so a large photo is hashed once, not on every rerun."""
     ss = st.session_state
     up = uploads.take(file, name=name, digests=ss.setdefault("lab.digests", {}))
     bad = ss.setdefault("lab.bad_uploads", {})
@@ -1302,7 +1301,7 @@ def show_downloads(img: LabImage, result: LabResult, job: Job, j, mapping: str,
     stem = img.filename.rsplit(".", 1)[0]
     jj = 0 if j == "mag" else j
     # built only when open, like the code below: a change of the layer then sends one element
-    # instead of eight (each costs the browser 1-2 ms to re-render, on every change)
+    # instead of eight (the browser re-renders each one on every change)
     box = st.expander("Downloads: any stage as PNG or raw values (.npy), the kernel as text",
                       key="lab.dl_open", on_change="rerun", icon=":material/download:")
     if not box.open:
@@ -1377,8 +1376,8 @@ def display_options(spec: ConvSpec, kernels, pair) -> tuple[str, object, str]:
     map_opts = [str(i) for i in range(len(kernels))] + (["mag"] if pair else [])
     if ss.get("lab.map") not in map_opts:
         ss["lab.map"] = "0"
-    # one block, not columns (a block and three columns): every element sent costs the browser
-    # about 2 ms of redraw per change (measured with 30 of each kind in Chromium)
+    # one block, not columns (a block and three columns): the browser redraws every element
+    # sent on every change
     row = st.container(horizontal=True, gap="large")
     shown = row.pills("Right panel shows", stage_opts, key="lab.show", required=True,
                       format_func=stage_label(spec), wrap=True)

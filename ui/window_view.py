@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 from conv import examples, image, ops, samples, stages
 from conv.examples import EXAMPLES
 from conv.stages import ConvSpec, PoolSpec
-from kernels import library
+from kernels import library, parametric, record
 from ui import cache, controls, shared
 from ui.media import held_digest, jpeg
 from ui.state import Param, UrlState, choice, flag, fmt_number, integer, number
@@ -69,8 +69,8 @@ def url_state() -> UrlState:
         P("cells", "sw.cells", 12, integer(2, MAX_CELLS), label="patch cells"),
         P("k", f"{K}.preset", "vertical_edge", choice(controls.preset_keys()),
           label="kernel preset"),
-        P("ks", f"{K}.size", None, integer(1, library.MAX_SIZE), label="kernel size"),
-        P("sigma", f"{K}.sigma", None, number(*library.SIGMA_RANGE), format=fmt_number,
+        P("ks", f"{K}.size", None, integer(1, record.MAX_SIZE), label="kernel size"),
+        P("sigma", f"{K}.sigma", None, number(*parametric.SIGMA_RANGE), format=fmt_number,
           label="sigma"),
         P("kt", "sw.kt", None, controls.parse_compact, format=controls.format_compact,
           label="kernel"),

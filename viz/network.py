@@ -20,7 +20,8 @@ from fractions import Fraction
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from conv.network import Analysis, Comparison
+from conv.comparisons import Comparison
+from conv.network import Analysis
 from viz.style import LIGHT, Style, restyle
 
 __all__ = ["network_figure", "comparison_figure", "compact"]

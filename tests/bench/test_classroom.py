@@ -13,7 +13,7 @@ import pytest
 
 from bench import bench_classroom as bc
 from conv import ops
-from conv.network import PRESETS
+from conv.network_presets import PRESETS
 from kernels import library
 from ui import arithmetic_view, controls, lab
 from ui import window_view as wv

@@ -16,7 +16,7 @@ from scipy import ndimage
 
 from kernels import learned as L
 from kernels import library
-from kernels.library import SOBEL_X
+from kernels.catalogue import SOBEL_X
 
 
 def noise_image(seed=1, size=64):

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from kernels import library
+from kernels import catalogue, library
 from kernels.text import KernelTextError, format_kernel, parse_kernel
 
 SOBEL = [[1, 0, -1], [2, 0, -2], [1, 0, -1]]
@@ -122,7 +122,7 @@ def test_lecture_kernels_parse_to_the_library_arrays():
     assert parse_kernel("1/9 1/9 1/9; 1/9 1/9 1/9; 1/9 1/9 1/9").tobytes() == (
         library.get("box").weights.tobytes()
     )
-    assert np.array_equal(parse_kernel("-1 0 1\n-2 0 2\n-1 0 1"), library.SOBEL_X)
+    assert np.array_equal(parse_kernel("-1 0 1\n-2 0 2\n-1 0 1"), catalogue.SOBEL_X)
 
 
 def test_the_result_is_a_fresh_writable_array():

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conv.network import PRESETS, analyze
+from conv.network import analyze
+from conv.network_presets import PRESETS
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "ui/pages/arithmetic.py"
@@ -322,7 +323,7 @@ def test_the_network_figure_is_cached_on_the_network():
 
 
 def test_a_comparison_figure_is_keyed_on_every_argument():
-    from conv.network import bottleneck_cost, dense_vs_conv
+    from conv.comparisons import bottleneck_cost, dense_vs_conv
     from ui import arithmetic_view as view
 
     dense, fig = view.comparison_chart(dense_vs_conv, 32, 32, 3, 16, f=3)
@@ -337,7 +338,7 @@ def test_a_comparison_figure_is_keyed_on_every_argument():
 
 @pytest.mark.parametrize("key", list(PRESETS))
 def test_network_text_reads_back_every_preset(key):
-    from conv.network import layer_to_row
+    from conv.network_io import layer_to_row
     from ui import arithmetic_view as view
 
     net = PRESETS[key].network

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conv import samples
+from kernels.catalogue import SOBEL_X
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "ui/pages/learn_kernel.py"
@@ -108,7 +109,7 @@ def test_stop_keeps_the_partial_run_and_continue_finishes_it(page):
 
     rgb = image.decode(samples.load_sample("chelsea")).rgb
     gray = image.to_gray(image.working_resolution(rgb, 64))[0]
-    run = learned.start(learned.make_problem(gray, learned.library.SOBEL_X, size=3), steps=300)
+    run = learned.start(learned.make_problem(gray, SOBEL_X, size=3), steps=300)
     page.session_state["learn.run"] = run.advance(40)  # as if Stop interrupted the loop here
     page.button(key="learn_stop").click().run()
     _ok(page)
@@ -199,7 +200,7 @@ def _run_of(steps: int = 30, seed: int = 0):
     from kernels import learned
 
     gray = np.random.default_rng(seed).uniform(0, 255, (24, 24)).astype(np.float32)
-    problem = learned.make_problem(gray, learned.library.SOBEL_X, size=3)
+    problem = learned.make_problem(gray, SOBEL_X, size=3)
     return learned.start(problem, steps=steps).advance(steps)
 
 
@@ -283,7 +284,7 @@ def test_live_redraws_are_bounded_on_a_slow_server(monkeypatch):
     from kernels import learned
 
     gray = np.random.default_rng(0).uniform(0, 255, (16, 16)).astype(np.float32)
-    run = learned.start(learned.make_problem(gray, learned.library.SOBEL_X, size=3), steps=200)
+    run = learned.start(learned.make_problem(gray, SOBEL_X, size=3), steps=200)
     view.train_live(run)  # outside a page: Streamlit's elements draw nothing
     assert run.status == "done"
     assert 2 <= len(drawn) <= view.MAX_REDRAWS + 1

@@ -11,7 +11,9 @@ import pytest
 from PIL import Image
 
 from conv import stages
-from conv.network import PRESETS, analyze, dense_vs_conv
+from conv.comparisons import dense_vs_conv
+from conv.network import analyze
+from conv.network_presets import PRESETS
 from conv.stages import ConvSpec, PoolSpec
 from kernels import library
 from kernels.text import display_kernel

@@ -2,20 +2,9 @@
 
 import pytest
 
-from conv.network import (
-    BOTTLENECK_EXAMPLE,
-    PRESETS,
-    SEPARABLE_EXAMPLE,
-    Network,
-    analyze,
-    bottleneck_cost,
-    conv,
-    dense_vs_conv,
-    fc,
-    flatten,
-    maxpool,
-    separable_cost,
-)
+from conv.comparisons import bottleneck_cost, dense_vs_conv, separable_cost
+from conv.network import Network, analyze, conv, fc, flatten, maxpool
+from conv.network_presets import BOTTLENECK_EXAMPLE, PRESETS, SEPARABLE_EXAMPLE
 from viz.network import compact, comparison_figure, network_figure
 
 

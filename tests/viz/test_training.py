@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from kernels.library import SOBEL_X
+from kernels.catalogue import SOBEL_X
 from viz import training as T
 
 

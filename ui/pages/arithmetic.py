@@ -9,17 +9,15 @@ import logging
 
 import streamlit as st
 
-from conv.network import (
+from conv import network_io
+from conv.comparisons import bottleneck_cost, dense_vs_conv, separable_cost
+from conv.network import Network
+from conv.network_presets import (
     BOTTLENECK_EXAMPLE,
     PRESETS,
     SEPARABLE_EXAMPLE,
     SEPARABLE_SEED_NOTES,
-    Network,
     Preset,
-    bottleneck_cost,
-    dense_vs_conv,
-    layers_from_rows,
-    separable_cost,
 )
 from ui import arithmetic_view as view
 from ui import display
@@ -93,7 +91,7 @@ def network_body() -> None:
     edited_from_preset = view.is_edited(preset, rows, (h, w, c))
     view.publish_network(URL, edited_from_preset, (h, w, c), rows)
 
-    layers, errors = layers_from_rows(rows)
+    layers, errors = network_io.layers_from_rows(rows)
     for message in errors:
         st.error(f"{message}. This row is left out until it is fixed.")
     try:
@@ -128,14 +126,14 @@ def network_body() -> None:
         downloads = st.container(horizontal=True)
         downloads.download_button(
             "Download CSV",
-            analysis.to_csv(),
+            network_io.to_csv(analysis),
             file_name=f"{name}.csv",
             mime="text/csv",
             on_click="ignore",
         )
         downloads.download_button(
             "Download Markdown",
-            analysis.to_markdown(),
+            network_io.to_markdown(analysis),
             file_name=f"{name}.md",
             mime="text/markdown",
             on_click="ignore",
