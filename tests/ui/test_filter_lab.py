@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from conv import image, samples
 from conv.stages import run
+from kernels import algebra
 from ui import lab
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -649,7 +650,7 @@ def test_stages_match_the_engine():
     x = image.to_array(image.decode(samples.load_sample("chelsea")).rgb, mode="gray")
     from kernels import library
     from ui import controls
-    w, g, _ = lab.layer_weights([("Sobel x", library.get("sobel_x").weights)], "gray")
+    w, g, _ = algebra.layer_weights([("Sobel x", library.get("sobel_x").weights)], "gray")
     spec = controls.Layer("same", "zeros", 2, 1, 0.0, "relu", 0.01, "none", 2,
                           None).spec(w, groups=g)
     out = run(x, spec).output.array
@@ -688,7 +689,7 @@ def _shown_digest(at: AppTest) -> str:
     bank = controls.bank_candidates(w.shape)
     chosen = at.session_state["lab.k.bank"] if "lab.k.bank" in at.session_state else []
     kernels = [("", w)] + [("", bank[k]) for k in chosen]
-    weight, groups, _ = lab.layer_weights(kernels, "gray")
+    weight, groups, _ = algebra.layer_weights(kernels, "gray")
     return lab.spec_digest(controls.Layer(
         "same", "zeros", 1, 1, 0.0, "identity", 0.01, "none", 2, None).spec(weight, groups=groups))
 

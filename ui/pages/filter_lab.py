@@ -21,6 +21,7 @@ import html
 import streamlit as st
 
 from conv import image
+from kernels import algebra
 from ui import controls, display, lab, uploads
 from ui.classroom import header, mode
 from ui.classroom import style as page_style
@@ -187,8 +188,8 @@ def figures(src: lab.Source, colour: str) -> None:
     slices = ss[SLICES] if ss[SLICES] is not None and ss[SLICES].shape[1:] == w.shape else None
     layer = controls.layer_from_state("lab")
     st.caption(f"**Layer applied:** {controls.layer_summary('lab')}")
-    weight, groups, names = lab.layer_weights(kernels, colour, slices)
-    pair = lab.derivative_pair(kernels)
+    weight, groups, names = algebra.layer_weights(kernels, colour, slices)
+    pair = algebra.derivative_pair(kernels)
     try:
         spec = layer.spec(weight, groups=groups)
     except ValueError as exc:
