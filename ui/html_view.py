@@ -5,7 +5,7 @@ strips and histogram, which change on every control change).
 picture in it again; :func:`html_view` (``ui/html_view.js``, a Streamlit v2 component) replaces
 only the nodes whose HTML changed, so the pictures that did not change stay. Nothing is
 sanitised: every text the app did not write itself must be escaped by the caller (as
-``ui/lab.py``'s cards do with ``html.escape``).
+``ui/lab_strip.py``'s cards do with ``html.escape``).
 """
 
 from __future__ import annotations

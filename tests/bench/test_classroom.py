@@ -15,7 +15,7 @@ from bench import bench_classroom as bc
 from conv import ops
 from conv.network_presets import PRESETS
 from kernels import library
-from ui import arithmetic_view, controls, lab
+from ui import arithmetic_view, controls, lab_state
 from ui import window_view as wv
 from ui.state import SHARED, flag
 
@@ -59,7 +59,7 @@ def _conv_ok(n, k, cfg, defaults):
 
 
 def test_query_names_follow_the_pages_declaration_order():
-    assert bc.LAB_ORDER == tuple(p.name for p in lab.url_state().params)
+    assert bc.LAB_ORDER == tuple(p.name for p in lab_state.url_state().params)
     assert bc.SW_ORDER == tuple(p.name for p in wv.url_state().params)
 
 
@@ -78,7 +78,7 @@ def test_kernel_sizes_are_the_librarys():
     (("img", "res"), {"img": "upload", "res": "full"}),  # the upload phase
 ])
 def test_filter_lab_queries_parse_and_apply(fixed, first):
-    url = lab.url_state()
+    url = lab_state.url_state()
     seen = set()
     for query, cfg in _chains("lab", first, fixed=fixed):
         values = _parse_all(query, url)

@@ -20,7 +20,7 @@ def test_preload_imports_every_module_of_the_pages_and_starts_the_warm_up(monkey
     for package in replica.PACKAGES:
         on_disk = {f"{package}.{m.name}" for m in pkgutil.iter_modules([str(ROOT / package)])}
         assert on_disk - replica.SKIP <= set(names), package
-    assert "ui.lab" in names and "kernels.train_lenet" not in names
+    assert "ui.lab_result" in names and "kernels.train_lenet" not in names
 
 
 def test_a_replica_runs_the_streamlit_command():

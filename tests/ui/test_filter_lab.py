@@ -18,7 +18,8 @@ from streamlit.testing.v1 import AppTest
 
 from conv import image, samples
 from conv.stages import run
-from ui import lab
+from kernels import algebra
+from ui import lab_figure, lab_result, lab_source
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -61,7 +62,8 @@ def shape(at: AppTest) -> str:
 
 
 def arithmetic_html(at: AppTest) -> str:
-    """The output-size arithmetic as the browser receives it (``lab.arithmetic_html``)."""
+    """The output-size arithmetic as the browser receives it
+    (``lab_arithmetic.arithmetic_html``)."""
     views = [e for e in at.get("bidi_component") if e.proto.id.endswith("-lab.arith")]
     assert len(views) == 1, f"{len(views)} arithmetic views on the page"
     return views[0].proto.bytes.decode()
@@ -629,7 +631,7 @@ def test_full_resolution_has_a_pixel_limit_that_is_explained():
     ok(at)
     assert "limited to 16 megapixels" in warnings(at)
     out = [int(n) for n in shape(at).split(" x ")]
-    assert out[0] * out[1] <= lab.FULL_LIMIT_PIXELS and out[1] > 4000
+    assert out[0] * out[1] <= lab_source.FULL_LIMIT_PIXELS and out[1] > 4000
     assert re.search(r"computes on \d+ x \d+", warnings(at))
 
 
@@ -649,7 +651,7 @@ def test_stages_match_the_engine():
     x = image.to_array(image.decode(samples.load_sample("chelsea")).rgb, mode="gray")
     from kernels import library
     from ui import controls
-    w, g, _ = lab.layer_weights([("Sobel x", library.get("sobel_x").weights)], "gray")
+    w, g, _ = algebra.layer_weights([("Sobel x", library.get("sobel_x").weights)], "gray")
     spec = controls.Layer("same", "zeros", 2, 1, 0.0, "relu", 0.01, "none", 2,
                           None).spec(w, groups=g)
     out = run(x, spec).output.array
@@ -688,8 +690,8 @@ def _shown_digest(at: AppTest) -> str:
     bank = controls.bank_candidates(w.shape)
     chosen = at.session_state["lab.k.bank"] if "lab.k.bank" in at.session_state else []
     kernels = [("", w)] + [("", bank[k]) for k in chosen]
-    weight, groups, _ = lab.layer_weights(kernels, "gray")
-    return lab.spec_digest(controls.Layer(
+    weight, groups, _ = algebra.layer_weights(kernels, "gray")
+    return lab_result.spec_digest(controls.Layer(
         "same", "zeros", 1, 1, 0.0, "identity", 0.01, "none", 2, None).spec(weight, groups=groups))
 
 
@@ -758,8 +760,8 @@ def test_the_figure_payload_carries_config_data_and_layout():
 
     fig = go.Figure(go.Heatmap(z=np.arange(6, dtype=np.float32).reshape(2, 3)))
     fig.update_layout(meta={"token": "t"})
-    got = json.loads(payload(fig, lab.PLOTLY_CONFIG))
-    assert got["config"] == lab.PLOTLY_CONFIG
+    got = json.loads(payload(fig, lab_figure.PLOTLY_CONFIG))
+    assert got["config"] == lab_figure.PLOTLY_CONFIG
     assert got["layout"]["meta"] == {"token": "t"}
     assert _array(got["data"][0]["z"]).tolist() == [[0, 1, 2], [3, 4, 5]]
 

@@ -12,7 +12,7 @@ from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileMan
 from streamlit.runtime.uploaded_file_manager import DeletedFile, UploadedFileRec
 from streamlit.testing.v1 import AppTest, local_script_runner
 
-from ui import cache, lab, uploads
+from ui import cache, lab_result, uploads
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -145,7 +145,7 @@ def test_layer_result_and_its_pictures_are_charged_to_the_budget():
     assert s.entries > 5 and 0 < s.used <= s.budget
     layers = [v for k, (v, _) in cache.CACHE._entries.items()
               if k[0] == "lab.layer"]
-    assert layers and all(isinstance(v, lab.LabResult) for v in layers)
+    assert layers and all(isinstance(v, lab_result.LabResult) for v in layers)
     # nothing stored grows afterwards: the charge is a fresh measurement's (to a few
     # object headers: Python resizes a dict's table now and then)
     for key, (value, size) in list(cache.CACHE._entries.items()):

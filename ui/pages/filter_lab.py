@@ -13,7 +13,11 @@ fragments, and a change reruns only what it affects, through a keyed ``st.rerun`
 callback: the sidebar is not sent again (about 60 ms less per layer change in Chromium), nor
 the controls after a layer value's change, nor the preset's controls after a kernel action.
 The figure is updated in place (``ui/plotly_view.py``), so a zoom survives changes.
-Logic lives in ``ui/lab.py``; figures in ``viz/maps.py``.
+Logic lives in the ``ui/lab_*.py`` modules, one job each: the settings and the link
+(``lab_state``), the image (``lab_source``), the computed layer (``lab_result``), the figure
+(``lab_figure``), the stage strips and histogram (``lab_strip``), their CSS (``lab_style``), the
+arithmetic (``lab_arithmetic``), downloads and code (``lab_downloads``); the layer's weights
+come from ``kernels/algebra.py``, pictures from ``viz/maps.py``.
 """
 
 import html
@@ -21,7 +25,20 @@ import html
 import streamlit as st
 
 from conv import image
-from ui import controls, display, lab, uploads
+from kernels import algebra
+from ui import (
+    controls,
+    display,
+    lab_arithmetic,
+    lab_downloads,
+    lab_figure,
+    lab_result,
+    lab_source,
+    lab_state,
+    lab_strip,
+    lab_style,
+    uploads,
+)
 from ui.classroom import header, mode
 from ui.classroom import style as page_style
 from ui.html_view import html_view
@@ -29,11 +46,11 @@ from ui.plotly_view import plotly_view
 
 ss = st.session_state
 uploads.note_session()  # what this tab leaves (uploads, media) is freed once it has gone
-URL = lab.url_state()
+URL = lab_state.url_state()
 notices = URL.restore()
-lab.after_restore(URL, notices)
+lab_state.after_restore(URL, notices)
 classroom = mode(notices)
-page_style(lab.PAGE_CSS, lab.CLASSROOM_CSS, on=classroom)
+page_style(lab_style.PAGE_CSS, lab_style.CLASSROOM_CSS, on=classroom)
 ss.setdefault("lab.src", "Gallery")
 upload_error = None
 
@@ -41,19 +58,19 @@ upload_error = None
 with st.sidebar:
     source = st.pills("Source", ["Gallery", "Upload", "Webcam"], key="lab.src", required=True)
     if source == "Gallery":
-        lab.gallery()
+        lab_source.gallery()
     elif source == "Upload":
         file = st.file_uploader("A photo: PNG, JPEG, WebP, BMP, GIF or TIFF",
                                 type=list(image.EXTENSIONS) + ["heic", "heif"],
                                 key="lab.file")
         if file is not None:  # None again once its bytes are taken (the name stays shown)
             with st.spinner("Reading the photo..."):
-                upload_error = lab.receive_upload(file, "upload")
-    res = st.pills("Working resolution (longest side)", lab.RESOLUTIONS, key="lab.res",
-                   required=True, format_func=lab.resolution_label)
-    colour = st.pills("Colour", lab.COLOURS, key="lab.colour", required=True,
-                      format_func=lab.COLOUR_LABELS.get)
-    st.caption(lab.colour_sentences(colour))
+                upload_error = lab_source.receive_upload(file, "upload")
+    res = st.pills("Working resolution (longest side)", lab_source.RESOLUTIONS, key="lab.res",
+                   required=True, format_func=lab_source.resolution_label)
+    colour = st.pills("Colour", lab_source.COLOURS, key="lab.colour", required=True,
+                      format_func=lab_source.COLOUR_LABELS.get)
+    st.caption(lab_source.colour_sentences(colour))
 
 # ---- Main area ---------------------------------------------------------------------------
 header("Filter lab")
@@ -62,21 +79,21 @@ for notice in notices:
 if source == "Webcam":
     shot = st.camera_input("Take a photo with the webcam", key="lab.camera")
     if shot is not None:
-        upload_error = lab.receive_upload(shot, "camera", "webcam photo")
+        upload_error = lab_source.receive_upload(shot, "camera", "webcam photo")
 
-src, img, gone = lab.current_image()
+src, img, gone = lab_source.current_image()
 if gone:
     st.warning(gone)
 if upload_error:
     st.error(f"{upload_error} Still showing {img.title}.")
 with st.spinner("Preparing the image..."):
-    prepared = lab.prepare(src, colour)
+    prepared = lab_source.prepare(src, colour)
 st.caption(f"**{img.title}**. {prepared.what}"
            + (f" Notes on the file: {'; '.join(img.notes)}." if img.notes else "")
            + " Image: in the sidebar.")
 if prepared.limit:
     st.warning(prepared.limit)
-lab.publish_image(src, img)
+lab_source.publish_image(src, img)
 del img, prepared  # pixels live in the byte budget, not in this run's names
 
 
@@ -171,13 +188,13 @@ def layer_section() -> None:
 
 
 @st.fragment(key=FIGURES)
-def figures(src: lab.Source, colour: str) -> None:
+def figures(src: lab_source.Source, colour: str) -> None:
     """Everything computed from the layer: its kernels and settings from the session state
-    (this reruns alone, with the arguments of its last call: a :class:`lab.Source`, which holds
-    no pixels). The display options' changes rerun only this too."""
+    (this reruns alone, with the arguments of its last call: a :class:`lab_source.Source`,
+    which holds no pixels). The display options' changes rerun only this too."""
     try:
-        p = lab.prepare(src, colour)
-    except lab.UploadGone:  # dropped since the page's run: the page says so
+        p = lab_source.prepare(src, colour)
+    except lab_source.UploadGone:  # dropped since the page's run: the page says so
         st.rerun()
     img, longest, x = p.img, p.longest, p.x
     name, w = ss[PICKED]
@@ -187,58 +204,58 @@ def figures(src: lab.Source, colour: str) -> None:
     slices = ss[SLICES] if ss[SLICES] is not None and ss[SLICES].shape[1:] == w.shape else None
     layer = controls.layer_from_state("lab")
     st.caption(f"**Layer applied:** {controls.layer_summary('lab')}")
-    weight, groups, names = lab.layer_weights(kernels, colour, slices)
-    pair = lab.derivative_pair(kernels)
+    weight, groups, names = algebra.layer_weights(kernels, colour, slices)
+    pair = algebra.derivative_pair(kernels)
     try:
         spec = layer.spec(weight, groups=groups)
     except ValueError as exc:
         st.error(f"These settings are not a layer: {exc}")
-        lab.show_link(URL)
+        lab_state.show_link(URL)
         return
-    arith = lab.arithmetic(x.shape, spec)
+    arith = lab_arithmetic.arithmetic(x.shape, spec)
 
-    shown, j, mapping = lab.display_options(spec, kernels, pair)
+    shown, j, mapping = lab_figure.display_options(spec, kernels, pair)
     limits, style = ss.get("lab.lim", "p99.5"), display.style()
     if arith.error:
         st.error(f"This layer cannot be applied to a {x.shape[1]} x {x.shape[2]} (height x "
                  f"width) image: {arith.error}.")
-        lab.show_link(URL)
-        lab.show_arithmetic(arith, spec, x.shape)
+        lab_state.show_link(URL)
+        lab_arithmetic.show_arithmetic(arith, spec, x.shape)
         return
     try:
-        with lab.busy(x, spec):
-            result = lab.compute(img, longest, colour, x, spec, names, len(kernels), pair)
-            token = lab.figure_token(img, longest, colour, spec, shown, j, mapping, limits,
+        with lab_result.busy(x, spec):
+            result = lab_result.compute(img, longest, colour, x, spec, names, len(kernels), pair)
+            token = lab_figure.figure_token(img, longest, colour, spec, shown, j, mapping, limits,
                                      style)
             # the figure is built only when plotly_view does not hold what it sends already
-            plotly_view(lambda: lab.main_figure(result, shown, j, mapping, token=token,
+            plotly_view(lambda: lab_figure.main_figure(result, shown, j, mapping, token=token,
                                                 limits=limits, style=style),
-                        key="lab.figure", config=lab.PLOTLY_CONFIG,
-                        cache_key=lab.figure_key(result, shown, j, mapping, token),
+                        key="lab.figure", config=lab_figure.PLOTLY_CONFIG,
+                        cache_key=lab_figure.figure_key(result, shown, j, mapping, token),
                         fit=True)
     except ValueError as exc:
         st.error(f"This layer cannot be applied: {exc}")
-        lab.show_link(URL)
+        lab_state.show_link(URL)
         return
-    lab.show_link(URL)
-    lab.show_arithmetic(arith, spec, x.shape)
+    lab_state.show_link(URL)
+    lab_arithmetic.show_arithmetic(arith, spec, x.shape)
 
-    right = lab.right_key(result, shown, j)
+    right = lab_figure.right_key(result, shown, j)
     # one element for the heading, the strips and the histogram: every element sent costs the
     # browser a redraw (about 2 ms each per change)
     parts = ['<h3 class="lab-h3">Stage by stage</h3>']
     if len(kernels) > 1 or colour == "channels":
-        parts.append(f'<p class="lab-note">{html.escape(lab.strip_note(result, j))}</p>')
-    parts.append(lab.stage_strip_html(result, j, mapping, right, limits))
+        parts.append(f'<p class="lab-note">{html.escape(lab_strip.strip_note(result, j))}</p>')
+    parts.append(lab_strip.stage_strip_html(result, j, mapping, right, limits))
     if result.spec.weight_shape[0] > 1 or pair:
         stage = "conv" if right == "mag" else right
-        parts += [f'<h3 class="lab-h3">Each map: {lab.STAGE_LABELS[stage]}</h3>',
-                  lab.maps_strip_html(result, stage, mapping, limits)]
-    html_view("".join(parts + [lab.histogram(result, right, j, mapping, limits, style)]),
+        parts += [f'<h3 class="lab-h3">Each map: {lab_result.STAGE_LABELS[stage]}</h3>',
+                  lab_strip.maps_strip_html(result, stage, mapping, limits)]
+    html_view("".join(parts + [lab_strip.histogram(result, right, j, mapping, limits, style)]),
               key="lab.stages")
-    job = lab.Job(src, colour, spec, tuple(names), len(kernels), pair)
-    lab.show_downloads(img, result, job, j, mapping, limits, style)
-    lab.show_code(img, result)
+    job = lab_downloads.Job(src, colour, spec, tuple(names), len(kernels), pair)
+    lab_downloads.show_downloads(img, result, job, j, mapping, limits, style)
+    lab_downloads.show_code(img, result)
 
 
 # the kernel's and the layer's controls beside the figure, so that an edit and its effect are
