@@ -68,23 +68,29 @@ def display_options(spec: ConvSpec, kernels, pair) -> tuple[str, object, str]:
     if ss.get("lab.map") not in map_opts:
         ss["lab.map"] = "0"
     # one block, not columns (a block and three columns): every element sent costs the browser
-    # a redraw on every change
-    row = st.container(horizontal=True, gap="large")
+    # a redraw on every change; the mapping and the limits fold into a button, so that the
+    # figure stays on a 1280 x 720 screen under the row
+    row = st.container(horizontal=True, gap="small", vertical_alignment="bottom")
     shown = row.pills("Right panel shows", stage_opts, key="lab.show", required=True,
                       format_func=stage_label(spec), wrap=True)
-    mapping = row.pills("Display mapping", maps.MAPPINGS, key="lab.mapping", required=True,
-                        format_func=maps.MAPPING_TITLES.get, wrap=True)
-    row.pills("Colour limits", maps.LIMITS, key="lab.lim", required=True,
-              format_func=maps.LIMIT_TITLES.get, wrap=True,
-              help="Where the signed and |x| colour scales end: at the 99.5th (or 98th: "
-                   "stronger colours, for a washed-out projector) percentile of |x|, so that "
-                   "the structure of the map shows, the few pixels beyond in the end colours "
-                   "and the colour bar saying how many; or at the largest |x| (nothing "
-                   "clipped, but a few strong edges can leave the rest nearly white).")
     j = "0"
     if len(map_opts) > 1:
         j = row.pills("Map", map_opts, key="lab.map", required=True,
                       format_func=map_label(kernels, pair), wrap=True)
+    mapping, limits = ss.get("lab.mapping", "auto"), ss.get("lab.lim", "p99.5")
+    current = (f"{maps.MAPPING_TITLES.get(mapping, mapping)} · "
+               f"{maps.LIMIT_TITLES.get(limits, limits)}")
+    with row.popover(f"Display: {current}", icon=":material/contrast:", key="lab-display"):
+        mapping = st.pills("Display mapping", maps.MAPPINGS, key="lab.mapping", required=True,
+                           format_func=maps.MAPPING_TITLES.get, wrap=True)
+        st.pills("Colour limits", maps.LIMITS, key="lab.lim", required=True,
+                 format_func=maps.LIMIT_TITLES.get, wrap=True,
+                 help="Where the signed and |x| colour scales end: at the 99.5th (or 98th: "
+                      "stronger colours, for a washed-out projector) percentile of |x|, so "
+                      "that the structure of the map shows, the few pixels beyond in the end "
+                      "colours and the colour bar saying how many; or at the largest |x| "
+                      "(nothing clipped, but a few strong edges can leave the rest nearly "
+                      "white).")
     return shown, ("mag" if j == "mag" else int(j)), mapping
 
 
@@ -144,14 +150,13 @@ def main_figure(result: LabResult, shown: str, j, mapping: str, *, token: str,
     (t, b), (l, r) = result.stages.padding
     if left_key == "padded":
         mode = PADDING[result.spec.padding_mode].fills
-        sides = (f"{t} on every side" if t == b == l == r
-                 else f"top {t}, bottom {b}, left {l}, right {r}")
-        left_title = f"<b>Padded input</b> {shape_text(lv)}<br>padding {sides}: {mode}"
+        sides = f"{t}" if t == b == l == r else f"t{t} b{b} l{l} r{r}"
+        left_title = f"<b>Padded input</b><br>{shape_text(lv)}<br>padding {sides}: {mode}"
     else:
-        left_title = f"<b>Input</b> {shape_text(lv)}<br>no padding"
+        left_title = f"<b>Input</b><br>{shape_text(lv)}<br>no padding"
     rv = result.values(right_key, 0 if j == "mag" else j)
     rname = stage_title(result.spec, right_key)
-    right_title = f"<b>{rname}</b> {shape_text(rv)}<br>{html.escape(result.map_name(j))}"
+    right_title = f"<b>{rname}</b><br>{shape_text(rv)}<br>{html.escape(result.map_name(j))}"
     # plain data: ui/plotly_view.py sends it to plotly.js without go.Figure's validation
     fig = maps.compare_figure_data(
         panel(result, left_key, 0, mapping, left_title, limits),

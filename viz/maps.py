@@ -121,7 +121,7 @@ HOVER_EVERY_PIXEL = 128 * 128
 FONT = {"family": "Source Sans Pro, Source Sans 3, Helvetica, Arial, sans-serif", "size": 14,
             "color": "#262730"}
 # The mapping sentence under a panel is wrapped at this many characters.
-LABEL_CHARS = 64
+LABEL_CHARS = 28  # a panel is ~170 px wide on a 1280 px screen with the sidebar open
 # Maps up to this size get their values written in the cells.
 _TEXT_CELLS = 16
 
@@ -874,7 +874,7 @@ def compare_figure_data(left: Panel, right: Panel, *, height: int | None = None,
     data: list[dict] = []
     images, annotations, shapes = [], [], []
     layout: dict = dict(
-        height=height, margin={"l": 48, "r": 10, "t": 78, "b": bottom}, dragmode="zoom",
+        height=height, margin={"l": 48, "r": 10, "t": 96, "b": bottom}, dragmode="zoom",
         # nested dicts only: "font_size" shorthands are go.Figure's, plotly.js ignores them
         hoverlabel={"font": {"size": style.font(16), "color": style.text},
                     "bgcolor": style.hover, "bordercolor": style.line},
