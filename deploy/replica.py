@@ -25,11 +25,12 @@ def preload() -> list[str]:
     warm.start_background()
     names = []
     for package in PACKAGES:
-        for info in pkgutil.iter_modules(importlib.import_module(package).__path__):
-            name = f"{package}.{info.name}"
-            if not info.ispkg and name not in SKIP:
-                importlib.import_module(name)
-                names.append(name)
+        # walk_packages, not iter_modules: the modules of a subpackage are the pages' too
+        for info in pkgutil.walk_packages(importlib.import_module(package).__path__,
+                                          prefix=f"{package}."):
+            if info.name not in SKIP:
+                importlib.import_module(info.name)
+                names.append(info.name)
     return names
 
 

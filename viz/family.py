@@ -1,7 +1,7 @@
 """The rest of the convolution family, step by step: transposed convolution (stamps, and zero
 insertion), 1-D and causal convolution, im2col, and the gradients of a convolution.
 
-Every figure is a :class:`viz.animation.Scene` played by the sliding window's own machinery
+Every figure is a :class:`viz.animation.scene.Scene` played by the sliding window's own machinery
 (:class:`viz.animation.Animation`: Plotly frames that move only shapes and text, the Step /
 Play buttons and the slider, the GIF export); this module only lays out the grids and writes
 each step's shapes and numbers. Window and stamp positions come from :mod:`conv.geometry`
@@ -41,29 +41,22 @@ import numpy as np
 import plotly.graph_objects as go
 
 from conv.geometry import Axis, Geometry, Windows
-from viz.animation import (
+from viz.animation.figure import Animation, animate
+from viz.animation.look import NARROW_PX as NARROW_PX_BUTTONS
+from viz.animation.look import NORMAL, Look
+from viz.animation.palette import SANS, SKY_BLUE, VERMILLION
+from viz.animation.scene import (
     CHAR_W,
-    NORMAL,
-    SANS,
-    SKY_BLUE,
-    TIMES,
-    VERMILLION,
-    Animation,
     Box,
     Grid,
-    Look,
     Scene,
-    _animation,
-    _fit,
-    _formula_text,
-    _layout_px,
-    _n,
-    _paren,
-    _path,
-    _step_texts,
-    fmt,
+    coord,
+    formula_text,
+    layout_px,
+    rects_path,
+    step_texts,
 )
-from viz.animation import NARROW_PX as NARROW_PX_BUTTONS
+from viz.animation.steps import TIMES, fit_number, fmt, paren
 from viz.style import LIGHT, Style
 
 MIN_TEXT_PX = 7  # smaller cell numbers are left out (the equation still has them)
@@ -149,7 +142,8 @@ def _title_font(look: Look) -> dict:
 
 
 def _cell_font(look: Look, cell: float, longest: int) -> int:
-    """The font of a grid's numbers (as :func:`viz.animation._cells` sizes it); 0 if too small."""
+    """The font of a grid's numbers (as :func:`viz.animation.scene.cell_numbers` sizes it); 0 if
+    too small."""
     font = min(look.max_cell_font, int(cell * 0.5), int(cell * 0.92 / (CHAR_W * max(longest, 1))))
     return font if font >= MIN_TEXT_PX else 0
 
@@ -159,7 +153,7 @@ def _chars(look: Look, cell: float) -> int:
 
 
 def _texts(a: np.ndarray, chars: int) -> list[list[str]]:
-    return [[_fit(float(v), chars) for v in row] for row in np.asarray(a, np.float64)]
+    return [[fit_number(float(v), chars) for v in row] for row in np.asarray(a, np.float64)]
 
 
 def _vec(values) -> str:
@@ -233,13 +227,13 @@ class _Kit:
         font["color"] = self.colour(role)
         x = {"left": box.x, "center": box.cx, "right": box.right}[align]
         self.texts.append({"showarrow": False, "xref": "x", "yref": "y", "text": text,
-                           "x": _n(x), "y": _n(box.bottom + 0.1 if below else box.y - 0.1),
+                           "x": coord(x), "y": coord(box.bottom + 0.1 if below else box.y - 0.1),
                            "xanchor": align, "yanchor": "top" if below else "bottom",
                            "font": font})
 
     def symbol(self, x: float, y: float, text: str) -> None:
         self.texts.append({"showarrow": False, "xref": "x", "yref": "y", "text": text,
-                           "x": _n(x), "y": _n(y), "xanchor": "center", "yanchor": "middle",
+                           "x": coord(x), "y": coord(y), "xanchor": "center", "yanchor": "middle",
                            "font": {"size": int(self.look.label_font * 1.6), "family": SANS,
                                     "color": self.style.text}})
 
@@ -253,8 +247,8 @@ class _Kit:
         f = {"size": max(font, MIN_TEXT_PX), "family": SANS, "color": colour}
         if italic:
             f["style"] = "italic"
-        return [{"showarrow": False, "xref": "x", "yref": "y", "x": _n(box.x + c + 0.5),
-                 "y": _n(box.y + r + 0.5), "xanchor": "center", "yanchor": "middle", "font": f}
+        return [{"showarrow": False, "xref": "x", "yref": "y", "x": coord(box.x + c + 0.5),
+                 "y": coord(box.y + r + 0.5), "xanchor": "center", "yanchor": "middle", "font": f}
                 for r in range(box.h) for c in range(box.w)]
 
 
@@ -303,7 +297,7 @@ def _sized(look: Look, place: Callable[[float, float], tuple[dict, float, float]
     for _ in range(5):
         band = max(0.6, _label_px(look) / cell)
         boxes, w, h = place(band, cell)
-        sz = _layout_px(look, w + 0.4, h, n_eq, eq_chars, title_chars, formula_chars)
+        sz = layout_px(look, w + 0.4, h, n_eq, eq_chars, title_chars, formula_chars)
         if abs(sz.cell - cell) < 0.5:
             break
         cell = sz.cell
@@ -318,8 +312,8 @@ def _scene(kit: _Kit, sz, w: float, h: float, formula: str, dyn_shapes: list,
     style = kit.style
     label = {"font": {"size": look.label_font, "family": SANS, "color": style.text},
              "showarrow": False, "xref": "x", "yref": "y"}
-    texts = kit.texts + [_formula_text(label, formula, sz, x_lo, x_hi, y_lo)]
-    dyn_texts = _step_texts(look, style, x_lo, y_lo, h, sz.cell, sz.eq_font) + extra_texts
+    texts = kit.texts + [formula_text(label, formula, sz, x_lo, x_hi, y_lo)]
+    dyn_texts = step_texts(look, style, x_lo, y_lo, h, sz.cell, sz.eq_font) + extra_texts
     return Scene(look, sz.cell, (x_lo, x_hi), (y_lo, y_hi), kit.grids, kit.shapes, texts,
                  dyn_shapes, dyn_texts, steps, labels, click, style)
 
@@ -339,7 +333,7 @@ def _mask(style: Style = LIGHT) -> dict:
 
 
 def _nowhere(box: Box) -> str:
-    return f"M{_n(box.x)},{_n(box.y)}Z"
+    return f"M{coord(box.x)},{coord(box.y)}Z"
 
 
 def _window_rects(box: Box, rows: Sequence[int], cols: Sequence[int]) -> list[tuple]:
@@ -360,7 +354,7 @@ def _pending(box: Box, done: int) -> str:
         r += 1
     if r < h:
         rects.append(box.corners(r, h, 0, w))
-    return _path(rects) if rects else _nowhere(box)
+    return rects_path(rects) if rects else _nowhere(box)
 
 
 def _size_formula(layer: Geometry, what: str = "Output size", look: Look = NORMAL) -> str:
@@ -422,7 +416,7 @@ def stamp_steps(x: np.ndarray, w: np.ndarray, layer: Geometry) -> list[StampStep
             for a, r in enumerate(tr):
                 orow = int(r) - top + 1
                 cut = "" if 1 <= orow <= h_out else " (cut by p)"
-                lines.append(f"row {orow}{cut}: {_vec(before[a])} + {_paren(fmt(x[i, j]))}"
+                lines.append(f"row {orow}{cut}: {_vec(before[a])} + {paren(fmt(x[i, j]))}"
                              f"{TIMES}{_vec(w[a])} = {_vec(after[a])}")
             steps.append(StampStep(len(steps), i, j, float(x[i, j]),
                                    tuple(int(v) for v in tr), tuple(int(v) for v in tc),
@@ -534,23 +528,23 @@ def transposed_stamps(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NO
         rects += _window_rects(cvb, s.rows, s.cols)
         rects.append(stb.corners(0, kh, 0, kw))
         prev = steps[k - 1] if k else None
-        ghost = (_path(_window_rects(cvb, prev.rows, prev.cols)) if prev is not None
+        ghost = (rects_path(_window_rects(cvb, prev.rows, prev.cols)) if prev is not None
                  else _nowhere(cvb))
-        shapes = [{"path": _path(rects)}, {"path": ghost}]
+        shapes = [{"path": rects_path(rects)}, {"path": ghost}]
         texts = [(f"Stamp {k + 1} of {n} · input row {s.row + 1}, col {s.col + 1}: "
                  f"x = {fmt(s.value)}"), "<br>".join(s.equation)]
-        texts.append(l_st.replace("x ×", f"{_paren(fmt(s.value))} ×"))
+        texts.append(l_st.replace("x ×", f"{paren(fmt(s.value))} ×"))
         texts += [t for row in prod_texts[k] for t in row]
         cur = _texts(s.canvas, kit.chars)
         texts += [cur[r][c] if touched[r, c] else "" for r in range(ch) for c in range(cw)]
         scene_steps.append((shapes, texts))
         labels.append(str(k + 1))
-    click = {"x": [_n(inp.x + s.col + 0.5) for s in steps],
-             "y": [_n(inp.y + s.row + 0.5) for s in steps], "step": [s.index for s in steps]}
+    click = {"x": [coord(inp.x + s.col + 0.5) for s in steps],
+             "y": [coord(inp.y + s.row + 0.5) for s in steps], "step": [s.index for s in steps]}
     scene = _scene(kit, sz, width, height, formula, [_hl(style), _ghost(style)],
                    [stamp_label] + stamp_t + canvas_t,
                    scene_steps, labels, click)
-    return _animation(scene, steps)
+    return animate(scene, steps)
 
 
 # --------------------------------------------------------------------------------------------
@@ -610,7 +604,7 @@ def _product_lines(vals: np.ndarray, wts: np.ndarray, value: float) -> tuple[str
     """One line per kernel row, the running sum after each, the engine's value at the end
     (the sliding window's layout)."""
     kh, kw = wts.shape
-    cells = [[f"{_paren(fmt(vals[r, c]))}{TIMES}{_paren(fmt(wts[r, c]))}" for c in range(kw)]
+    cells = [[f"{paren(fmt(vals[r, c]))}{TIMES}{paren(fmt(wts[r, c]))}" for c in range(kw)]
              for r in range(kh)]
     widths = [max(len(cells[r][c]) for r in range(kh)) for c in range(kw)]
     lines, running = [], 0.0
@@ -729,16 +723,16 @@ def zero_insertion(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NORMA
         rects = _window_rects(zb, s.rows, s.cols) + [ob.corners(s.row, s.row + 1, s.col,
                                                                 s.col + 1)]
         rects.append(fb.corners(0, kh, 0, kw))
-        shapes = [{"path": _path(rects)}, {"path": _pending(ob, k + 1)}]
+        shapes = [{"path": rects_path(rects)}, {"path": _pending(ob, k + 1)}]
         where = f"{names.symbol + ' ' if names.symbol else ''}row {s.row + 1}, col {s.col + 1}"
         scene_steps.append((shapes, [f"Step {k + 1} of {n} · {where}", "<br>".join(s.equation)]))
         labels.append(str(k + 1))
-    click = {"x": [_n(ob.x + s.col + 0.5) for s in steps],
-             "y": [_n(ob.y + s.row + 0.5) for s in steps], "step": [s.index for s in steps]}
+    click = {"x": [coord(ob.x + s.col + 0.5) for s in steps],
+             "y": [coord(ob.y + s.row + 0.5) for s in steps], "step": [s.index for s in steps]}
     scene = _scene(kit, sz, width, height, formula, [_hl(style), _mask(style)], [], scene_steps,
                    labels,
                    click)
-    return _animation(scene, steps)
+    return animate(scene, steps)
 
 
 # --------------------------------------------------------------------------------------------
@@ -771,7 +765,7 @@ def conv1d_steps(x, w, layer: Geometry, out) -> list[SignalStep]:
         vals = padded[taps]
         value = float(out[o])
         sym = " + ".join(f"x[{int(t) - a.before}]·w[{k}]" for k, t in enumerate(taps))
-        num = " + ".join(f"{_paren(fmt(v))}{TIMES}{_paren(fmt(c))}" for v, c in zip(vals, w))
+        num = " + ".join(f"{paren(fmt(v))}{TIMES}{paren(fmt(c))}" for v, c in zip(vals, w))
         lead = f"y[{o}] = "
         steps.append(SignalStep(o, tuple(int(t) for t in taps), vals, w, value,
                                 (lead + sym, " " * (len(lead) - 2) + "= " + num
@@ -842,13 +836,13 @@ def conv1d_animation(x, w, layer: Geometry, out, *, look: Look = NORMAL,
     small = max(9, look.label_font - 4)
     for t in range(p_len):  # the time axis
         kit.texts.append({"showarrow": False, "xref": "x", "yref": "y", "text": str(t - a.before),
-                          "x": _n(sig.x + t + 0.5), "y": _n(sig.y - 0.05), "xanchor": "center",
-                          "yanchor": "bottom",
+                          "x": coord(sig.x + t + 0.5), "y": coord(sig.y - 0.05),
+                          "xanchor": "center", "yanchor": "bottom",
                           "font": {"size": small, "family": SANS,
                                    "color": zero_colours(style)[1] if is_pad[t]
                                    else kit.colour("input")}})
-    kit.texts.append({"showarrow": False, "xref": "x", "yref": "y", "text": "t", "x": _n(0.2),
-                      "y": _n(sig.y - 0.05), "xanchor": "left", "yanchor": "bottom",
+    kit.texts.append({"showarrow": False, "xref": "x", "yref": "y", "text": "t", "x": coord(0.2),
+                      "y": coord(sig.y - 0.05), "xanchor": "left", "yanchor": "bottom",
                       "font": {"size": small, "family": SANS, "color": style.muted}})
     # the kernel and product strips: blank cells, written by each step
     blank, blank_text = blank_colours(style)
@@ -861,7 +855,7 @@ def conv1d_animation(x, w, layer: Geometry, out, *, look: Look = NORMAL,
     chars = kit.chars
     for o, pos in enumerate(out_pos):
         zout[0, pos] = out[o]
-        otext[0][pos] = _fit(out[o], chars)
+        otext[0][pos] = fit_number(out[o], chars)
     lo, hi = _rng(out)
     longest = max(len(t) for t in otext[0])
     font_o = _cell_font(look, sz.cell, longest)
@@ -871,14 +865,14 @@ def conv1d_animation(x, w, layer: Geometry, out, *, look: Look = NORMAL,
     for o, pos in enumerate(out_pos):
         kit.frame(outb, "output", rect=(0, 1, pos, pos + 1))
         kit.texts.append({"showarrow": False, "xref": "x", "yref": "y", "text": str(o),
-                          "x": _n(outb.x + pos + 0.5), "y": _n(outb.bottom + 0.05),
+                          "x": coord(outb.x + pos + 0.5), "y": coord(outb.bottom + 0.05),
                           "xanchor": "center", "yanchor": "top",
                           "font": {"size": small, "family": SANS,
                                    "color": kit.colour("output")}})
     for box, name, role in ((sig, "x", "input"), (ker, "w", "kernel"), (prod, "x·w", None),
                             (outb, "y", "output")):
         kit.texts.append({"showarrow": False, "xref": "x", "yref": "y", "text": f"<b>{name}</b>",
-                          "x": _n(margin - 0.25), "y": _n(box.y + 0.5), "xanchor": "right",
+                          "x": coord(margin - 0.25), "y": coord(box.y + 0.5), "xanchor": "right",
                           "yanchor": "middle",
                           "font": {"size": int(look.label_font * 1.15), "family": SANS,
                                    "color": kit.colour(role)}})
@@ -891,7 +885,7 @@ def conv1d_animation(x, w, layer: Geometry, out, *, look: Look = NORMAL,
     kw_texts = [fmt(v) for v in w]
     prods = [[fmt(v * c) for v, c in zip(s.values, w)] for s in steps]
     longest = max([len(t) for t in kw_texts] + [len(t) for p in prods for t in p]
-                  + [len(_fit(v, chars)) for v in padded])
+                  + [len(fit_number(v, chars)) for v in padded])
     font = _cell_font(look, sz.cell, longest) or MIN_TEXT_PX
     ker_t = kit.cell_texts(ker, font, colour=ROLES["kernel"].label if not style.dark
                            else kit.colour("kernel"))
@@ -907,8 +901,8 @@ def conv1d_animation(x, w, layer: Geometry, out, *, look: Look = NORMAL,
         pending = [outb.corners(0, 1, q, q + 1) for q in out_pos[k + 1:]]
         kcells = [ker.corners(0, 1, t, t + 1) for t in s.taps]
         kcells += [prod.corners(0, 1, t, t + 1) for t in s.taps]
-        shapes = [{"path": _path(kcells)}, {"path": _path(rects)},
-                  {"path": _path(pending) if pending else _nowhere(outb)}]
+        shapes = [{"path": rects_path(kcells)}, {"path": rects_path(rects)},
+                  {"path": rects_path(pending) if pending else _nowhere(outb)}]
         ktexts = [""] * p_len
         ptexts = [""] * p_len
         for j, t in enumerate(s.taps):
@@ -917,12 +911,12 @@ def conv1d_animation(x, w, layer: Geometry, out, *, look: Look = NORMAL,
         scene_steps.append((shapes, [f"Step {k + 1} of {n} · y[{k}]", "<br>".join(s.equation)]
                             + ktexts + ptexts))
         labels.append(str(k + 1))
-    click = {"x": [_n(outb.x + p + 0.5) for p in out_pos], "y": [_n(outb.y + 0.5)] * n,
+    click = {"x": [coord(outb.x + p + 0.5) for p in out_pos], "y": [coord(outb.y + 0.5)] * n,
              "step": list(range(n))}
     scene = _scene(kit, sz, width, height, formula, [kstyle, _hl(style), _mask(style)],
                    ker_t + prod_t,
                    scene_steps, labels, click)
-    return _animation(scene, steps)
+    return animate(scene, steps)
 
 
 # --------------------------------------------------------------------------------------------
@@ -956,7 +950,7 @@ def im2col_steps(w_row, matrix, layer: Geometry, out) -> list[ColumnStep]:
         i, j = divmod(l, wo)
         col = matrix[:, l]
         value = float(out.reshape(-1)[l])
-        terms = [f"{_paren(fmt(a))}{TIMES}{_paren(fmt(b))}" for a, b in zip(w_row, col)]
+        terms = [f"{paren(fmt(a))}{TIMES}{paren(fmt(b))}" for a, b in zip(w_row, col)]
         per = min(len(terms), 9)
         lines = [f"column {l + 1} = the window at row {i + 1}, col {j + 1}, read (c, ky, kx): "
                  + _vec(col), f"y[{l + 1}] = kernel row · column {l + 1}"]
@@ -1047,7 +1041,7 @@ def im2col_animation(x, w, layer: Geometry, matrix, out, *, look: Look = NORMAL,
         ky, kx = divmod(rem, kw)
         name = f"{cq + 1},{ky + 1},{kx + 1}" if c > 1 else f"{ky + 1},{kx + 1}"
         kit.texts.append({"showarrow": False, "xref": "x", "yref": "y", "text": name,
-                          "x": _n(mx.x - 0.1), "y": _n(mx.y + rr + 0.5), "xanchor": "right",
+                          "x": coord(mx.x - 0.1), "y": coord(mx.y + rr + 0.5), "xanchor": "right",
                           "yanchor": "middle",
                           "font": {"size": small, "family": SANS, "color": style.muted}})
     scene_steps, labels = [], []
@@ -1060,19 +1054,19 @@ def im2col_animation(x, w, layer: Geometry, matrix, out, *, look: Look = NORMAL,
         masks = []
         if k + 1 < n_cols:
             masks += [mx.corners(0, kk, k + 1, n_cols), yr.corners(0, 1, k + 1, n_cols)]
-        mpath = _path(masks) if masks else _nowhere(mx)
-        shapes = [{"path": _path(rects)}, {"path": mpath}, {"path": _pending(ob, k + 1)}]
+        mpath = rects_path(masks) if masks else _nowhere(mx)
+        shapes = [{"path": rects_path(rects)}, {"path": mpath}, {"path": _pending(ob, k + 1)}]
         scene_steps.append((shapes, [(f"Column {k + 1} of {n} · window at row {s.row + 1}, "
                                      f"col {s.col + 1}"), "<br>".join(s.equation)]))
         labels.append(str(k + 1))
-    click = {"x": [_n(yr.x + k + 0.5) for k in range(n)], "y": [_n(yr.y + 0.5)] * n,
+    click = {"x": [coord(yr.x + k + 0.5) for k in range(n)], "y": [coord(yr.y + 0.5)] * n,
              "step": list(range(n))}
     kr_frame = {"type": "rect", "layer": "above", **kr.rect(0, 1, 0, kk),
                 "line": {"color": ROLES["kernel"].line, "width": style.width(3)}}
     kit.shapes.append(kr_frame)
     scene = _scene(kit, sz, width, height, shapes_txt, [_hl(style), _mask(style), _mask(style)], [],
                    scene_steps, labels, click)
-    return _animation(scene, steps)
+    return animate(scene, steps)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1120,7 +1114,7 @@ def weight_grad_steps(x, g, layer: Geometry, grad_w) -> list[WeightGradStep]:
             value = float(grad_w[ky, kx])
             lines = []
             for i in range(g.shape[0]):
-                terms = " + ".join(f"{_paren(fmt(g[i, j]))}{TIMES}{_paren(fmt(vals[i, j]))}"
+                terms = " + ".join(f"{paren(fmt(g[i, j]))}{TIMES}{paren(fmt(vals[i, j]))}"
                                    for j in range(g.shape[1]))
                 lines.append(("  " if i == 0 else "+ ") + terms)
             lines[-1] += f" = {fmt(value)}"
@@ -1176,16 +1170,16 @@ def weight_grad_animation(x, g, layer: Geometry, grad_w, *, look: Look = NORMAL,
     scene_steps, labels = [], []
     for k, s in enumerate(steps):
         rects = _window_rects(xb, s.rows, s.cols) + [wb.corners(s.ky, s.ky + 1, s.kx, s.kx + 1)]
-        shapes = [{"path": _path(rects)}, {"path": _pending(wb, k + 1)}]
+        shapes = [{"path": rects_path(rects)}, {"path": _pending(wb, k + 1)}]
         scene_steps.append((shapes, [(f"Step {k + 1} of {n} · dL/dw row {s.ky + 1}, col "
                                      f"{s.kx + 1}"), "<br>".join(s.equation)]))
         labels.append(str(k + 1))
-    click = {"x": [_n(wb.x + s.kx + 0.5) for s in steps],
-             "y": [_n(wb.y + s.ky + 0.5) for s in steps], "step": list(range(n))}
+    click = {"x": [coord(wb.x + s.kx + 0.5) for s in steps],
+             "y": [coord(wb.y + s.ky + 0.5) for s in steps], "step": list(range(n))}
     scene = _scene(kit, sz, width, height, formula, [_hl(style), _mask(style)], [], scene_steps,
                    labels,
                    click)
-    return _animation(scene, steps)
+    return animate(scene, steps)
 
 
 # --------------------------------------------------------------------------------------------

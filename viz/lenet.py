@@ -30,7 +30,7 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image, ImageDraw
 
-from viz.animation import ConvStep, fmt
+from viz.animation.steps import ConvStep, fmt
 from viz.maps import data_uri
 from viz.style import LIGHT, Style
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from viz.animation import _font
+from viz.animation.gif import pil_font
 from viz.style import LIGHT, Style
 
 __all__ = ["StageCard", "strip_gif", "strip_png"]
@@ -61,7 +61,8 @@ def _draw_card(card: StageCard, side: int, style: Style, *, current: bool = Fals
                number: int | None = None) -> Image.Image:
     """One card: title, picture, shape, range, colour bar with its ends, clip note."""
     s = style.font_scale
-    title_f, big_f, f = _font("bold", int(22 * s)), _font("bold", int(20 * s)), _font("sans", int(16 * s))
+    title_f, big_f = pil_font("bold", int(22 * s)), pil_font("bold", int(20 * s))
+    f = pil_font("sans", int(16 * s))
     pad = 14
     w = side + 2 * pad
     h = side + int(260 * s)
@@ -113,7 +114,7 @@ def _lines(d: ImageDraw.ImageDraw, text: str, font, width: float) -> list[str]:
 def _arrow(height: int, style: Style) -> Image.Image:
     im = Image.new("RGB", (44, height), _hex(style.paper))
     d = ImageDraw.Draw(im)
-    d.text((22, height // 2), "→", fill=_hex(style.muted), font=_font("sans", 34), anchor="mm")
+    d.text((22, height // 2), "→", fill=_hex(style.muted), font=pil_font("sans", 34), anchor="mm")
     return im
 
 
@@ -128,7 +129,7 @@ def strip_png(cards: list[StageCard], *, style: Style = LIGHT, side: int = 300,
     im = Image.new("RGB", (w, h + head + 20), _hex(style.paper))
     if title:
         ImageDraw.Draw(im).text((10, 10), title, fill=_hex(style.text),
-                                font=_font("bold", int(24 * style.font_scale)))
+                                font=pil_font("bold", int(24 * style.font_scale)))
     x = 10
     for k, c in enumerate(drawn):
         im.paste(c, (x, head + 10))
@@ -147,8 +148,8 @@ def strip_gif(cards: list[StageCard], *, style: Style = LIGHT, side: int = 560,
     marked, the last frame held longer."""
     names = [c.title for c in cards]
     s = style.font_scale
-    chain_f = _font("sans", int(17 * s))
-    chain_b = _font("bold", int(17 * s))
+    chain_f = pil_font("sans", int(17 * s))
+    chain_b = pil_font("bold", int(17 * s))
     frames = []
     for k, card in enumerate(cards):
         body = _draw_card(card, side, style, current=True, number=k + 1)
@@ -158,7 +159,7 @@ def strip_gif(cards: list[StageCard], *, style: Style = LIGHT, side: int = 560,
         d = ImageDraw.Draw(im)
         y = 8
         if title:
-            d.text((10, y), title, fill=_hex(style.text), font=_font("bold", int(22 * s)))
+            d.text((10, y), title, fill=_hex(style.text), font=pil_font("bold", int(22 * s)))
             y += int(36 * s)
         x = 10
         for i, name in enumerate(names):

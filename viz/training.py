@@ -30,7 +30,7 @@ import plotly.io as pio
 from _plotly_utils.utils import to_typed_array_spec
 from plotly.subplots import make_subplots
 
-from viz.animation import AnimatedFigure
+from viz.animation.figure import AnimatedFigure
 from viz.style import LIGHT, Style
 
 __all__ = [
@@ -344,7 +344,7 @@ def training_gif(snapshots: Sequence[tuple[int, np.ndarray]], losses: Sequence[f
     step. Drawn with Pillow, in ``style``'s colours; the last frame is held longer."""
     from PIL import Image, ImageDraw
 
-    from viz.animation import _font
+    from viz.animation.gif import pil_font
 
     if not snapshots:
         raise ValueError("snapshots must not be empty")
@@ -361,9 +361,9 @@ def training_gif(snapshots: Sequence[tuple[int, np.ndarray]], losses: Sequence[f
     cell = side / max(kh, kw)
     paper, text, muted, line = (_hex_rgb(style.paper), _hex_rgb(style.text),
                                 _hex_rgb(style.muted), _hex_rgb(style.line))
-    title_f = _font("bold", int(22 * scale))
-    label_f = _font("sans", int(15 * scale))
-    num_f = _font("sans", max(9, min(int(cell * 0.3), int(cell * 0.92 / (0.6 * 6)))))
+    title_f = pil_font("bold", int(22 * scale))
+    label_f = pil_font("sans", int(15 * scale))
+    num_f = pil_font("sans", max(9, min(int(cell * 0.3), int(cell * 0.92 / (0.6 * 6)))))
     # the loss plot's box and its log scale
     px0, py0, px1, py1 = 470, 70, W - 30, H - 60
     finite = y[np.isfinite(y) & (y > 0)]

@@ -13,6 +13,7 @@ from tests.e2e.harness import screenshot, wait_for_app
 from ui import family_view as fv
 from viz import animation
 from viz import family as vf
+from viz.animation.steps import paren
 
 pytestmark = pytest.mark.browser
 
@@ -66,7 +67,7 @@ def test_step_a_transposed_convolution_both_ways(page, app_url):
     _wait_active(page, 0, 8)
     texts = _texts(page, 0)
     ch, cw = stamps.steps[-1].canvas.shape
-    assert texts[2].replace("<br>", " ") == f"{animation._paren(animation.fmt(x[2, 2]))} × KERNEL"
+    assert texts[2].replace("<br>", " ") == f"{paren(animation.fmt(x[2, 2]))} × KERNEL"
     canvas = texts[3 + w.size:3 + w.size + ch * cw]
     top, left = layer.axes[0].before, layer.axes[1].before
     ho, wo = layer.out_shape
@@ -103,7 +104,7 @@ def test_step_a_causal_1d_convolution(page, app_url):
     assert texts[0] == "Step 4 of 12 · y[3]"
     symbolic, numeric = texts[1].split("<br>")
     assert symbolic.startswith("y[3] = x[1]·w[0] + x[2]·w[1] + x[3]·w[2]")
-    products = " + ".join(f"{animation._paren(animation.fmt(v))}{animation.TIMES}"
+    products = " + ".join(f"{paren(animation.fmt(v))}{animation.TIMES}"
                           f"{animation.fmt(c)}" for v, c in zip(x[1:4], (0.25, 0.5, 0.25)))
     assert numeric.strip() == f"= {products} = {animation.fmt(out[3])}"
     # the causal padding: two cells before the signal, none after (the time axis says so)

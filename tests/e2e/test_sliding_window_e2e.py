@@ -91,7 +91,7 @@ def test_play_pause_step_and_click_a_cell(page, app_url):
     _wait_active(page, 10)
     _button(page, "Fast")
     _wait_active(page, 15)
-    # a Fast run never redraws; Back's redraw re-arms clicks (see viz.animation._frames)
+    # a Fast run never redraws; Back's redraw re-arms clicks (see viz.animation.figure._frames)
     _button(page, "Back")
     _wait_active(page, 14)
     x, y = _cell(page, 4)

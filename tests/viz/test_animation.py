@@ -9,6 +9,7 @@ import io
 import json
 import math
 import re
+from dataclasses import replace
 
 import numpy as np
 import plotly.graph_objects as go
@@ -240,7 +241,7 @@ def test_click_targets_are_one_per_output_cell_in_step_order(case):
 def test_frames_move_only_shapes_and_text(case):
     *_, fig = case
     for f in fig["frames"]:
-        # no trace data: listing a trace makes plotly.js drop the heatmaps (see animation._frames)
+        # no trace data: listing a trace makes plotly.js drop the heatmaps (see figure._frames)
         assert set(f) == {"name", "layout"}
         assert set(f["layout"]) <= {"shapes", "annotations"}
         for a in f["layout"]["annotations"]:
@@ -476,7 +477,7 @@ def test_on_a_wide_short_screen_the_equation_goes_beside_the_grids():
     below = A.conv_animation(run, ex.spec, look=A.fit_look(A.CLASSROOM, 1800, 1000))
     beside = A.conv_animation(run, ex.spec, look=A.fit_look(A.CLASSROOM, 1200, 500))
     assert beside.scene.cell_px > 1.5 * A.conv_animation(
-        run, ex.spec, look=A.replace(A.fit_look(A.CLASSROOM, 1200, 500), eq_beside=False)
+        run, ex.spec, look=replace(A.fit_look(A.CLASSROOM, 1200, 500), eq_beside=False)
     ).scene.cell_px
     eq = beside.scene.dyn_texts[1]
     right = max(g.box.right for g in beside.scene.grids)

@@ -19,6 +19,7 @@ from kernels import library
 from kernels.text import display_kernel
 from viz import animation as A
 from viz import maps, slides, training
+from viz.animation.steps import fit_number
 from viz.network import comparison_figure, network_figure
 from viz.style import DARK, DARK_HC, LIGHT, LIGHT_HC, restyle, style_for
 
@@ -310,7 +311,7 @@ def test_zoom_shows_the_windows_neighbourhood_with_every_number():
     # every value of the window (padded coordinates) is written, and the output's value
     for r in step.rows:
         for c in step.cols:
-            assert f">{A._fit(float(step.values[0, r - step.rows[0], c - step.cols[0]]), 6)}<" in html
+            assert f">{fit_number(float(step.values[0, r - step.rows[0], c - step.cols[0]]), 6)}<" in html
     assert A.fmt(step.output) in html and "1/16" in html
     assert html.count("<td") == (3 + 2) * (3 + 2) + 9  # the 5 x 5 neighbourhood, the kernel
     assert f"output row {step.row + 1}, col {step.col + 1}" in html

@@ -14,6 +14,7 @@ from conv.geometry import adjoint_geometry, conv_geometry, transposed_geometry
 from conv.shapes import conv_macs, conv_params
 from viz import animation as A
 from viz import family as F
+from viz.animation.steps import paren
 
 NUM = r"\(?(-?[\d.]+)\)?"
 
@@ -130,7 +131,7 @@ def test_each_stamps_equation_adds_up_and_the_last_is_the_engines_output(case):
             assert int(m.group(1)) == step.rows[a] - layer.axes[0].before + 1
         # the canvas cells shown: the running sums (blank where no stamp arrived yet, unless
         # no stamp ever arrives: 0)
-        assert notes[2]["text"] == f"{A._paren(A.fmt(step.value))} × KERNEL"
+        assert notes[2]["text"] == f"{paren(A.fmt(step.value))} × KERNEL"
         products = [n["text"] for n in notes[3:3 + w.size]]
         assert [float(t) for t in products] == pytest.approx(list((step.value * w).ravel()))
         canvas_texts = [n["text"] for n in notes[3 + w.size:3 + w.size + ch * cw]]
