@@ -88,4 +88,5 @@ def fit_look(look: Look, width_px: int, height_px: int) -> Look:
                    label_font=f(look.label_font, 13), eq_font=f(look.eq_font, 12),
                    max_cell_font=f(look.max_cell_font, 12), min_cell_font=f(look.min_cell_font, 10),
                    button_font=button_font, controls_px=controls,
+                   kernel_cell_px=f(look.kernel_cell_px, 20),
                    control_rows=2 if narrow else 1, eq_beside=not narrow)
