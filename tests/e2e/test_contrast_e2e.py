@@ -46,10 +46,10 @@ def _token(pg) -> str:
 
 def _wait_figure(pg, contains: str = "", old: str | None = None) -> str:
     pg.wait_for_function(
-        f"""() => {{ const g = document.querySelector('{FIGURE}');
+        f"""([contains, old]) => {{ const g = document.querySelector('{FIGURE}');
             const t = g && g.layout && g.layout.meta && g.layout.meta.token;
-            return t && t.includes({contains!r}) && t !== {old!r}
-                && !g.__busy && g.__next == null; }}""", timeout=240_000)
+            return t && t.includes(contains) && t !== old
+                && !g.__busy && g.__next == null; }}""", arg=[contains, old], timeout=240_000)
     wait_for_app(pg, timeout=240_000)
     return _token(pg)
 

@@ -78,7 +78,8 @@ def test_play_pause_step_and_click_a_cell(page, app_url):
     wait_for_app(page)
     assert _state(page)["title"] == "Step 10 of 16 · row 3, col 2"
     assert "step=10" in page.url
-    selected = page.locator('[data-testid="stMarkdown"]').filter(has_text="Clicked cell")
+    selected = page.locator('[data-testid="stMarkdown"]').filter(
+        has_text="click any output cell to jump there")
     assert "row 3, column 2" in selected.inner_text()
     # the window drawn is the one for that cell: rows 3-5, columns 2-4 of the input
     path = page.evaluate(

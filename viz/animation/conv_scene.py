@@ -93,6 +93,9 @@ def _conv_scene(stages: Stages, spec: ConvSpec, steps: list[ConvStep], look: Loo
             cell = layout_px(look, x_hi - x_lo, grid_h, n_eq, eq_chars, title_chars,
                              len(formula)).cell
             room = kernel_room(look, cell, kw, k_longest, k_label)
+            # never taller than the input or the output: on a short screen a kernel drawn for
+            # its numbers would otherwise shrink everything else, the kernel with it
+            room = (min(room[0], max(1.0, round(max(hp, ho) / kh, 3))), room[1])
             if room == (unit, gap_k):
                 break
             unit, gap_k = room

@@ -254,18 +254,18 @@ def layout_px(look: Look, grid_w: float, grid_h: float, n_eq: int, eq_chars: int
     ``title_chars``, an output-size formula of ``formula_chars`` and ``n_eq`` equation lines of
     up to ``eq_chars`` characters, within the look's width and height: the equation under the
     grids, or (``look.eq_beside``) beside them when that makes the cells a tenth larger;
-    ``note``: room for the note saying that numbers are hidden (under the grids, so the
-    equation goes under it too)."""
+    ``note``: room for the note saying that numbers are hidden, under the grids."""
     below = _layout_below(look, grid_w, grid_h, n_eq, eq_chars, title_chars, formula_chars,
                           note)
-    if not look.eq_beside or not eq_chars or note:
+    if not look.eq_beside or not eq_chars:
         return below
     eq_font = look.eq_font  # monospace: 0.6 em a character; the column takes at most half
     if eq_chars * 0.61 * eq_font + BESIDE_GAP_PX > 0.5 * look.width_px:
         eq_font = max(10, int((0.5 * look.width_px - BESIDE_GAP_PX) / (0.61 * eq_chars)))
     eq_w = eq_chars * 0.61 * eq_font + BESIDE_GAP_PX
     eq_h = n_eq * eq_font * 1.32 + 6
-    under = look.label_font * 0.8 + 6  # captions under the grids
+    note_px = len(_note_lines(look)) * _note_font(look) * 1.3 + 4 if note else 0.0
+    under = look.label_font * 0.8 + 6 + note_px  # captions (and the note) under the grids
 
     def fit(header_px: float) -> tuple[float, float]:
         free_h = look.max_height_px - look.controls_px - header_px - 20
@@ -285,7 +285,7 @@ def layout_px(look: Look, grid_w: float, grid_h: float, n_eq: int, eq_chars: int
     eq_u = max(under / cell, eq_h / cell - grid_h + 0.1)
     return Sizes(cell, eq_font, header_px / cell, eq_u,
                  0.0 if side_by_side else look.title_font * 1.5 / cell, not side_by_side,
-                 beside_u=eq_w / cell)
+                 note_px=note_px, beside_u=eq_w / cell)
 
 
 def _layout_below(look: Look, grid_w: float, grid_h: float, n_eq: int, eq_chars: int,
