@@ -133,7 +133,8 @@ class Page:
 
 
 # The query names, in each page's declaration order (ui/lab_state.py url_state(),
-# ui/window_view.py url_state(), ui/controls.py layer_params): links are written in this order.
+# ui/window_view.py url_state(), ui/layer_controls.py layer_params): links are written in this
+# order.
 _LAYER = ("pad", "ph", "pw", "pm", "s", "d", "b", "act", "slope", "pool", "pk", "ps")
 LAB_ORDER = ("img", "res", "colour", "k", "ks", "sigma", "kt", "bank", "kr", "kg", "kb",
              *_LAYER, "show", "map", "mapping", "lim")

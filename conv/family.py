@@ -50,8 +50,17 @@ from __future__ import annotations
 import numpy as np
 
 from conv import ops, warm
-from conv.geometry import (Geometry, adjoint_geometry, as_int, as_pair, conv_geometry,
-                           transposed_geometry)
+from conv.bands import JIT_LOCK, THREADS, run_bands
+from conv.checks import as_image, check_finite
+from conv.geometry import (
+    Geometry,
+    adjoint_geometry,
+    as_int,
+    as_pair,
+    conv_geometry,
+    transposed_geometry,
+)
+from conv.padding import band_plan
 
 __all__ = ["conv1d", "conv2d_grad", "conv_transpose1d", "conv_transpose2d", "im2col"]
 
@@ -147,7 +156,7 @@ def _check_padding_mode_1d(mode, padding, before_after, n: int) -> None:
 def _finite(*named) -> None:
     for a, name in named:
         if a is not None:
-            ops._check_finite(a, name)
+            check_finite(a, name)
 
 
 # --------------------------------------------------------------------------------------------
@@ -226,7 +235,7 @@ def _transposed(x: np.ndarray, weight: np.ndarray, bias, layer: Geometry, groups
         # one task per thread (a task per chunk: ~50 us each of the pool's own overhead); a
         # copy is cheaper than a multiply-add, so up to 4M values on the calling thread (on a
         # busy machine, waiting for the second core cost more than the copy)
-        ops._run_bands(m1 - m0, -(-(m1 - m0) // ops._THREADS), part.size // 4, interleave)
+        run_bands(m1 - m0, -(-(m1 - m0) // THREADS), part.size // 4, interleave)
     return out
 
 
@@ -349,7 +358,7 @@ def _unfold_band(plan, r0: int, r1: int, channels: slice, out: np.ndarray) -> No
 
 def _plan_for(x: np.ndarray, layer: Geometry, kernel_hw):
     rows, cols = layer.axes
-    return ops._plan(x, layer.padding, "zeros", tuple(kernel_hw), (rows.stride, cols.stride),
+    return band_plan(x, layer.padding, "zeros", tuple(kernel_hw), (rows.stride, cols.stride),
                      (rows.dilation, cols.dilation))
 
 
@@ -365,7 +374,7 @@ def im2col(x, kernel_size, *, stride=1, padding=0, dilation=1) -> np.ndarray:
     The matrix holds ``kH*kW`` copies of the input: for a 3x3 kernel on a 12-megapixel photo,
     1.3 GB. The engine itself never builds it for a whole image (see :func:`conv2d_grad`).
     """
-    x = ops._as_image(x)
+    x = as_image(x)
     kh, kw = as_pair(kernel_size, "kernel_size")
     layer = conv_geometry(x.shape[1:], (kh, kw), stride=stride, padding=padding,
                           dilation=dilation)
@@ -398,18 +407,19 @@ def _deinterleave(x: np.ndarray, stride: int) -> np.ndarray:
 
 def _grad_weight_jit(x, grad_out, layer: Geometry, groups: int, kernel_hw) -> np.ndarray:
     """The weight's gradient by the compiled loop (``conv/_jit.py``), on every core."""
-    from conv import _jit
     import numba
+
+    from conv import _jit
 
     c_in, c_out = x.shape[0], grad_out.shape[0]
     cpg = c_in // groups
     rows, cols = layer.axes
     h_out = layer.out_shape[0]
     # about eight tasks per thread, so that a short last task leaves no core idle for long
-    n_bands = min(h_out, max(1, -(-8 * ops._THREADS // c_in)))
+    n_bands = min(h_out, max(1, -(-8 * THREADS // c_in)))
     partial = np.empty((n_bands, c_out, cpg, *kernel_hw), np.float64)
     xph = _deinterleave(x, cols.stride)
-    with ops._JIT_LOCK:
+    with JIT_LOCK:
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
         _jit.weight_grad(xph, x.shape[2], grad_out, partial, rows.before, cols.before,
                          rows.stride, cols.stride, rows.dilation, cols.dilation, groups)

@@ -10,7 +10,7 @@ import streamlit as st
 
 from kernels import learned as _learned  # noqa: F401 - the presets include LeNet-5's filters
 from kernels import library, parametric, record
-from ui import controls
+from ui import kernel_controls, layer_controls
 from ui.lab_figure import MAP_CHOICES, MAX_MAPS, STAGE_CHOICES
 from ui.lab_source import COLOURS, DEFAULT_IMAGE, DEFAULT_RES, RESOLUTIONS, image_choice
 from ui.state import Param, UrlState, choice, fmt_number, integer, number, words
@@ -21,7 +21,7 @@ LINK_KEY = "lab-link"
 
 def url_state() -> UrlState:
     """Every setting of the page but the uploaded photo, with its URL name."""
-    keys = controls.preset_keys()
+    keys = kernel_controls.preset_keys()
     P = Param
     return UrlState("lab", [
         P("img", "lab.img", DEFAULT_IMAGE, image_choice, label="image"),
@@ -32,17 +32,18 @@ def url_state() -> UrlState:
           skip=_implied_size),
         P("sigma", "lab.k.sigma", None, number(*parametric.SIGMA_RANGE), format=fmt_number,
           label="sigma", skip=_implied_sigma),
-        P("kt", "lab.kt", None, controls.parse_compact, format=controls.format_compact,
+        P("kt", "lab.kt", None, kernel_controls.parse_compact,
+          format=kernel_controls.format_compact,
           label="kernel"),
         P("bank", "lab.k.bank", [], words(keys, max_items=MAX_MAPS - 1), format=",".join,
           label="filter bank"),
-        P("kr", "lab.k.slice.R", None, controls.parse_compact,
-          format=controls.format_compact, label="R slice"),
-        P("kg", "lab.k.slice.G", None, controls.parse_compact,
-          format=controls.format_compact, label="G slice"),
-        P("kb", "lab.k.slice.B", None, controls.parse_compact,
-          format=controls.format_compact, label="B slice"),
-        *controls.layer_params("lab"),
+        P("kr", "lab.k.slice.R", None, kernel_controls.parse_compact,
+          format=kernel_controls.format_compact, label="R slice"),
+        P("kg", "lab.k.slice.G", None, kernel_controls.parse_compact,
+          format=kernel_controls.format_compact, label="G slice"),
+        P("kb", "lab.k.slice.B", None, kernel_controls.parse_compact,
+          format=kernel_controls.format_compact, label="B slice"),
+        *layer_controls.layer_params("lab"),
         P("show", "lab.show", "output", choice(STAGE_CHOICES), label="stage shown"),
         P("map", "lab.map", "0", choice(MAP_CHOICES), label="map shown"),
         P("mapping", "lab.mapping", "auto", choice(maps.MAPPINGS), label="display mapping"),
@@ -60,7 +61,7 @@ def after_restore(url: UrlState, notices: list[str]) -> None:
     for k in ("lab.k.origin", "lab.k.note"):
         ss.pop(k, None)
     ss.pop("lab.k.text", None)  # the picker rebuilds it from the preset...
-    controls.drop_pending("lab.k.text", "lab.k.sigma")
+    kernel_controls.drop_pending("lab.k.text", "lab.k.sigma")
     if ss.get("lab.kt"):
         ss["lab.k.text"] = ss["lab.kt"]  # ...unless the link carries an edited kernel
     spec = library.PARAMETRIC.get(ss.get("lab.k.preset"))

@@ -22,7 +22,7 @@ from conv import examples, image, ops, samples, stages
 from conv.examples import EXAMPLES
 from conv.stages import ConvSpec, PoolSpec
 from kernels import library, parametric, record
-from ui import cache, controls, shared
+from ui import cache, kernel_controls, layer_controls, shared
 from ui.media import held_digest, jpeg
 from ui.state import Param, UrlState, choice, flag, fmt_number, integer, number
 from viz import animation
@@ -67,16 +67,17 @@ def url_state() -> UrlState:
         P("y", "sw.py", 50, integer(0, 100), label="patch centre y (%)"),
         P("region", "sw.region", 96, integer(2, 4096), label="patch region (pixels)"),
         P("cells", "sw.cells", 12, integer(2, MAX_CELLS), label="patch cells"),
-        P("k", f"{K}.preset", "vertical_edge", choice(controls.preset_keys()),
+        P("k", f"{K}.preset", "vertical_edge", choice(kernel_controls.preset_keys()),
           label="kernel preset"),
         P("ks", f"{K}.size", None, integer(1, record.MAX_SIZE), label="kernel size"),
         P("sigma", f"{K}.sigma", None, number(*parametric.SIGMA_RANGE), format=fmt_number,
           label="sigma"),
-        P("kt", "sw.kt", None, controls.parse_compact, format=controls.format_compact,
+        P("kt", "sw.kt", None, kernel_controls.parse_compact,
+          format=kernel_controls.format_compact,
           label="kernel"),
         P("flip", "sw.flip", False, flag, format=lambda v: "1" if v else "0",
           label="true convolution (flip)"),
-        *controls.layer_params("sw", max_pad=8),
+        *layer_controls.layer_params("sw", max_pad=8),
         P("step", "sw.step", 0, lambda t: integer(1, 10**6)(t) - 1, format=lambda v: str(v + 1),
           label="step"),
         P("pstep", "sw.pstep", 0, lambda t: integer(1, 10**6)(t) - 1,
@@ -87,7 +88,8 @@ def url_state() -> UrlState:
 def example_settings(key: str) -> dict[str, object]:
     """The page's settings (session-state keys) that reproduce an example exactly."""
     ex = examples.get(key)
-    out: dict[str, object] = {**controls.layer_defaults("sw"), "sw.flip": False, "sw.kt": None}
+    out: dict[str, object] = {**layer_controls.layer_defaults("sw"), "sw.flip": False,
+                              "sw.kt": None}
     out["sw.pad"] = "valid"
     spec, pool = ex.spec, ex.pool
     if spec is not None:
@@ -138,7 +140,7 @@ def after_restore(url: UrlState, notices: list[str]) -> None:
                 ss[k] = v
     for k in (f"{K}.text", f"{K}.note", f"{K}.origin"):
         ss.pop(k, None)
-    controls.drop_pending(f"{K}.text", f"{K}.sigma")
+    kernel_controls.drop_pending(f"{K}.text", f"{K}.sigma")
     if ss.get("sw.kt"):
         ss[f"{K}.text"] = ss["sw.kt"]
     spec = library.PARAMETRIC.get(ss.get(f"{K}.preset"))
@@ -238,7 +240,7 @@ def thumbnail_jpeg(p: Photo, box: tuple[int, int, int, int]) -> bytes:
 # The layer
 # --------------------------------------------------------------------------------------------
 
-def layer_spec(weights: np.ndarray, layer: controls.Layer, flip: bool) -> ConvSpec:
+def layer_spec(weights: np.ndarray, layer: layer_controls.Layer, flip: bool) -> ConvSpec:
     """The page's kernel and controls as a ConvSpec (``ValueError`` with the reason when
     impossible): a 2-D kernel is one filter of one channel, no larger than the page shows."""
     w = np.asarray(weights, np.float64)
@@ -251,7 +253,7 @@ def layer_spec(weights: np.ndarray, layer: controls.Layer, flip: bool) -> ConvSp
     return layer.spec(w, flip=flip)
 
 
-def volume_spec(ex: examples.Example, layer: controls.Layer) -> ConvSpec:
+def volume_spec(ex: examples.Example, layer: layer_controls.Layer) -> ConvSpec:
     """The volume example's own filters and biases, with the page's geometry and activation."""
     return dataclasses.replace(layer, bias=0.0).spec(ex.spec.weight, bias=ex.spec.bias)
 

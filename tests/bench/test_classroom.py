@@ -15,7 +15,7 @@ from bench import bench_classroom as bc
 from conv import ops
 from conv.network_presets import PRESETS
 from kernels import library
-from ui import arithmetic_view, controls, lab_state
+from ui import arithmetic_view, kernel_controls, lab_state
 from ui import window_view as wv
 from ui.state import SHARED, flag
 
@@ -70,7 +70,7 @@ def test_kernel_sizes_are_the_librarys():
         spec = library.PARAMETRIC[key]
         assert set(sizes) <= set(spec.sizes) and default == spec.default_size, key
     assert set(bc.TAKES_SIGMA) == {k for k, s in library.PARAMETRIC.items() if s.takes_sigma}
-    assert set(bc.LAB_KERNEL_PICKS) | set(bc.BANK_PICKS) <= set(controls.preset_keys())
+    assert set(bc.LAB_KERNEL_PICKS) | set(bc.BANK_PICKS) <= set(kernel_controls.preset_keys())
 
 
 @pytest.mark.parametrize("fixed, first", [
@@ -91,7 +91,7 @@ def test_filter_lab_queries_parse_and_apply(fixed, first):
             assert values["sigma"] <= 10.0
         side = bc.lab_kernel_side(cfg)
         bank = values.get("bank", [])
-        candidates = controls.bank_candidates((side, side))
+        candidates = kernel_controls.bank_candidates((side, side))
         assert all(b in candidates for b in bank), (bank, side)
         n = 6 if cfg.get("img") == "synthetic:lecture_6x6" else 100
         _conv_ok(n, side, cfg, bc.LAYER_DEFAULTS)

@@ -1,4 +1,5 @@
-"""conv.ops against the lecture notes' worked examples, a scipy oracle, and properties."""
+"""conv.ops (the convolution) against the lecture notes' worked examples, a scipy oracle, and
+properties. Padding, pooling and activations have their own tests beside this one."""
 
 import itertools
 
@@ -84,12 +85,6 @@ def test_seed_gaussian_blur_5x5_rounds_to_the_notes_values():
     out = ops.conv2d(GRID_5X5[None], k[None, None])[0]
     assert np.round(out).astype(int).tolist() == [[178, 175, 216], [141, 133, 183], [106, 117, 167]]
     assert out[0, 0] == pytest.approx(177.75, abs=1e-4)  # 206/16 + 205/8 + ... + 75/16
-
-
-def test_seed_max_pool_4x4():
-    x = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]], np.float32)[None]
-    assert ops.pool2d(x, 2)[0].tolist() == [[6, 8], [3, 4]]
-    assert ops.pool2d(x, 2, mode="avg")[0].tolist() == [[3.25, 5.25], [2, 2]]
 
 
 def test_seed_n5_p1_f3_s2_gives_3x3():
@@ -274,67 +269,12 @@ def test_every_output_value_is_the_dot_product_at_its_window(stride, dilation, p
         assert out[0, i, j] == pytest.approx(float(np.sum(window * POW2)), rel=1e-6)
 
 
-def test_pad_matches_numpy_pad_for_every_mode():
-    x = np.arange(20, dtype=np.float32).reshape(1, 4, 5)
-    for mode in ops.PADDING_MODES:
-        pads = ((3, 1), (2, 4))
-        expected = np.pad(x, ((0, 0),) + pads, mode=ops.NUMPY_PAD_MODE[mode])
-        np.testing.assert_array_equal(ops.pad(x, pads, mode), expected)
+def test_the_modules_beside_it_are_importable_from_ops():
+    from conv import activations, padding, pooling
 
-
-# ---------------------------------------------------------------------------------------------
-# Pooling
-# ---------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("mode", ops.POOL_MODES)
-@pytest.mark.parametrize("k", [2, 3, (2, 4)])
-def test_non_overlapping_pool_matches_reshape_oracle(mode, k):
-    rng = np.random.default_rng(10)
-    kh, kw = as_pair(k, "k")
-    x = rng.normal(size=(3, 5 * kh + 1, 4 * kw + 1)).astype(np.float32)  # the floor drops one row/col
-    blocks = x[:, :5 * kh, :4 * kw].reshape(3, 5, kh, 4, kw)
-    expected = blocks.max(axis=(2, 4)) if mode == "max" else blocks.mean(axis=(2, 4))
-    np.testing.assert_allclose(ops.pool2d(x, k, mode=mode), expected, rtol=1e-6, atol=1e-6)
-
-
-@pytest.mark.parametrize("mode", ops.POOL_MODES)
-def test_overlapping_padded_pool_matches_brute_force(mode):
-    rng = np.random.default_rng(11)
-    x = rng.normal(size=(2, 7, 8)).astype(np.float32)
-    fill = -np.inf if mode == "max" else 0.0
-    xp = np.pad(x, ((0, 0), (1, 1), (1, 1)), constant_values=fill)
-    out = ops.pool2d(x, 3, 2, 1, mode=mode)
-    for c, i, j in itertools.product(range(2), range(out.shape[1]), range(out.shape[2])):
-        window = xp[c, 2 * i:2 * i + 3, 2 * j:2 * j + 3]
-        expected = window.max() if mode == "max" else window.sum() / 9  # count_include_pad
-        assert out[c, i, j] == pytest.approx(float(expected), rel=1e-6)
-
-
-def test_large_pool_in_parallel_bands():
-    rng = np.random.default_rng(12)
-    x = rng.normal(size=(8, 600, 500)).astype(np.float32)
-    expected = x.reshape(8, 300, 2, 250, 2).max(axis=(2, 4))
-    np.testing.assert_array_equal(ops.pool2d(x, 2), expected)
-
-
-# ---------------------------------------------------------------------------------------------
-# Activations
-# ---------------------------------------------------------------------------------------------
-
-def test_activations():
-    x = np.array([[[-1000.0, -2.0, 0.0, 3.0, 1000.0]]], np.float32)
-    assert ops.activate(x, "identity").tolist() == x.tolist()
-    assert ops.activate(x, "relu")[0, 0].tolist() == [0, 0, 0, 3, 1000]
-    assert ops.activate(x, "leaky_relu")[0, 0].tolist() == pytest.approx([-10, -0.02, 0, 3, 1000])
-    assert ops.activate(x, "leaky_relu", negative_slope=0.2)[0, 0, 1] == pytest.approx(-0.4)
-    assert ops.activate(x, "sigmoid")[0, 0].tolist() == pytest.approx([0, 0.1192029, 0.5, 0.9525741, 1])
-    assert ops.activate(x, "tanh")[0, 0].tolist() == pytest.approx(np.tanh(x[0, 0]).tolist())
-    assert ops.activate(x, "abs")[0, 0].tolist() == [1000, 2, 0, 3, 1000]
-
-
-def test_activation_on_a_large_map_in_parallel():
-    x = np.random.default_rng(13).normal(size=(4, 700, 800)).astype(np.float32)
-    np.testing.assert_array_equal(ops.activate(x, "relu"), np.maximum(x, 0))
+    assert ops.pad is padding.pad and ops.NUMPY_PAD_MODE is padding.NUMPY_PAD_MODE
+    assert ops.pool2d is pooling.pool2d and ops.activate is activations.activate
+    assert all(hasattr(ops, name) for name in ops.__all__)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,22 +329,6 @@ def test_huge_but_finite_values_are_accepted():
     assert ops.conv2d(x, np.ones((1, 1, 1, 1))).max() == pytest.approx(3e37)
 
 
-@pytest.mark.parametrize("call,words", [
-    (lambda: ops.pool2d(X, 9), ["pooling window", "9 x 9", "8 x 8"]),
-    (lambda: ops.pool2d(X, 2, padding=2), ["padding", "half"]),
-    (lambda: ops.pool2d(X, 2, stride=0), ["stride", "0"]),
-    (lambda: ops.pool2d(X, 2, mode="median"), ["mode", "'median'", "'max'"]),
-    (lambda: ops.activate(X, "gelu"), ["name", "'gelu'", "'relu'"]),
-    (lambda: ops.activate(X, "relu", negative_slope=0.1), ["relu", "no parameters"]),
-    (lambda: ops.activate(X, "leaky_relu", negative_slope=float("nan")), ["negative_slope", "finite"]),
-])
-def test_bad_pool_and_activation_arguments_are_explained(call, words):
-    with pytest.raises(ValueError) as info:
-        call()
-    for word in words:
-        assert word in str(info.value)
-
-
 # ---------------------------------------------------------------------------------------------
 # Properties
 # ---------------------------------------------------------------------------------------------
@@ -455,15 +379,6 @@ def test_zero_sum_kernel_on_a_constant_image_gives_zero_inside(h, w, value, seed
     k -= k.mean()
     out = ops.conv2d(np.full((1, h, w), value), k[None, None], padding="valid")
     np.testing.assert_allclose(out, 0, atol=1e-4 * (value + 1))
-
-
-@settings(max_examples=40, deadline=None)
-@given(st.integers(2, 16), st.integers(2, 16), st.integers(1, 3), st.integers(1, 3),
-       st.integers(0, 2 ** 31))
-def test_max_pool_is_at_least_avg_pool(h, w, k, s, seed):
-    k = min(k, h, w)
-    x = np.random.default_rng(seed).normal(size=(2, h, w))
-    assert np.all(ops.pool2d(x, k, s) >= ops.pool2d(x, k, s, mode="avg") - 1e-6)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])

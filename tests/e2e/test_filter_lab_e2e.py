@@ -413,7 +413,7 @@ def test_a_number_typed_into_the_grid_is_applied(page, app_url):
         box = grid.bounding_box()
         page.wait_for_timeout(200)
     # columns of 53 px after the row numbers, a header of 36 px and rows of 38 px
-    # (controls.kernel_grid): the middle of the first row; typing starts the cell's editor
+    # (kernel_controls.kernel_grid): the middle of the first row; typing starts the cell's editor
     page.mouse.click(box["x"] + box["width"] - 53 * 2 + 26, box["y"] + 37 + 19)
     # the grid moves the focus to the selected cell (its accessible table's) a moment later
     page.wait_for_function("() => document.activeElement.id === 'glide-cell-2-0'")

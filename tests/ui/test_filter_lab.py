@@ -650,10 +650,10 @@ def test_stages_match_the_engine():
     at = ok(_open({"s": "2", "act": "relu"}))
     x = image.to_array(image.decode(samples.load_sample("chelsea")).rgb, mode="gray")
     from kernels import library
-    from ui import controls
+    from ui import layer_controls
     w, g, _ = algebra.layer_weights([("Sobel x", library.get("sobel_x").weights)], "gray")
-    spec = controls.Layer("same", "zeros", 2, 1, 0.0, "relu", 0.01, "none", 2,
-                          None).spec(w, groups=g)
+    spec = layer_controls.Layer("same", "zeros", 2, 1, 0.0, "relu", 0.01, "none", 2,
+                                None).spec(w, groups=g)
     out = run(x, spec).output.array
     rows, cols, values = hover_values(figure(at), 1)
     np.testing.assert_array_equal(values[..., 0], out[0][rows, cols])
@@ -685,13 +685,13 @@ def _shown_digest(at: AppTest) -> str:
     """The digest of the layer made of the kernel the text box shows, the filter bank's kernels
     and the default layer (grayscale): what the figure must apply."""
     from kernels.text import parse_kernel
-    from ui import controls
+    from ui import kernel_controls, layer_controls
     w = parse_kernel(at.text_area(key="lab.k.text").value)
-    bank = controls.bank_candidates(w.shape)
+    bank = kernel_controls.bank_candidates(w.shape)
     chosen = at.session_state["lab.k.bank"] if "lab.k.bank" in at.session_state else []
     kernels = [("", w)] + [("", bank[k]) for k in chosen]
     weight, groups, _ = algebra.layer_weights(kernels, "gray")
-    return lab_result.spec_digest(controls.Layer(
+    return lab_result.spec_digest(layer_controls.Layer(
         "same", "zeros", 1, 1, 0.0, "identity", 0.01, "none", 2, None).spec(weight, groups=groups))
 
 

@@ -346,7 +346,7 @@ def test_other_kernels_print_rounded():
 
 
 def test_kernel_table_has_no_long_floats_and_says_when_it_rounds():
-    from ui.controls import ROUNDED_NOTE, kernel_table_html
+    from ui.kernel_controls import ROUNDED_NOTE, kernel_table_html
 
     html = kernel_table_html(library.get("gaussian", size=5, sigma=1.0).weights)
     assert not re.search(r"\d{8,}", html) and ROUNDED_NOTE in html
@@ -355,7 +355,7 @@ def test_kernel_table_has_no_long_floats_and_says_when_it_rounds():
 
 
 def test_kernel_grid_format():
-    from ui.controls import grid_format
+    from ui.kernel_controls import grid_format
 
     assert grid_format(library.get("sobel_x").weights)[0] == "plain"
     fmt, chars, rounded = grid_format(library.get("gaussian", size=5, sigma=1.0).weights)

@@ -26,9 +26,10 @@ import streamlit as st
 
 from conv import image
 from kernels import algebra
+from kernels.text import format_kernel
 from ui import (
-    controls,
     display,
+    kernel_controls,
     lab_arithmetic,
     lab_downloads,
     lab_figure,
@@ -37,6 +38,7 @@ from ui import (
     lab_state,
     lab_strip,
     lab_style,
+    layer_controls,
     uploads,
 )
 from ui.classroom import header, mode
@@ -118,18 +120,19 @@ def _after_edit() -> None:
     or all the kernel's controls when the filter bank or the RGB slices depend on the change
     (a new shape, or a full RGB filter, whose slices start from the kernel)."""
     _, old = ss[PICKED]
-    new = controls.current_kernel("lab.k")
+    new = kernel_controls.current_kernel("lab.k")
     if ss.get("lab.colour") == "rgb" or new is None or new.shape != old.shape:
         st.rerun([KERNEL, FIGURES])
     # the section's header names the kernel: "Custom (edited from ...)" from the first edit
     # on, the preset's name again when an edit gives it back
-    if f"**Kernel:** {controls.kernel_summary('lab.k')}" != ss.get("lab.kernel_box", ("",))[0]:
+    label = f"**Kernel:** {kernel_controls.kernel_summary('lab.k')}"
+    if label != ss.get("lab.kernel_box", ("",))[0]:
         st.rerun([KERNEL, FIGURES])
     st.rerun([EDITOR, FIGURES])
 
 
-def _picked(picked: controls.PickedKernel) -> None:
-    ss["lab.kt"] = controls.format_kernel(picked.weights) if picked.edited else None
+def _picked(picked: kernel_controls.PickedKernel) -> None:
+    ss["lab.kt"] = format_kernel(picked.weights) if picked.edited else None
     ss[PICKED] = (picked.name, picked.weights)
 
 
@@ -149,26 +152,26 @@ def kernel_section(colour: str) -> None:
     # makes a new expander, which starts as the previous one was (open after a change made in
     # it); opening or closing it keeps the same one (a new one would be drawn again in the
     # browser under the user's next click)
-    label = f"**Kernel:** {controls.kernel_summary('lab.k')}"
+    label = f"**Kernel:** {kernel_controls.kernel_summary('lab.k')}"
     if ss.get("lab.kernel_box", ("",))[0] != label:
         ss["lab.kernel_box"] = (label, bool(ss.get("lab.kernel_open", False)))
     box = st.expander(label, key="lab.kernel_open", icon=":material/grid_on:",
                       on_change="rerun", expanded=ss["lab.kernel_box"][1])
     if not box.open:
-        picked = controls.picked_kernel("lab.k", page="filter_lab")
+        picked = kernel_controls.picked_kernel("lab.k", page="filter_lab")
         _picked(picked)
-        ss[BANK] = controls.bank_kernels("lab.k", picked.weights.shape)
-        ss[SLICES] = (controls.slices_from_state("lab.k", picked.weights)
+        ss[BANK] = kernel_controls.bank_kernels("lab.k", picked.weights.shape)
+        ss[SLICES] = (kernel_controls.slices_from_state("lab.k", picked.weights)
                       if colour == "rgb" else None)
         return
     # one column: the section sits beside the figure, in the page's narrower column
     with box:
-        picked = controls.kernel_picker("lab.k", page="filter_lab", on_change=after,
+        picked = kernel_controls.kernel_picker("lab.k", page="filter_lab", on_change=after,
                                         on_edit=_after_edit, editor_key=EDITOR,
                                         on_picked=_picked, persist="page")
-        ss[BANK] = controls.bank_picker("lab.k", picked.weights.shape, on_change=after,
+        ss[BANK] = kernel_controls.bank_picker("lab.k", picked.weights.shape, on_change=after,
                                         persist="page")
-        ss[SLICES] = (controls.rgb_slices("lab.k", picked.weights, on_change=after)
+        ss[SLICES] = (kernel_controls.rgb_slices("lab.k", picked.weights, on_change=after)
                       if colour == "rgb" else None)
 
 
@@ -183,7 +186,7 @@ def layer_section() -> None:
                       key="lab.layer_open", icon=":material/tune:", on_change="rerun")
     if box.open:
         with box:
-            controls.layer_controls("lab", on_value=_redraw(FIGURES),
+            layer_controls.layer_controls("lab", on_value=_redraw(FIGURES),
                                     on_shape=_redraw(LAYER, FIGURES), persist="page")
 
 
@@ -202,8 +205,8 @@ def figures(src: lab_source.Source, colour: str) -> None:
     # the shape changes); never a traceback if they did not
     kernels = [(name, w)] + [(n, b) for n, b in ss[BANK] if b.shape == w.shape]
     slices = ss[SLICES] if ss[SLICES] is not None and ss[SLICES].shape[1:] == w.shape else None
-    layer = controls.layer_from_state("lab")
-    st.caption(f"**Layer applied:** {controls.layer_summary('lab')}")
+    layer = layer_controls.layer_from_state("lab")
+    st.caption(f"**Layer applied:** {layer_controls.layer_summary('lab')}")
     weight, groups, names = algebra.layer_weights(kernels, colour, slices)
     pair = algebra.derivative_pair(kernels)
     try:

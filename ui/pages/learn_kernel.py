@@ -16,7 +16,7 @@ from ui import display, keys
 from ui import learn_view as view
 from ui.classroom import header, mode
 from ui.classroom import style as page_style
-from ui.controls import kernel_picker
+from ui.kernel_controls import kernel_picker
 
 log = logging.getLogger(__name__)
 ss = st.session_state

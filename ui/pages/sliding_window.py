@@ -17,12 +17,15 @@ import streamlit as st
 
 from conv.examples import EXAMPLES
 from conv.stages import PoolSpec
-from ui import controls, display, keys, shared
+from kernels.text import format_kernel
+from ui import display, keys, shared
 from ui import window_view as wv
 from ui.classroom import header
 from ui.classroom import mode as classroom_mode
 from ui.classroom import style as page_style
 from ui.html_view import html_view
+from ui.kernel_controls import kernel_picker
+from ui.layer_controls import layer_controls
 from viz import animation
 
 log = logging.getLogger(__name__)
@@ -151,8 +154,8 @@ def kernel_controls():
                     f"{w.shape[3]} each, with biases {', '.join(f'{b:g}' for b in example.spec.bias)}) "
                     "are shown in the figure.")
         return None
-    picked = controls.kernel_picker(wv.K, default="vertical_edge", page=wv.PAGE, grid=False)
-    ss["sw.kt"] = controls.format_kernel(picked.weights) if picked.edited else None
+    picked = kernel_picker(wv.K, default="vertical_edge", page=wv.PAGE, grid=False)
+    ss["sw.kt"] = format_kernel(picked.weights) if picked.edited else None
     st.checkbox("True convolution: rotate the kernel by 180° first", key="sw.flip",
                 help="Deep-learning 'convolution' is cross-correlation (no flip), as in "
                      "PyTorch; the mathematical convolution flips the kernel.")
@@ -170,7 +173,7 @@ with st.sidebar:
     weights = kernel_controls()
     st.divider()
     st.markdown("**Layer**")
-    layer = controls.layer_controls("sw")
+    layer = layer_controls("sw")
 
 if error:
     st.error(error)

@@ -1,5 +1,5 @@
-"""ui.controls: the kernel picker (grid, text, actions), the filter bank, RGB slices and the
-layer controls; the kernel applied is always the kernel shown."""
+"""ui.kernel_controls: the kernel picker (grid, text, actions), the filter bank and RGB slices;
+the kernel applied is always the kernel shown."""
 
 import re
 
@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from kernels import library
 from kernels.text import KernelTextError, parse_kernel
-from ui import controls
+from ui import kernel_controls
 
 # --------------------------------------------------------------------------------------------
 # Plain helpers
@@ -24,25 +24,25 @@ from ui import controls
     np.full((15, 15), 1 / 225),
 ])
 def test_compact_kernel_round_trips_exactly(w):
-    text = controls.compact_kernel(w)
+    text = kernel_controls.compact_kernel(w)
     assert "\n" not in text and " " not in text
     back = parse_kernel(text)
     assert back.shape == w.shape and np.array_equal(back, w)
-    assert np.array_equal(parse_kernel(controls.parse_compact(text)), w)
+    assert np.array_equal(parse_kernel(kernel_controls.parse_compact(text)), w)
 
 
 def test_huge_weights_are_refused_with_their_position():
     with pytest.raises(KernelTextError, match="row 2, column 1: 1e\\+07 is too large"):
-        controls.check_weights(np.array([[0.0, 1.0], [1e7, 0.0]]))
+        kernel_controls.check_weights(np.array([[0.0, 1.0], [1e7, 0.0]]))
 
 
 def test_bank_candidates_share_the_kernel_size():
-    three = controls.bank_candidates((3, 3))
+    three = kernel_controls.bank_candidates((3, 3))
     assert {"sobel_y", "scharr_y", "laplacian_4", "box", "identity"} <= set(three)
     assert "roberts_se" not in three  # 2x2
     assert three["box"].shape == three["gaussian"].shape == (3, 3)  # built at the bank's size
-    assert set(controls.bank_candidates((2, 2))) >= {"roberts_se", "roberts_sw", "box"}
-    five = controls.bank_candidates((5, 5))
+    assert set(kernel_controls.bank_candidates((2, 2))) >= {"roberts_se", "roberts_sw", "box"}
+    five = kernel_controls.bank_candidates((5, 5))
     assert five["gaussian"].shape == (5, 5) and "sobel_x" not in five
 
 
@@ -54,7 +54,7 @@ def _picker_app():
     import numpy as np
     import streamlit as st
 
-    from ui.controls import kernel_picker
+    from ui.kernel_controls import kernel_picker
 
     k = kernel_picker("t", default="sobel_x")
     st.text(f"name={k.name}|edited={k.edited}")
@@ -194,46 +194,29 @@ def test_parametric_presets_offer_size_and_sigma():
 
 
 # --------------------------------------------------------------------------------------------
-# Layer controls, bank and slices
+# Bank and slices
 # --------------------------------------------------------------------------------------------
 
-def _layer_app():
+def _bank_app():
+    import numpy as np
     import streamlit as st
 
-    from ui.controls import bank_picker, layer_controls, rgb_slices
+    from kernels import library
+    from ui.kernel_controls import bank_picker, rgb_slices
 
-    layer = layer_controls("t")
-    st.text(repr(layer))
     bank = bank_picker("t.k", (3, 3))
     st.text("bank=" + ",".join(n for n, _ in bank))
-    import numpy as np
-
-    from kernels import library
     s = rgb_slices("t.k", library.get("sobel_x").weights)
     st.text("slices=" + np.array2string(s.reshape(3, -1).sum(axis=1), separator=","))
 
 
-def test_layer_controls_return_what_is_set():
-    at = AppTest.from_function(_layer_app, default_timeout=30).run()
-    assert not at.exception
-    assert "padding='same'" in at.text[0].value and "pool='none'" in at.text[0].value
-    at.pills(key="t.pad").set_value("custom").run()
-    at.number_input(key="t.ph").set_value(2).run()
-    at.number_input(key="t.stride").set_value(3).run()
-    at.pills(key="t.pool").set_value("avg").run()
-    at.number_input(key="t.ps").set_value(0).run()
-    text = at.text[0].value
-    assert "padding=(2, 1)" in text and "stride=3" in text
-    assert "pool='avg'" in text and "pool_stride=None" in text
-
-
 def test_bank_and_slices():
-    at = AppTest.from_function(_layer_app, default_timeout=30).run()
+    at = AppTest.from_function(_bank_app, default_timeout=30).run()
     at.multiselect(key="t.k.bank").set_value(["sobel_y", "laplacian_4"]).run()
     assert not at.exception
-    assert at.text[1].value == "bank=Sobel y (d/dy),Laplacian (4-neighbour)"
+    assert at.text[0].value == "bank=Sobel y (d/dy),Laplacian (4-neighbour)"
     at.button(key="t.k.slices.luma").click().run()
-    sums = [float(v) for v in at.text[2].value.split("=")[1].strip("[]").split(",")]
+    sums = [float(v) for v in at.text[1].value.split("=")[1].strip("[]").split(",")]
     assert sums == [0.0, 0.0, 0.0]  # Sobel sums to 0 in every slice
     at.button(key="t.k.slices.G").click().run()
     assert at.session_state["t.k.slice.R"].split() == ["0"] * 9
