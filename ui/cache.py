@@ -46,6 +46,7 @@ import inspect
 import os
 import sys
 import threading
+import time
 import types
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -199,6 +200,7 @@ class ByteCache:
         self.budget = int(budget)
         self.max_share = max_share
         self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._touched: dict[Hashable, float] = {}  # key -> when last stored or asked for
         self._building: dict[Hashable, _Build] = {}
         self._lock = threading.Lock()
         self._used = 0
@@ -224,6 +226,7 @@ class ByteCache:
                 entry = self._entries.get(key)
                 if entry is not None:
                     self._entries.move_to_end(key)
+                    self._touched[key] = time.monotonic()
                     self._hits += 1
                     return entry[0]
                 pending = self._building.get(key)
@@ -283,6 +286,7 @@ class ByteCache:
             if entry is None:
                 return default
             self._entries.move_to_end(key)
+            self._touched[key] = time.monotonic()
             self._hits += 1
             return entry[0]
 
@@ -337,6 +341,24 @@ class ByteCache:
             if entry is not None:
                 self._used -= entry[1]
 
+    def expire(self, idle: float, now: float | None = None) -> int:
+        """Drop the entries nobody stored or asked for in the last ``idle`` seconds (the least
+        recently used come first); returns the bytes freed. Once a class has left, what it
+        computed goes, instead of holding its share of the budget until new work evicts it."""
+        now = time.monotonic() if now is None else now
+        freed = 0
+        with self._lock:
+            while self._entries:
+                key = next(iter(self._entries))
+                if now - self._touched.get(key, now) < idle:
+                    break
+                freed += self._entries.pop(key)[1]
+                self._touched.pop(key, None)
+            self._used -= freed
+            if len(self._touched) > 2 * len(self._entries) + 64:  # keys discarded elsewhere
+                self._touched = {k: t for k, t in self._touched.items() if k in self._entries}
+        return freed
+
     def forget(self, word: str) -> int:
         """Drop every entry whose key mentions ``word`` (a string in it, at any depth, that
         contains it: an upload's digest); returns the bytes freed."""
@@ -350,6 +372,7 @@ class ByteCache:
             freed = 0
             for k in gone:
                 freed += self._entries.pop(k)[1]
+                self._touched.pop(k, None)
             self._used -= freed
         return freed
 
@@ -357,6 +380,7 @@ class ByteCache:
         """Drop every entry and reset the counters."""
         with self._lock:
             self._entries.clear()
+            self._touched.clear()
             self._used = 0
             self._hits = self._misses = self._evictions = self._oversize = 0
 
@@ -379,6 +403,7 @@ class ByteCache:
                 self._oversize += 1
                 return
             self._entries[key] = (value, size)
+            self._touched[key] = time.monotonic()
             self._used += size
             self._evict(keep=key)
 
@@ -391,6 +416,7 @@ class ByteCache:
                 self._entries.move_to_end(key)
                 continue
             del self._entries[key]
+            self._touched.pop(key, None)
             self._used -= size
             self._evictions += 1
 
@@ -423,6 +449,19 @@ def get_or_build(key: Hashable, build: Callable[[], Any], *, reserve: int = 0) -
     """:meth:`ByteCache.get_or_build` on the process's cache (``reserve``: about the bytes
     ``build`` allocates; large builds run one at a time, their room reserved until stored)."""
     return CACHE.get_or_build(key, build, reserve=reserve)
+
+
+# Entries unused this long are dropped by the upload sweep's thread (ui/uploads.py).
+IDLE_SECONDS = _env_int("CONVVIZ_CACHE_IDLE_S", 120, 0)
+
+
+def expire(now: float | None = None) -> int:
+    """:meth:`ByteCache.expire` on the process's cache after :data:`IDLE_SECONDS`, the freed
+    pages given back (0 seconds: never)."""
+    freed = CACHE.expire(IDLE_SECONDS, now) if IDLE_SECONDS else 0
+    if freed and _TRIM is not None:
+        _TRIM(0)
+    return freed
 
 
 def forget(word: str) -> int:

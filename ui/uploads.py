@@ -18,7 +18,9 @@ once a session has been inactive for the disconnect grace period
 (``server.disconnectedSessionTTL``, 120 s by default; after it Streamlit cannot resume the
 session), its stored upload, the manager's files and its media references go, and so do the
 results computed from its photo (``ui/cache.py``) when no other session holds the same photo:
-nobody can ask for them again.
+nobody can ask for them again. The same thread drops what the byte budget holds that nobody
+has used for a while (``cache.expire``), so that a server a class has left returns to its idle
+memory.
 """
 
 from __future__ import annotations
@@ -176,5 +178,6 @@ def _sweep_forever(interval: float) -> None:
         time.sleep(interval)
         try:
             sweep()
+            cache.expire()
         except Exception:  # noqa: BLE001 - a failed sweep must not end the thread
             get_logger(__name__).warning("upload sweep failed", exc_info=True)

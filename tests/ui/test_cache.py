@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -321,3 +322,16 @@ def test_large_builds_take_a_slot_one_at_a_time():
     t.join()
     assert c.get_or_build("b", lambda: c.get_or_build("c", lambda: 3, reserve=5000),
                           reserve=5000) == 3
+
+
+def test_expire_drops_what_nobody_used_for_a_while():
+    c = cache.ByteCache(10 * cache.MB)
+    for key in ("a", "b", "c"):
+        c.put(key, np.zeros(1000))
+    now = time.monotonic()
+    assert c.expire(60.0, now) == 0                       # all just stored
+    c._touched["a"] = c._touched["b"] = now - 100.0       # a and b unused for 100 s...
+    assert c.get("b") is not None                         # ...then b is asked for again
+    freed = c.expire(60.0, time.monotonic())
+    assert freed > 8000 and "a" not in c and "b" in c and "c" in c
+    assert c.stats().used == sum(size for _, size in c._entries.values())
