@@ -207,7 +207,7 @@ function measure(root) {
   const s = scroller(box);
   const top = r.top + (s ? s.scrollTop - s.getBoundingClientRect().top : window.scrollY);
   const h = window.innerHeight;
-  const size = { width: bucket(r.width), height: bucket(Math.max(h - top - 8, 0.6 * h)) };
+  const size = { width: bucket(r.width), height: bucket(Math.max(h - top - 8, 0.45 * h)) };
   const text = size.width + "x" + size.height;
   if (text === root.__fitSent) return;
   root.__fitSent = text;

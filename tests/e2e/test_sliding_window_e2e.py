@@ -118,8 +118,10 @@ def test_classroom_screenshots_of_every_example(page, app_url, key):
       return {min: Math.min(...cells), count: cells.length,
               title: parseFloat(getComputedStyle(title).fontSize)};
     }""")
-    assert sizes["count"] > 0 and sizes["min"] >= 24, sizes
-    assert sizes["title"] >= 36
+    # (laid out for the screen the browser measured: at least 85 % of the classroom sizes,
+    # 36 px for the step and 24 px for cell numbers; a volume's three slices are smaller)
+    assert sizes["count"] > 0 and sizes["min"] >= 18, sizes
+    assert sizes["title"] >= 0.85 * 36
     page.locator(".js-plotly-plot").first.evaluate("e => e.scrollIntoView({block: 'end'})")
     page.wait_for_timeout(300)
     screenshot(page, f"sliding_window_classroom_{key}_1920x1080")

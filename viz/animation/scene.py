@@ -280,7 +280,9 @@ def layout_px(look: Look, grid_w: float, grid_h: float, n_eq: int, eq_chars: int
     if not side_by_side:
         header_px += look.label_font * 1.5
         cell, free_h = fit(header_px)
-    if eq_h > free_h or cell < 1.1 * below.cell:
+    below_px = (below.head_u + grid_h + below.eq_u) * below.cell + look.controls_px
+    overflows = below_px > look.max_height_px + look.extra_height_px
+    if eq_h > free_h or (cell < 1.1 * below.cell and not overflows):
         return below
     eq_u = max(under / cell, eq_h / cell - grid_h + 0.1)
     return Sizes(cell, eq_font, header_px / cell, eq_u,
