@@ -471,19 +471,30 @@ def transposed_stamps(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NO
     note = (f"The orange frame is the output; the grey cells of the full {ch} x {cw} result: "
             + "; ".join(cut) + ".") if not kept.all() else ""
 
-    def place(band: float, cell: float):
+    def place(band: float, cell: float, beside: bool = False):
+        """The input, kernel and stamp in a row, the output canvas under them, or (``beside``:
+        a wide, short figure) at the row's right; the note under everything."""
         top_u = band * _lines(l_in)
         inp = Box(0, top_u, h, wd)
         ker = Box(max(inp.right + GAP, _tw(look, cell, l_in) + 0.5), top_u, kh, kw)
         stamp = Box(max(ker.right + GAP, ker.x + _tw(look, cell, l_k) + 0.5), top_u, kh, kw)
-        canvas = Box(0, top_u + max(h, kh) + band, ch, cw)
-        width = max(stamp.x + max(kw, _tw(look, cell, l_st_w)), canvas.right,
-                    _tw(look, cell, l_out))
+        row_w = stamp.x + max(kw, _tw(look, cell, l_st_w))
+        if beside:
+            canvas = Box(row_w + GAP, top_u, ch, cw)
+            width = canvas.x + max(cw, _tw(look, cell, l_out))
+        else:
+            canvas = Box(0, top_u + max(h, kh) + band, ch, cw)
+            width = max(row_w, canvas.right, _tw(look, cell, l_out))
+        bottom = max(inp.bottom, canvas.bottom)
         lines = len(_wrap(note, _small_chars(look, cell, width))) if note else 0
-        return ({"in": inp, "k": ker, "st": stamp, "cv": canvas}, width,
-                canvas.bottom + 0.15 + lines * _small_line_u(look, cell))
+        return ({"in": inp, "k": ker, "st": stamp, "cv": canvas,
+                 "note": Box(0, bottom, 0, 0)}, width,
+                bottom + 0.15 + lines * _small_line_u(look, cell))
 
-    boxes, width, height, sz = _sized(look, place, kh, eq_chars, len(title), len(formula))
+    boxes, width, height, sz = max(
+        (_sized(look, lambda b, c, side=side: place(b, c, side), kh, eq_chars, len(title),
+                len(formula)) for side in (False, True)),
+        key=lambda laid: laid[3].cell - laid[1] * 1e-6)  # larger cells; else the narrower
     kit = _Kit(look, sz.cell, style)
     inp, ker, stb, cvb = boxes["in"], boxes["k"], boxes["st"], boxes["cv"]
     kit.panel(inp, x, "input", name="input")
@@ -502,8 +513,8 @@ def transposed_stamps(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NO
     kit.label(cvb, l_out, "output")
     if note:
         kit.frame(cvb, "output", rect=(top, top + ho, left, left + wo))
-        kit.label(cvb, "<br>".join(_wrap(note, _small_chars(look, sz.cell, width))), None,
-                  below=True, small=True)
+        kit.label(boxes["note"], "<br>".join(_wrap(note, _small_chars(look, sz.cell, width))),
+                  None, below=True, small=True)
 
     # per-cell texts: the stamp's products, the running canvas
     final_texts = _texts(steps[-1].canvas, kit.chars)
@@ -690,20 +701,34 @@ def zero_insertion(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NORMA
                  "bottom/right")
     note += "; grey: zeros."
 
-    def place(band: float, cell: float):
+    def place(band: float, cell: float, row: bool = False, under_all: bool = False):
+        """The zero-inserted input at the left, the kernels at its right and the output under
+        them, or (``row``: a wide, short figure) at their right; the note under the input, or
+        (``under_all``: a narrow figure, where it would take many short lines) under
+        everything, across the figure."""
         top_u = band * _lines(l_z)
         zb = Box(0, top_u, ph, pw)
         x2 = max(zb.right + GAP, _tw(look, cell, l_z) + 0.5)
         kb = Box(x2, top_u, kh, kw)
         fb = Box(max(kb.right + GAP, kb.x + _tw(look, cell, names.kernel) + 0.5), top_u, kh, kw)
-        ob = Box(x2, top_u + kh + band * 1.2, ho, wo)
-        width = max(fb.x + max(kw, _tw(look, cell, l_f)), ob.x + max(
-            wo, _tw(look, cell, l_o)))
+        kernels_w = fb.x + max(kw, _tw(look, cell, l_f))
+        ob = (Box(kernels_w + GAP, top_u, ho, wo) if row else
+              Box(x2, top_u + kh + band * 1.2, ho, wo))
+        width = max(kernels_w, ob.x + max(wo, _tw(look, cell, l_o)))
+        if under_all:
+            at = Box(0, max(zb.bottom, ob.bottom), 0, 0)
+            lines = len(_wrap(note, _small_chars(look, cell, width)))
+            return ({"z": zb, "k": kb, "f": fb, "o": ob, "note": at, "note_w": width}, width,
+                    at.bottom + 0.15 + lines * _small_line_u(look, cell))
         lines = len(_wrap(note, _small_chars(look, cell, pw)))
-        return ({"z": zb, "k": kb, "f": fb, "o": ob}, width,
+        return ({"z": zb, "k": kb, "f": fb, "o": ob, "note": zb, "note_w": pw}, width,
                 max(zb.bottom + 0.15 + lines * _small_line_u(look, cell), ob.bottom))
 
-    boxes, width, height, sz = _sized(look, place, kh, eq_chars, len(title), len(formula))
+    boxes, width, height, sz = max(
+        (_sized(look, lambda b, c, row=row, under=under: place(b, c, row, under), kh,
+                eq_chars, len(title), len(formula))
+         for row in (False, True) for under in (False, True)),
+        key=lambda laid: laid[3].cell - laid[2] * 1e-6)  # larger cells; else the shorter
     kit = _Kit(look, sz.cell, style)
     zb, kb, fb, ob = boxes["z"], boxes["k"], boxes["f"], boxes["o"]
     kit.panel(zb, z, names.role, name="zero-inserted", zeros=kind != INPUT)
@@ -714,13 +739,15 @@ def zero_insertion(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NORMA
         kit.frame(zb, names.role, dash="dash",
                   rect=(src_r[0], src_r[-1] + 1, src_c[0], src_c[-1] + 1))
     kit.label(zb, l_z, names.role)
-    kit.label(zb, "<br>".join(_wrap(note, _small_chars(look, sz.cell, pw))), None, below=True,
-              small=True)
+    kit.label(boxes["note"], "<br>".join(_wrap(note, _small_chars(look, sz.cell, boxes["note_w"]))),
+              None, below=True, small=True)
     kit.panel(kb, w, "kernel", name="kernel")
     kit.label(kb, names.kernel, "kernel")
     kit.panel(fb, w[::-1, ::-1], "kernel", name="flipped kernel")
     kit.label(fb, l_f, "kernel")
     kit.symbol((kb.right + fb.x) / 2, kb.y + kh / 2, "→")
+    if ob.y == kb.y:  # the output in the row: it is what the rotated kernel computes
+        kit.symbol((fb.right + ob.x) / 2, fb.y + kh / 2, "=")
     kit.panel(ob, np.asarray(out, np.float64), "output", name="output")
     kit.label(ob, l_o, "output")
 
