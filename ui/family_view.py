@@ -418,9 +418,19 @@ def look(classroom: bool, half: bool, style: Style = LIGHT,
     ratio = width / base.width_px
     if classroom and ratio < CLASSROOM_FIT_SCALE:
         lk = _type_scaled(lk, max(ratio, CLASSROOM_MIN_SCALE) / CLASSROOM_FIT_SCALE)
+    if lk.control_rows == 1 and buttons_px(lk.button_font) > width - 24:
+        # fit_look's one row from 620 px is for a laptop's buttons: a projector's would overlap
+        lk = dataclasses.replace(lk, control_rows=2,
+                                 controls_px=lk.controls_px + lk.button_font * 2 + 12)
     # the family's scenes write the equation under the grids (viz.family._scene): sized for
     # beside them, it would be cut off and the step line would run into the formula
     return dataclasses.replace(lk, eq_beside=False)
+
+
+def buttons_px(font: int) -> float:
+    """The width of an animation's eight buttons in one row, their type ``font`` px (measured
+    in Chromium: 579 px at 13 px, 638 at 15, 814 at 21), rounded up."""
+    return 30 * font + 200
 
 
 # viz.animation.fit_look keeps classroom type at least this much of its size

@@ -595,7 +595,7 @@ def test_nothing_runs_out_of_a_figure_laid_out_for_a_screen(classroom, half, scr
     """Every family animation laid out for a screen: no wider than it; its step line (at its
     longest) within the width and clear of the output-size formula beside it; the equation's
     last line inside the figure (not cut off at its bottom); its cells' numbers readable, or
-    as large as the width allows."""
+    as large as the width allows; its buttons in two rows where one would not fit."""
     from ui import family_view as fv
 
     t = fv.transposed_config(3, 3, 2, 1, 0, 1, 1)
@@ -627,3 +627,9 @@ def test_nothing_runs_out_of_a_figure_laid_out_for_a_screen(classroom, half, scr
         assert bottom <= sc.y_range[1] + 0.05, (kind, bottom, sc.y_range)
         assert sc.cell_px >= min(fv.readable_px(lk), 0.9 * width / (sc.x_range[1]
                                                                    - sc.x_range[0])), kind
+        # the Play buttons beside the step buttons only where all eight fit in one row
+        steps, plays = layout["updatemenus"]
+        if plays["x"] > 0.5:
+            assert fv.buttons_px(lk.button_font) <= screen[0] - 24, (kind, lk.button_font)
+        else:
+            assert plays["pad"]["t"] > steps["pad"]["t"]
