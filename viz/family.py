@@ -318,7 +318,21 @@ def _scene(kit: _Kit, sz, w: float, h: float, formula: str, dyn_shapes: list,
     style = kit.style
     label = {"font": {"size": look.label_font, "family": SANS, "color": style.text},
              "showarrow": False, "xref": "x", "yref": "y"}
-    texts = kit.texts + [_formula_text(label, formula, sz, x_lo, x_hi, y_lo)]
+    # a formula too long for the figure's width (a narrow column, a phone) on two lines, cut at
+    # the "; " nearest its middle, else between words: under the step line there is room for
+    # them (the layout reckons 0.5 em a character, as here)
+    chars = int((look.width_px - 20) / (0.5 * look.label_font))
+    if sz.formula_below and len(formula) > chars:
+        cuts = [i for i in range(len(formula)) if formula.startswith("; ", i)]
+        lines = []
+        if cuts:
+            cut = min(cuts, key=lambda i: abs(i - len(formula) / 2))
+            lines = [formula[:cut + 1], formula[cut + 2:]]
+        if not lines or max(map(len, lines)) > chars:
+            lines = _wrap(formula.replace("  (", " ("), chars)
+        formula = "<br>".join(lines)
+    texts = kit.texts + [{**_formula_text(label, formula, sz, x_lo, x_hi, y_lo),
+                          "align": "left"}]
     dyn_texts = _step_texts(look, style, x_lo, y_lo, h, sz.cell, sz.eq_font) + extra_texts
     return Scene(look, sz.cell, (x_lo, x_hi), (y_lo, y_hi), kit.grids, kit.shapes, texts,
                  dyn_shapes, dyn_texts, steps, labels, click, style)
@@ -370,7 +384,7 @@ def _size_formula(layer: Geometry, what: str = "Output size", look: Look = NORMA
     if len(w) == 1 or w[0].formula == w[1].formula:
         axis = "" if len(w) == 1 or narrow else "rows and columns: "
         return f"{what.split()[0] if narrow else what} {axis}{w[0].formula}"
-    return f"{what} rows: {w[0].formula}; columns: {w[1].formula}"
+    return f"{what.split()[0] if narrow else what} rows: {w[0].formula}; columns: {w[1].formula}"
 
 
 # --------------------------------------------------------------------------------------------

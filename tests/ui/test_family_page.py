@@ -599,7 +599,10 @@ def test_nothing_runs_out_of_a_figure_laid_out_for_a_screen(classroom, half, scr
     from ui import family_view as fv
 
     t = fv.transposed_config(3, 3, 2, 1, 0, 1, 1)
-    kinds = [("stamps", t), ("zeros", t)]
+    # typed, not square: the size formula is two ("rows: ...; columns: ..."), the longest
+    odd = fv.transposed_config(3, 3, 2, 1, 0, 1, 1, x_text="1 2 3; 4 5 6",
+                               w_text="1 0; 2 -1.5; 0 1")
+    kinds = [("stamps", t), ("zeros", t), ("stamps", odd), ("zeros", odd)]
     if not half:
         kinds += [("signal", fv.signal_config("sine", 12, "smooth", "causal", 0, 1, 1, 1)),
                   ("im2col", fv.im2col_config(5, 3, 1, 0, 1, 1, 1)),
@@ -618,6 +621,8 @@ def test_nothing_runs_out_of_a_figure_laid_out_for_a_screen(classroom, half, scr
         title_px = len(title) * 0.5 * lk.title_font
         assert title_px <= screen[0] - 16, (kind, title, lk.title_font)
         formula = next(t for t in sc.static_texts if t.get("name") == "formula")
+        longest = max(len(line) for line in formula["text"].split("<br>"))
+        assert longest * 0.5 * formula["font"]["size"] <= screen[0] - 16, formula["text"]
         if formula["y"] < sc.y_range[0] + 0.5:  # on the step line's row, at its right
             formula_px = len(formula["text"]) * 0.5 * formula["font"]["size"]
             assert title_px + formula_px <= width, (kind, title, formula["text"])
