@@ -1028,19 +1028,44 @@ def im2col_animation(x, w, layer: Geometry, matrix, out, *, look: Look = NORMAL,
     w_row = w.reshape(1, -1)
     steps = im2col_steps(w_row, matrix, layer, out)
     n = len(steps)
-    eq_chars = max(len(line) for s in steps[:40] for line in s.equation) + 2
-    n_eq = len(steps[0].equation)
+    # in a narrow figure (a phone) the lines longer than it is wide (at the smallest equation
+    # type, 10 px) folded: the window's numbers under its name, the products a few a line
+    eq_limit = max(24, int((look.width_px - 16) / (0.61 * 10)))
+
+    def fold(line: str) -> list[str]:
+        if len(line) <= eq_limit:
+            return [line]
+        head, sep, tail = line.partition(": ")
+        if sep and tail.startswith("["):
+            return [head + ":", "  " + tail]
+        parts = line.split(" + ")
+        lines, cur = [], parts[0]
+        for part in parts[1:]:
+            if len(cur) + 3 + len(part) > eq_limit:
+                lines.append(cur)
+                cur = "       + " + part
+            else:
+                cur += " + " + part
+        return lines + [cur]
+
+    equations = [[f for line in s.equation for f in fold(line)] for s in steps]
+    eq_chars = max(len(line) for eq in equations[:40] for line in eq) + 2
+    n_eq = max(len(eq) for eq in equations)
     title = f"Column {n} of {n} · window at row {ho}, col {wo}"
     shapes_txt = (f"Shapes: patch matrix C*kH*kW x L = {c}*{kh}*{kw} x {n_cols} = {kk} x "
                   f"{n_cols}; kernel row 1 x {kk}; product 1 x {n_cols} → {ho} x {wo}")
-    l_in = f"INPUT ({h} x {wd})" + (" + padding" if (t, b, l, r) != (0, 0, 0, 0) else "")
-    l_k = f"KERNEL ({c} x {kh} x {kw})" if c > 1 else f"KERNEL ({kh} x {kw})"
-    l_o = f"OUTPUT ({ho} x {wo})"
-    l_m = f"PATCH MATRIX ({kk} x {n_cols})"
-    l_kr = f"KERNEL ROW (1 x {kk})"
-    l_y = f"OUTPUT ROW (1 x {n_cols})"
+    # labels on two lines in a narrow figure (side by side on one they run into each other)
+    l_in = (_two(look, "INPUT" if c == 1 else "INPUT channel 1", f"({h} x {wd})")
+            + (" + padding" if (t, b, l, r) != (0, 0, 0, 0) else ""))
+    l_k = _two(look, "KERNEL", f"({c} x {kh} x {kw})" if c > 1 else f"({kh} x {kw})")
+    l_o = _two(look, "OUTPUT", f"({ho} x {wo})")
+    l_m = _two(look, "PATCH MATRIX", f"({kk} x {n_cols})")
+    l_kr = _two(look, "KERNEL ROW", f"(1 x {kk})")
+    l_y = _two(look, "OUTPUT ROW", f"(1 x {n_cols})")
+    lines = _lines(l_m)
 
     def place(band: float, cell: float):
+        band *= lines
         ins = [Box(q * max(pw + GAP, _tw(look, cell, l_in) + 0.5), band, ph, pw)
                for q in range(c)]
         kers = [Box(q * (kw + GAP * 0.6), ins[0].bottom + band, kh, kw) for q in range(c)]
@@ -1050,12 +1075,12 @@ def im2col_animation(x, w, layer: Geometry, matrix, out, *, look: Look = NORMAL,
             wo, _tw(look, cell, l_o)), kr_w)
         left_h = max(kers[-1].bottom, ob.bottom)
         mx = Box(left_w + GAP * 1.5, band, kk, n_cols)
-        row_y = max(mx.bottom, left_h) + band * 1.6
+        row_y = max(mx.bottom, left_h) + band + 0.6 * band / lines
         kr = Box(mx.x - GAP * 1.5 - kr_w, row_y, 1, kk)
         yr = Box(mx.x, row_y, 1, n_cols)
         width = max(mx.x + max(n_cols, _tw(look, cell, l_m), _tw(look, cell, l_y)), mx.right)
         return ({"in": ins, "k": kers, "o": ob, "m": mx, "kr": kr, "y": yr}, width,
-                yr.bottom + band * 0.5)
+                yr.bottom + 0.5 * band / lines)
 
     boxes, width, height, sz = _sized(look, place, n_eq, eq_chars, len(title),
                                       len(shapes_txt))
@@ -1068,8 +1093,7 @@ def im2col_animation(x, w, layer: Geometry, matrix, out, *, look: Look = NORMAL,
                   else None)
         if not inner.all():
             kit.frame(box, "input", dash="dash", rect=(t, t + h, l, l + wd))
-        kit.label(box, l_in.replace("INPUT", f"INPUT channel {q + 1}") if c > 1 else l_in,
-                  "input")
+        kit.label(box, l_in.replace("channel 1", f"channel {q + 1}"), "input")
     for q, box in enumerate(kers):
         kit.panel(box, w[q], "kernel", name=f"kernel {q}")
     kit.label(kers[0], l_k, "kernel")
@@ -1104,7 +1128,7 @@ def im2col_animation(x, w, layer: Geometry, matrix, out, *, look: Look = NORMAL,
         mpath = _path(masks) if masks else _nowhere(mx)
         shapes = [{"path": _path(rects)}, {"path": mpath}, {"path": _pending(ob, k + 1)}]
         scene_steps.append((shapes, [(f"Column {k + 1} of {n} · window at row {s.row + 1}, "
-                                     f"col {s.col + 1}"), "<br>".join(s.equation)]))
+                                     f"col {s.col + 1}"), "<br>".join(equations[k])]))
         labels.append(str(k + 1))
     click = {"x": [_n(yr.x + k + 0.5) for k in range(n)], "y": [_n(yr.y + 0.5)] * n,
              "step": list(range(n))}

@@ -594,7 +594,8 @@ SCREENS = [(True, True, (536, 463)), (True, False, (1092, 498)), (False, True, (
 def test_nothing_runs_out_of_a_figure_laid_out_for_a_screen(classroom, half, screen):
     """Every family animation laid out for a screen: no wider than it; its step line (at its
     longest) within the width and clear of the output-size formula beside it; the equation's
-    last line inside the figure (not cut off at its bottom); its cells' numbers readable, or
+    lines within the width, the last one inside the figure (not cut off at its bottom); its
+    cells' numbers readable, or
     as large as the width allows; its buttons in two rows where one would not fit."""
     from ui import family_view as fv
 
@@ -628,6 +629,8 @@ def test_nothing_runs_out_of_a_figure_laid_out_for_a_screen(classroom, half, scr
             assert title_px + formula_px <= width, (kind, title, formula["text"])
         eq = sc.dyn_texts[1]
         lines = max(texts[1].count("<br>") + 1 for _, texts in sc.steps)
+        longest = max(len(line) for _, texts in sc.steps for line in texts[1].split("<br>"))
+        assert longest * 0.61 * eq["font"]["size"] <= screen[0], (kind, longest)  # monospace
         bottom = eq["y"] + lines * eq["font"]["size"] * 1.25 / sc.cell_px
         assert bottom <= sc.y_range[1] + 0.05, (kind, bottom, sc.y_range)
         assert sc.cell_px >= min(fv.readable_px(lk), 0.9 * width / (sc.x_range[1]
