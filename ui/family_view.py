@@ -7,7 +7,8 @@ hashable); an animation and each step's figure live in the process's byte budget
 (``ui.cache``) keyed on it, frozen (``viz.frozen``) like the sliding window's, so a rerun that
 changes nothing hands ``st.plotly_chart`` the same ready-made dict and the animation playing in
 the browser is not reset. The grouped layer is played by the sliding window's own cached
-animation (``ui.window_view.conv_anim``).
+animation (``ui.window_view.conv_anim``). A figure is laid out for the room the browser
+measured for it (:func:`look`; the ``screen`` is in every key), else for a typical screen.
 
 Every figure is drawn in the page's :class:`viz.style.Style` (``ui.display.style()``: light or
 dark, high contrast), which is part of every cache key: a theme switch builds the figures of
@@ -16,6 +17,7 @@ the other style once, and each style's stay cached.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,6 +65,8 @@ VIEW_LABELS = {"both": "Both, side by side", "stamps": "Stamps", "zeros": "Zero 
 BVIEWS = ("forward", "dx", "dw")
 BVIEW_LABELS = {"forward": "Forward: y = x ⋆ w", "dx": "dL/dx (input gradient)",
                 "dw": "dL/dw (weight gradient)"}
+# classroom mode: labels that fit beside the modes at 1280 x 720 (the line under says the rest)
+BVIEW_SHORT = {"forward": "Forward y = x ⋆ w", "dx": "dL/dx", "dw": "dL/dw"}
 SIGNALS = ("step", "sine", "spike", "random", "typed")
 SIGNAL_LABELS = {"step": "Step", "sine": "Sine + noise", "spike": "Spike", "random": "Random",
                  "typed": "Typed"}
@@ -390,10 +394,102 @@ def backprop_config(n: int, k: int, s: int, p: int, d: int, seed: int, x_text=No
 # Cached animations and figures
 # --------------------------------------------------------------------------------------------
 
-def look(classroom: bool, half: bool, style: Style = LIGHT) -> animation.Look:
-    """The figure's sizes (larger in high contrast); ``half``: one of two side by side."""
+def look(classroom: bool, half: bool, style: Style = LIGHT,
+         screen: tuple[int, int] | None = None) -> animation.Look:
+    """The figure's sizes (larger in high contrast); ``half``: one of two side by side;
+    ``screen``: the room the browser measured for this figure, ``(width, height)`` in px (its
+    column's width, the window's height below its top; see :func:`screen_for`), else a
+    typical screen's.
+
+    Laid out for a screen, the figure takes the width it is given and the height (the page's
+    :func:`anim` lets it grow when its cells' numbers would be too small to read there). In
+    classroom mode the type follows the width below :func:`viz.animation.fit_look`'s 85%
+    down to :data:`CLASSROOM_MIN_SCALE`: a 1280 x 720 projector has two thirds of a 1920 x
+    1080 one's pixels, and a column of ~540 px would clip a projector's step line."""
     base = animation.look_for(classroom, style)
-    return vf.half_look(base) if half else base
+    if screen is None:
+        return vf.half_look(base) if half else base
+    if half and classroom:  # a projector's halves keep their large type where there is room
+        # (its rows of buttons are fit_look's to decide, for its width)
+        base = dataclasses.replace(vf.half_look(base), control_rows=base.control_rows,
+                                   controls_px=base.controls_px)
+    width, height = screen
+    lk = animation.fit_look(base, width, height)
+    ratio = width / base.width_px
+    if classroom and ratio < CLASSROOM_FIT_SCALE:
+        lk = _type_scaled(lk, max(ratio, CLASSROOM_MIN_SCALE) / CLASSROOM_FIT_SCALE)
+    if lk.control_rows == 1 and buttons_px(lk.button_font) > width - 24:
+        # fit_look's one row from 620 px is for a laptop's buttons: a projector's would overlap
+        lk = dataclasses.replace(lk, control_rows=2,
+                                 controls_px=lk.controls_px + lk.button_font * 2 + 12)
+    # the family's scenes write the equation under the grids (viz.family._scene): sized for
+    # beside them, it would be cut off and the step line would run into the formula
+    return dataclasses.replace(lk, eq_beside=False)
+
+
+def buttons_px(font: int) -> float:
+    """The width of an animation's eight buttons in one row, their type ``font`` px (measured
+    in Chromium: 579 px at 13 px, 638 at 15, 814 at 21), rounded up."""
+    return 30 * font + 200
+
+
+# viz.animation.fit_look keeps classroom type at least this much of its size
+CLASSROOM_FIT_SCALE = 0.85
+# a projector's type at least this much of its size (1280/1920 = 0.67: the same size on the
+# wall as on a 1920 x 1080 projector)
+CLASSROOM_MIN_SCALE = 0.6
+# A figure whose cells would be smaller than readable_px() in the room measured grows by steps
+# of GROW_PX, up to MAX_GROW_PX, until they are not (or the width stops them): the page
+# scrolls a little, but the room is the window below the figure's top, which is at least
+# ~170 px down the page, so that the whole figure, its title and its buttons, still fits the
+# window (at 1280 x 720, cells of 20 px in two columns need ~580 px).
+GROW_PX = 50
+MAX_GROW_PX = 450
+READABLE_CELL_PX = 20  # numbers of 10 px
+
+
+def readable_px(lk: animation.Look) -> float:
+    """The smallest cell whose numbers can be read with ``lk``'s type (larger on a projector)."""
+    return max(READABLE_CELL_PX, 1.2 * lk.min_cell_font)
+
+
+# the gap between two columns (st.columns, 1rem; 19 px in classroom mode), rounded up
+COLUMN_GAP_PX = 20
+
+
+def _type_scaled(lk: animation.Look, factor: float) -> animation.Look:
+    """``lk`` with its type (and the controls' height, which follows the buttons' type) scaled
+    by ``factor`` (< 1), never below readable sizes."""
+    def f(size: int, least: int) -> int:
+        return min(size, max(least, round(size * factor)))
+
+    button_font = f(lk.button_font, 13)
+    rows = lk.control_rows
+    # each row of buttons is about two button fonts tall (viz.animation.fit_look)
+    controls = lk.controls_px - 2 * rows * (lk.button_font - button_font)
+    return dataclasses.replace(
+        lk, title_font=f(lk.title_font, 16), label_font=f(lk.label_font, 13),
+        eq_font=f(lk.eq_font, 12), max_cell_font=f(lk.max_cell_font, 12),
+        min_cell_font=f(lk.min_cell_font, 10), button_font=button_font, controls_px=controls,
+        kernel_cell_px=f(lk.kernel_cell_px, 32))
+
+
+def screen_for(room: tuple[int, int] | None, half: bool) -> tuple[int, int] | None:
+    """The room of one figure from ``room``, the main column's (width, height) as measured
+    (:func:`room_of`): its width, or a column's of two side by side."""
+    if room is None:
+        return None
+    width, height = room
+    return ((width - COLUMN_GAP_PX) // 2 if half else width), height
+
+
+def room_of(screen: tuple[int, int] | None, half: bool) -> tuple[int, int] | None:
+    """The main column's room from a figure's ``screen`` (the inverse of :func:`screen_for`:
+    a column's width measured gives the page's)."""
+    if screen is None:
+        return None
+    width, height = screen
+    return ((2 * width + COLUMN_GAP_PX) if half else width), height
 
 
 GRAD_NAMES = vf.Names(role="grad", inp="dL/dy", out="dL/dx", kernel="KERNEL w", symbol="dL/dx")
@@ -428,16 +524,26 @@ def computed(cfg, what: str):
 
 
 @cache.cached
-def anim(kind: str, cfg, classroom: bool, half: bool, style: Style = LIGHT
-         ) -> animation.Animation:
-    """One of the family's animations, built once per configuration and style."""
-    return wv.measured(_build(kind, cfg, look(classroom, half, style), style))
+def anim(kind: str, cfg, classroom: bool, half: bool, style: Style = LIGHT,
+         screen: tuple[int, int] | None = None) -> animation.Animation:
+    """One of the family's animations, built once per configuration, style and screen."""
+    lk = look(classroom, half, style, screen)
+    built = _build(kind, cfg, lk, style)
+    # a short room: taller, until the cells' numbers can be read (the figure only takes the
+    # height its cells need: where the width limits them, more room changes nothing)
+    while (screen is not None and built.scene.cell_px < readable_px(lk)
+           and lk.extra_height_px < MAX_GROW_PX):
+        lk = dataclasses.replace(lk, extra_height_px=lk.extra_height_px + GROW_PX)
+        taller = _build(kind, cfg, lk, style)
+        if taller.scene.cell_px > built.scene.cell_px:
+            built = taller
+    return wv.measured(built)
 
 
 @cache.cached
-def figure(kind: str, cfg, classroom: bool, half: bool, start: int, style: Style = LIGHT
-           ) -> FrozenFigure:
-    return wv.step_figure(anim(kind, cfg, classroom, half, style), start)
+def figure(kind: str, cfg, classroom: bool, half: bool, start: int, style: Style = LIGHT,
+           screen: tuple[int, int] | None = None) -> FrozenFigure:
+    return wv.step_figure(anim(kind, cfg, classroom, half, style, screen), start)
 
 
 @cache.cached
@@ -497,9 +603,12 @@ def pointwise_spec(channels: int, c_out: int, seed: int) -> ConvSpec:
 
 @cache.cached
 def groups_chart(c_in: int, c_out: int, g: int, k: int, classroom: bool,
-                 style: Style = LIGHT) -> FrozenFigure:
-    return freeze(vf.groups_figure(c_in, c_out, g, k, look=animation.look_for(classroom, style),
-                                   style=style))
+                 style: Style = LIGHT, screen: tuple[int, int] | None = None) -> FrozenFigure:
+    """Which channels each filter sees; its cells sized for ``screen``'s width."""
+    lk = animation.look_for(classroom, style)
+    if screen is not None:
+        lk = dataclasses.replace(lk, width_px=screen[0])
+    return freeze(vf.groups_figure(c_in, c_out, g, k, look=lk, style=style))
 
 
 @dataclass(frozen=True)

@@ -312,7 +312,21 @@ def _scene(kit: _Kit, sz, w: float, h: float, formula: str, dyn_shapes: list,
     style = kit.style
     label = {"font": {"size": look.label_font, "family": SANS, "color": style.text},
              "showarrow": False, "xref": "x", "yref": "y"}
-    texts = kit.texts + [formula_text(label, formula, sz, x_lo, x_hi, y_lo)]
+    # a formula too long for the figure's width (a narrow column, a phone) on two lines, cut at
+    # the "; " nearest its middle, else between words: under the step line there is room for
+    # them (the layout reckons 0.5 em a character, as here)
+    chars = int((look.width_px - 20) / (0.5 * look.label_font))
+    if sz.formula_below and len(formula) > chars:
+        cuts = [i for i in range(len(formula)) if formula.startswith("; ", i)]
+        lines = []
+        if cuts:
+            cut = min(cuts, key=lambda i: abs(i - len(formula) / 2))
+            lines = [formula[:cut + 1], formula[cut + 2:]]
+        if not lines or max(map(len, lines)) > chars:
+            lines = _wrap(formula.replace("  (", " ("), chars)
+        formula = "<br>".join(lines)
+    texts = kit.texts + [{**formula_text(label, formula, sz, x_lo, x_hi, y_lo),
+                          "align": "left"}]
     dyn_texts = step_texts(look, style, x_lo, y_lo, h, sz.cell, sz.eq_font) + extra_texts
     return Scene(look, sz.cell, (x_lo, x_hi), (y_lo, y_hi), kit.grids, kit.shapes, texts,
                  dyn_shapes, dyn_texts, steps, labels, click, style)
@@ -364,7 +378,7 @@ def _size_formula(layer: Geometry, what: str = "Output size", look: Look = NORMA
     if len(w) == 1 or w[0].formula == w[1].formula:
         axis = "" if len(w) == 1 or narrow else "rows and columns: "
         return f"{what.split()[0] if narrow else what} {axis}{w[0].formula}"
-    return f"{what} rows: {w[0].formula}; columns: {w[1].formula}"
+    return f"{what.split()[0] if narrow else what} rows: {w[0].formula}; columns: {w[1].formula}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -465,19 +479,30 @@ def transposed_stamps(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NO
     note = (f"The orange frame is the output; the grey cells of the full {ch} x {cw} result: "
             + "; ".join(cut) + ".") if not kept.all() else ""
 
-    def place(band: float, cell: float):
+    def place(band: float, cell: float, beside: bool = False):
+        """The input, kernel and stamp in a row, the output canvas under them, or (``beside``:
+        a wide, short figure) at the row's right; the note under everything."""
         top_u = band * _lines(l_in)
         inp = Box(0, top_u, h, wd)
         ker = Box(max(inp.right + GAP, _tw(look, cell, l_in) + 0.5), top_u, kh, kw)
         stamp = Box(max(ker.right + GAP, ker.x + _tw(look, cell, l_k) + 0.5), top_u, kh, kw)
-        canvas = Box(0, top_u + max(h, kh) + band, ch, cw)
-        width = max(stamp.x + max(kw, _tw(look, cell, l_st_w)), canvas.right,
-                    _tw(look, cell, l_out))
+        row_w = stamp.x + max(kw, _tw(look, cell, l_st_w))
+        if beside:
+            canvas = Box(row_w + GAP, top_u, ch, cw)
+            width = canvas.x + max(cw, _tw(look, cell, l_out))
+        else:
+            canvas = Box(0, top_u + max(h, kh) + band, ch, cw)
+            width = max(row_w, canvas.right, _tw(look, cell, l_out))
+        bottom = max(inp.bottom, canvas.bottom)
         lines = len(_wrap(note, _small_chars(look, cell, width))) if note else 0
-        return ({"in": inp, "k": ker, "st": stamp, "cv": canvas}, width,
-                canvas.bottom + 0.15 + lines * _small_line_u(look, cell))
+        return ({"in": inp, "k": ker, "st": stamp, "cv": canvas,
+                 "note": Box(0, bottom, 0, 0)}, width,
+                bottom + 0.15 + lines * _small_line_u(look, cell))
 
-    boxes, width, height, sz = _sized(look, place, kh, eq_chars, len(title), len(formula))
+    boxes, width, height, sz = max(
+        (_sized(look, lambda b, c, side=side: place(b, c, side), kh, eq_chars, len(title),
+                len(formula)) for side in (False, True)),
+        key=lambda laid: laid[3].cell - laid[1] * 1e-6)  # larger cells; else the narrower
     kit = _Kit(look, sz.cell, style)
     inp, ker, stb, cvb = boxes["in"], boxes["k"], boxes["st"], boxes["cv"]
     kit.panel(inp, x, "input", name="input")
@@ -496,8 +521,8 @@ def transposed_stamps(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NO
     kit.label(cvb, l_out, "output")
     if note:
         kit.frame(cvb, "output", rect=(top, top + ho, left, left + wo))
-        kit.label(cvb, "<br>".join(_wrap(note, _small_chars(look, sz.cell, width))), None,
-                  below=True, small=True)
+        kit.label(boxes["note"], "<br>".join(_wrap(note, _small_chars(look, sz.cell, width))),
+                  None, below=True, small=True)
 
     # per-cell texts: the stamp's products, the running canvas
     final_texts = _texts(steps[-1].canvas, kit.chars)
@@ -684,20 +709,34 @@ def zero_insertion(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NORMA
                  "bottom/right")
     note += "; grey: zeros."
 
-    def place(band: float, cell: float):
+    def place(band: float, cell: float, row: bool = False, under_all: bool = False):
+        """The zero-inserted input at the left, the kernels at its right and the output under
+        them, or (``row``: a wide, short figure) at their right; the note under the input, or
+        (``under_all``: a narrow figure, where it would take many short lines) under
+        everything, across the figure."""
         top_u = band * _lines(l_z)
         zb = Box(0, top_u, ph, pw)
         x2 = max(zb.right + GAP, _tw(look, cell, l_z) + 0.5)
         kb = Box(x2, top_u, kh, kw)
         fb = Box(max(kb.right + GAP, kb.x + _tw(look, cell, names.kernel) + 0.5), top_u, kh, kw)
-        ob = Box(x2, top_u + kh + band * 1.2, ho, wo)
-        width = max(fb.x + max(kw, _tw(look, cell, l_f)), ob.x + max(
-            wo, _tw(look, cell, l_o)))
+        kernels_w = fb.x + max(kw, _tw(look, cell, l_f))
+        ob = (Box(kernels_w + GAP, top_u, ho, wo) if row else
+              Box(x2, top_u + kh + band * 1.2, ho, wo))
+        width = max(kernels_w, ob.x + max(wo, _tw(look, cell, l_o)))
+        if under_all:
+            at = Box(0, max(zb.bottom, ob.bottom), 0, 0)
+            lines = len(_wrap(note, _small_chars(look, cell, width)))
+            return ({"z": zb, "k": kb, "f": fb, "o": ob, "note": at, "note_w": width}, width,
+                    at.bottom + 0.15 + lines * _small_line_u(look, cell))
         lines = len(_wrap(note, _small_chars(look, cell, pw)))
-        return ({"z": zb, "k": kb, "f": fb, "o": ob}, width,
+        return ({"z": zb, "k": kb, "f": fb, "o": ob, "note": zb, "note_w": pw}, width,
                 max(zb.bottom + 0.15 + lines * _small_line_u(look, cell), ob.bottom))
 
-    boxes, width, height, sz = _sized(look, place, kh, eq_chars, len(title), len(formula))
+    boxes, width, height, sz = max(
+        (_sized(look, lambda b, c, row=row, under=under: place(b, c, row, under), kh,
+                eq_chars, len(title), len(formula))
+         for row in (False, True) for under in (False, True)),
+        key=lambda laid: laid[3].cell - laid[2] * 1e-6)  # larger cells; else the shorter
     kit = _Kit(look, sz.cell, style)
     zb, kb, fb, ob = boxes["z"], boxes["k"], boxes["f"], boxes["o"]
     kit.panel(zb, z, names.role, name="zero-inserted", zeros=kind != INPUT)
@@ -708,13 +747,15 @@ def zero_insertion(x, w, layer: Geometry, out: np.ndarray, *, look: Look = NORMA
         kit.frame(zb, names.role, dash="dash",
                   rect=(src_r[0], src_r[-1] + 1, src_c[0], src_c[-1] + 1))
     kit.label(zb, l_z, names.role)
-    kit.label(zb, "<br>".join(_wrap(note, _small_chars(look, sz.cell, pw))), None, below=True,
-              small=True)
+    kit.label(boxes["note"], "<br>".join(_wrap(note, _small_chars(look, sz.cell, boxes["note_w"]))),
+              None, below=True, small=True)
     kit.panel(kb, w, "kernel", name="kernel")
     kit.label(kb, names.kernel, "kernel")
     kit.panel(fb, w[::-1, ::-1], "kernel", name="flipped kernel")
     kit.label(fb, l_f, "kernel")
     kit.symbol((kb.right + fb.x) / 2, kb.y + kh / 2, "→")
+    if ob.y == kb.y:  # the output in the row: it is what the rotated kernel computes
+        kit.symbol((fb.right + ob.x) / 2, fb.y + kh / 2, "=")
     kit.panel(ob, np.asarray(out, np.float64), "output", name="output")
     kit.label(ob, l_o, "output")
 
@@ -981,19 +1022,44 @@ def im2col_animation(x, w, layer: Geometry, matrix, out, *, look: Look = NORMAL,
     w_row = w.reshape(1, -1)
     steps = im2col_steps(w_row, matrix, layer, out)
     n = len(steps)
-    eq_chars = max(len(line) for s in steps[:40] for line in s.equation) + 2
-    n_eq = len(steps[0].equation)
+    # in a narrow figure (a phone) the lines longer than it is wide (at the smallest equation
+    # type, 10 px) folded: the window's numbers under its name, the products a few a line
+    eq_limit = max(24, int((look.width_px - 16) / (0.61 * 10)))
+
+    def fold(line: str) -> list[str]:
+        if len(line) <= eq_limit:
+            return [line]
+        head, sep, tail = line.partition(": ")
+        if sep and tail.startswith("["):
+            return [head + ":", "  " + tail]
+        parts = line.split(" + ")
+        lines, cur = [], parts[0]
+        for part in parts[1:]:
+            if len(cur) + 3 + len(part) > eq_limit:
+                lines.append(cur)
+                cur = "       + " + part
+            else:
+                cur += " + " + part
+        return lines + [cur]
+
+    equations = [[f for line in s.equation for f in fold(line)] for s in steps]
+    eq_chars = max(len(line) for eq in equations[:40] for line in eq) + 2
+    n_eq = max(len(eq) for eq in equations)
     title = f"Column {n} of {n} · window at row {ho}, col {wo}"
     shapes_txt = (f"Shapes: patch matrix C*kH*kW x L = {c}*{kh}*{kw} x {n_cols} = {kk} x "
                   f"{n_cols}; kernel row 1 x {kk}; product 1 x {n_cols} → {ho} x {wo}")
-    l_in = f"INPUT ({h} x {wd})" + (" + padding" if (t, b, l, r) != (0, 0, 0, 0) else "")
-    l_k = f"KERNEL ({c} x {kh} x {kw})" if c > 1 else f"KERNEL ({kh} x {kw})"
-    l_o = f"OUTPUT ({ho} x {wo})"
-    l_m = f"PATCH MATRIX ({kk} x {n_cols})"
-    l_kr = f"KERNEL ROW (1 x {kk})"
-    l_y = f"OUTPUT ROW (1 x {n_cols})"
+    # labels on two lines in a narrow figure (side by side on one they run into each other)
+    l_in = (_two(look, "INPUT" if c == 1 else "INPUT channel 1", f"({h} x {wd})")
+            + (" + padding" if (t, b, l, r) != (0, 0, 0, 0) else ""))
+    l_k = _two(look, "KERNEL", f"({c} x {kh} x {kw})" if c > 1 else f"({kh} x {kw})")
+    l_o = _two(look, "OUTPUT", f"({ho} x {wo})")
+    l_m = _two(look, "PATCH MATRIX", f"({kk} x {n_cols})")
+    l_kr = _two(look, "KERNEL ROW", f"(1 x {kk})")
+    l_y = _two(look, "OUTPUT ROW", f"(1 x {n_cols})")
+    lines = _lines(l_m)
 
     def place(band: float, cell: float):
+        band *= lines
         ins = [Box(q * max(pw + GAP, _tw(look, cell, l_in) + 0.5), band, ph, pw)
                for q in range(c)]
         kers = [Box(q * (kw + GAP * 0.6), ins[0].bottom + band, kh, kw) for q in range(c)]
@@ -1003,12 +1069,12 @@ def im2col_animation(x, w, layer: Geometry, matrix, out, *, look: Look = NORMAL,
             wo, _tw(look, cell, l_o)), kr_w)
         left_h = max(kers[-1].bottom, ob.bottom)
         mx = Box(left_w + GAP * 1.5, band, kk, n_cols)
-        row_y = max(mx.bottom, left_h) + band * 1.6
+        row_y = max(mx.bottom, left_h) + band + 0.6 * band / lines
         kr = Box(mx.x - GAP * 1.5 - kr_w, row_y, 1, kk)
         yr = Box(mx.x, row_y, 1, n_cols)
         width = max(mx.x + max(n_cols, _tw(look, cell, l_m), _tw(look, cell, l_y)), mx.right)
         return ({"in": ins, "k": kers, "o": ob, "m": mx, "kr": kr, "y": yr}, width,
-                yr.bottom + band * 0.5)
+                yr.bottom + 0.5 * band / lines)
 
     boxes, width, height, sz = _sized(look, place, n_eq, eq_chars, len(title),
                                       len(shapes_txt))
@@ -1021,8 +1087,7 @@ def im2col_animation(x, w, layer: Geometry, matrix, out, *, look: Look = NORMAL,
                   else None)
         if not inner.all():
             kit.frame(box, "input", dash="dash", rect=(t, t + h, l, l + wd))
-        kit.label(box, l_in.replace("INPUT", f"INPUT channel {q + 1}") if c > 1 else l_in,
-                  "input")
+        kit.label(box, l_in.replace("channel 1", f"channel {q + 1}"), "input")
     for q, box in enumerate(kers):
         kit.panel(box, w[q], "kernel", name=f"kernel {q}")
     kit.label(kers[0], l_k, "kernel")
@@ -1057,7 +1122,7 @@ def im2col_animation(x, w, layer: Geometry, matrix, out, *, look: Look = NORMAL,
         mpath = rects_path(masks) if masks else _nowhere(mx)
         shapes = [{"path": rects_path(rects)}, {"path": mpath}, {"path": _pending(ob, k + 1)}]
         scene_steps.append((shapes, [(f"Column {k + 1} of {n} · window at row {s.row + 1}, "
-                                     f"col {s.col + 1}"), "<br>".join(s.equation)]))
+                                     f"col {s.col + 1}"), "<br>".join(equations[k])]))
         labels.append(str(k + 1))
     click = {"x": [coord(yr.x + k + 0.5) for k in range(n)], "y": [coord(yr.y + 0.5)] * n,
              "step": list(range(n))}

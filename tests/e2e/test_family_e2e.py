@@ -1,9 +1,12 @@
 """The "Convolution family" page in a real browser: stepping a transposed convolution (both
 views) and a 1-D causal convolution in the browser, the numbers shown checked against the
 engine; a click on an output cell jumps there; the presenter keys step an animation and the
-link keeps the position; in the dark theme the figures are dark; screenshots of every mode at
-1280x720 and 1920x1080 (tests/e2e/artifacts/family_*.png). Every wait is for a condition."""
+link keeps the position; in the dark theme the figures are dark; the figures laid out for the
+room the browser measured, nothing clipped, the step lines and the Step and Play buttons on the
+screen at 1280x720 (classroom mode and not), 1920x1080 and on a phone; screenshots of every mode
+at 1280x720 and 1920x1080 (tests/e2e/artifacts/family_*.png). Every wait is for a condition."""
 
+import itertools
 import re
 
 import numpy as np
@@ -21,8 +24,13 @@ PLOT = "document.querySelectorAll('.js-plotly-plot')[{i}]"
 
 
 def _open(page, app_url: str, query: str, plots: int = 1) -> None:
+    """The page at ``query``, its figures laid out for the room the browser measured."""
     page.goto(f"{app_url}/family?{query}")
     wait_for_app(page)
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.js-plotly-plot .annotation-text').length > 0 && "
+        f"document.querySelectorAll('.js-plotly-plot').length >= {plots}")
+    _settled(page)
     page.wait_for_function(
         f"() => document.querySelectorAll('.js-plotly-plot .annotation-text').length > 0 && "
         f"document.querySelectorAll('.js-plotly-plot').length >= {plots}")
@@ -40,6 +48,32 @@ def _wait_active(page, i: int, k: int) -> None:
       const g = {PLOT.format(i=i)};
       return !!(g && g._fullLayout && g._fullLayout.sliders[0].active === {k});
     }}""")
+
+
+# the figures are laid out for the room the browser measured: the keys' component has sent the
+# size it measured, and the server's figures say that size back (ui/keys.js)
+SETTLED = """() => {
+  const r = document.querySelector('.conv-keys');
+  return !!(r && r.__config && r.__config.sent && r.__config.sent === r.__fitSent);
+}"""
+
+
+def _settled(pg) -> None:
+    """Wait until the figures are laid out for the room measured and the app is idle."""
+    wait_for_app(pg)
+    pg.wait_for_function(SETTLED)
+    wait_for_app(pg)
+    pg.wait_for_function(SETTLED)
+
+
+def _to_top(pg, selector: str) -> None:
+    """Scroll ``selector``'s top just under Streamlit's header (64 px), and wait until it is."""
+    pg.locator(selector).first.evaluate(
+        "e => { e.style.scrollMarginTop = '64px'; e.scrollIntoView({block: 'start'}); }")
+    pg.wait_for_function(f"() => Math.abs(document.querySelector({selector!r})"
+                         ".getBoundingClientRect().top - 64) < 2 || "
+                         "document.scrollingElement.scrollTop + innerHeight >= "
+                         "document.scrollingElement.scrollHeight - 2")
 
 
 def _texts(page, i: int) -> list[str]:
@@ -143,26 +177,86 @@ def test_screenshots_of_every_mode(browser, app_url, mode, size):
     pg.set_default_timeout(60_000)
     try:
         query, plots = QUERIES[mode]
-        _open(pg, app_url, query, plots)
-        pg.wait_for_timeout(400)  # let the figures settle before the picture
+        _open(pg, app_url, query, plots)  # laid out for the room measured
         screenshot(pg, f"family_{mode}_{size[0]}x{size[1]}")
-        pg.locator(".js-plotly-plot").first.evaluate("e => e.scrollIntoView({block: 'start'})")
-        pg.wait_for_timeout(300)
+        _to_top(pg, ".js-plotly-plot")
         screenshot(pg, f"family_{mode}_{size[0]}x{size[1]}_figure")
     finally:
         context.close()
 
 
-def test_classroom_transposed_at_1920(browser, app_url):
-    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+# Each figure of the page, in its keyed container: the step line (annotation 0), every text
+# drawn (its box), the Step and Play buttons, the drawing (its SVG), the container (its column)
+BOXES = """(sel) => [...document.querySelectorAll(sel)].map((box) => {
+  const rect = (e) => { const r = e.getBoundingClientRect();
+                        return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+  const gd = box.querySelector('.js-plotly-plot');
+  const texts = [...gd.querySelectorAll('g.annotation')]
+    .filter((a) => a.getBoundingClientRect().width > 0)
+    .map((a) => ({index: a.getAttribute('data-index'), text: a.textContent, ...rect(a)}));
+  const buttons = [...gd.querySelectorAll('g.updatemenu-button')]
+    .map((b) => ({label: b.textContent.trim(), ...rect(b)}));
+  const button = (label) => buttons.find((b) => b.label === label);
+  return {name: box.className, column: rect(box), svg: rect(gd.querySelector('.main-svg')),
+          title: texts.find((t) => t.index === '0'), texts, buttons,
+          step: button('Step \u25b6'), play: button('\u25b6 Play'),
+          laidOut: gd._fullLayout.meta.width_px};
+})"""
+
+
+def _inside(inner: dict, outer: dict, slack: float = 1.0) -> bool:
+    return (inner["left"] >= outer["left"] - slack and inner["right"] <= outer["right"] + slack
+            and inner["top"] >= outer["top"] - slack
+            and inner["bottom"] <= outer["bottom"] + slack)
+
+
+@pytest.mark.parametrize("size,classroom", [((1280, 720), True), ((1280, 720), False),
+                                            ((1920, 1080), True), ((1920, 1080), False),
+                                            ((390, 844), False)])
+def test_transposed_figures_fit_the_screen(browser, app_url, size, classroom):
+    """Issue 14: both figures of the transposed mode laid out for their own column, as the
+    browser measured it: nothing clipped (every text inside its figure's drawing, the drawing
+    no wider than its column, laid out no wider than it); each figure's step line and its Step
+    and Play buttons inside its column and on the screen together (at 1280x720 in classroom
+    mode without scrolling; else once the figure is scrolled to the top), no button running into
+    another. Screenshots to look at: family_fit_<size>[_classroom].png."""
+    w, h = size
+    context = browser.new_context(viewport={"width": w, "height": h})
     pg = context.new_page()
-    pg.set_default_timeout(60_000)
+    pg.set_default_timeout(90_000)
+    name = f"family_fit_{w}x{h}" + ("_classroom" if classroom else "")
     try:
-        _open(pg, app_url, "mode=transposed&classroom=1&step=5&step2=8", 2)
-        assert pg.locator('[data-testid="stSidebar"]').get_attribute("data-collapsed") == "true"
-        pg.locator(".js-plotly-plot").first.evaluate("e => e.scrollIntoView({block: 'start'})")
-        pg.wait_for_timeout(300)
-        screenshot(pg, "family_transposed_classroom_1920x1080")
+        _open(pg, app_url, "mode=transposed" + ("&classroom=1" if classroom else ""), 2)
+        sent = pg.evaluate("() => document.querySelector('.conv-keys').__config.sent")
+        screenshot(pg, name)
+        figures = ".st-key-fam-figure-stamps, .st-key-fam-figure-zeros"
+        view = {"left": 0, "right": w, "top": 0, "bottom": h}
+        for k in range(2):
+            box = pg.evaluate(BOXES, figures)[k]
+            if not (_inside(box["title"], view) and _inside(box["play"], view)):
+                assert not (classroom and size == (1280, 720)), (
+                    f"{box['name']}: its title and buttons should be on the screen as it opens")
+                _to_top(pg, f".st-key-fam-figure-{('stamps', 'zeros')[k]}")
+                box = pg.evaluate(BOXES, figures)[k]
+            column, svg = box["column"], box["svg"]
+            assert svg["right"] - svg["left"] <= column["right"] - column["left"] + 1, box["name"]
+            assert box["laidOut"] <= column["right"] - column["left"], (box["name"], sent)
+            for t in box["texts"]:
+                assert _inside(t, svg), (box["name"], t["text"], t, svg)
+            # the buttons: none running into the next in its row (the Play buttons beside the
+            # step buttons when there is room, else under them)
+            row = sorted(box["buttons"], key=lambda b: (round(b["top"]), b["left"]))
+            for a, b in itertools.pairwise(row):
+                if round(a["top"]) == round(b["top"]):
+                    assert a["right"] <= b["left"] + 1, (box["name"], a, b)
+            for part in ("title", "step", "play"):
+                assert _inside(box[part], column), (box["name"], part, box[part], column)
+                assert _inside(box[part], view), (box["name"], part, box[part], view)
+        if classroom:
+            assert pg.locator('[data-testid="stSidebar"]').get_attribute(
+                "data-collapsed") == "true"
+        _to_top(pg, ".st-key-fam-figure-stamps")
+        screenshot(pg, f"{name}_figure")
     finally:
         context.close()
 

@@ -483,3 +483,161 @@ def test_side_by_side_figures_put_their_play_buttons_under_the_steps():
         assert plays["x"] == steps["x"] == 0 and plays["pad"]["t"] > steps["pad"]["t"]
     one = _figures(_open(mode="transposed", view="stamps"))[0]["layout"]["updatemenus"][1]
     assert one["xanchor"] == "right"  # a full-width figure keeps one row
+
+
+# --------------------------------------------------------------------------------------------
+# Figures laid out for the room the browser measured (issue 14: 1280 x 720, classroom mode)
+# --------------------------------------------------------------------------------------------
+
+def _width_px(fig: dict) -> int:
+    """The width the figure was laid out for (its scene's, in px)."""
+    return fig["layout"]["meta"]["width_px"]
+
+
+def test_the_keys_measure_the_first_figure_and_a_measured_screen_lays_the_figures_out():
+    """The keys' component measures the mode's first figure (its column, side by side); the
+    room it reports (kept as the main column's, ``fam.room``, by its callback) lays every figure
+    out for its own column: no wider than the column, the type smaller than a 1700-px
+    projector's; the size sent back so the browser does not report it again."""
+    at = _open(mode="transposed", classroom="1")
+    _ok(at)
+    data = _keys(at)
+    assert data["fit"] == ".st-key-fam-figure-stamps" and data["sent"] is None
+    before = _figures(at)
+    assert max(_width_px(f) for f in before) > 536  # laid out for a 1920 x 1080 projector
+    at.session_state["fam.room"] = (1092, 463)  # 1280 x 720: two columns of 536 px
+    at.run()
+    _ok(at)
+    assert not at.error, [e.value for e in at.error]
+    assert _keys(at)["sent"] == "536x463"
+    after = _figures(at)
+    for old, new in zip(before, after):
+        assert _width_px(new) <= 536
+        assert new["layout"]["annotations"][0]["font"]["size"] < \
+            old["layout"]["annotations"][0]["font"]["size"]
+        # readable cells may need more than the room, never much more: the whole figure, its
+        # title and its buttons, still fits a 720-px window once scrolled to
+        assert new["layout"]["height"] <= 463 + 200
+    assert _title(after[0]).startswith("Stamp 1 of 9")  # the same animation, laid out anew
+
+
+def test_one_view_takes_the_whole_width_the_other_its_column():
+    """Stamps alone: the figure measured is the stamps' (the whole column); the room kept is the
+    main column's, so the side-by-side view gets half of it at once (no clipped first draw)."""
+    from ui import family_view as fv
+
+    at = _open(mode="transposed", view="stamps")
+    at.session_state["fam.room"] = (820, 430)
+    at.run()
+    _ok(at)
+    (fig,) = _figures(at)
+    assert _keys(at)["sent"] == "820x430" and 536 < _width_px(fig) <= 820
+    assert fv.screen_for((820, 430), True) == (400, 430)
+    assert fv.room_of((400, 430), True) == (820, 430)  # a column measured: the page's room
+    at.segmented_control(key="fam.view").set_value("both").run()
+    _ok(at)
+    assert _keys(at)["sent"] == "400x430"
+    assert all(_width_px(f) <= 400 for f in _figures(at))
+
+
+def test_figures_are_cached_per_screen():
+    """The screen is part of every cache key: a rerun at the same screen sends the same figures
+    (the animation playing in the browser is not reset), another screen other ones, and going
+    back the first ones again, from the cache."""
+    from ui import family_view as fv
+    from viz.style import LIGHT
+
+    at = _open(mode="transposed")
+    at.session_state["fam.room"] = (820, 430)
+    at.run()
+    small = _specs(at)
+    at.run()
+    assert _specs(at) == small
+    at.session_state["fam.room"] = (1750, 880)
+    at.run()
+    big = _specs(at)
+    assert big != small
+    at.session_state["fam.room"] = (820, 430)
+    at.run()
+    assert _specs(at) == small
+    cfg = fv.transposed_config(3, 3, 2, 1, 0, 1, 1)
+    one = fv.anim("zeros", cfg, False, True, LIGHT, (400, 430))
+    assert fv.anim("zeros", cfg, False, True, LIGHT, (400, 430)) is one
+    assert fv.anim("zeros", cfg, False, True, LIGHT, (865, 880)) is not one
+
+
+def test_other_modes_are_laid_out_for_the_screen_too():
+    at = _open(mode="groups", cin="4", cout="4", g="4")
+    at.session_state["fam.room"] = (820, 430)
+    at.run()
+    _ok(at)
+    data = _keys(at)
+    assert data["fit"] == ".st-key-fam-figure-grouped" and data["sent"] == "820x430"
+    for mode, bview in (("1d", None), ("im2col", None), ("backprop", "dw")):
+        at = _open(mode=mode, **({"bview": bview} if bview else {}))
+        at.session_state["fam.room"] = (820, 430)
+        at.run()
+        _ok(at)
+        assert not at.error, [e.value for e in at.error]
+        assert _keys(at)["sent"] == "820x430"
+        assert all(_width_px(f) <= 820 for f in _figures(at) if "meta" in f["layout"])
+
+
+# (classroom, half, screen): 1280 x 720 (a projector, a laptop with the sidebar), 1920 x 1080,
+# a phone
+SCREENS = [(True, True, (536, 463)), (True, False, (1092, 498)), (False, True, (400, 430)),
+           (False, False, (820, 430)), (True, True, (845, 800)), (False, True, (720, 740)),
+           (False, False, (366, 506))]
+
+
+@pytest.mark.parametrize("classroom,half,screen", SCREENS)
+def test_nothing_runs_out_of_a_figure_laid_out_for_a_screen(classroom, half, screen):
+    """Every family animation laid out for a screen: no wider than it; its step line (at its
+    longest) within the width and clear of the output-size formula beside it; the equation's
+    lines within the width, the last one inside the figure (not cut off at its bottom); its
+    cells' numbers readable, or
+    as large as the width allows; its buttons in two rows where one would not fit."""
+    from ui import family_view as fv
+
+    t = fv.transposed_config(3, 3, 2, 1, 0, 1, 1)
+    # typed, not square: the size formula is two ("rows: ...; columns: ..."), the longest
+    odd = fv.transposed_config(3, 3, 2, 1, 0, 1, 1, x_text="1 2 3; 4 5 6",
+                               w_text="1 0; 2 -1.5; 0 1")
+    kinds = [("stamps", t), ("zeros", t), ("stamps", odd), ("zeros", odd)]
+    if not half:
+        kinds += [("signal", fv.signal_config("sine", 12, "smooth", "causal", 0, 1, 1, 1)),
+                  ("im2col", fv.im2col_config(5, 3, 1, 0, 1, 1, 1)),
+                  ("dx", fv.backprop_config(4, 3, 1, 0, 1, 1)),
+                  ("dw", fv.backprop_config(4, 3, 1, 0, 1, 1))]
+    for kind, cfg in kinds:
+        anim = fv.anim(kind, cfg, classroom, half, screen=screen)
+        sc, lk = anim.scene, anim.scene.look
+        layout = anim.layout(0)
+        width = layout["meta"]["width_px"]
+        assert width <= screen[0], (kind, width)
+        assert lk.width_px == screen[0] and not lk.eq_beside
+        # the longest step line (bold Arial: ~0.43 em a character measured in Chromium; the
+        # layout reckons 0.55)
+        title = max((texts[0] for _, texts in sc.steps), key=len)
+        title_px = len(title) * 0.5 * lk.title_font
+        assert title_px <= screen[0] - 16, (kind, title, lk.title_font)
+        formula = next(t for t in sc.static_texts if t.get("name") == "formula")
+        longest = max(len(line) for line in formula["text"].split("<br>"))
+        assert longest * 0.5 * formula["font"]["size"] <= screen[0] - 16, formula["text"]
+        if formula["y"] < sc.y_range[0] + 0.5:  # on the step line's row, at its right
+            formula_px = len(formula["text"]) * 0.5 * formula["font"]["size"]
+            assert title_px + formula_px <= width, (kind, title, formula["text"])
+        eq = sc.dyn_texts[1]
+        lines = max(texts[1].count("<br>") + 1 for _, texts in sc.steps)
+        longest = max(len(line) for _, texts in sc.steps for line in texts[1].split("<br>"))
+        assert longest * 0.61 * eq["font"]["size"] <= screen[0], (kind, longest)  # monospace
+        bottom = eq["y"] + lines * eq["font"]["size"] * 1.25 / sc.cell_px
+        assert bottom <= sc.y_range[1] + 0.05, (kind, bottom, sc.y_range)
+        assert sc.cell_px >= min(fv.readable_px(lk), 0.9 * width / (sc.x_range[1]
+                                                                   - sc.x_range[0])), kind
+        # the Play buttons beside the step buttons only where all eight fit in one row
+        steps, plays = layout["updatemenus"]
+        if plays["x"] > 0.5:
+            assert fv.buttons_px(lk.button_font) <= screen[0] - 24, (kind, lk.button_font)
+        else:
+            assert plays["pad"]["t"] > steps["pad"]["t"]

@@ -8,6 +8,12 @@ high-contrast option (``ui/display.py``); classroom mode (``?classroom=1``, ``ui
 is for a projector. The address bar holds a link to the exact mode, settings and step
 (``?mode=transposed&n=3&k=3&s=2&p=1&op=1``), the position reached in the browser included
 (reported by the keys' component once an animation rests).
+
+The figures are laid out for the room the browser measured (the keys' component measures the
+mode's first figure: its width, the window's height below its top; kept as the main column's
+room, each figure takes its own column's width). Above them one line; the explanation is
+folded ("How it works": on a projector after the figures), so that at 1280 x 720 a figure's
+title and its Step and Play buttons are on the screen together.
 """
 
 import logging
@@ -29,11 +35,14 @@ ss = st.session_state
 
 CSS = """
 .st-key-fam-notes p { font-size: 1.1rem; }
+.st-key-fam-summary p { margin-bottom: 0; }
 """
-# A projector: the mode buttons and the notes above the figures in larger type.
+# A projector: the mode buttons and the notes in larger type (the one line above the figures
+# a little smaller: at 1280 x 720 the figures need the room).
 CLASSROOM_CSS = """
 .st-key-fam-modes button p { font-size: 1.2rem; font-weight: 600; }
-.st-key-fam-notes p { font-size: 1.4rem; }
+.st-key-fam-notes p { font-size: 1.2rem; }
+.st-key-fam-summary p { font-size: 1.1rem; }
 """
 CONFIG = {"displayModeBar": False, "scrollZoom": False, "doubleClick": False}
 
@@ -54,9 +63,19 @@ style = display.style()  # the figures' colours and sizes: the page's theme, hig
 header("Convolution family")
 for notice in notices:
     st.warning(notice)
-with st.container(key="fam-modes"):
-    mode = st.pills("Mode", fv.MODES, key="fam.mode", required=True, on_change=fv.on_mode,
-                    format_func=fv.MODE_LABELS.get, label_visibility="collapsed")
+# the modes, and the views of the mode that has some, in one row (wrapping on a phone): at
+# 1280 x 720 the figures need the height
+with st.container(key="fam-top", horizontal=True, vertical_alignment="center", gap="medium"):
+    with st.container(key="fam-modes", width="content"):
+        mode = st.pills("Mode", fv.MODES, key="fam.mode", required=True, on_change=fv.on_mode,
+                        format_func=fv.MODE_LABELS.get, label_visibility="collapsed")
+    if mode == "transposed":
+        st.segmented_control("View", fv.VIEWS, key="fam.view", required=True,
+                             format_func=fv.VIEW_LABELS.get, label_visibility="collapsed")
+    elif mode == "backprop":
+        st.segmented_control("Show", fv.BVIEWS, key="fam.bview", required=True,
+                             format_func=(fv.BVIEW_SHORT if classroom else fv.BVIEW_LABELS).get,
+                             label_visibility="collapsed")
 
 
 def _on_click(chart_key: str, step_key: str) -> None:
@@ -74,11 +93,47 @@ def _on_frame() -> None:
     keys.browser_step(STEP_KEYS[got[0]], int(got[1]))
 
 
-def presenter_keys(*names: str) -> None:
+def _on_screen() -> None:
+    """The browser measured the room of the mode's first figure: lay the figures out for it
+    (kept as the main column's room, whichever figure was measured)."""
+    screen = wv.screen_of(keys.reported_screen("fam.keys"))
+    if screen is not None:
+        ss["fam.room"] = fv.room_of(screen, bool(ss.get("fam.fit_half")))
+
+
+def screen(half: bool = False) -> tuple[int, int] | None:
+    """The room for a figure as the browser measured it (a column's, ``half``), or None before
+    it has."""
+    return fv.screen_for(ss.get("fam.room"), half)
+
+
+def presenter_keys(*names: str, half: bool = False) -> None:
     """The keys for the mode's animations ``names`` (each drawn by :func:`chart` or
-    :func:`window_chart`), and their one-line hint."""
+    :func:`window_chart`), their one-line hint, and the measure of the room of the first one
+    (``half``: one of two side by side)."""
+    ss["fam.fit_half"] = half
     keys.presenter_keys([keys.animation_target(n, f".st-key-fam-figure-{n}") for n in names],
-                        key="fam.keys", on_step=_on_frame)
+                        key="fam.keys", on_step=_on_frame, fit=f".st-key-fam-figure-{names[0]}",
+                        screen=screen(half), on_screen=_on_screen)
+
+
+def summary(line: str, details: str | None = None) -> None:
+    """The mode's one line above its figures, and its explanation ``details`` folded: in the
+    line's expander, or on a projector (where the figures and their buttons need the room of a
+    1280 x 720 screen) in one after the figures (:func:`how_it_works`)."""
+    if details and not classroom:
+        with st.expander(f"{line} · *How it works*", key="fam-how"):
+            st.markdown(details)
+        return
+    with st.container(key="fam-summary"):
+        st.markdown(line)
+
+
+def how_it_works(details: str) -> None:
+    """On a projector, the mode's explanation folded after its figures."""
+    if classroom:
+        with st.expander("How it works", key="fam-how"):
+            st.markdown(details)
 
 
 def draw(fig, name: str, step_key: str | None) -> None:
@@ -97,11 +152,12 @@ def draw(fig, name: str, step_key: str | None) -> None:
 def chart(kind: str, cfg, *, half: bool, step_key: str, name: str) -> animation.Animation:
     """One animation at the step in ``step_key``; a click on an output cell moves it. A
     position the browser reported is on the screen already: the figure stays as sent."""
-    anim = fv.anim(kind, cfg, classroom, half, style)
+    room = screen(half)
+    anim = fv.anim(kind, cfg, classroom, half, style, room)
     start = min(max(int(ss.get(step_key, 0)), 0), anim.n_steps - 1)
     ss[step_key] = start
-    drawn = keys.figure_start(step_key, start, (kind, cfg, classroom, half, style))
-    draw(fv.figure(kind, cfg, classroom, half, drawn, style), name, step_key)
+    drawn = keys.figure_start(step_key, start, (kind, cfg, classroom, half, style, room))
+    draw(fv.figure(kind, cfg, classroom, half, drawn, style, room), name, step_key)
     return anim
 
 
@@ -188,19 +244,20 @@ def transposed_controls():
 
 def transposed(cfg) -> None:
     layer = cfg.geometry()
-    view = st.segmented_control("View", fv.VIEWS, key="fam.view", required=True,
-                                format_func=fv.VIEW_LABELS.get)
     worked = layer.worked()
     same = worked[0].formula == worked[1].formula
     sizes = (f"`{worked[0].formula}`" if same else
              f"rows `{worked[0].formula}`, columns `{worked[1].formula}`")
-    with st.container(key="fam-notes"):
-        st.markdown(
-            f"**Output size** `(n - 1)*s - 2p + d*(k - 1) + output_padding + 1` = {sizes}. "
-            "**Stamps**: each input cell adds x × kernel to the output, s apart; where stamps "
-            "overlap they add up; then p is cut from every side. **Zero insertion**: the same "
-            "numbers as a plain convolution of the input with s - 1 zeros between its cells, "
-            "padded by d*(k - 1) - p, with the kernel rotated 180°.")
+    ho, wo = layer.out_shape
+    view = ss.get("fam.view") or "both"  # chosen beside the modes
+    # the figures show the worked numbers: the line says the rule
+    details = (f"**Output size** = {sizes}. **Stamps**: each input cell adds x × kernel to the "
+               "output, s apart; where stamps overlap they add up; then p is cut from every "
+               "side. **Zero insertion**: the same numbers as a plain convolution of the input "
+               "with s - 1 zeros between its cells, padded by d*(k - 1) - p, with the kernel "
+               "rotated 180°.")
+    summary("**Output size** `(n - 1)*s - 2p + d*(k - 1) + output_padding + 1` = "
+            + (f"**{ho}**" if ho == wo else f"**{ho} x {wo}**"), details)
     half = view == "both"
     draws = []
     if view in ("both", "stamps"):
@@ -211,7 +268,8 @@ def transposed(cfg) -> None:
                                    name="zeros"))
     side_by_side(draws)
     presenter_keys(*(name for name, shown in (("stamps", view in ("both", "stamps")),
-                                              ("zeros", view in ("both", "zeros"))) if shown))
+                                              ("zeros", view in ("both", "zeros"))) if shown),
+                   half=half)
     out = fv.computed(cfg, "output")
     st.caption("**Step ▶** and **◀ Back** move one step; **Play** runs it in your browser; "
                "click an input cell (stamps) or an output cell (zero insertion) to jump there. "
@@ -219,6 +277,7 @@ def transposed(cfg) -> None:
                f"that are not data. Both end with the engine's `conv_transpose2d` output "
                f"({out.shape[0]} x {out.shape[1]}): "
                + " ".join(f"[{' '.join(animation.fmt(v) for v in row)}]" for row in out) + ".")
+    how_it_works(details)
     c1, c2 = st.columns(2)
     with c1:
         if view in ("both", "stamps"):
@@ -293,13 +352,16 @@ PAD_WORDS = {
 def one_d(cfg) -> None:
     (a,) = cfg.geometry().axes
     pad = cfg.word or "custom"
-    with st.container(key="fam-notes"):
-        st.markdown(f"**Padding '{pad}'**: {PAD_WORDS[cfg.word]}: {a.before} before, "
-                    f"{a.after} after. Output length `{a.worked('sample').formula}`.")
+    length = f"Output length `{a.worked('sample').formula}`."
+    details = f"**Padding '{pad}'**: {PAD_WORDS[cfg.word]}: {a.before} before, {a.after} after. "
+    # on a projector one line (the figure says the padding too), the meaning after the figure
+    summary(f"**Padding '{pad}'**: {a.before} before, {a.after} after. {length}" if classroom
+            else details + length)
     chart("signal", cfg, half=False, step_key="fam.step", name="signal")
     presenter_keys("signal")
     st.caption("The kernel slides along the time axis t; every product is written under the "
                "figure. Click an output sample to jump there.")
+    how_it_works(details + length)
     gif_button("signal", cfg, "the 1-D convolution")
 
 
@@ -341,7 +403,7 @@ def groups(v) -> None:
         st.markdown(f"**groups = {g}**: {kind}. Each filter is {k} x {k} x {cpg} "
                     f"(C_in / groups = {c_in}/{g} = {cpg}); filters as rows, input channels as "
                     "columns, the cells a filter sees coloured by group:")
-    draw(fv.groups_chart(c_in, c_out, g, k, classroom, style), "groups", None)
+    draw(fv.groups_chart(c_in, c_out, g, k, classroom, style, screen()), "groups", None)
     st.caption(f"One colour per group: filter W{opg + 1 if g > 1 else 1} is the first of "
                f"group {2 if g > 1 else 1}. An empty cell: that filter never reads that channel "
                f"(it has no weights for it). {c_out} filters x {cpg} channels each = "
@@ -384,11 +446,12 @@ def window_chart(data: bytes, shape, spec, step_key: str, name: str,
     """A layer through the sliding window's own cached animation (its position kept as
     :func:`chart` keeps it); ``keys_for``: the presenter keys for these animations, their hint
     under this figure."""
-    anim = wv.conv_anim(data, shape, spec, classroom, style)
+    room = screen()
+    anim = wv.conv_anim(data, shape, spec, classroom, style, room)
     start = min(max(int(ss.get(step_key, 0)), 0), anim.n_steps - 1)
     ss[step_key] = start
-    drawn = keys.figure_start(step_key, start, (name, data, shape, spec, classroom, style))
-    draw(wv.conv_figure(data, shape, spec, classroom, drawn, style), name, step_key)
+    drawn = keys.figure_start(step_key, start, (name, data, shape, spec, classroom, style, room))
+    draw(wv.conv_figure(data, shape, spec, classroom, drawn, style, room), name, step_key)
     if keys_for:
         presenter_keys(*keys_for)
     n = anim.n_steps
@@ -420,12 +483,13 @@ def im2col(cfg) -> None:
     ho, wo = layer.out_shape
     c, kh, kw = np.shape(cfg.w)
     kk, cols = c * kh * kw, ho * wo
-    with st.container(key="fam-notes"):
-        st.markdown(
-            f"Each of the L = H_out*W_out = {ho}*{wo} = {cols} windows becomes a column of "
-            f"C*kH*kW = {c}*{kh}*{kw} = {kk} numbers: the **patch matrix** ({kk} x {cols}). "
-            f"The kernel as a row (1 x {kk}) times it is the output row (1 x {cols}), reshaped "
-            f"to {ho} x {wo}: one matrix product computes the whole convolution.")
+    details = (f"Each of the L = H_out*W_out = {ho}*{wo} = {cols} windows becomes a column of "
+               f"C*kH*kW = {c}*{kh}*{kw} = {kk} numbers: the **patch matrix** ({kk} x {cols}). "
+               f"The kernel as a row (1 x {kk}) times it is the output row (1 x {cols}), "
+               f"reshaped to {ho} x {wo}: one matrix product computes the whole convolution.")
+    if not classroom:  # on a projector the figure's own line says it: the room is the figure's
+        summary(f"The kernel row (1 x {kk}) times the **patch matrix** ({kk} x {cols}) is the "
+                f"output row (1 x {cols}), reshaped to {ho} x {wo}", details)
     chart("im2col", cfg, half=False, step_key="fam.step", name="im2col")
     presenter_keys("im2col")
     y = fv.array(cfg.w).reshape(1, -1) @ fv.computed(cfg, "matrix")
@@ -434,6 +498,7 @@ def im2col(cfg) -> None:
     st.caption(f"The engine's `im2col` ({kk} x {cols}) times the kernel row equals its "
                f"`conv2d` output (largest difference {diff:g}). Click a cell of the output row "
                "to jump to its column.")
+    how_it_works(details)
     gif_button("im2col", cfg, "im2col")
 
 
@@ -448,15 +513,14 @@ def backprop_controls():
 
 def backprop(cfg) -> None:
     gx, gw, gb = fv.computed(cfg, "grads")
-    with st.container(key="fam-notes"):
-        st.markdown(
-            "Forward: y = x ⋆ w (cross-correlation). Given the upstream gradient dL/dy: "
-            "**dL/dx** is the *full* convolution of dL/dy with the kernel rotated 180° (at "
-            "stride s, with s - 1 zeros between the cells of dL/dy: a transposed convolution); "
-            "**dL/dw** is the correlation of the input x with dL/dy; **dL/db** = the sum of "
-            f"dL/dy = {animation.fmt(float(gb[0]))}.")
-    bview = st.segmented_control("Show", fv.BVIEWS, key="fam.bview", required=True,
-                                 format_func=fv.BVIEW_LABELS.get)
+    bview = ss.get("fam.bview") or "dx"  # chosen beside the modes
+    details = ("Forward: y = x ⋆ w (cross-correlation). Given the upstream gradient dL/dy: "
+               "**dL/dx** is the *full* convolution of dL/dy with the kernel rotated 180° (at "
+               "stride s, with s - 1 zeros between the cells of dL/dy: a transposed "
+               "convolution); **dL/dw** is the correlation of the input x with dL/dy; "
+               f"**dL/db** = the sum of dL/dy = {animation.fmt(float(gb[0]))}.")
+    summary("**dL/dx** = dL/dy ⋆ the kernel rotated 180° (full); **dL/dw** = x ⋆ dL/dy; "
+            f"**dL/db** = Σ dL/dy = {animation.fmt(float(gb[0]))}", details)
     if bview == "forward":
         data, shape = wv.key_of(fv.array(cfg.x)[None])
         window_chart(data, shape, cfg.spec(), "fam.step", "forward", keys_for=("forward",))
@@ -469,6 +533,7 @@ def backprop(cfg) -> None:
                + "; dL/dw = "
                + " ".join(f"[{' '.join(animation.fmt(v) for v in row)}]" for row in gw[0, 0])
                + ".")
+    how_it_works(details)
     if bview != "forward":
         gif_button(bview, cfg, {"dx": "dL/dx", "dw": "dL/dw"}[bview])
 
