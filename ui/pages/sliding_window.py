@@ -193,8 +193,6 @@ def describe() -> None:
         st.caption(input_note)
 
 
-if not classroom:  # on a projector the figure comes first
-    describe()
 
 
 def build():
@@ -300,8 +298,7 @@ def show(x: np.ndarray, spec, pool) -> None:
         show_zoom(panim, pstart, "sw-pool-zoom")
         if spec is None:  # the pooling-only example: its keys are here
             presenter_keys(screen, fit=".st-key-sw-pool-figure")
-    if classroom:
-        describe()
+    describe()  # after the figure: on a 1280 x 720 screen the figure comes first
     export(data, shape, spec, pool, style)
     URL.show("the same example or input, kernel, layer, step and classroom mode",
              key="sw-link")

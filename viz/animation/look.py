@@ -38,7 +38,7 @@ class Look:
 # overflow its cells).
 NORMAL = Look(False, 800, 760, 76, 22, 16, 17, 22, 11, 3, 1, 108, 15)
 # Laid out for Streamlit's wide column on a 1920 x 1080 projector with the sidebar collapsed.
-CLASSROOM = Look(True, 1700, 880, 112, 36, 24, 26, 40, 24, 5, 2, 126, 22, 160, 18, 64)
+CLASSROOM = Look(True, 1700, 880, 112, 36, 24, 26, 40, 24, 5, 2, 126, 22, 160, 16, 64)
 # Numbers smaller than this are hidden in high contrast (a projector: read from afar).
 HC_LEGIBLE_PX = 16
 
@@ -88,5 +88,5 @@ def fit_look(look: Look, width_px: int, height_px: int) -> Look:
                    label_font=f(look.label_font, 13), eq_font=f(look.eq_font, 12),
                    max_cell_font=f(look.max_cell_font, 12), min_cell_font=f(look.min_cell_font, 10),
                    button_font=button_font, controls_px=controls,
-                   kernel_cell_px=f(look.kernel_cell_px, 20),
+                   kernel_cell_px=f(look.kernel_cell_px, 20), legible_px=f(look.legible_px, 10),
                    control_rows=2 if narrow else 1, eq_beside=not narrow)
