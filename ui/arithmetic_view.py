@@ -52,6 +52,16 @@ PAGE_CSS = """
 [data-testid="stTable"] td, [data-testid="stTable"] th { font-size: 1.05rem; }
 [data-testid="stMarkdownContainer"] code { font-size: 0.95em; }
 .st-key-arith_pick button p { font-size: 1.05rem; }
+/* a 1280 x 720 screen: the table's formulas on one line each, the totals less tall */
+@media (max-width: 1400px), (max-height: 800px) {
+  [data-testid="stTable"] td, [data-testid="stTable"] th { font-size: 0.85rem;
+                                                          padding: 0.2rem 0.4rem; }
+  [data-testid="stMetricValue"] { font-size: 2.1rem; }
+  .st-key-arith-results [data-testid="stMetric"] { padding: 0; }
+  [data-testid="stAlertContainer"] { padding: 0.5rem 0.8rem; }
+  [data-testid="stMetricLabel"] p { font-size: 1rem; }
+  .st-key-arith-results { gap: 0.5rem; }
+}
 """
 #: Classroom mode (``ui/classroom.py``) adds this on a projector.
 CLASSROOM_CSS = """
@@ -300,6 +310,13 @@ def preset_label(key: str) -> str:
     return PRESETS[key].title
 
 
+def preset_pill(key: str) -> str:
+    """A preset's title without its parenthesis, "Exercise" shortened: twelve pills in two rows
+    on a 1280 px screen (the description above the totals gives the whole title)."""
+    title = PRESETS[key].title.split(" (")[0]
+    return title.replace("Exercise: ", "Ex. ")
+
+
 def is_edited(preset: Preset, rows: Sequence[Mapping], input_shape: tuple[int, int, int]) -> bool:
     """Whether the editor's rows or the input differ from the preset's."""
     original = plain_rows([layer_to_row(layer) for layer in preset.network.layers])
@@ -474,13 +491,16 @@ def rf_steps(analysis: Analysis) -> str:
     return "\n".join(lines) or "No layers."
 
 
-def show_seed_notes(notes: Sequence[str], *, folded: bool = False) -> None:
+def show_seed_notes(notes: Sequence[str], *, folded: bool = False, what: str = "preset") -> None:
     """The lecture notes' wrong numbers and the right ones, in one box (``folded``: in an
-    expander, for an example that is on the page whatever the preset)."""
+    expander that says how many, one line high: the table stays on a projector's screen)."""
     if notes:
         lines = "\n".join(f"- {esc(note)}" for note in notes)
         if folded:
-            with st.expander("Corrections to the lecture notes' numbers for this example"):
+            n = len(notes)
+            label = (f"Corrections to the lecture notes for this {what}: {n} number"
+                     f"{'s' if n > 1 else ''} the notes print wrong")
+            with st.expander(label, icon=":material/rule:"):
                 st.markdown(lines)
         else:
             st.warning(f"**Corrections to the lecture notes**\n{lines}")

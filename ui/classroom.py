@@ -37,6 +37,9 @@ BASE_CSS = """
 .st-key-page-head { gap: 0.4rem 1rem; flex-wrap: wrap; }
 .st-key-page-head h1 { padding: 0.25rem 0 0 0 !important; }
 .st-key-page-head [data-testid="stElementContainer"]:has(.stToggle) { margin-left: auto; }
+@media (max-height: 800px) {  /* a 1280 x 720 projector: less room above the title */
+  [data-testid="stMainBlockContainer"] { padding-top: 3rem; }
+}
 @media (max-width: 640px) {
   [data-testid="stMainBlockContainer"] { padding-left: 0.75rem; padding-right: 0.75rem;
                                          padding-top: 3.2rem; }

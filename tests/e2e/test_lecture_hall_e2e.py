@@ -285,14 +285,7 @@ def test_learn_a_kernel_shows_train_with_its_curve(sized, app_url):
     screenshot(page, f"lecture_learn_kernel_{page.size_name}")
 
 
-# Not yet at 1280x720 with the sidebar open: the presets (four rows of pills), the preset's
-# description, the notes' corrections and the totals put the table's head near 950 px. Issue 14
-# stays open for it; strict, so that the layout that fixes it turns this test green.
-ARITH_SIZES = [pytest.param("1280x720", marks=pytest.mark.xfail(
-    strict=True, reason="the table starts below a 720 px screen (issue 14)")), "1920x1080"]
-
-
-@pytest.mark.parametrize("sized", ARITH_SIZES, indirect=True)
+@pytest.mark.parametrize("sized", DESKTOP, indirect=True)
 def test_arithmetic_shows_the_presets_with_the_table(sized, app_url):
     page = sized
     page.goto(app_url + "/arithmetic?preset=lenet5")

@@ -36,6 +36,12 @@ def _open(query: str | None = None) -> AppTest:
     return at.run()
 
 
+def _corrections(at) -> list[str]:
+    """The text of the folded box of corrections to the notes for the preset, if any."""
+    return [" ".join(m.value for m in e.markdown) for e in at.expander
+            if e.label.startswith("Corrections to the lecture notes for this preset")]
+
+
 def _metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
@@ -78,12 +84,12 @@ def test_opens_on_lenet5_with_its_totals(page):
     table = page.table[0].value
     assert list(table["Layer"])[-1] == "**Total**"
     assert "(400 + 1) \\* 120 = 48,120" in list(table["Parameters"])
-    warnings = " ".join(w.value for w in page.warning)
-    assert "4707" in warnings and "48210" in warnings  # the notes' slips, corrected
+    corrections = " ".join(_corrections(page))
+    assert "4707" in corrections and "48210" in corrections  # the notes' slips, corrected
     labels = [b.label for b in page.get("download_button")]
     assert labels == ["Download CSV", "Download Markdown"]
     assert len(page.get("plotly_chart")) == 4
-    rf = page.expander[0]
+    rf = next(e for e in page.expander if e.label.startswith("How the receptive field"))
     assert rf.label.startswith("How the receptive field grows")
     assert "**CONV2**: `r = 6 + (5 - 1)*2 = 14, j = 2*1 = 2`" in rf.markdown[0].value
 
@@ -231,7 +237,7 @@ def test_cost_comparisons_show_the_notes_examples_and_react():
 def test_corrections_only_for_the_preset_they_correct(key):
     at = _open(key)
     _no_failure(at)
-    boxes = [w.value for w in at.warning if "Corrections to the lecture notes" in w.value]
+    boxes = _corrections(at)
     assert len(boxes) == (1 if PRESETS[key].seed_notes else 0), boxes
     for note in PRESETS[key].seed_notes:
         assert note.split(":")[0][:30].replace("*", "\\*") in boxes[0]

@@ -30,10 +30,6 @@ ss = st.session_state
 classroom = mode()
 page_style(view.PAGE_CSS, view.CLASSROOM_CSS, on=classroom)
 header("CNN arithmetic")
-st.markdown(
-    "Output size `floor((n + 2p - f) / s) + 1`, parameters `((f*f*c_in) + 1) * c_out`, "
-    "neurons `H*W*C`, multiply-adds and receptive field, layer by layer, with the actual numbers."
-)
 
 URL = view.url_state()
 view.after_restore(URL, URL.restore())
@@ -46,15 +42,17 @@ def preset_header() -> Preset:
         st.warning(ss["arith_notice"])
     st.pills(
         "Preset: one click loads it (the link in the address bar restores it)",
+        label_visibility="collapsed",
+        help="One click loads a preset; the link in the address bar restores it.",
         options=list(PRESETS),
-        format_func=view.preset_label,
+        format_func=view.preset_pill,
         key="arith_pick",
         on_change=view.on_pick,
         required=True,
     )
     preset = PRESETS[ss["arith_preset"]]
     st.info(view.esc(preset.description))
-    view.show_seed_notes(preset.seed_notes)
+    view.show_seed_notes(preset.seed_notes, folded=True)
     return preset
 
 
@@ -113,15 +111,19 @@ def network_body() -> None:
                 f"Layer {row.index} ({row.name}) cannot exist: {row.error}. It is left out: the "
                 "next layer receives its input, and it counts nothing in the totals."
             )
+        # the table right under the totals, its notices after it: on a 1280 x 720 projector
+        # the presets, the totals and the table's first rows are on one screen
+        st.markdown("#### Layer by layer")
+        st.table(view.results_frame(analysis), hide_index=True)
         if analysis.flagged:
             lines = "\n".join(
                 f"- **{view.esc(r.name)}**: {view.esc('; '.join(r.flags))}"
                 for r in analysis.flagged
             )
             st.markdown("**Notices**\n" + lines)
-
-        st.subheader("Layer by layer")
-        st.table(view.results_frame(analysis), hide_index=True)
+        st.caption("Output size `floor((n + 2p - f) / s) + 1`, parameters "
+                   "`((f*f*c_in) + 1) * c_out`, neurons `H*W*C`, multiply-adds and receptive "
+                   "field, layer by layer, with the actual numbers.")
         name = ss["arith_preset"] + ("-edited" if edited_from_preset else "")
         downloads = st.container(horizontal=True)
         downloads.download_button(
@@ -186,7 +188,7 @@ def comparison_body() -> None:
     is_seed = dict(h_out=h_out, w_out=w_out, f=f, c_in=c_in, c_out=c_out) == ex
     view.show_comparison(sep)
     if is_seed:  # no preset is this example: its corrections fold away beside it
-        view.show_seed_notes(SEPARABLE_SEED_NOTES, folded=True)
+        view.show_seed_notes(SEPARABLE_SEED_NOTES, folded=True, what="example")
     st.plotly_chart(figure, config={"displayModeBar": False}, theme=None)
 
     st.subheader("1x1 convolution as a bottleneck (Inception)")
