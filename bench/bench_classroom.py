@@ -140,6 +140,8 @@ LAB_ORDER = ("img", "res", "colour", "k", "ks", "sigma", "kt", "bank", "kr", "kg
              *_LAYER, "show", "map", "mapping", "lim")
 SW_ORDER = ("ex", "rows", "cols", "vals", "seed", "photo", "x", "y", "region",
             "cells", "k", "ks", "sigma", "kt", "flip", *_LAYER, "step", "pstep")
+FAMILY_ORDER = ("mode", "view", "n", "k", "s", "p", "op", "d", "seed", "x", "w", "sig", "kern",
+                "pad", "c", "cin", "cout", "g", "hw", "gt", "bview", "photo", "step", "step2")
 # every page's own parameters come first, then those every page shares (ui/state.SHARED)
 SHARED_ORDER = ("classroom",)
 
@@ -149,14 +151,16 @@ PAGES = {
     "learn": Page("learn", "learn a kernel", "learn-kernel", 0.10),
     "inside": Page("inside", "inside a CNN", "inside-cnn", 0.10),
     "arith": Page("arith", "CNN arithmetic", "arithmetic", 0.10, ("preset",)),
+    "family": Page("family", "convolution family", "family", 0.08, FAMILY_ORDER),
 }
-TOUR = ("lab", "window", "learn", "inside", "arith")  # the lesson's order (warm-up, N = 1)
+TOUR = ("lab", "window", "family", "learn", "inside", "arith")  # the lesson's order (warm-up, N = 1)
 
 # The link the teacher shares for each page: every student starts from it.
 TEACHER = {
     "lab": {"k": "sobel_x", "bank": "sobel_y"},
     "window": {"ex": "blur_5x5"},
     "arith": {"preset": "lenet5"},
+    "family": {"mode": "transposed"},
 }
 
 
@@ -485,6 +489,39 @@ def arith_change(rng: random.Random, cfg: dict) -> tuple[str, dict]:
     return "preset", {"preset": preset}
 
 
+FAMILY_MODES = ("transposed", "1d", "groups", "im2col", "backprop")
+
+
+def family_change(rng: random.Random, cfg: dict) -> tuple[str, dict]:
+    """One control of the Convolution family page: a mode, a size, a view, a step."""
+    mode = cfg.get("mode", "transposed")
+    move = rng.choices(("mode", "setting", "step"), (3, 4, 3))[0]
+    if move == "mode":
+        return move, {"mode": rng.choice([m for m in FAMILY_MODES if m != mode])}
+    new = {k: v for k, v in cfg.items() if k not in ("step", "step2")}
+    if move == "step":
+        new["step"] = str(rng.randint(1, 9))
+        return move, new
+    if mode == "transposed":  # output_padding only below the stride (PyTorch's rule)
+        new.update(rng.choice(({"s": "2", "k": "3"}, {"s": "2", "k": "4"}, {"view": "stamps"},
+                               {"view": "zeros"}, {"view": "both"}, {"s": "2", "op": "1"})))
+        if rng.random() < 0.15:
+            new.pop("op", None)
+            new["s"] = "1"
+    elif mode == "1d":
+        if rng.random() < 0.5:
+            new["sig"] = rng.choice(("sine", "spike", "step"))
+        else:
+            new["pad"] = rng.choice(("valid", "same", "causal"))
+    elif mode == "groups":
+        new["g"] = rng.choice(("1", "2", "4"))
+    elif mode == "backprop":
+        new["bview"] = rng.choice(("forward", "dx", "dw"))
+    else:
+        new["c"] = rng.choice(("1", "2"))
+    return move, new
+
+
 def inside_change(rng: random.Random) -> tuple[str, tuple]:
     move = rng.choices(("digit", "next", "mistake"), (6, 3, 1))[0]
     if move == "digit":
@@ -525,6 +562,9 @@ def next_change(rng: random.Random, page: str, cfg: dict, *,
         return Change(page, f"{title}: {move}", query_of(page, new), (), new)
     if page == "arith":
         move, new = arith_change(rng, cfg)
+        return Change(page, f"{title}: {move}", query_of(page, new), (), new)
+    if page == "family":
+        move, new = family_change(rng, cfg)
         return Change(page, f"{title}: {move}", query_of(page, new), (), new)
     move, actions = inside_change(rng) if page == "inside" else learn_change(rng)
     return Change(page, f"{title}: {move}", "", actions, {})

@@ -7,9 +7,11 @@ error count measures the server, not the benchmark. No timings here.
 """
 
 import random
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from bench import bench_classroom as bc
 from conv import ops
@@ -19,6 +21,7 @@ from ui import arithmetic_view, kernel_controls, lab_state
 from ui import window_view as wv
 from ui.state import SHARED, flag
 
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 CHAINS, STEPS = 12, 40  # students x changes each
 
 
@@ -133,6 +136,26 @@ def test_arithmetic_and_widget_pages():
         for _ in range(50):
             change = bc.next_change(rng, page, {})
             assert change.query == "" and change.actions
+
+
+def test_family_links_open_the_page_without_an_error():
+    """Every configuration the simulated students send to the Convolution family page is one
+    the page shows: no exception, no error, no notice about the link."""
+    page = "ui/pages/family.py"
+    seen = set()
+    for query, _cfg in _chains("family", bc.TEACHER["family"])[:40]:
+        if query in seen:
+            continue
+        seen.add(query)
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.run()
+        at.switch_page(page)
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            at.query_params[name] = value
+        at.run()
+        assert not at.exception, (query, [e.value for e in at.exception])
+        assert not at.error, (query, [e.value for e in at.error])
+        assert not any("link" in w.value for w in at.warning), (query, [w.value for w in at.warning])
 
 
 def test_unique_photo_is_a_valid_jpeg_with_other_bytes():
