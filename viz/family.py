@@ -58,7 +58,6 @@ from viz.animation.scene import (
 )
 from viz.animation.steps import TIMES, fit_number, fmt, paren
 from viz.style import LIGHT, Style
-from viz.text import wrap_words
 
 MIN_TEXT_PX = 7  # smaller cell numbers are left out (the equation still has them)
 
@@ -269,8 +268,15 @@ def _lines(text: str) -> int:
 
 
 def _wrap(text: str, width_chars: int) -> list[str]:
-    """``text`` in lines of at most ``width_chars`` characters, never fewer than 12."""
-    return wrap_words(text, max(width_chars, 12))
+    """``text`` in lines of at most ``width_chars`` characters (words kept whole)."""
+    lines, line = [], ""
+    for word in text.split(" "):
+        if line and len(line) + 1 + len(word) > max(width_chars, 12):
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return lines + ([line] if line else [])
 
 
 def _small_chars(look: Look, cell: float, width_cells: float) -> int:

@@ -48,7 +48,6 @@ import plotly.io as pio
 from PIL import Image
 
 from viz.style import LIGHT, Style
-from viz.text import wrap_words
 
 __all__ = [
     "DIVERGING",
@@ -215,6 +214,18 @@ def _pct(share: float) -> str:
     if p >= 0.1:
         return f"{p:.1f}"
     return f"{p:.1g}"
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Split a sentence into lines of at most about ``width`` characters, at spaces."""
+    lines, line = [], ""
+    for word in text.split(" "):
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return lines + [line] if line else lines
 
 
 def value_range(a: np.ndarray) -> tuple[float, float]:
@@ -855,7 +866,7 @@ def compare_figure_data(left: Panel, right: Panel, *, height: int | None = None,
     """:func:`compare_figure` as the plain ``{"data": ..., "layout": ...}`` Plotly reads,
     without ``go.Figure``'s validation (9 ms, on every change of the layer): for a page that
     sends it to plotly.js itself. Its tests validate it through :func:`compare_figure`."""
-    labels = [wrap_words(p.mapped.label, LABEL_CHARS) for p in (left, right)]
+    labels = [_wrap(p.mapped.label, LABEL_CHARS) for p in (left, right)]
     # room under the panels for the longer of the two mapping sentences
     bottom = max(52, 14 + int(style.font(13) * 1.35) * max(len(t) for t in labels))
     if height is None:

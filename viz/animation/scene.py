@@ -16,7 +16,6 @@ from viz.animation.look import Look
 from viz.animation.palette import DIVERGING, GREYS, MONO, SANS
 from viz.animation.steps import fit_number, fmt
 from viz.style import LIGHT, Style
-from viz.text import wrap_words
 
 # Input channels and filters a scene lays out: more would not fit side by side on a screen.
 MAX_CHANNELS = 4
@@ -235,7 +234,18 @@ def _note_font(look: Look) -> int:
 def _note_lines(look: Look) -> list[str]:
     """The note on hidden numbers, wrapped to the figure's width."""
     font = _note_font(look)
-    return wrap_words(HIDDEN_NOTE, max(30, int(look.width_px / (0.5 * font))))
+    return _wrap(HIDDEN_NOTE, max(30, int(look.width_px / (0.5 * font))))
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines, line = [], ""
+    for word in text.split(" "):
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return lines + [line] if line else lines
 
 
 def layout_px(look: Look, grid_w: float, grid_h: float, n_eq: int, eq_chars: int,
